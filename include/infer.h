@@ -1,0 +1,41 @@
+/*
+ * infer: runs a loaded model on a batch of samples, by one of two paths.
+ *
+ * INFER_REFERENCE is the plain-C forward (model_ref.c, double precision, the
+ * oracle); INFER_DNNL is the oneDNN fast path (model_dnnl.c), whose
+ * primitives and reordered weights are built once in infer_new() and reused
+ * for any batch size. An infer handle belongs to one process and thread:
+ * create it after fork.
+ */
+#ifndef RB_INFER_H
+#define RB_INFER_H
+
+#include <stddef.h>
+
+#include "model.h"
+#include "rb_error.h"
+
+enum infer_path {
+	INFER_DNNL,      /* default */
+	INFER_REFERENCE,
+};
+
+struct infer;
+
+/* Parses "dnnl" / "reference"; returns 0, or -1 for anything else. */
+int infer_path_parse(const char *text, enum infer_path *out);
+const char *infer_path_name(enum infer_path path);
+
+/* Builds a runner for m (borrowed: must outlive the handle). */
+enum rb_code infer_new(struct infer **out, const struct model *m, enum infer_path path,
+                       struct rb_err *err);
+
+/*
+ * in: [B, m->in_T, m->in_C] row-major; out: [B, m->out_T, m->out_C].
+ * Any B >= 1. Output is finite when input is finite.
+ */
+enum rb_code infer_run(struct infer *inf, const float *in, size_t B, float *out, struct rb_err *err);
+
+void infer_free(struct infer *inf);
+
+#endif

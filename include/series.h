@@ -1,0 +1,62 @@
+/*
+ * series: a Druid timeseries result parsed into columns.
+ *
+ * Input is the JSON array Druid answers to a timeseries query:
+ *   [{"timestamp":"2023-09-21T09:00:00.000Z","result":{"bytes":123,...}}, ...]
+ * Output keeps, per row, the timestamp string exactly as received (for the
+ * response), its UTC instant, and for every metric seen in any row a value or
+ * "missing". The treatment of every odd input is documented in
+ * docs/INPUT.md and is the contract of series_parse().
+ */
+#ifndef RB_SERIES_H
+#define RB_SERIES_H
+
+#include <stddef.h>
+
+#include "rb_error.h"
+
+/* Caps applied by series_parse(); any field 0 means the built-in default. */
+struct series_limits {
+	size_t max_bytes; /* whole JSON text (default 64 MiB) */
+	size_t max_rows;  /* rows in the array (default 1,000,000) */
+	size_t max_depth; /* JSON nesting depth (default 32) */
+	size_t max_cols;  /* distinct metric names (default 256) */
+};
+
+struct series {
+	size_t n;           /* rows, in time order (see docs/INPUT.md for reordering) */
+	size_t ncols;       /* distinct metric names over all rows */
+	char **timestamps;  /* [n] timestamp strings exactly as received */
+	double *t;          /* [n] UTC instants, seconds since 1970-01-01 (fractional) */
+	char **names;       /* [ncols] metric names, in first-seen order */
+	double *values;     /* [n * ncols] row-major; NAN where the value is missing */
+	unsigned char *present; /* [n * ncols] 1 when a finite number was given */
+};
+
+/*
+ * Parses a Druid timeseries result of len bytes (need not be NUL-terminated).
+ * On RB_OK *out is a new series owned by the caller (series_free). On failure
+ * *out is NULL and err says what was wrong: RB_E_TOO_LARGE for a cap,
+ * RB_E_INPUT otherwise, naming the row where it applies.
+ */
+enum rb_code series_parse(struct series **out, const char *json, size_t len,
+                          const struct series_limits *limits, struct rb_err *err);
+
+/* Column index of a metric name, or -1 when no row carries it. */
+long series_col(const struct series *s, const char *name);
+
+/* Value of column c at row i, NAN when missing. */
+double series_value(const struct series *s, size_t i, size_t c);
+
+/* Frees a series; NULL is a no-op. */
+void series_free(struct series *s);
+
+/*
+ * Parses an ISO-8601 instant ("2023-09-21T09:00:00.000Z", "...+02:00",
+ * "...+0200", fractional seconds of any length; 'T' or ' ' between date and
+ * time; no zone means UTC) into seconds since the epoch. Returns 0 on success,
+ * -1 when the text is not such an instant or a field is out of range.
+ */
+int series_parse_instant(const char *text, double *epoch_seconds);
+
+#endif

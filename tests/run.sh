@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command: configure, build and run the whole ctest suite.
+#   bash tests/run.sh              normal build in build/
+#   bash tests/run.sh --sanitize   ASan+UBSan build in build-asan/
+# Needs the packages of packaging/debian-deps.txt (etc/setup.sh installs them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=build
+args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+if [ "${1:-}" = "--sanitize" ]; then
+  build=build-asan
+  args+=(-DRB_SANITIZE=ON)
+fi
+missing=$(bash etc/setup.sh --check)
+if [ -n "$missing" ]; then
+  echo "tests/run.sh: missing Debian packages: $missing (run: sudo bash etc/setup.sh)" >&2
+  exit 1
+fi
+cmake -S . -B "$build" "${args[@]}" >/dev/null
+cmake --build "$build" -j"$(nproc)"
+ctest --test-dir "$build" --output-on-failure -j2

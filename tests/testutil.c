@@ -1,0 +1,53 @@
+/* Test helpers: see testutil.h. Test-only code; never linked into the service. */
+#include "testutil.h"
+
+#include <string.h>
+
+static const char *env_or_die(const char *name)
+{
+	const char *v = getenv(name);
+	if (v == NULL || v[0] == '\0') {
+		fprintf(stderr, "testutil: %s is not set (run the test through ctest)\n", name);
+		exit(1);
+	}
+	return v;
+}
+
+static const char *join(const char *env, const char *rel)
+{
+	static char buf[4096];
+	int n = snprintf(buf, sizeof buf, "%s/%s", env_or_die(env), rel);
+	if (n < 0 || (size_t)n >= sizeof buf) {
+		fprintf(stderr, "testutil: path too long\n");
+		exit(1);
+	}
+	return buf;
+}
+
+const char *tu_shared(const char *rel) { return join("RB_SHARED_DIR", rel); }
+const char *tu_source(const char *rel) { return join("RB_SOURCE_DIR", rel); }
+
+char *tu_read_file(const char *path, size_t *len_out)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		fprintf(stderr, "testutil: cannot open %s\n", path);
+		exit(1);
+	}
+	size_t cap = 1 << 16, len = 0, got;
+	char *buf = malloc(cap + 1);
+	CHECK(buf != NULL);
+	while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += got;
+		if (len == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap + 1);
+			CHECK(buf != NULL);
+		}
+	}
+	fclose(f);
+	buf[len] = '\0';
+	if (len_out != NULL)
+		*len_out = len;
+	return buf;
+}
