@@ -242,12 +242,12 @@ static void shape_errors(void)
 	bad(ROW2("null]"), RB_E_INPUT, row2, "not an object");
 	/* Duplicate metric in one row: ambiguous, refused by the JSON reader. */
 	bad(ROW2("{\"timestamp\":\"2023-09-21T09:01:00Z\",\"result\":{\"a\":1,\"a\":2}}]"),
-	    RB_E_INPUT, row2, "duplicate");
+	    RB_E_INPUT, row2, "metric \"a\" given twice");
 	/* A number past the double range: the whole input is refused, naming the row. */
 	bad(ROW2("{\"timestamp\":\"2023-09-21T09:01:00Z\",\"result\":{\"a\":1e400}}]"),
-	    RB_E_INPUT, row2, "overflow");
+	    RB_E_INPUT, row2, "out of the range of a double");
 	bad(ROW2("{\"timestamp\":\"2023-09-21T09:01:00Z\",\"result\":{\"a\":-1e400}}]"),
-	    RB_E_INPUT, row2, "overflow");
+	    RB_E_INPUT, row2, "out of the range of a double");
 	/* NaN / Infinity literals are not JSON. */
 	bad(ROW2("{\"timestamp\":\"2023-09-21T09:01:00Z\",\"result\":{\"a\":NaN}}]"), RB_E_INPUT,
 	    row2, "invalid JSON");
