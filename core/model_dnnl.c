@@ -113,7 +113,7 @@ struct model_dnnl {
 	float **buf;                     /* [n_layers] output buffers, (Nmax * rows, C); NULL for aliases */
 	size_t *src;                     /* [n_layers] layer whose buffer holds this layer's output */
 	float *scratch;                  /* LSTM dst_layer/dst_iter_c when unused: (Nmax * Tmax * Hmax) */
-	size_t scratch_n;
+	float *zeros;                    /* (max 4*units of an LSTM): the bias of bias-free LSTMs */
 	/* BatchNorm folding: per Dense layer, folded kernel/bias (owned) or NULL. */
 	float **fold_kernel, **fold_bias;
 	int *folded;                     /* [n_layers] 1 = BatchNorm layer folded away */
@@ -446,7 +446,7 @@ static enum rb_code build_lstm(struct model_dnnl *d, struct plan *p, size_t i, s
 	DNNL_TRY(dnnl_memory_desc_init_by_tag(&it_md, 4, it_d, dnnl_f32, dnnl_ldnc));
 	DNNL_TRY(dnnl_lstm_forward_desc_init(&rd, dnnl_forward_inference, dnnl_unidirectional_left2right,
 	                                     &src_md, NULL, NULL, &wl_md, &wi_md,
-	                                     l->bias != NULL ? &b_md : NULL, &dst_md,
+	                                     &b_md, &dst_md,
 	                                     l->return_sequences ? NULL : &it_md,
 	                                     l->return_sequences ? NULL : &it_md, 0));
 	DNNL_TRY(dnnl_primitive_desc_create(&pd, &rd, NULL, d->eng, NULL));
@@ -456,8 +456,9 @@ static enum rb_code build_lstm(struct model_dnnl *d, struct plan *p, size_t i, s
 	rc = weights(&m_wl, d, i, 0, &wl_user, l->kernel, wl_want, err);
 	if (rc == RB_OK)
 		rc = weights(&m_wi, d, i, 1, &wi_user, l->recurrent, wi_want, err);
-	if (rc == RB_OK && l->bias != NULL)
-		rc = weights(&m_b, d, i, 2, &b_md, l->bias, b_want, err);
+	/* A Keras LSTM without bias (use_bias=False) gets zeros: oneDNN 2.6 has no bias-free LSTM. */
+	if (rc == RB_OK)
+		rc = weights(&m_b, d, i, 2, &b_md, l->bias != NULL ? l->bias : d->zeros, b_want, err);
 	if (rc == RB_OK)
 		rc = view(&m_src, d, p, &src_md, d->buf[d->src[l->inputs[0]]], err);
 	/* Sequences: dst_layer is the output. Last state: dst_iter is, the rest is scratch
@@ -475,8 +476,7 @@ static enum rb_code build_lstm(struct model_dnnl *d, struct plan *p, size_t i, s
 	arg(s, DNNL_ARG_SRC_LAYER, m_src);
 	arg(s, DNNL_ARG_WEIGHTS_LAYER, m_wl);
 	arg(s, DNNL_ARG_WEIGHTS_ITER, m_wi);
-	if (m_b != NULL)
-		arg(s, DNNL_ARG_BIAS, m_b);
+	arg(s, DNNL_ARG_BIAS, m_b);
 	arg(s, DNNL_ARG_DST_LAYER, m_dst);
 	if (m_it != NULL) {
 		arg(s, DNNL_ARG_DST_ITER, m_it);
@@ -868,7 +868,7 @@ enum rb_code model_dnnl_new(struct model_dnnl **out, const struct model *m,
 		FAIL(RB_E_NOMEM, "oneDNN path: no memory");
 
 	/* Buffers: identities alias their input; LSTM scratch for the unused outputs. */
-	size_t scratch = 0;
+	size_t scratch = 0, zeros = 1;
 	for (size_t i = 0; i < L; i++) {
 		const struct layer *l = &m->layers[i];
 		if (l->kind == LAYER_DROPOUT || l->kind == LAYER_GAUSSIAN_NOISE) {
@@ -876,6 +876,8 @@ enum rb_code model_dnnl_new(struct model_dnnl **out, const struct model *m,
 			continue;
 		}
 		d->src[i] = i;
+		if (l->kind == LAYER_LSTM && 4 * l->C > zeros)
+			zeros = 4 * l->C;
 		if (l->kind == LAYER_LSTM && !l->return_sequences) {
 			size_t need = d->Nmax * m->layers[l->inputs[0]].T * l->C + d->Nmax * l->C;
 			scratch = need > scratch ? need : scratch;
@@ -894,6 +896,9 @@ enum rb_code model_dnnl_new(struct model_dnnl **out, const struct model *m,
 		if (d->buf[i] == NULL)
 			FAIL(RB_E_NOMEM, "oneDNN path: no memory for layer %s", l->name);
 	}
+	d->zeros = calloc(zeros, sizeof(float));
+	if (d->zeros == NULL)
+		FAIL(RB_E_NOMEM, "oneDNN path: no memory");
 	if (scratch > 0) {
 		d->scratch = malloc(scratch * sizeof(float));
 		if (d->scratch == NULL)
@@ -973,6 +978,7 @@ void model_dnnl_free(struct model_dnnl *d)
 	free(d->fold_bias);
 	free(d->folded);
 	free(d->scratch);
+	free(d->zeros);
 	free(d->first);
 	if (d->strm != NULL)
 		dnnl_stream_destroy(d->strm);
