@@ -26,6 +26,7 @@
 struct layer_src {
 	char group[MODEL_NAME_MAX + 16]; /* "layers/dense_3": per-class counter, not the config name */
 	int in_cell;                     /* LSTM: vars are under <group>/cell/vars */
+	int legacy;                      /* group is model_weights/<name>, datasets named by its weight_names */
 	int use_bias;                    /* DENSE, LSTM */
 	int center, scale;               /* BATCH_NORM, LAYER_NORM */
 };
@@ -51,6 +52,15 @@ enum rb_code keras_config_parse(const char *json, size_t len, struct model *m,
  */
 enum rb_code keras_h5_read(const void *image, size_t len, struct model *m,
                            const struct layer_src *src, struct rb_err *err);
+
+/*
+ * A legacy whole-model Keras HDF5 file (Keras <= 2.12 model.save("x.h5"),
+ * also found named .keras): the graph from the root attribute model_config
+ * (same parser as config.json) and the weights from
+ * model_weights/<layer name>/<weight_names[i]>, with the same checks.
+ * On failure m's graph is cleared.
+ */
+enum rb_code keras_h5_legacy_load(const void *image, size_t len, struct model *m, struct rb_err *err);
 
 /* Number of floats layer i of m needs (0 for weightless layers). */
 size_t keras_layer_weight_count(const struct model *m, size_t i, const struct layer_src *src);

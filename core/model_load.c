@@ -4,8 +4,8 @@
  * of the zip (libzip, CRCs checked), hands them to keras_config.c and
  * keras_h5.c, the .ini to model_ini.c, then checks the network against the
  * .ini (slice length, column count, output shape = input shape).
- * Recognises the legacy whole-model HDF5 files of Keras <= 2.12 and rejects
- * them with a message saying how to convert them. It does not run the model.
+ * A file with the HDF5 signature is a legacy whole-model Keras file (Keras
+ * <= 2.12) and goes to keras_h5_legacy_load. It does not run the model.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -150,10 +150,15 @@ static enum rb_code load_keras(struct model *m, const char *path, struct rb_err 
 	unsigned char magic[8] = {0};
 	size_t got = fread(magic, 1, sizeof magic, f);
 	fclose(f);
-	if (got == sizeof magic && memcmp(magic, "\x89HDF\r\n\x1a\n", 8) == 0)
-		return rb_err_set(err, RB_E_MODEL,
-		                  "legacy HDF5 Keras model format (Keras <= 2.12 whole-model file) is not supported; "
-		                  "re-save it in the .keras zip format (model.save(\"name.keras\"), Keras >= 2.13)");
+	if (got == sizeof magic && memcmp(magic, "\x89HDF\r\n\x1a\n", 8) == 0) {
+		char *image = NULL;
+		size_t len = 0;
+		enum rb_code rc = read_small_file(path, MODEL_H5_MAX, &image, &len, err);
+		if (rc == RB_OK)
+			rc = keras_h5_legacy_load(image, len, m, err);
+		free(image);
+		return rc;
+	}
 	if (got < 4 || memcmp(magic, "PK\x03\x04", 4) != 0)
 		return rb_err_set(err, RB_E_MODEL, "not a .keras zip archive");
 

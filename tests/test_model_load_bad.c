@@ -47,7 +47,8 @@ int main(void)
 	snprintf(ini_path, sizeof ini_path, "%s", fx_path("t.ini"));
 	fx_write(ini_path, ini, ini_len);
 	good_ini = ini_path;
-	const char *k = fx_path("t.keras");
+	char k[512];
+	snprintf(k, sizeof k, "%s", fx_path("t.keras"));
 
 	/* Truncated copies: the zip's central directory is at the end. */
 	size_t cuts[] = {0, 3, 4, 100, 30000, len / 2, len - 200, len - 23, len - 1};
@@ -63,6 +64,25 @@ int main(void)
 	fx_write(k, flipped, len);
 	expect_fail(k, good_ini, RB_E_MODEL, "model.weights.h5: damaged archive entry", NULL);
 	free(flipped);
+	/* Truncated copies of a legacy HDF5 model (no CRC there: HDF5 sees the short file). */
+	{
+		size_t llen = 0;
+		char *legacy = tu_read_file(tu_shared("upstream/model_test.keras"), &llen);
+		char mt_ini[512];
+		snprintf(mt_ini, sizeof mt_ini, "%s", fx_path("mt.ini"));
+		size_t mlen = 0;
+		char *mtext = tu_read_file(tu_shared("upstream/model_test_config.ini"), &mlen);
+		fx_write(mt_ini, mtext, mlen);
+		free(mtext);
+		size_t lcuts[] = {8, 512, llen / 2, llen - 1};
+		for (size_t c = 0; c < sizeof lcuts / sizeof lcuts[0]; c++) {
+			fx_write(k, legacy, lcuts[c]);
+			expect_fail(k, mt_ini, RB_E_MODEL, "t.keras: legacy HDF5 model: ", NULL);
+		}
+		fx_write(k, legacy, llen);
+		expect_ok(k, mt_ini);
+		free(legacy);
+	}
 	/* Neither zip nor HDF5. */
 	fx_write(k, "hello, world\n", 13);
 	expect_fail(k, good_ini, RB_E_MODEL, "not a .keras zip archive", NULL);

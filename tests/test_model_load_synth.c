@@ -3,7 +3,7 @@
  * file written with chosen dataset types, zipped): float16 and float64
  * weights are converted exactly, use_bias=false gives a zero bias inside
  * the one allocation, center=false gives a NULL beta, the Keras 3 config
- * form loads the same graph, and wrong shapes, extra or missing datasets,
+ * form and a legacy whole-model HDF5 file load the same graph, and wrong shapes, extra or missing datasets,
  * integer datasets and non-finite or negative-variance weights are clear
  * errors naming the dataset.
  */
@@ -78,6 +78,87 @@ static void build_h5(const char *path, enum variant v)
 	                            out_bias};
 	fx_h5(path, vars, n);
 	H5Tclose(half);
+}
+
+/* Writes a legacy whole-model file: model_config on the root, weight_names per layer group. */
+static void set_names(hid_t f, const char *group, const char *const *names, size_t n)
+{
+	hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+	CHECK(H5Pset_create_intermediate_group(lcpl, 1) >= 0);
+	hid_t g = H5Gcreate2(f, group, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+	CHECK(g >= 0);
+	hsize_t dims[1] = {n};
+	hid_t sp = H5Screate_simple(1, dims, NULL);
+	if (n == 0) { /* what h5py writes for a layer without weights: an empty float array */
+		hid_t a = H5Acreate2(g, "weight_names", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+		CHECK(a >= 0);
+		H5Aclose(a);
+	} else {
+		char buf[4][64];
+		memset(buf, 0, sizeof buf);
+		for (size_t k = 0; k < n; k++)
+			snprintf(buf[k], sizeof buf[k], "%s", names[k]);
+		hid_t t = H5Tcopy(H5T_C_S1);
+		H5Tset_size(t, 64);
+		hid_t a = H5Acreate2(g, "weight_names", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+		CHECK(a >= 0 && H5Awrite(a, t, buf) >= 0);
+		H5Aclose(a);
+		H5Tclose(t);
+	}
+	H5Sclose(sp);
+	H5Gclose(g);
+	H5Pclose(lcpl);
+}
+
+static void put(hid_t f, const char *path, int rank, hsize_t d0, hsize_t d1, const float *data)
+{
+	hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+	CHECK(H5Pset_create_intermediate_group(lcpl, 1) >= 0);
+	hsize_t dims[2] = {d0, d1};
+	hid_t sp = H5Screate_simple(rank, dims, NULL);
+	hid_t d = H5Dcreate2(f, path, H5T_IEEE_F32LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+	CHECK(d >= 0 && H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+	H5Dclose(d);
+	H5Sclose(sp);
+	H5Pclose(lcpl);
+}
+
+static void build_legacy(const char *path, const char *config, int swap_lstm)
+{
+	hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+	CHECK(f >= 0);
+	hid_t vt = H5Tcopy(H5T_C_S1);
+	H5Tset_size(vt, H5T_VARIABLE);
+	hid_t sc = H5Screate(H5S_SCALAR);
+	hid_t a = H5Acreate2(f, "model_config", vt, sc, H5P_DEFAULT, H5P_DEFAULT);
+	CHECK(a >= 0 && H5Awrite(a, vt, &config) >= 0);
+	H5Aclose(a);
+	H5Sclose(sc);
+	H5Tclose(vt);
+	set_names(f, "model_weights/in", NULL, 0);
+	const char *d1[] = {"d1/kernel:0"};
+	set_names(f, "model_weights/d1", d1, 1);
+	put(f, "model_weights/d1/d1/kernel:0", 2, 3, 2, d1_kernel);
+	const char *l1[] = {"l1/lstm_cell/kernel:0", "l1/lstm_cell/recurrent_kernel:0", "l1/lstm_cell/bias:0"};
+	const char *l1s[] = {"l1/lstm_cell/recurrent_kernel:0", "l1/lstm_cell/kernel:0", "l1/lstm_cell/bias:0"};
+	set_names(f, "model_weights/l1", swap_lstm ? l1s : l1, 3);
+	put(f, "model_weights/l1/l1/lstm_cell/kernel:0", 2, 2, 8, l1_kernel);
+	put(f, "model_weights/l1/l1/lstm_cell/recurrent_kernel:0", 2, 2, 8, l1_rec);
+	put(f, "model_weights/l1/l1/lstm_cell/bias:0", 1, 8, 0, l1_bias);
+	const char *ln[] = {"ln/gamma:0"};
+	set_names(f, "model_weights/ln", ln, 1);
+	put(f, "model_weights/ln/ln/gamma:0", 1, 2, 0, ln_gamma);
+	const char *bn[] = {"bn/gamma:0", "bn/beta:0", "bn/moving_mean:0", "bn/moving_variance:0"};
+	set_names(f, "model_weights/bn", bn, 4);
+	put(f, "model_weights/bn/bn/gamma:0", 1, 2, 0, bn_gamma);
+	put(f, "model_weights/bn/bn/beta:0", 1, 2, 0, bn_beta);
+	put(f, "model_weights/bn/bn/moving_mean:0", 1, 2, 0, bn_mean);
+	put(f, "model_weights/bn/bn/moving_variance:0", 1, 2, 0, bn_var);
+	const char *out[] = {"out/kernel:0", "out/bias:0"};
+	set_names(f, "model_weights/out", out, 2);
+	put(f, "model_weights/out/out/kernel:0", 2, 2, 3, out_kernel);
+	put(f, "model_weights/out/out/bias:0", 1, 3, 0, out_bias);
+	CHECK(H5Fclose(f) >= 0);
 }
 
 static void check_model(const struct model *m)
@@ -181,6 +262,15 @@ int main(void)
 		fx_keras(keras, k2, h5);
 		expect_fail(keras, ini, "layers/input_layer/vars has 1 weights, layer 'in' has none");
 	}
+	/* The same model as a legacy whole-model HDF5 file (fixed-length weight_names). */
+	char legacy[512];
+	snprintf(legacy, sizeof legacy, "%s", fx_path("legacy.keras"));
+	build_legacy(legacy, k2, 0);
+	CHECKF(model_load_files(&m, legacy, ini, "s", &err) == RB_OK, "%s", err.msg);
+	check_model(m);
+	model_free(m);
+	build_legacy(legacy, k2, 1);
+	expect_fail(legacy, ini, "layer 'l1': model_weights/l1/l1/lstm_cell/recurrent_kernel:0 is not the expected kernel");
 	free(k2);
 	fx_cleanup();
 	return 0;
