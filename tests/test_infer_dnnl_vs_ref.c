@@ -88,6 +88,19 @@ int main(void)
 		free(yd);
 	}
 	printf("max over all B: %.3g (tolerance %.3g)\n", worst_all, TOL);
+
+	/* infer.h: output is finite when input is; far outside the features' [0, 1]. */
+	size_t B = 5;
+	float *x = malloc(B * in_n * sizeof *x), *y = malloc(B * out_n * sizeof *y);
+	CHECK(x != NULL && y != NULL);
+	sy_fill(x, B * in_n, &rng, -1e4, 1e4);
+	for (int p = 0; p < 2; p++) {
+		CHECKF(infer_run(p == 0 ? ref : fast, x, B, y, &err) == RB_OK, "%s", err.msg);
+		for (size_t k = 0; k < B * out_n; k++)
+			CHECKF(isfinite(y[k]), "path %d: output %zu not finite for inputs in [-1e4, 1e4]", p, k);
+	}
+	free(x);
+	free(y);
 	infer_free(ref);
 	infer_free(fast);
 	model_free(m);
