@@ -250,7 +250,9 @@ enum rb_code keras_h5_read(const void *image, size_t len, struct model *m,
 	}
 	if (total == 0)
 		return rb_err_set(err, RB_E_MODEL, "the model has no weights");
-	if (len == 0 || len > MODEL_H5_MAX)
+	if (len == 0)
+		return rb_err_set(err, RB_E_MODEL, "model.weights.h5 is empty");
+	if (len > MODEL_H5_MAX)
 		return rb_err_set(err, RB_E_MODEL, "model.weights.h5 is %zu bytes (cap %u)", len, MODEL_H5_MAX);
 	float *w = calloc(total, sizeof *w);
 	if (w == NULL)

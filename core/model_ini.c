@@ -42,7 +42,9 @@ static enum rb_code parse_double(const char *val, double lo, int lo_open, double
 	double x = strtod(val, &end);
 	if (end == val || *end != '\0')
 		return rb_err_set(err, RB_E_MODEL, "'%.40s' is not a number", val);
-	if (errno == ERANGE || !isfinite(x))
+	if (!isfinite(x))
+		return rb_err_set(err, RB_E_MODEL, "'%.40s' is not a finite number", val);
+	if (errno == ERANGE)
 		return rb_err_set(err, RB_E_MODEL, "'%.40s' is out of range", val);
 	if (x < lo || (lo_open && x == lo) || x > hi)
 		return rb_err_set(err, RB_E_MODEL, "%g is outside %s%g, %g]", x, lo_open ? "(" : "[", lo, hi);

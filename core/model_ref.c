@@ -166,6 +166,8 @@ static enum rb_code check_layer(const struct model *m, size_t i, struct rb_err *
 	const struct layer *l = &m->layers[i];
 	const struct layer *in = l->n_inputs > 0 ? &m->layers[l->inputs[0]] : NULL;
 	const char *nm = l->name;
+	if ((unsigned)l->kind > (unsigned)LAYER_CONCATENATE)
+		return rb_err_set(err, RB_E_MODEL, "layer %s: unsupported layer kind %d", nm, (int)l->kind);
 	if (l->C == 0 || l->C > REF_MAX_ELEMS || rows(l) > REF_MAX_ELEMS / l->C)
 		return rb_err_set(err, RB_E_MODEL, "layer %s: bad output shape [%zu, %zu]", nm, l->T, l->C);
 	size_t want_inputs = l->kind == LAYER_INPUT ? 0 : 1;
@@ -200,7 +202,9 @@ static enum rb_code check_layer(const struct model *m, size_t i, struct rb_err *
 	case LAYER_LSTM:
 		if (l->kernel == NULL || l->recurrent == NULL)
 			return rb_err_set(err, RB_E_MODEL, "layer %s: LSTM without kernel or recurrent kernel", nm);
-		if (l->act != ACT_TANH)
+		/* model.h defines act for Dense only, and the loader refuses LSTM activations
+		 * other than tanh/sigmoid; a loader that records the cell activation must say tanh. */
+		if (l->act != ACT_TANH && l->act != ACT_LINEAR)
 			return rb_err_set(err, RB_E_MODEL,
 			                  "layer %s: LSTM activation must be tanh (recurrent sigmoid); oneDNN has no other", nm);
 		if (in->T == 0)

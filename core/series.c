@@ -331,7 +331,7 @@ static void json_failure(const char *json, size_t len, const json_error_t *je, s
 	if (pos > 0) {
 		struct scan at;
 		scan_text(json, pos, SIZE_MAX, &at);
-		if (at.closed && at.level == 0)
+		if (at.closed)
 			snprintf(where, sizeof where, ", after the end of the array");
 		else if (at.array && at.level >= 1)
 			snprintf(where, sizeof where, ", in row %zu (1-based)", at.commas + 1);

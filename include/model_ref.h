@@ -20,9 +20,10 @@
 /*
  * Checks that m is a graph both paths can run: topological order, one input
  * layer, shapes consistent between producer and consumer, required weights
- * present, epsilons > 0, known activations, LSTM cell activation tanh (the
- * recurrent activation, not stored in struct layer, must be sigmoid: the
- * loader rejects others). RB_E_MODEL naming the layer otherwise.
+ * present, epsilons > 0, known activations; an LSTM's act is tanh or unset
+ * (ACT_LINEAR: model.h defines act for Dense; the loader refuses LSTM
+ * activations other than tanh/sigmoid, which are all oneDNN has).
+ * RB_E_MODEL naming the layer otherwise.
  */
 enum rb_code model_ref_check(const struct model *m, struct rb_err *err);
 

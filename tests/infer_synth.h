@@ -28,7 +28,7 @@ struct synth {
 };
 
 /* xorshift64*: deterministic, seeded per test. */
-static double sy_uniform(uint64_t *s)
+static inline double sy_uniform(uint64_t *s)
 {
 	*s ^= *s >> 12;
 	*s ^= *s << 25;
@@ -63,10 +63,10 @@ static struct layer *sy_add(struct synth *s, enum layer_kind kind, const char *n
 	return l;
 }
 
-static size_t sy_idx(const struct synth *s) { return s->m.n_layers - 1; }
+static inline size_t sy_idx(const struct synth *s) { return s->m.n_layers - 1; }
 
 /* Starts a graph whose input is [T, C] (T = 0: [C]); returns the input index. */
-static size_t sy_init(struct synth *s, size_t T, size_t C, uint64_t seed)
+static inline size_t sy_init(struct synth *s, size_t T, size_t C, uint64_t seed)
 {
 	memset(s, 0, sizeof *s);
 	s->pool = malloc(SY_POOL * sizeof *s->pool);
@@ -83,7 +83,7 @@ static size_t sy_init(struct synth *s, size_t T, size_t C, uint64_t seed)
 	return 0;
 }
 
-static size_t sy_dense(struct synth *s, size_t in, size_t units, enum activation act, int bias)
+static inline size_t sy_dense(struct synth *s, size_t in, size_t units, enum activation act, int bias)
 {
 	size_t IC = s->layers[in].C;
 	struct layer *l = sy_add(s, LAYER_DENSE, "dense", in);
@@ -95,7 +95,7 @@ static size_t sy_dense(struct synth *s, size_t in, size_t units, enum activation
 	return sy_idx(s);
 }
 
-static size_t sy_batch_norm(struct synth *s, size_t in, double eps, int gamma, int beta)
+static inline size_t sy_batch_norm(struct synth *s, size_t in, double eps, int gamma, int beta)
 {
 	struct layer *l = sy_add(s, LAYER_BATCH_NORM, "batch_norm", in);
 	l->epsilon = eps;
@@ -106,7 +106,7 @@ static size_t sy_batch_norm(struct synth *s, size_t in, double eps, int gamma, i
 	return sy_idx(s);
 }
 
-static size_t sy_layer_norm(struct synth *s, size_t in, double eps, int gamma, int beta)
+static inline size_t sy_layer_norm(struct synth *s, size_t in, double eps, int gamma, int beta)
 {
 	struct layer *l = sy_add(s, LAYER_LAYER_NORM, "layer_norm", in);
 	l->epsilon = eps;
@@ -115,7 +115,7 @@ static size_t sy_layer_norm(struct synth *s, size_t in, double eps, int gamma, i
 	return sy_idx(s);
 }
 
-static size_t sy_lstm(struct synth *s, size_t in, size_t units, int return_sequences, int bias)
+static inline size_t sy_lstm(struct synth *s, size_t in, size_t units, int return_sequences, int bias)
 {
 	size_t D = s->layers[in].C;
 	struct layer *l = sy_add(s, LAYER_LSTM, "lstm", in);
@@ -130,13 +130,13 @@ static size_t sy_lstm(struct synth *s, size_t in, size_t units, int return_seque
 }
 
 /* Dropout or GaussianNoise. */
-static size_t sy_identity(struct synth *s, size_t in, enum layer_kind kind)
+static inline size_t sy_identity(struct synth *s, size_t in, enum layer_kind kind)
 {
 	sy_add(s, kind, kind == LAYER_DROPOUT ? "dropout" : "gaussian_noise", in);
 	return sy_idx(s);
 }
 
-static size_t sy_repeat(struct synth *s, size_t in, size_t n)
+static inline size_t sy_repeat(struct synth *s, size_t in, size_t n)
 {
 	struct layer *l = sy_add(s, LAYER_REPEAT_VECTOR, "repeat_vector", in);
 	l->repeat = n;
@@ -144,7 +144,7 @@ static size_t sy_repeat(struct synth *s, size_t in, size_t n)
 	return sy_idx(s);
 }
 
-static size_t sy_concat(struct synth *s, size_t n, const size_t *ins)
+static inline size_t sy_concat(struct synth *s, size_t n, const size_t *ins)
 {
 	struct layer *l = sy_add(s, LAYER_CONCATENATE, "concatenate", ins[0]);
 	l->n_inputs = n;
@@ -156,7 +156,7 @@ static size_t sy_concat(struct synth *s, size_t n, const size_t *ins)
 	return sy_idx(s);
 }
 
-static void sy_finish(struct synth *s, size_t out)
+static inline void sy_finish(struct synth *s, size_t out)
 {
 	s->m.output = out;
 	s->m.out_T = s->layers[out].T;
@@ -164,7 +164,7 @@ static void sy_finish(struct synth *s, size_t out)
 	s->m.n_weights = s->used;
 }
 
-static void sy_free(struct synth *s)
+static inline void sy_free(struct synth *s)
 {
 	free(s->pool);
 	s->pool = NULL;
@@ -176,7 +176,7 @@ static void sy_free(struct synth *s)
  * repeat 32, LSTM 24 seq, Dense 24 gelu, heads minute/weekday/granularity,
  * metrics Dense 11 on concat, output concat [metrics, gran, minute, weekday].
  */
-static void sy_traffic(struct synth *s, uint64_t seed)
+static inline void sy_traffic(struct synth *s, uint64_t seed)
 {
 	size_t x = sy_init(s, 32, 20, seed);
 	x = sy_batch_norm(s, x, 1e-3, 1, 1);
@@ -202,7 +202,7 @@ static void sy_traffic(struct synth *s, uint64_t seed)
 }
 
 /* n floats uniform in [lo, hi). */
-static void sy_fill(float *x, size_t n, uint64_t *rng, double lo, double hi)
+static inline void sy_fill(float *x, size_t n, uint64_t *rng, double lo, double hi)
 {
 	for (size_t k = 0; k < n; k++)
 		x[k] = (float)(lo + (hi - lo) * sy_uniform(rng));
