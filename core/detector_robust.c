@@ -41,6 +41,7 @@
 #define NONSEASONAL_FRAC 0.1  /* rolling-median window without a period, share of rows */
 #define NONSEASONAL_MIN 7.0   /* ... and its minimum, in rows */
 #define SIMPLER_BONUS 0.95    /* a period must cut the residual spread below this share */
+#define SELECT_POINTS 8192    /* residuals used to compare candidates (an even subsample) */
 #define MEDIAN_POINTS 32      /* rolling medians are computed at ~this many points per window */
 #define TAIL_Q 0.97           /* tail quantile of |residual| used for heavy tails */
 #define TAIL_Z 2.170090378    /* its value for Gaussian residuals, in sigmas */
@@ -52,7 +53,7 @@
 #define SCORE_CAP 1e12        /* scores are clamped to this */
 
 /* Sensitivity s in [0, 1] -> threshold k in robust sigmas, linear: s = 0 gives K_MAX, 1 K_MIN. */
-#define K_MIN 3.6
+#define K_MIN 4.0
 #define K_MAX 10.0
 
 double robust_threshold(double sensitivity)
@@ -79,24 +80,26 @@ static uint64_t order_key(double v)
 	return (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
 }
 
-/* Stable LSD radix sort of a[n] by key (8-bit digits), tmp[n] scratch. */
+/* Stable LSD radix sort of a[n] by key (8-bit digits, one counting pass), tmp[n] scratch. */
 static void radix_sort(struct keyed *a, struct keyed *tmp, size_t n)
 {
-	size_t cnt[256];
-	for (int shift = 0; shift < 64; shift += 8) {
-		memset(cnt, 0, sizeof cnt);
-		for (size_t i = 0; i < n; i++)
-			cnt[(a[i].key >> shift) & 0xFF]++;
-		if (cnt[(a[0].key >> shift) & 0xFF] == n)
+	size_t cnt[8][256];
+	memset(cnt, 0, sizeof cnt);
+	for (size_t i = 0; i < n; i++)
+		for (int d = 0; d < 8; d++)
+			cnt[d][(a[i].key >> (8 * d)) & 0xFF]++;
+	for (int d = 0; d < 8; d++) {
+		int shift = 8 * d;
+		if (n == 0 || cnt[d][(a[0].key >> shift) & 0xFF] == n)
 			continue; /* every key has this digit */
 		size_t sum = 0;
 		for (int b = 0; b < 256; b++) {
-			size_t c = cnt[b];
-			cnt[b] = sum;
+			size_t c = cnt[d][b];
+			cnt[d][b] = sum;
 			sum += c;
 		}
 		for (size_t i = 0; i < n; i++)
-			tmp[cnt[(a[i].key >> shift) & 0xFF]++] = a[i];
+			tmp[cnt[d][(a[i].key >> shift) & 0xFF]++] = a[i];
 		memcpy(a, tmp, n * sizeof *a);
 	}
 }
@@ -152,9 +155,11 @@ static double median_inplace(double *v, size_t n)
 /* ---------------------------------------------------------------- workspace */
 
 struct ws {
+	void *block;        /* the one allocation every array below points into */
 	size_t n, m;
 	double step;        /* sampling step */
 	double tol;         /* |residual| at most this is rounding noise */
+	size_t sel_stride;  /* candidates are compared on every sel_stride-th residual */
 	double *tq;         /* [n] times of all rows, ascending */
 	size_t *qrow;       /* [n] row at sorted position q */
 	double *tv;         /* [m] times of the rows with a finite value, ascending */
@@ -164,12 +169,12 @@ struct ws {
 	double *best_trend; /* [n] the trend of the best candidate so far */
 	double *resid;      /* [m] scratch */
 	double *tmp;        /* [m] scratch */
-	double *prof;       /* [MAX_BINS] profile of the current fit */
-	double *prof2;      /* [MAX_BINS] scratch profile */
-	double *best_prof;  /* [MAX_BINS] profile of the best candidate */
+	double *prof;       /* [min(m, MAX_BINS)] profile of the current fit */
+	double *prof2;      /* [min(m, MAX_BINS)] scratch profile */
+	double *best_prof;  /* [min(m, MAX_BINS)] profile of the best candidate */
 	size_t *bins;       /* [m] phase bin of valid point j */
 	unsigned char *odd; /* [m] 1 when point j lies in an odd cycle */
-	size_t *cnt;        /* [MAX_BINS + 1] */
+	size_t *cnt;        /* [min(m, MAX_BINS) + 1] */
 	double *buf;        /* [m] values grouped by bin */
 	struct keyed *pairs, *pairs_tmp; /* [n] */
 	size_t *rank;       /* [m] rank of point j */
@@ -179,58 +184,59 @@ struct ws {
 
 static void ws_free(struct ws *w)
 {
-	free(w->tq);
-	free(w->qrow);
-	free(w->tv);
-	free(w->v);
-	free(w->vq);
-	free(w->trend);
-	free(w->best_trend);
-	free(w->resid);
-	free(w->tmp);
-	free(w->prof);
-	free(w->prof2);
-	free(w->best_prof);
-	free(w->bins);
-	free(w->odd);
-	free(w->cnt);
-	free(w->buf);
-	free(w->pairs);
-	free(w->pairs_tmp);
-	free(w->rank);
-	free(w->sorted);
-	free(w->bit);
+	free(w->block);
+	w->block = NULL;
 }
 
+/* Carves the next count * size bytes (16-byte aligned) out of the block at *off. */
+static void *carve(struct ws *w, size_t *off, size_t count, size_t size)
+{
+	void *p = w->block == NULL ? NULL : (char *)w->block + *off;
+	*off += (count * size + 15) & ~(size_t)15;
+	return p;
+}
+
+/*
+ * All arrays in one allocation: ~150 bytes per row. One block rather than
+ * twenty also lets the allocator keep the memory between calls instead of
+ * returning and re-faulting it each time.
+ */
 static int ws_alloc(struct ws *w, size_t n, size_t m)
 {
+	size_t nbmax = m < MAX_BINS ? m : MAX_BINS;
 	memset(w, 0, sizeof *w);
 	w->n = n;
 	w->m = m;
-	w->tq = malloc(n * sizeof *w->tq);
-	w->qrow = malloc(n * sizeof *w->qrow);
-	w->tv = malloc(m * sizeof *w->tv);
-	w->v = malloc(m * sizeof *w->v);
-	w->vq = malloc(m * sizeof *w->vq);
-	w->trend = malloc(n * sizeof *w->trend);
-	w->best_trend = malloc(n * sizeof *w->best_trend);
-	w->resid = malloc(m * sizeof *w->resid);
-	w->tmp = malloc(m * sizeof *w->tmp);
-	w->prof = malloc(MAX_BINS * sizeof *w->prof);
-	w->prof2 = malloc(MAX_BINS * sizeof *w->prof2);
-	w->best_prof = malloc(MAX_BINS * sizeof *w->best_prof);
-	w->bins = malloc(m * sizeof *w->bins);
-	w->odd = malloc(m);
-	w->cnt = malloc((MAX_BINS + 1) * sizeof *w->cnt);
-	w->buf = malloc(m * sizeof *w->buf);
-	w->pairs = malloc(n * sizeof *w->pairs);
-	w->pairs_tmp = malloc(n * sizeof *w->pairs_tmp);
-	w->rank = malloc(m * sizeof *w->rank);
-	w->sorted = malloc(m * sizeof *w->sorted);
-	w->bit = malloc((m + 1) * sizeof *w->bit);
-	return w->tq && w->qrow && w->tv && w->v && w->vq && w->trend && w->best_trend &&
-	       w->resid && w->tmp && w->prof && w->prof2 && w->best_prof && w->bins && w->odd &&
-	       w->cnt && w->buf && w->pairs && w->pairs_tmp && w->rank && w->sorted && w->bit;
+	for (int pass = 0; pass < 2; pass++) {
+		size_t off = 0;
+		w->tq = carve(w, &off, n, sizeof *w->tq);
+		w->qrow = carve(w, &off, n, sizeof *w->qrow);
+		w->trend = carve(w, &off, n, sizeof *w->trend);
+		w->best_trend = carve(w, &off, n, sizeof *w->best_trend);
+		w->pairs = carve(w, &off, n, sizeof *w->pairs);
+		w->pairs_tmp = carve(w, &off, n, sizeof *w->pairs_tmp);
+		w->tv = carve(w, &off, m, sizeof *w->tv);
+		w->v = carve(w, &off, m, sizeof *w->v);
+		w->vq = carve(w, &off, m, sizeof *w->vq);
+		w->resid = carve(w, &off, m, sizeof *w->resid);
+		w->tmp = carve(w, &off, m, sizeof *w->tmp);
+		w->bins = carve(w, &off, m, sizeof *w->bins);
+		w->odd = carve(w, &off, m, sizeof *w->odd);
+		w->buf = carve(w, &off, m, sizeof *w->buf);
+		w->rank = carve(w, &off, m, sizeof *w->rank);
+		w->sorted = carve(w, &off, m, sizeof *w->sorted);
+		w->bit = carve(w, &off, m + 1, sizeof *w->bit);
+		w->prof = carve(w, &off, nbmax, sizeof *w->prof);
+		w->prof2 = carve(w, &off, nbmax, sizeof *w->prof2);
+		w->best_prof = carve(w, &off, nbmax, sizeof *w->best_prof);
+		w->cnt = carve(w, &off, nbmax + 1, sizeof *w->cnt);
+		if (pass == 0) {
+			w->block = malloc(off);
+			if (w->block == NULL)
+				return 0;
+		}
+	}
+	return 1;
 }
 
 /* ------------------------------------------------ rolling median (Fenwick) */
@@ -344,9 +350,9 @@ struct season {
 
 static size_t season_bin(const struct season *S, double t)
 {
-	double ph = fmod(t, S->period);
-	if (ph < 0)
-		ph += S->period;
+	double ph = t - floor(t / S->period) * S->period;
+	if (!(ph >= 0))
+		ph = 0;
 	size_t b = (size_t)(ph / S->bw);
 	return b >= S->nb ? S->nb - 1 : b;
 }
@@ -415,22 +421,26 @@ static void profile(struct ws *w, size_t nb, const double *r, int parity, double
  * Robust spread of r[m] about its median c (written to *centre when not
  * NULL): 1.4826 * median |r - c|, or a higher quantile of |r - c| scaled
  * likewise when that is at most tol (rounding noise, or ties of discrete
- * data); 0 when all are.
+ * data); 0 when all are. Only every stride-th r is used.
  */
-static double robust_sigma(const double *r, size_t m, double tol, double *scratch, double *centre)
+static double robust_sigma(const double *r, size_t m, size_t stride, double tol, double *scratch,
+                           double *centre)
 {
 	static const double q[] = {0.5, 0.75, 0.9, 0.95, 0.99};
 	static const double z[] = {0.6744897501960817, 1.1503493803760079, 1.6448536269514722,
 	                           1.959963984540054, 2.5758293035489004};
-	memcpy(scratch, r, m * sizeof *scratch);
-	double c = median_inplace(scratch, m);
+	size_t ns = 0;
+	for (size_t j = 0; j < m; j += stride)
+		scratch[ns++] = r[j];
+	double c = median_inplace(scratch, ns);
 	if (centre != NULL)
 		*centre = c;
-	for (size_t j = 0; j < m; j++)
-		scratch[j] = fabs(r[j] - c);
+	ns = 0;
+	for (size_t j = 0; j < m; j += stride)
+		scratch[ns++] = fabs(r[j] - c);
 	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
-		size_t k = (size_t)(q[i] * (double)(m - 1) + 0.5);
-		double a = select_kth(scratch, m, k);
+		size_t k = (size_t)(q[i] * (double)(ns - 1) + 0.5);
+		double a = select_kth(scratch, ns, k);
 		if (a > tol)
 			return a / z[i];
 	}
@@ -438,22 +448,35 @@ static double robust_sigma(const double *r, size_t m, double tol, double *scratc
 }
 
 /*
- * Fits one candidate: season S (NULL = none) with a rolling median of
- * half-width half. Leaves the trend in w->trend[n] and the profile in
- * w->prof (for a season); the expected value of sorted row q is
- * trend[q] + prof[bin(tq[q])]. Returns the residual spread, out of sample
- * for the profile (profile of even cycles on odd ones and vice versa).
+ * Trend-only baseline: w->trend = rolling median of the values, half-width
+ * half. Returns the residual spread.
  */
-static double fit(struct ws *w, const struct season *S, double half)
+static double fit_none(struct ws *w, double half)
+{
+	rollmed(w, w->v, half);
+	for (size_t j = 0; j < w->m; j++)
+		w->resid[j] = w->v[j] - w->trend[w->vq[j]];
+	return robust_sigma(w->resid, w->m, w->sel_stride, w->tol, w->tmp, NULL);
+}
+
+/*
+ * Seasonal baseline for season S, rolling medians of half-width half
+ * (pass1: w->trend already holds the rolling median of the values with that
+ * half-width). Leaves the trend in w->trend[n] and the profile in w->prof;
+ * the expected value of sorted row q is trend[q] + prof[bin(tq[q])].
+ * Returns the residual spread, out of sample for the profile (the profile
+ * of the even cycles judged on the odd ones and vice versa).
+ */
+static double fit_season(struct ws *w, const struct season *S, double half, int pass1)
 {
 	size_t m = w->m;
-	rollmed(w, w->v, half);
+	if (!pass1)
+		rollmed(w, w->v, half);
+	season_index(w, S);
+	/* Pass 1: profile of the values less their rolling median; pass 2: trend of the
+	 * deseasonalised values, and the profile again. */
 	for (size_t j = 0; j < m; j++)
 		w->resid[j] = w->v[j] - w->trend[w->vq[j]];
-	if (S == NULL)
-		return robust_sigma(w->resid, m, w->tol, w->tmp, NULL);
-	season_index(w, S);
-	/* Pass 1 gave the trend of the raw values; pass 2 that of the deseasonalised ones. */
 	profile(w, S->nb, w->resid, -1, w->prof);
 	for (size_t j = 0; j < m; j++)
 		w->resid[j] = w->v[j] - w->prof[w->bins[j]];
@@ -464,7 +487,7 @@ static double fit(struct ws *w, const struct season *S, double half)
 	profile(w, S->nb, w->resid, 1, w->prof2);
 	for (size_t j = 0; j < m; j++)
 		w->tmp[j] = w->resid[j] - (w->odd[j] ? w->prof[w->bins[j]] : w->prof2[w->bins[j]]);
-	double sig = robust_sigma(w->tmp, m, w->tol, w->buf, NULL);
+	double sig = robust_sigma(w->tmp, m, w->sel_stride, w->tol, w->buf, NULL);
 	profile(w, S->nb, w->resid, -1, w->prof);
 	return sig;
 }
@@ -578,18 +601,22 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 			continue;
 		double nbf = floor(P / step + 0.5);
 		cands[ncand].period = P;
-		cands[ncand].nb = nbf > MAX_BINS ? MAX_BINS : (size_t)nbf;
+		size_t nbcap = m < MAX_BINS ? m : MAX_BINS;
+		cands[ncand].nb = nbf > (double)nbcap ? nbcap : (size_t)nbf;
 		cands[ncand].bw = P / (double)cands[ncand].nb;
 		ncand++;
 	}
-	double ns_rows = floor(NONSEASONAL_FRAC * (double)m);
-	if (ns_rows < NONSEASONAL_MIN)
-		ns_rows = NONSEASONAL_MIN;
+	/* Trend-only: a window of the shortest candidate period, else a share of the rows. */
+	double none_half = floor(NONSEASONAL_FRAC * (double)m);
+	if (none_half < NONSEASONAL_MIN)
+		none_half = NONSEASONAL_MIN;
+	none_half = none_half / 2.0 * step;
+	w.sel_stride = m > SELECT_POINTS ? (m + SELECT_POINTS - 1) / SELECT_POINTS : 1;
 	const struct season *best = NULL;
-	double best_sig = fit(&w, NULL, ns_rows / 2.0 * step);
+	double best_sig = fit_none(&w, none_half);
 	memcpy(w.best_trend, w.trend, n * sizeof *w.trend);
 	for (size_t c = 0; c < ncand; c++) {
-		double sig = fit(&w, &cands[c], cands[c].period / 2.0);
+		double sig = fit_season(&w, &cands[c], cands[c].period / 2.0, 0);
 		if (sig < SIMPLER_BONUS * best_sig || (sig == 0.0 && best_sig == 0.0 && best == NULL)) {
 			best = &cands[c];
 			best_sig = sig;
@@ -611,7 +638,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 	}
 	/* The baseline is shifted so the median residual is 0 (the profile is centred by its mean). */
 	double centre = 0.0;
-	double sigma = robust_sigma(w.resid, m, w.tol, w.tmp, &centre);
+	double sigma = robust_sigma(w.resid, m, 1, w.tol, w.tmp, &centre);
 	for (size_t i = 0; i < n; i++)
 		if (isfinite(expected[i] + centre))
 			expected[i] += centre;
