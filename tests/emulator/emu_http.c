@@ -311,6 +311,16 @@ static int has_token(const char *v, size_t vlen, const char *token)
  */
 static int try_request(struct server *sv, struct conn *c)
 {
+	/* a request line starts with an upper-case method and a space: refuse anything else at once */
+	for (size_t i = 0; i < c->inlen; i++) {
+		char ch = c->in[i];
+		if (ch == ' ' && i > 0)
+			break;
+		if (ch < 'A' || ch > 'Z' || i >= 16) {
+			respond_proto(c, 400, "malformed request line");
+			return 1;
+		}
+	}
 	size_t hlen = 0;
 	for (size_t i = 0; i + 3 < c->inlen && i < HEADER_CAP; i++) {
 		if (memcmp(c->in + i, "\r\n\r\n", 4) == 0) {
