@@ -85,7 +85,8 @@ enum rb_code b64_decode_buf(const char *in, size_t len, unsigned char *out, size
 			return rb_err_set(err, RB_E_INPUT,
 			                  "invalid base64: '=' at offset %zu is followed by data", pad_at);
 		group = group << 6 | (unsigned long)v;
-		if (++q == 4) {
+		q++;
+		if (q == 4) {
 			rc = emit(group, 3, out, out_cap, &n, err);
 			if (rc != RB_OK)
 				return rc;

@@ -123,7 +123,8 @@ static size_t find_field(const struct form *f, const char *name, size_t len)
 static enum rb_code admit_name(struct form *f, const char *name, size_t nlen, size_t *index,
                                struct rb_err *err)
 {
-	if (++f->pairs > f->lim.max_pairs)
+	f->pairs++;
+	if (f->pairs > f->lim.max_pairs)
 		return rb_err_set(err, RB_E_TOO_LARGE, "more than %zu form fields", f->lim.max_pairs);
 	if (memchr(name, '\0', nlen) != NULL)
 		return rb_err_set(err, RB_E_INPUT, "a form field name contains a NUL byte");
@@ -191,8 +192,7 @@ static enum pct_res pct_decode(const char *s, size_t len, char *out, size_t cap,
 				*bad = i;
 				return PCT_BAD_ESCAPE;
 			}
-			int hi;
-			hi = hexval((unsigned char)s[i + 1]);
+			int hi = hexval((unsigned char)s[i + 1]);
 			int lo = hexval((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0) {
 				*bad = i;
@@ -363,8 +363,11 @@ static enum param_res param_value(const char **p, const char *end, char *val, si
 				return PARAM_MALFORMED; /* unterminated quoted-string */
 			if (*s == '"')
 				break;
-			if (*s == '\\' && ++s == end)
-				return PARAM_MALFORMED;
+			if (*s == '\\') {
+				s++;
+				if (s == end)
+					return PARAM_MALFORMED;
+			}
 			if (val != NULL && o == vcap)
 				return PARAM_TOO_LONG;
 			if (val != NULL)
