@@ -90,6 +90,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *text = (const char *)data;
 	query_path(text, size);
 
+	/* The one-call form: without a template the body is the input itself. */
+	char *body = NULL;
+	size_t blen = 0;
+	if (druid_query_prepare(text, size, NULL, 1 << 16, &body, &blen, NULL) == RB_OK) {
+		FUZZ_CHECK(blen == size && memcmp(body, text, size) == 0 && body[size] == '\0');
+		free(body);
+		if (druid_query_prepare(text, size, the_template(), 1 << 16, &body, &blen, NULL) ==
+		    RB_OK) {
+			FUZZ_CHECK(body != NULL && strlen(body) == blen);
+			free(body);
+		}
+	} else {
+		FUZZ_CHECK(body == NULL && blen == 0);
+	}
+
 	/* The same bytes as a bare granularity value. */
 	if (size < (1 << 16)) {
 		json_t *g = json_loadb(text, size, JSON_DECODE_ANY, NULL);
