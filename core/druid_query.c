@@ -612,3 +612,34 @@ enum rb_code druid_query_dump(const json_t *query, char **text, size_t *len, siz
 	*len = n;
 	return RB_OK;
 }
+
+enum rb_code druid_query_prepare(const char *text, size_t len, const struct druid_template *t,
+                                 size_t max_bytes, char **body, size_t *body_len,
+                                 struct rb_err *err)
+{
+	*body = NULL;
+	*body_len = 0;
+	json_t *q = NULL; /* new */
+	enum rb_code rc = druid_query_parse(&q, text, len, max_bytes, err);
+	if (rc != RB_OK)
+		return rc;
+	if (t == NULL) {
+		json_decref(q);
+		char *copy = malloc(len + 1);
+		if (copy == NULL)
+			return rb_err_set(err, RB_E_NOMEM, "out of memory");
+		memcpy(copy, text, len);
+		copy[len] = '\0';
+		*body = copy;
+		*body_len = len;
+		return RB_OK;
+	}
+	json_t *out = NULL; /* new */
+	rc = druid_query_rewrite(&out, q, t, err);
+	json_decref(q);
+	if (rc != RB_OK)
+		return rc;
+	rc = druid_query_dump(out, body, body_len, max_bytes, err);
+	json_decref(out);
+	return rc;
+}

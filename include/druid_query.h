@@ -98,4 +98,15 @@ enum rb_code druid_query_rewrite(json_t **out /* new */, const json_t *query /* 
 enum rb_code druid_query_dump(const json_t *query /* borrowed */, char **text, size_t *len,
                               size_t max_bytes, struct rb_err *err);
 
+/*
+ * From a client's query text to the body to POST to Druid, in one call:
+ * druid_query_parse (max_bytes 0 = default cap), then with a template
+ * druid_query_rewrite + druid_query_dump, or without one (the default
+ * detector) the client's own len bytes, unchanged. *body is a new
+ * NUL-terminated string (caller frees) of *body_len bytes; NULL on failure.
+ */
+enum rb_code druid_query_prepare(const char *text, size_t len, const struct druid_template *t,
+                                 size_t max_bytes, char **body, size_t *body_len,
+                                 struct rb_err *err);
+
 #endif

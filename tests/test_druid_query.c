@@ -407,6 +407,42 @@ static void templates(const struct druid_template *traffic)
 		       "%s", unsafe[i]);
 }
 
+static void prepare(const struct druid_template *t)
+{
+	size_t len = 0;
+	char *text = tu_read_file(tu_source("tests/data/druid/seed_readme_pt1m.query.json"), &len);
+	json_t *want = load_json_file(tu_source("tests/data/druid/seed_readme_pt1m.expected.json"));
+	char *body = NULL;
+	size_t blen = 0;
+	struct rb_err err = {0};
+	/* With the model's template: the rewritten query. */
+	CHECKF(druid_query_prepare(text, len, t, 0, &body, &blen, &err) == RB_OK, "%s", err.msg);
+	json_t *got = json_loadb(body, blen, 0, NULL);
+	CHECK(got != NULL && json_equal(got, want) && strlen(body) == blen);
+	json_decref(got);
+	free(body);
+	/* Without (default detector): the client's bytes, unchanged. */
+	CHECKF(druid_query_prepare(text, len, NULL, 0, &body, &blen, &err) == RB_OK, "%s", err.msg);
+	CHECK(blen == len && memcmp(body, text, len) == 0 && body[len] == '\0');
+	free(body);
+	/* Errors leave nothing behind and keep their code. */
+	body = (char *)1;
+	CHECK(druid_query_prepare(text, len, t, len - 1, &body, &blen, &err) == RB_E_TOO_LARGE);
+	CHECK(body == NULL && blen == 0);
+	const char *month = "{\"queryType\":\"timeseries\",\"dataSource\":\"d\",\"intervals\":\"i\","
+	                    "\"granularity\":\"month\"}";
+	CHECK(druid_query_prepare(month, strlen(month), t, 0, &body, &blen, &err) == RB_E_INPUT);
+	CHECK(body == NULL && strstr(err.msg, "no fixed length") != NULL);
+	/* The default detector does not need a fixed-length granularity. */
+	CHECK(druid_query_prepare(month, strlen(month), NULL, 0, &body, &blen, &err) == RB_OK);
+	free(body);
+	/* The rewrite grows the query: a cap between the two sizes fails only with a template. */
+	CHECK(druid_query_prepare(text, len, t, len + 10, &body, &blen, &err) == RB_E_TOO_LARGE);
+	CHECK(body == NULL);
+	json_decref(want);
+	free(text);
+}
+
 static void clean_text(void)
 {
 	char buf[16];
@@ -436,6 +472,7 @@ int main(void)
 	parse_caps();
 	rewrite_errors(traffic);
 	templates(traffic);
+	prepare(traffic);
 	clean_text();
 	druid_template_free(traffic);
 	printf("druid_query: %zu rewrite cases\n", ran);
