@@ -407,8 +407,8 @@ static const struct config_key keys[] = {
 	 "with HTTP 413 before it is read. It also caps each decoded query or data field."},
 	{"default_metric", parse_metric_name, format_string, OFF(default_metric), 0, 0, 0, 0, NULL,
 	 "bytes", "1 to 63 of A-Z a-z 0-9 . _ -",
-	 "Metric analysed by the default (model-free) detector when the request names none "
-	 "and the rows have no monitors series."},
+	 "Metric analysed when a request has no metric field (a model-free detector may prefer "
+	 "a monitors series when the rows carry one; see rb-aioutliers(8))."},
 	{"default_model", parse_model_name, format_string, OFF(default_model), 0, 0, 0, 0, NULL,
 	 "", "empty, or 1 to 63 of A-Z a-z 0-9 . _ - not starting with a dot",
 	 "Model used when a request names none. Empty: such requests use the default "
@@ -437,7 +437,7 @@ static const struct config_key keys[] = {
 	{"request_timeout_ms", parse_uint, format_uint, OFF(request_timeout_ms), 100, 600000, 0, 0,
 	 NULL, "60000", NULL,
 	 "Longest time a worker spends on one request, Druid included, in milliseconds; past "
-	 "it the request is answered with an error and the worker carries on."},
+	 "it the request is abandoned with an error answer and the worker takes the next one."},
 };
 
 enum { NKEYS = sizeof keys / sizeof keys[0] };
