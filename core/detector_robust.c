@@ -8,22 +8,26 @@
  *  2. a global linear trend is removed, its slope the median of the slopes
  *     between points half the window apart (robust to spikes and shifts);
  *  3. candidate baselines: none, daily, weekly (a period is a candidate when
- *     it holds >= 4 steps and the window spans >= 3 periods). Each is a
- *     rolling median over one period (none: a tenth of the window) plus,
- *     for a period, a per-phase median profile, refitted once (STL-like);
- *     the candidate with the smallest out-of-sample residual spread wins,
- *     the profile being judged on the cycles it was not fitted on;
- *  4. score = |x - expected| / sigma, sigma = 1.4826 * median |residual|
- *     (a higher quantile when that is 0), floored at REL_FLOOR * median |x|
- *     so a flat or near-constant series does not flag rounding noise;
- *     a row is an anomaly when score > k(sensitivity).
+ *     it holds >= MIN_BINS steps and the window spans >= MIN_CYCLES periods).
+ *     Each is a rolling median (one period wide; without a period a tenth
+ *     of the rows) plus, for a period, a per-phase median profile, fitted
+ *     twice (STL-like). The candidate with the smallest residual spread
+ *     wins, a profile being judged on the cycles it was not fitted on (so a
+ *     profile that only fits noise does not win);
+ *  4. residual scale sigma = 1.4826 * median |residual| (a higher quantile
+ *     when that is rounding noise), raised towards the 97th percentile of
+ *     |residual| / 2.17 when the residual tail is heavier than Gaussian, by
+ *     at most TAIL_CAP times; floored at REL_FLOOR * median |x| so flat or
+ *     near-constant series do not flag rounding noise;
+ *  5. score = |x - expected| / sigma; anomaly when score > k(sensitivity).
  *
- * Time O(n log n) (sorting, Fenwick-tree rolling medians), memory O(n), no
- * allocation beyond one workspace. Not here: choice of the metric and the
- * detector (core/detector.c), the legacy detector (core/detector_legacy.c).
+ * Time O(n log n) (one sort by time when rows are out of order, otherwise
+ * radix sorts and Fenwick-tree rolling medians), memory O(n).
+ * Not here: choice of the metric and of the detector (core/detector.c), the
+ * legacy detector (core/detector_legacy.c).
  */
-#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,13 +41,18 @@
 #define NONSEASONAL_FRAC 0.1  /* rolling-median window without a period, share of rows */
 #define NONSEASONAL_MIN 7.0   /* ... and its minimum, in rows */
 #define SIMPLER_BONUS 0.95    /* a period must cut the residual spread below this share */
+#define MEDIAN_POINTS 32      /* rolling medians are computed at ~this many points per window */
+#define TAIL_Q 0.97           /* tail quantile of |residual| used for heavy tails */
+#define TAIL_Z 2.170090378    /* its value for Gaussian residuals, in sigmas */
+#define TAIL_CAP 3.0          /* the tail raises sigma by at most this factor */
+#define TAIL_MIN_ROWS 334     /* ... and only when >= 10 rows lie above TAIL_Q */
 #define REL_FLOOR 1e-3        /* sigma >= REL_FLOOR * median |x| */
 #define ABS_FLOOR_REL 1e-12   /* sigma >= ABS_FLOOR_REL * max |x| (keeps scores finite) */
+#define ZERO_TOL_REL 1e-9     /* |residual| <= ZERO_TOL_REL * max |x| counts as 0 */
 #define SCORE_CAP 1e12        /* scores are clamped to this */
-#define MAD_TO_SIGMA 1.482602218505602
 
-/* Sensitivity s in [0, 1] -> threshold k in robust sigmas: s = 0 gives K_MAX, s = 1 K_MIN. */
-#define K_MIN 2.0
+/* Sensitivity s in [0, 1] -> threshold k in robust sigmas, linear: s = 0 gives K_MAX, 1 K_MIN. */
+#define K_MIN 3.6
 #define K_MAX 10.0
 
 double robust_threshold(double sensitivity)
@@ -56,21 +65,40 @@ double robust_threshold(double sensitivity)
 	return K_MAX - (K_MAX - K_MIN) * s;
 }
 
-/* ---------------------------------------------------------------- helpers */
+/* ---------------------------------------------------------------- sorting */
 
 struct keyed {
-	double key;
+	uint64_t key; /* order-preserving image of a double */
 	size_t idx;
 };
 
-static int cmp_keyed(const void *a, const void *b)
+static uint64_t order_key(double v)
 {
-	const struct keyed *x = a, *y = b;
-	if (x->key < y->key)
-		return -1;
-	if (x->key > y->key)
-		return 1;
-	return (x->idx > y->idx) - (x->idx < y->idx);
+	uint64_t u;
+	memcpy(&u, &v, sizeof u);
+	return (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
+}
+
+/* Stable LSD radix sort of a[n] by key (8-bit digits), tmp[n] scratch. */
+static void radix_sort(struct keyed *a, struct keyed *tmp, size_t n)
+{
+	size_t cnt[256];
+	for (int shift = 0; shift < 64; shift += 8) {
+		memset(cnt, 0, sizeof cnt);
+		for (size_t i = 0; i < n; i++)
+			cnt[(a[i].key >> shift) & 0xFF]++;
+		if (cnt[(a[0].key >> shift) & 0xFF] == n)
+			continue; /* every key has this digit */
+		size_t sum = 0;
+		for (int b = 0; b < 256; b++) {
+			size_t c = cnt[b];
+			cnt[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[cnt[(a[i].key >> shift) & 0xFF]++] = a[i];
+		memcpy(a, tmp, n * sizeof *a);
+	}
 }
 
 /* k-th smallest (0-based) of v[n], reordering v (Hoare quickselect, median-of-3). */
@@ -113,7 +141,7 @@ static double median_inplace(double *v, size_t n)
 	double hi = select_kth(v, n, n / 2);
 	if (n % 2)
 		return hi;
-	/* The lower middle is the largest of v[0 .. n/2) after the selection. */
+	/* After the selection v[0 .. n/2) holds the smaller half: its largest is the lower middle. */
 	double lo = v[0];
 	for (size_t i = 1; i < n / 2; i++)
 		if (v[i] > lo)
@@ -121,20 +149,96 @@ static double median_inplace(double *v, size_t n)
 	return lo + (hi - lo) / 2.0;
 }
 
-/* ------------------------------------------------ rolling median (Fenwick) */
+/* ---------------------------------------------------------------- workspace */
 
-/* Workspace of rollmed(): ranks of the values and a Fenwick tree of counts. */
-struct medws {
-	struct keyed *pairs; /* [m] */
-	size_t *rank;        /* [m] rank of point j */
-	double *sorted;      /* [m] values in rank order */
-	size_t *bit;         /* [m + 1] Fenwick tree */
+struct ws {
+	size_t n, m;
+	double step;        /* sampling step */
+	double tol;         /* |residual| at most this is rounding noise */
+	double *tq;         /* [n] times of all rows, ascending */
+	size_t *qrow;       /* [n] row at sorted position q */
+	double *tv;         /* [m] times of the rows with a finite value, ascending */
+	double *v;          /* [m] their values, global linear trend removed */
+	size_t *vq;         /* [m] sorted position of valid point j */
+	double *trend;      /* [n] rolling median at every row (current fit) */
+	double *best_trend; /* [n] the trend of the best candidate so far */
+	double *resid;      /* [m] scratch */
+	double *tmp;        /* [m] scratch */
+	double *prof;       /* [MAX_BINS] profile of the current fit */
+	double *prof2;      /* [MAX_BINS] scratch profile */
+	double *best_prof;  /* [MAX_BINS] profile of the best candidate */
+	size_t *bins;       /* [m] phase bin of valid point j */
+	unsigned char *odd; /* [m] 1 when point j lies in an odd cycle */
+	size_t *cnt;        /* [MAX_BINS + 1] */
+	double *buf;        /* [m] values grouped by bin */
+	struct keyed *pairs, *pairs_tmp; /* [n] */
+	size_t *rank;       /* [m] rank of point j */
+	double *sorted;     /* [m] values in rank order */
+	size_t *bit;        /* [m + 1] Fenwick tree of counts */
 };
+
+static void ws_free(struct ws *w)
+{
+	free(w->tq);
+	free(w->qrow);
+	free(w->tv);
+	free(w->v);
+	free(w->vq);
+	free(w->trend);
+	free(w->best_trend);
+	free(w->resid);
+	free(w->tmp);
+	free(w->prof);
+	free(w->prof2);
+	free(w->best_prof);
+	free(w->bins);
+	free(w->odd);
+	free(w->cnt);
+	free(w->buf);
+	free(w->pairs);
+	free(w->pairs_tmp);
+	free(w->rank);
+	free(w->sorted);
+	free(w->bit);
+}
+
+static int ws_alloc(struct ws *w, size_t n, size_t m)
+{
+	memset(w, 0, sizeof *w);
+	w->n = n;
+	w->m = m;
+	w->tq = malloc(n * sizeof *w->tq);
+	w->qrow = malloc(n * sizeof *w->qrow);
+	w->tv = malloc(m * sizeof *w->tv);
+	w->v = malloc(m * sizeof *w->v);
+	w->vq = malloc(m * sizeof *w->vq);
+	w->trend = malloc(n * sizeof *w->trend);
+	w->best_trend = malloc(n * sizeof *w->best_trend);
+	w->resid = malloc(m * sizeof *w->resid);
+	w->tmp = malloc(m * sizeof *w->tmp);
+	w->prof = malloc(MAX_BINS * sizeof *w->prof);
+	w->prof2 = malloc(MAX_BINS * sizeof *w->prof2);
+	w->best_prof = malloc(MAX_BINS * sizeof *w->best_prof);
+	w->bins = malloc(m * sizeof *w->bins);
+	w->odd = malloc(m);
+	w->cnt = malloc((MAX_BINS + 1) * sizeof *w->cnt);
+	w->buf = malloc(m * sizeof *w->buf);
+	w->pairs = malloc(n * sizeof *w->pairs);
+	w->pairs_tmp = malloc(n * sizeof *w->pairs_tmp);
+	w->rank = malloc(m * sizeof *w->rank);
+	w->sorted = malloc(m * sizeof *w->sorted);
+	w->bit = malloc((m + 1) * sizeof *w->bit);
+	return w->tq && w->qrow && w->tv && w->v && w->vq && w->trend && w->best_trend &&
+	       w->resid && w->tmp && w->prof && w->prof2 && w->best_prof && w->bins && w->odd &&
+	       w->cnt && w->buf && w->pairs && w->pairs_tmp && w->rank && w->sorted && w->bit;
+}
+
+/* ------------------------------------------------ rolling median (Fenwick) */
 
 static void bit_add(size_t *bit, size_t m, size_t pos, int delta)
 {
 	for (size_t i = pos + 1; i <= m; i += i & (~i + 1))
-		bit[i] = (size_t)((long)bit[i] + delta);
+		bit[i] = delta > 0 ? bit[i] + 1 : bit[i] - 1;
 }
 
 /* Rank (0-based) of the k-th (1-based) present value. */
@@ -153,28 +257,51 @@ static size_t bit_kth(const size_t *bit, size_t m, size_t k)
 }
 
 /*
- * out[q] = median of the v[j] with |tv[j] - tq[q]| <= half, for nq query
- * times tq sorted ascending; tv[m] sorted ascending, m >= 1. An empty window
- * takes the nearest point's value.
+ * w->trend[q] = median of the v[j] with tv[j] in the window [a, a + 2 half)
+ * of row time tq[q], a = tq[q] - half moved inside the data span when the
+ * span allows (near the ends the window keeps its length instead of
+ * shrinking: a shrunk window is biased by a seasonal shape or a slope).
+ * Half-open, so a window of one period holds one period of a regular grid.
+ * An empty window takes the nearest point's value. Medians are computed at
+ * about MEDIAN_POINTS rows per window and interpolated linearly in time in
+ * between (the median of a window that slides by 1/32 of itself moves
+ * little). v[m] is indexed like w->tv.
  */
-static void rollmed(const double *tv, const double *v, size_t m, const double *tq, size_t nq,
-                    double half, double *out, struct medws *w)
+static void rollmed(struct ws *w, const double *v, double half)
 {
+	size_t m = w->m, nq = w->n;
+	const double *tv = w->tv, *tq = w->tq;
+	double *out = w->trend;
 	for (size_t j = 0; j < m; j++) {
-		w->pairs[j].key = v[j];
+		w->pairs[j].key = order_key(v[j]);
 		w->pairs[j].idx = j;
 	}
-	qsort(w->pairs, m, sizeof *w->pairs, cmp_keyed);
+	radix_sort(w->pairs, w->pairs_tmp, m);
 	for (size_t r = 0; r < m; r++) {
 		w->rank[w->pairs[r].idx] = r;
-		w->sorted[r] = w->pairs[r].key;
+		w->sorted[r] = v[w->pairs[r].idx];
 	}
 	memset(w->bit, 0, (m + 1) * sizeof *w->bit);
-	size_t lo = 0, hi = 0; /* window = points [lo, hi) */
+	double first = tv[0], last = tv[m - 1] + w->step;
+	double stride_t = 2.0 * half / MEDIAN_POINTS;
+	size_t lo = 0, hi = 0;  /* window = points [lo, hi) */
+	size_t prev = SIZE_MAX; /* last query with a computed median */
 	for (size_t q = 0; q < nq; q++) {
-		while (hi < m && tv[hi] <= tq[q] + half)
+		if (prev != SIZE_MAX && q + 1 < nq && tq[q] - tq[prev] < stride_t)
+			continue;
+		double a = tq[q] - half, b = tq[q] + half;
+		if (last - first >= 2.0 * half) {
+			if (a < first) {
+				a = first;
+				b = first + 2.0 * half;
+			} else if (b > last) {
+				b = last;
+				a = last - 2.0 * half;
+			}
+		}
+		while (hi < m && tv[hi] < b)
 			bit_add(w->bit, m, w->rank[hi++], 1);
-		while (lo < hi && tv[lo] < tq[q] - half)
+		while (lo < hi && tv[lo] < a)
 			bit_add(w->bit, m, w->rank[lo++], -1);
 		size_t cnt = hi - lo;
 		if (cnt == 0) {
@@ -186,22 +313,31 @@ static void rollmed(const double *tv, const double *v, size_t m, const double *t
 			else
 				j = (tv[hi] - tq[q] < tq[q] - tv[hi - 1]) ? hi : hi - 1;
 			out[q] = v[j];
-			continue;
-		}
-		double a = w->sorted[bit_kth(w->bit, m, (cnt + 1) / 2)];
-		if (cnt % 2) {
-			out[q] = a;
 		} else {
-			double b = w->sorted[bit_kth(w->bit, m, cnt / 2 + 1)];
-			out[q] = a + (b - a) / 2.0;
+			double lo_mid = w->sorted[bit_kth(w->bit, m, (cnt + 1) / 2)];
+			if (cnt % 2) {
+				out[q] = lo_mid;
+			} else {
+				double hi_mid = w->sorted[bit_kth(w->bit, m, cnt / 2 + 1)];
+				out[q] = lo_mid + (hi_mid - lo_mid) / 2.0;
+			}
 		}
+		/* Fill the skipped rows between prev and q. */
+		if (prev != SIZE_MAX && q > prev + 1) {
+			double span = tq[q] - tq[prev];
+			for (size_t k = prev + 1; k < q; k++) {
+				double f = span > 0 ? (tq[k] - tq[prev]) / span : 0.0;
+				out[k] = out[prev] + f * (out[q] - out[prev]);
+			}
+		}
+		prev = q;
 	}
 }
 
 /* ------------------------------------------------------ seasonal profiles */
 
 struct season {
-	double period; /* seconds (or rows when there is no time axis) */
+	double period; /* seconds */
 	size_t nb;     /* phase bins */
 	double bw;     /* bin width = period / nb */
 };
@@ -215,46 +351,37 @@ static size_t season_bin(const struct season *S, double t)
 	return b >= S->nb ? S->nb - 1 : b;
 }
 
-/* Parity of the cycle holding t (0 even, 1 odd). */
-static int season_parity(const struct season *S, double t)
+/* Sets w->bins and w->odd of every valid point for season S. */
+static void season_index(struct ws *w, const struct season *S)
 {
-	double c = floor(t / S->period);
-	return fmod(fabs(c), 2.0) >= 1.0;
+	for (size_t j = 0; j < w->m; j++) {
+		w->bins[j] = season_bin(S, w->tv[j]);
+		w->odd[j] = fmod(fabs(floor(w->tv[j] / S->period)), 2.0) >= 1.0;
+	}
 }
 
-/* Workspace of profile(). */
-struct profws {
-	size_t *cnt;   /* [nb + 1] */
-	double *buf;   /* [m] values grouped by bin */
-	size_t *bins;  /* [m] bin of point j */
-};
-
 /*
- * prof[nb] = per-bin median of r over the points j (parity -1: all; 0 or 1:
- * only points in cycles of that parity), empty bins filled from the nearest
- * filled bin, then centred to mean 0. Returns 0 when no point qualified
- * (prof is then all 0).
+ * prof[nb] = per-bin median of r[m] over the valid points (parity -1: all;
+ * 0 or 1: only points in even or odd cycles), empty bins taking the nearest
+ * filled bin before them (circularly), then centred to mean 0. Uses w->bins
+ * and w->odd (season_index). All 0 when no point qualifies.
  */
-static int profile(const struct season *S, const double *tv, const double *r, size_t m,
-                   int parity, double *prof, struct profws *w)
+static void profile(struct ws *w, size_t nb, const double *r, int parity, double *prof)
 {
-	size_t nb = S->nb;
+	size_t m = w->m;
 	memset(w->cnt, 0, (nb + 1) * sizeof *w->cnt);
-	for (size_t j = 0; j < m; j++) {
-		w->bins[j] = season_bin(S, tv[j]);
-		if (parity < 0 || season_parity(S, tv[j]) == parity)
+	for (size_t j = 0; j < m; j++)
+		if (parity < 0 || w->odd[j] == parity)
 			w->cnt[w->bins[j] + 1]++;
-	}
 	for (size_t b = 0; b < nb; b++)
 		w->cnt[b + 1] += w->cnt[b];
 	if (w->cnt[nb] == 0) {
-		for (size_t b = 0; b < nb; b++)
-			prof[b] = 0.0;
-		return 0;
+		memset(prof, 0, nb * sizeof *prof);
+		return;
 	}
-	/* Counting sort into buf; cnt[b] becomes the end of bin b, then restored. */
+	/* Counting sort into buf; cnt[b] advances to the end of bin b, then is restored. */
 	for (size_t j = 0; j < m; j++)
-		if (parity < 0 || season_parity(S, tv[j]) == parity)
+		if (parity < 0 || w->odd[j] == parity)
 			w->buf[w->cnt[w->bins[j]]++] = r[j];
 	for (size_t b = nb; b > 0; b--)
 		w->cnt[b] = w->cnt[b - 1];
@@ -263,12 +390,11 @@ static int profile(const struct season *S, const double *tv, const double *r, si
 		size_t k = w->cnt[b + 1] - w->cnt[b];
 		prof[b] = k ? median_inplace(w->buf + w->cnt[b], k) : NAN;
 	}
-	/* Fill empty bins: forward then backward sweeps over the circle. */
 	size_t first = 0;
 	while (isnan(prof[first]))
 		first++;
 	double last = prof[first];
-	for (size_t i = 1; i <= nb; i++) {
+	for (size_t i = 1; i < nb; i++) {
 		size_t b = (first + i) % nb;
 		if (isnan(prof[b]))
 			prof[b] = last;
@@ -281,125 +407,90 @@ static int profile(const struct season *S, const double *tv, const double *r, si
 	mean /= (double)nb;
 	for (size_t b = 0; b < nb; b++)
 		prof[b] -= mean;
-	return 1;
 }
 
 /* ------------------------------------------------------------ the fit */
 
-struct ws {
-	size_t n, m;
-	double *tq;     /* [n] times of all rows, ascending */
-	size_t *qrow;   /* [n] row of sorted position q */
-	double *tv;     /* [m] times of rows with a finite value, ascending */
-	double *v;      /* [m] their values, global linear trend removed */
-	size_t *vq;     /* [m] sorted position of valid point j */
-	double *trend;  /* [n] rolling median at every row */
-	double *resid;  /* [m] scratch */
-	double *tmp;    /* [m] scratch */
-	double *prof;   /* [MAX_BINS] */
-	double *prof2;  /* [MAX_BINS] */
-	struct medws med;
-	struct profws pw;
-};
-
-/* Robust spread of r[m]: 1.4826 * median |r|, or a higher quantile scaled likewise when that is 0. */
-static double robust_sigma(const double *r, size_t m, double *scratch)
+/*
+ * Robust spread of r[m] about its median c (written to *centre when not
+ * NULL): 1.4826 * median |r - c|, or a higher quantile of |r - c| scaled
+ * likewise when that is at most tol (rounding noise, or ties of discrete
+ * data); 0 when all are.
+ */
+static double robust_sigma(const double *r, size_t m, double tol, double *scratch, double *centre)
 {
 	static const double q[] = {0.5, 0.75, 0.9, 0.95, 0.99};
 	static const double z[] = {0.6744897501960817, 1.1503493803760079, 1.6448536269514722,
 	                           1.959963984540054, 2.5758293035489004};
-	if (m == 0)
-		return 0.0;
+	memcpy(scratch, r, m * sizeof *scratch);
+	double c = median_inplace(scratch, m);
+	if (centre != NULL)
+		*centre = c;
 	for (size_t j = 0; j < m; j++)
-		scratch[j] = fabs(r[j]);
+		scratch[j] = fabs(r[j] - c);
 	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
 		size_t k = (size_t)(q[i] * (double)(m - 1) + 0.5);
 		double a = select_kth(scratch, m, k);
-		if (a > 0)
+		if (a > tol)
 			return a / z[i];
 	}
 	return 0.0;
 }
 
 /*
- * Fits one candidate: period S (NULL = none) with rolling-median half-width
- * half. On return ws->trend[n] and (for a period) ws->prof hold the fit; the
- * expected value of sorted row q is trend[q] + prof[bin(tq[q])]. Returns the
- * residual spread: out of sample for the profile when oos is set.
+ * Fits one candidate: season S (NULL = none) with a rolling median of
+ * half-width half. Leaves the trend in w->trend[n] and the profile in
+ * w->prof (for a season); the expected value of sorted row q is
+ * trend[q] + prof[bin(tq[q])]. Returns the residual spread, out of sample
+ * for the profile (profile of even cycles on odd ones and vice versa).
  */
-static double fit(struct ws *w, const struct season *S, double half, int oos)
+static double fit(struct ws *w, const struct season *S, double half)
 {
 	size_t m = w->m;
-	rollmed(w->tv, w->v, m, w->tq, w->n, half, w->trend, &w->med);
-	if (S == NULL) {
-		for (size_t j = 0; j < m; j++)
-			w->resid[j] = w->v[j] - w->trend[w->vq[j]];
-		return robust_sigma(w->resid, m, w->tmp);
-	}
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t j = 0; j < m; j++)
-			w->resid[j] = w->v[j] - w->trend[w->vq[j]];
-		profile(S, w->tv, w->resid, m, -1, w->prof, &w->pw);
-		for (size_t j = 0; j < m; j++)
-			w->resid[j] = w->v[j] - w->prof[season_bin(S, w->tv[j])];
-		rollmed(w->tv, w->resid, m, w->tq, w->n, half, w->trend, &w->med);
-	}
+	rollmed(w, w->v, half);
 	for (size_t j = 0; j < m; j++)
 		w->resid[j] = w->v[j] - w->trend[w->vq[j]];
-	if (!oos) {
-		profile(S, w->tv, w->resid, m, -1, w->prof, &w->pw);
-		for (size_t j = 0; j < m; j++)
-			w->resid[j] -= w->prof[season_bin(S, w->tv[j])];
-		return robust_sigma(w->resid, m, w->tmp);
-	}
-	/* Profile of even cycles judged on odd ones and vice versa. */
-	profile(S, w->tv, w->resid, m, 0, w->prof, &w->pw);
-	profile(S, w->tv, w->resid, m, 1, w->prof2, &w->pw);
-	for (size_t j = 0; j < m; j++) {
-		size_t b = season_bin(S, w->tv[j]);
-		w->resid[j] -= season_parity(S, w->tv[j]) ? w->prof[b] : w->prof2[b];
-	}
-	double sig = robust_sigma(w->resid, m, w->tmp);
-	/* Leave the full-data profile for the caller. */
+	if (S == NULL)
+		return robust_sigma(w->resid, m, w->tol, w->tmp, NULL);
+	season_index(w, S);
+	/* Pass 1 gave the trend of the raw values; pass 2 that of the deseasonalised ones. */
+	profile(w, S->nb, w->resid, -1, w->prof);
+	for (size_t j = 0; j < m; j++)
+		w->resid[j] = w->v[j] - w->prof[w->bins[j]];
+	rollmed(w, w->resid, half);
 	for (size_t j = 0; j < m; j++)
 		w->resid[j] = w->v[j] - w->trend[w->vq[j]];
-	profile(S, w->tv, w->resid, m, -1, w->prof, &w->pw);
+	profile(w, S->nb, w->resid, 0, w->prof);
+	profile(w, S->nb, w->resid, 1, w->prof2);
+	for (size_t j = 0; j < m; j++)
+		w->tmp[j] = w->resid[j] - (w->odd[j] ? w->prof[w->bins[j]] : w->prof2[w->bins[j]]);
+	double sig = robust_sigma(w->tmp, m, w->tol, w->buf, NULL);
+	profile(w, S->nb, w->resid, -1, w->prof);
 	return sig;
 }
 
-static enum rb_code ws_alloc(struct ws *w, size_t n, size_t m, void **block, struct rb_err *err)
+/* Sorts the rows by time into w->tq/w->qrow; the row index when t is unusable. */
+static void order_rows(struct ws *w, const double *t, int use_index)
 {
-	size_t nd = 2 * n + 5 * m + 2 * MAX_BINS;  /* doubles */
-	size_t ns = n + m + 2 * m + (m + 1) + (MAX_BINS + 1); /* size_t */
-	size_t bytes = nd * sizeof(double) + ns * sizeof(size_t) + m * sizeof(struct keyed);
-	char *p = malloc(bytes);
-	if (p == NULL)
-		return rb_err_set(err, RB_E_NOMEM, "out of memory for the default detector (%zu rows)",
-		                  n);
-	*block = p;
-	w->n = n;
-	w->m = m;
-	w->med.pairs = (struct keyed *)p;
-	p += m * sizeof(struct keyed);
-	double *d = (double *)p;
-	w->tq = d, d += n;
-	w->trend = d, d += n;
-	w->tv = d, d += m;
-	w->v = d, d += m;
-	w->resid = d, d += m;
-	w->tmp = d, d += m;
-	w->med.sorted = d, d += m;
-	w->prof = d, d += MAX_BINS;
-	w->prof2 = d, d += MAX_BINS;
-	w->pw.buf = NULL; /* its own allocation, see robust_detect */
-	size_t *s = (size_t *)d;
-	w->qrow = s, s += n;
-	w->vq = s, s += m;
-	w->med.rank = s, s += m;
-	w->pw.bins = s, s += m;
-	w->med.bit = s, s += m + 1;
-	w->pw.cnt = s;
-	return RB_OK;
+	size_t n = w->n;
+	int sorted = 1;
+	for (size_t i = 0; i < n; i++) {
+		w->qrow[i] = i;
+		w->tq[i] = use_index ? (double)i : t[i];
+		if (i > 0 && w->tq[i] < w->tq[i - 1])
+			sorted = 0;
+	}
+	if (sorted)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		w->pairs[i].key = order_key(w->tq[i]);
+		w->pairs[i].idx = i;
+	}
+	radix_sort(w->pairs, w->pairs_tmp, n);
+	for (size_t q = 0; q < n; q++) {
+		w->qrow[q] = w->pairs[q].idx;
+		w->tq[q] = t[w->pairs[q].idx];
+	}
 }
 
 enum rb_code robust_detect(const double *x, const double *t, size_t n, double sensitivity,
@@ -408,71 +499,44 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 {
 	double k = robust_threshold(sensitivity);
 	*threshold = k;
-	if (n == 0)
-		return RB_OK;
 	size_t m = 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		m += isfinite(x[i]) != 0;
-	if (m == 0) {
-		for (size_t i = 0; i < n; i++) {
-			expected[i] = 0.0;
-			score[i] = 0.0;
-			anomaly[i] = 0;
-		}
+		expected[i] = 0.0;
+		score[i] = 0.0;
+		anomaly[i] = 0;
+	}
+	if (m == 0)
 		return RB_OK;
-	}
 	struct ws w;
-	void *block = NULL;
-	enum rb_code rc = ws_alloc(&w, n, m, &block, err);
-	if (rc != RB_OK)
-		return rc;
-	double *pwbuf = malloc(m * sizeof *pwbuf);
-	if (pwbuf == NULL) {
-		free(block);
-		return rb_err_set(err, RB_E_NOMEM, "out of memory for the default detector");
+	if (!ws_alloc(&w, n, m)) {
+		ws_free(&w);
+		return rb_err_set(err, RB_E_NOMEM, "out of memory for the default detector (%zu rows)",
+		                  n);
 	}
-	w.pw.buf = pwbuf;
 
-	/* 1. Time order; no usable time axis -> the row index. */
+	/* 1. Time order and sampling step; no usable time axis -> the row index. */
 	int use_index = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!isfinite(t[i]))
 			use_index = 1;
-	{
-		struct keyed *ord = malloc(n * sizeof *ord);
-		if (ord == NULL) {
-			free(pwbuf);
-			free(block);
-			return rb_err_set(err, RB_E_NOMEM, "out of memory for the default detector");
-		}
-		for (size_t i = 0; i < n; i++) {
-			ord[i].key = use_index ? (double)i : t[i];
-			ord[i].idx = i;
-		}
-		qsort(ord, n, sizeof *ord, cmp_keyed);
-		for (size_t q = 0; q < n; q++) {
-			w.tq[q] = ord[q].key;
-			w.qrow[q] = ord[q].idx;
-		}
-		free(ord);
-	}
-	/* Sampling step: median positive spacing. */
+	order_rows(&w, t, use_index);
 	double step = 0.0;
-	{
-		size_t nd = 0;
-		for (size_t q = 1; q < n; q++)
-			if (w.tq[q] > w.tq[q - 1])
-				w.trend[nd++] = w.tq[q] - w.tq[q - 1];
-		if (nd > 0)
-			step = median_inplace(w.trend, nd);
-	}
-	if (!(step > 0.0)) { /* one instant only: the row index becomes the time axis */
+	size_t nd = 0;
+	for (size_t q = 1; q < n; q++)
+		if (w.tq[q] > w.tq[q - 1])
+			w.trend[nd++] = w.tq[q] - w.tq[q - 1];
+	if (nd > 0)
+		step = median_inplace(w.trend, nd);
+	if (!(step > 0.0)) { /* a single instant: the row index becomes the time axis */
 		use_index = 1;
 		for (size_t q = 0; q < n; q++)
 			w.tq[q] = (double)q;
 		step = 1.0;
 	}
+	w.step = step;
 	size_t j = 0;
+	double maxabs = 0.0;
 	for (size_t q = 0; q < n; q++) {
 		double xi = x[w.qrow[q]];
 		if (!isfinite(xi))
@@ -480,100 +544,103 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 		w.tv[j] = w.tq[q];
 		w.v[j] = xi;
 		w.vq[j] = q;
-		j++;
-	}
-
-	/* Typical magnitude, for the floors. */
-	double maxabs = 0.0;
-	for (j = 0; j < m; j++) {
-		w.tmp[j] = fabs(w.v[j]);
+		w.tmp[j] = fabs(xi);
 		if (w.tmp[j] > maxabs)
 			maxabs = w.tmp[j];
+		j++;
 	}
 	double level = median_inplace(w.tmp, m);
+	w.tol = ZERO_TOL_REL * maxabs;
 
 	/* 2. Global robust linear trend: median slope between points m/2 apart. */
 	double slope = 0.0, tmid = w.tv[m / 2];
-	{
-		size_t h = m / 2, ns = 0;
-		for (j = 0; h > 0 && j + h < m; j++) {
-			double dt = w.tv[j + h] - w.tv[j];
-			if (dt > 0)
-				w.resid[ns++] = (w.v[j + h] - w.v[j]) / dt;
-		}
-		if (ns > 0)
-			slope = median_inplace(w.resid, ns);
-		if (!isfinite(slope))
-			slope = 0.0;
+	size_t h = m / 2, ns = 0;
+	for (j = 0; h > 0 && j + h < m; j++) {
+		double dt = w.tv[j + h] - w.tv[j];
+		if (dt > 0)
+			w.resid[ns++] = (w.v[j + h] - w.v[j]) / dt;
 	}
+	if (ns > 0)
+		slope = median_inplace(w.resid, ns);
+	if (!isfinite(slope))
+		slope = 0.0;
 	for (j = 0; j < m; j++)
 		w.v[j] -= slope * (w.tv[j] - tmid);
 
-	/* 3. Candidates. */
+	/* 3. Candidate baselines. */
 	double span = w.tv[m - 1] - w.tv[0] + step;
 	struct season cands[2];
 	size_t ncand = 0;
-	if (!use_index) {
-		const double periods[2] = {DAY, WEEK};
-		for (int c = 0; c < 2; c++) {
-			double P = periods[c];
-			if (P / step < MIN_BINS || span < MIN_CYCLES * P)
-				continue;
-			double nbf = floor(P / step + 0.5);
-			size_t nb = nbf > MAX_BINS ? MAX_BINS : (size_t)nbf;
-			cands[ncand].period = P;
-			cands[ncand].nb = nb;
-			cands[ncand].bw = P / (double)nb;
-			ncand++;
-		}
+	const double periods[2] = {DAY, WEEK};
+	for (int c = 0; c < 2 && !use_index; c++) {
+		double P = periods[c];
+		if (P / step < MIN_BINS || span < MIN_CYCLES * P)
+			continue;
+		double nbf = floor(P / step + 0.5);
+		cands[ncand].period = P;
+		cands[ncand].nb = nbf > MAX_BINS ? MAX_BINS : (size_t)nbf;
+		cands[ncand].bw = P / (double)cands[ncand].nb;
+		ncand++;
 	}
 	double ns_rows = floor(NONSEASONAL_FRAC * (double)m);
 	if (ns_rows < NONSEASONAL_MIN)
 		ns_rows = NONSEASONAL_MIN;
-	double ns_half = ns_rows / 2.0 * step;
 	const struct season *best = NULL;
-	double best_half = ns_half;
-	if (ncand > 0) {
-		double best_sig = fit(&w, NULL, ns_half, 1);
-		for (size_t c = 0; c < ncand; c++) {
-			double sig = fit(&w, &cands[c], cands[c].period / 2.0, 1);
-			if (sig < SIMPLER_BONUS * best_sig || (best_sig == 0 && sig == 0 && best == NULL)) {
-				best = &cands[c];
-				best_sig = sig;
-				best_half = cands[c].period / 2.0;
-			}
+	double best_sig = fit(&w, NULL, ns_rows / 2.0 * step);
+	memcpy(w.best_trend, w.trend, n * sizeof *w.trend);
+	for (size_t c = 0; c < ncand; c++) {
+		double sig = fit(&w, &cands[c], cands[c].period / 2.0);
+		if (sig < SIMPLER_BONUS * best_sig || (sig == 0.0 && best_sig == 0.0 && best == NULL)) {
+			best = &cands[c];
+			best_sig = sig;
+			memcpy(w.best_trend, w.trend, n * sizeof *w.trend);
+			memcpy(w.best_prof, w.prof, best->nb * sizeof *w.prof);
 		}
 	}
-	fit(&w, best, best_half, 0);
 
-	/* 4. Expected values, residuals, scale and scores. */
+	/* 4. Expected values and residual scale. */
 	for (size_t q = 0; q < n; q++) {
-		double e = w.trend[q] + slope * (w.tq[q] - tmid);
+		double e = w.best_trend[q] + slope * (w.tq[q] - tmid);
 		if (best != NULL)
-			e += w.prof[season_bin(best, w.tq[q])];
+			e += w.best_prof[season_bin(best, w.tq[q])];
 		expected[w.qrow[q]] = isfinite(e) ? e : 0.0;
 	}
+	for (j = 0; j < m; j++) {
+		size_t i = w.qrow[w.vq[j]];
+		w.resid[j] = x[i] - expected[i];
+	}
+	/* The baseline is shifted so the median residual is 0 (the profile is centred by its mean). */
+	double centre = 0.0;
+	double sigma = robust_sigma(w.resid, m, w.tol, w.tmp, &centre);
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(expected[i] + centre))
+			expected[i] += centre;
 	for (j = 0; j < m; j++)
-		w.resid[j] = x[w.qrow[w.vq[j]]] - expected[w.qrow[w.vq[j]]];
-	double sigma = robust_sigma(w.resid, m, w.tmp);
-	double floor_rel = REL_FLOOR * level, floor_abs = ABS_FLOOR_REL * maxabs;
-	if (sigma < floor_rel)
-		sigma = floor_rel;
-	if (sigma < floor_abs)
-		sigma = floor_abs;
+		w.resid[j] -= centre;
+	if (m >= TAIL_MIN_ROWS) {
+		for (j = 0; j < m; j++)
+			w.tmp[j] = fabs(w.resid[j]);
+		double tail = select_kth(w.tmp, m, (size_t)(TAIL_Q * (double)(m - 1))) / TAIL_Z;
+		if (tail > TAIL_CAP * sigma)
+			tail = TAIL_CAP * sigma;
+		if (tail > sigma)
+			sigma = tail;
+	}
+	if (sigma < REL_FLOOR * level)
+		sigma = REL_FLOOR * level;
+	if (sigma < ABS_FLOOR_REL * maxabs)
+		sigma = ABS_FLOOR_REL * maxabs;
+
+	/* 5. Scores. */
 	for (size_t i = 0; i < n; i++) {
-		score[i] = 0.0;
-		anomaly[i] = 0;
 		if (!isfinite(x[i]))
 			continue;
-		double r = fabs(x[i] - expected[i]);
-		double z = sigma > 0 ? r / sigma : 0.0;
+		double z = sigma > 0 ? fabs(x[i] - expected[i]) / sigma : 0.0;
 		if (!(z < SCORE_CAP))
 			z = SCORE_CAP;
 		score[i] = z;
 		anomaly[i] = z > k;
 	}
-	free(pwbuf);
-	free(block);
+	ws_free(&w);
 	return RB_OK;
 }

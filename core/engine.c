@@ -127,6 +127,41 @@ static enum rb_code unknown_metric(const struct model *m, const char *metric, st
 	                  metric, m->name, list);
 }
 
+/*
+ * RB_E_INPUT when a metric column of the model is absent from every row: the
+ * model would see a made-up 0 for a whole column (e.g. a bytes-only series
+ * sent to the 11-metric traffic model), and its answer would mean nothing.
+ */
+static enum rb_code check_columns_present(const struct model *m, const struct series *s,
+                                          struct rb_err *err)
+{
+	char list[160];
+	size_t len = 0, missing = 0;
+	list[0] = '\0';
+	for (size_t c = 0; c < m->spec.n_metrics; c++) {
+		const char *name = m->spec.metrics[c];
+		if (strcmp(name, "granularity") == 0)
+			continue;
+		int found = 0;
+		for (size_t k = 0; k < s->ncols && !found; k++)
+			found = strcmp(s->names[k], name) == 0;
+		if (found)
+			continue;
+		missing++;
+		if (len < sizeof list - 1) {
+			int w = snprintf(list + len, sizeof list - len, "%s%s", len > 0 ? ", " : "", name);
+			if (w > 0)
+				len += (size_t)w;
+			if (len > sizeof list - 1)
+				len = sizeof list - 1; /* truncated; snprintf kept the NUL */
+		}
+	}
+	if (missing == 0)
+		return RB_OK;
+	return rb_err_set(err, RB_E_INPUT, "model %.40s needs %zu metric(s) absent from the data: %s",
+	                  m->name, missing, list);
+}
+
 enum rb_code engine_run_model_opts(struct infer *inf, const struct model *m,
                                    const struct series *s, const char *metric,
                                    const struct score_options *opt, struct detection *out,
@@ -136,6 +171,9 @@ enum rb_code engine_run_model_opts(struct infer *inf, const struct model *m,
 	long mc = metric_index(&m->spec, metric);
 	if (mc < 0)
 		return unknown_metric(m, metric, err);
+	enum rb_code rc0 = check_columns_present(m, s, err);
+	if (rc0 != RB_OK)
+		return rc0;
 
 	struct features f;
 	double *y = NULL;

@@ -60,34 +60,74 @@ static const char *quote(char *buf, size_t size, const char *text)
 	return buf;
 }
 
-/* ---- pre-scan ---------------------------------------------------------- */
+/* ---- outer scan: caps and row boundaries ------------------------------- */
 
 static int is_json_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-struct scan {
-	size_t depth;    /* deepest nesting of '[' and '{' seen so far */
-	size_t level;    /* nesting level at the point where the scan stopped */
-	size_t commas;   /* commas directly inside the outermost array */
-	int array;       /* 1 when the first value of the text is an array */
-	int nonempty;    /* 1 when the outermost array holds at least one value */
-	int closed;      /* 1 when the outermost value was closed before the stop */
-	int over;        /* 1 when depth went past max_depth (scan stopped there) */
+/* 1-based line and column of byte pos (for messages only). */
+static void locate(const char *s, size_t pos, size_t *line, size_t *col)
+{
+	size_t l = 1, c = 1;
+	for (size_t i = 0; i < pos; i++) {
+		if (s[i] == '\n') {
+			l++;
+			c = 1;
+		} else {
+			c++;
+		}
+	}
+	*line = l;
+	*col = c;
+}
+
+/* Where the rows are: row k is the text strictly between cut[k] and cut[k + 1]. */
+struct cuts {
+	size_t *cut;  /* [n + 1] the '[' or ',' before each row, then the closing ']' */
+	size_t n;     /* rows */
+	size_t cap;
 };
 
-/*
- * Scans s[0..stop) outside JSON strings, counting brackets. Stops early once
- * the depth passes max_depth. It trusts nothing: malformed text only makes
- * the counts meaningless, and Jansson rejects it afterwards.
- */
-static void scan_text(const char *s, size_t stop, size_t max_depth, struct scan *o)
+static int cuts_push(struct cuts *c, size_t pos)
 {
-	memset(o, 0, sizeof *o);
+	if (c->n + 1 >= c->cap) {
+		size_t cap = c->cap == 0 ? 1024 : c->cap * 2;
+		size_t *cut = realloc(c->cut, cap * sizeof *cut);
+		if (cut == NULL)
+			return -1;
+		c->cut = cut;
+		c->cap = cap;
+	}
+	c->cut[c->n++] = pos;
+	return 0;
+}
+
+/*
+ * One pass over the bytes, outside JSON strings: checks the depth and row
+ * caps, that the text is '[' ... ']' with only whitespace after it, and cuts
+ * it at the commas directly inside the array. It checks nothing else: every
+ * row is then parsed on its own by Jansson, and since a JSON array is exactly
+ * '[' value (',' value)* ']', the text is valid JSON when every row is.
+ */
+static enum rb_code scan_rows(const char *s, size_t len, const struct series_limits *lim,
+                              struct cuts *rows, struct rb_err *err)
+{
+	size_t i = 0;
+	while (i < len && is_json_space(s[i]))
+		i++;
+	if (i == len)
+		return rb_err_set(err, RB_E_INPUT, "the series is empty (no JSON text)");
+	if (s[i] != '[')
+		return rb_err_set(err, RB_E_INPUT,
+		                  "the series must be a JSON array of {\"timestamp\", \"result\"} "
+		                  "rows%s", s[i] == '{' ? ", not an object" : "");
+	if (cuts_push(rows, i) != 0)
+		return rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
+	size_t level = 1, depth = 1;
 	int in_string = 0;
-	size_t level = 0;
-	for (size_t i = 0; i < stop; i++) {
+	for (i++; i < len; i++) {
 		char c = s[i];
 		if (in_string) {
 			if (c == '\\')
@@ -96,50 +136,69 @@ static void scan_text(const char *s, size_t stop, size_t max_depth, struct scan 
 				in_string = 0;
 			continue;
 		}
-		if (is_json_space(c))
-			continue;
-		if (level == 1 && o->array && c != ']' && c != ',')
-			o->nonempty = 1;
-		switch (c) {
-		case '"':
+		if (c == '"') {
 			in_string = 1;
-			break;
-		case '[':
-		case '{':
-			if (level == 0 && o->depth == 0)
-				o->array = c == '[';
+		} else if (c == '[' || c == '{') {
 			level++;
-			if (level > o->depth)
-				o->depth = level;
-			if (o->depth > max_depth) {
-				o->over = 1;
-				o->level = level;
-				return;
-			}
+			if (level > depth)
+				depth = level;
+			if (depth > lim->max_depth)
+				return rb_err_set(err, RB_E_TOO_LARGE,
+				                  "the JSON is nested deeper than %zu levels "
+				                  "(a timeseries result needs 3)", lim->max_depth);
+		} else if (level == 1 && c == ']') {
 			break;
-		case ']':
-		case '}':
-			if (level > 0) {
-				level--;
-				if (level == 0)
-					o->closed = 1;
-			}
-			break;
-		case ',':
-			if (level == 1 && o->array)
-				o->commas++;
-			break;
-		default:
-			break;
+		} else if (level == 1 && c == ',') {
+			if (rows->n >= lim->max_rows)
+				return rb_err_set(err, RB_E_TOO_LARGE,
+				                  "the series has more than %zu rows", lim->max_rows);
+			if (cuts_push(rows, i) != 0)
+				return rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
+		} else if (level > 1 && (c == ']' || c == '}')) {
+			level--; /* a mismatched pair is left for Jansson to refuse */
 		}
 	}
-	o->level = level;
+	if (i >= len)
+		return rb_err_set(err, RB_E_INPUT,
+		                  "invalid JSON: the text ends inside row %zu (1-based); truncated?",
+		                  rows->n);
+	size_t end = i;
+	for (i++; i < len && is_json_space(s[i]); i++)
+		;
+	if (i < len) {
+		size_t line, col;
+		locate(s, i, &line, &col);
+		return rb_err_set(err, RB_E_INPUT,
+		                  "invalid JSON at line %zu, column %zu: text after the end of the array",
+		                  line, col);
+	}
+	if (cuts_push(rows, end) != 0)
+		return rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
+	rows->n--; /* the closing ']' ends the last row, it does not start one */
+	if (rows->n == 1) {
+		size_t k = rows->cut[0] + 1;
+		while (k < end && is_json_space(s[k]))
+			k++;
+		if (k == end)
+			rows->n = 0;
+	}
+	return RB_OK;
 }
 
 /* ---- metric names: first-seen order, hashed lookup ---------------------- */
 
+static char *copy_string(const char *s, size_t len)
+{
+	char *d = malloc(len + 1);
+	if (d != NULL) {
+		memcpy(d, s, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
 struct colmap {
-	const char **names; /* [ncap] borrowed from the Jansson tree */
+	char **names;       /* [ncap] owned copies, in first-seen order */
 	size_t n, ncap;
 	long *slot;         /* [scap] index into names, -1 when free */
 	size_t scap;        /* power of two, > 2 * n */
@@ -153,6 +212,7 @@ static uint32_t hash_name(const char *k)
 	return h;
 }
 
+/* Column of key or -1; *pos is its slot, or the free slot where it would go. */
 static long colmap_find(const struct colmap *m, const char *key, size_t *pos)
 {
 	size_t mask = m->scap - 1;
@@ -188,8 +248,8 @@ static int colmap_rehash(struct colmap *m, size_t scap)
 }
 
 /*
- * Column of key, added at the end when new. Returns the column, -1 when out
- * of memory, -2 when adding it would pass max_cols.
+ * Column of key, added at the end (a copy) when new. Returns the column, -1
+ * when out of memory, -2 when adding it would pass max_cols.
  */
 static long colmap_get(struct colmap *m, const char *key, size_t max_cols)
 {
@@ -201,18 +261,57 @@ static long colmap_get(struct colmap *m, const char *key, size_t max_cols)
 		return -2;
 	if (m->n == m->ncap) {
 		size_t ncap = m->ncap == 0 ? 16 : m->ncap * 2;
-		const char **names = realloc(m->names, ncap * sizeof *names);
+		char **names = realloc(m->names, ncap * sizeof *names);
 		if (names == NULL)
 			return -1;
 		m->names = names;
 		m->ncap = ncap;
 	}
-	m->names[m->n] = key;
+	m->names[m->n] = copy_string(key, strlen(key));
+	if (m->names[m->n] == NULL)
+		return -1;
 	m->slot[pos] = (long)m->n;
 	m->n++;
 	if (2 * m->n >= m->scap && colmap_rehash(m, m->scap * 2) != 0)
 		return -1;
 	return (long)m->n - 1;
+}
+
+static void colmap_release(struct colmap *m)
+{
+	for (size_t c = 0; c < m->n; c++)
+		free(m->names[c]);
+	free(m->names);
+	free(m->slot);
+}
+
+/* ---- per-row results, kept until the number of columns is known -------- */
+
+struct cell {
+	size_t col;
+	double v;
+};
+
+struct cells {
+	struct cell *cell; /* finite values of all rows, row by row, input order */
+	size_t n, cap;
+	size_t *first;     /* [rows + 1] row k's cells are cell[first[k] .. first[k + 1]) */
+};
+
+static int cells_push(struct cells *c, size_t col, double v)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap == 0 ? 4096 : c->cap * 2;
+		struct cell *cell = realloc(c->cell, cap * sizeof *cell);
+		if (cell == NULL)
+			return -1;
+		c->cell = cell;
+		c->cap = cap;
+	}
+	c->cell[c->n].col = col;
+	c->cell[c->n].v = v;
+	c->n++;
+	return 0;
 }
 
 /* ---- ordering ---------------------------------------------------------- */
@@ -230,19 +329,9 @@ static int order_cmp(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
-/* ---- the parser -------------------------------------------------------- */
+/* ---- one row ------------------------------------------------------------ */
 
-static char *copy_string(const char *s, size_t len)
-{
-	char *d = malloc(len + 1);
-	if (d != NULL) {
-		memcpy(d, s, len);
-		d[len] = '\0';
-	}
-	return d;
-}
-
-/* Says what a Jansson tree row looks like when it is not a timeseries row. */
+/* Says what a row looks like when it is not a timeseries row. */
 static const char *shape_hint(json_t *row)
 {
 	if (json_object_get(row, "event") != NULL)
@@ -255,8 +344,8 @@ static const char *shape_hint(json_t *row)
 }
 
 /*
- * Checks one row (input index i, 1-based in messages) and returns its result
- * object (borrowed) and instant, or NULL with err set.
+ * Checks one row (input index i, 1-based in messages): returns its result
+ * object (borrowed from row) with *t its instant, or NULL with err set.
  */
 static json_t *check_row(json_t *row, size_t i, double *t, struct rb_err *err)
 {
@@ -305,6 +394,8 @@ static json_t *check_row(json_t *row, size_t i, double *t, struct rb_err *err)
 	return res;
 }
 
+/* ---- the parser -------------------------------------------------------- */
+
 static struct series_limits effective_limits(const struct series_limits *l)
 {
 	struct series_limits e = {0};
@@ -323,21 +414,16 @@ static struct series_limits effective_limits(const struct series_limits *l)
 	return e;
 }
 
-/* Sets err for a Jansson load failure, naming the row the position falls in. */
-static void json_failure(const char *json, size_t len, const json_error_t *je, struct rb_err *err)
+/* Sets err for Jansson refusing row i, whose text starts at byte base. */
+static enum rb_code row_json_error(const char *json, size_t base, size_t slen, size_t i,
+                                   const json_error_t *je, struct rb_err *err)
 {
-	char q[QUOTE_MAX + 4], where[64] = "";
-	size_t pos = je->position > 0 && (size_t)je->position <= len ? (size_t)je->position : 0;
-	if (pos > 0) {
-		struct scan at;
-		scan_text(json, pos, SIZE_MAX, &at);
-		if (at.closed)
-			snprintf(where, sizeof where, ", after the end of the array");
-		else if (at.array && at.level >= 1)
-			snprintf(where, sizeof where, ", in row %zu (1-based)", at.commas + 1);
-	}
-	rb_err_set(err, RB_E_INPUT, "invalid JSON at line %d, column %d%s: %s", je->line,
-	           je->column, where, quote(q, sizeof q, je->text));
+	char q[QUOTE_MAX + 4];
+	size_t off = je->position > 0 && (size_t)je->position <= slen ? (size_t)je->position : 0;
+	size_t line, col;
+	locate(json, base + off, &line, &col);
+	return rb_err_set(err, RB_E_INPUT, "row %zu (1-based): invalid JSON at line %zu, column %zu: %s",
+	                  i + 1, line, col, quote(q, sizeof q, je->text));
 }
 
 enum rb_code series_parse(struct series **out, const char *json, size_t len,
@@ -349,69 +435,57 @@ enum rb_code series_parse(struct series **out, const char *json, size_t len,
 		len = 0;
 	struct series_limits lim = effective_limits(limits);
 	enum rb_code rc = RB_OK;
-	json_t *root = NULL; /* new */
+	struct cuts rows = {0};
+	json_t *row = NULL; /* new: the row being read */
+	char **ts = NULL;   /* [n] timestamp copies, input order, moved into s */
 	struct order *ord = NULL;
 	struct colmap cols = {0};
+	struct cells cells = {0};
 	struct series *s = NULL;
+	size_t n = 0, n_null = 0, n_nonnumeric = 0;
 
 	if (len > lim.max_bytes) {
 		rc = rb_err_set(err, RB_E_TOO_LARGE,
 		                "the series is %zu bytes, over the %zu-byte limit", len, lim.max_bytes);
 		goto done;
 	}
-	size_t lead = 0;
-	while (lead < len && is_json_space(json[lead]))
-		lead++;
-	if (lead == len) {
-		rc = rb_err_set(err, RB_E_INPUT, "the series is empty (no JSON text)");
+	rc = scan_rows(json, len, &lim, &rows, err);
+	if (rc != RB_OK)
 		goto done;
-	}
-	struct scan sc;
-	scan_text(json, len, lim.max_depth, &sc);
-	if (sc.over) {
-		rc = rb_err_set(err, RB_E_TOO_LARGE,
-		                "the JSON is nested deeper than %zu levels (a timeseries result needs 3)",
-		                lim.max_depth);
-		goto done;
-	}
-	if (sc.array && sc.nonempty && sc.commas >= lim.max_rows) {
-		rc = rb_err_set(err, RB_E_TOO_LARGE, "the series has more than %zu rows", lim.max_rows);
-		goto done;
-	}
-
-	json_error_t je;
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &je);
-	if (root == NULL) {
-		json_failure(json, len, &je, err);
-		rc = RB_E_INPUT;
-		goto done;
-	}
-	if (!json_is_array(root)) {
-		rc = rb_err_set(err, RB_E_INPUT,
-		                "the series must be a JSON array of {\"timestamp\", \"result\"} rows, "
-		                "not an object");
-		goto done;
-	}
-	size_t n = json_array_size(root);
+	n = rows.n;
 	if (n == 0) {
 		rc = rb_err_set(err, RB_E_INPUT, "the series is empty");
 		goto done;
 	}
-	if (n > lim.max_rows) { /* the scan already caught this; kept as a backstop */
-		rc = rb_err_set(err, RB_E_TOO_LARGE, "the series has more than %zu rows", lim.max_rows);
-		goto done;
-	}
 
-	/* Pass 1: validate rows, instants and names, in input order. */
+	/* Pass 1, input order: each row on its own tree; names, instants, values. */
+	ts = calloc(n, sizeof *ts);
 	ord = malloc(n * sizeof *ord);
-	cols.slot = NULL;
-	if (ord == NULL || colmap_rehash(&cols, 64) != 0) {
+	cells.first = malloc((n + 1) * sizeof *cells.first);
+	if (ts == NULL || ord == NULL || cells.first == NULL || colmap_rehash(&cols, 64) != 0) {
 		rc = rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
 		goto done;
 	}
 	int ascending = 1;
 	for (size_t i = 0; i < n; i++) {
-		json_t *res = check_row(json_array_get(root, i), i, &ord[i].t, err); /* borrowed */
+		size_t base = rows.cut[i] + 1, slen = rows.cut[i + 1] - base;
+		size_t k = 0;
+		while (k < slen && is_json_space(json[base + k]))
+			k++;
+		if (k == slen) {
+			rc = rb_err_set(err, RB_E_INPUT,
+			                "row %zu (1-based): invalid JSON: no value before '%c'", i + 1,
+			                json[rows.cut[i + 1]]);
+			goto done;
+		}
+		json_error_t je;
+		row = json_loadb(json + base, slen,
+		                 JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &je);
+		if (row == NULL) {
+			rc = row_json_error(json, base, slen, i, &je, err);
+			goto done;
+		}
+		json_t *res = check_row(row, i, &ord[i].t, err); /* borrowed */
 		if (res == NULL) {
 			rc = RB_E_INPUT;
 			goto done;
@@ -419,8 +493,15 @@ enum rb_code series_parse(struct series **out, const char *json, size_t len,
 		ord[i].i = i;
 		if (i > 0 && ord[i].t < ord[i - 1].t)
 			ascending = 0;
+		json_t *tsv = json_object_get(row, "timestamp"); /* borrowed */
+		ts[i] = copy_string(json_string_value(tsv), json_string_length(tsv));
+		if (ts[i] == NULL) {
+			rc = rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
+			goto done;
+		}
+		cells.first[i] = cells.n;
 		const char *key;
-		json_t *val;
+		json_t *val; /* borrowed */
 		json_object_foreach(res, key, val) {
 			long c = colmap_get(&cols, key, lim.max_cols);
 			if (c == -1) {
@@ -433,60 +514,50 @@ enum rb_code series_parse(struct series **out, const char *json, size_t len,
 				                i + 1, lim.max_cols);
 				goto done;
 			}
+			if (n > lim.max_cells / cols.n) {
+				rc = rb_err_set(err, RB_E_TOO_LARGE,
+				                "%zu rows x %zu metrics is over the %zu-value limit", n,
+				                cols.n, lim.max_cells);
+				goto done;
+			}
+			if (json_is_number(val) && isfinite(json_number_value(val))) {
+				if (cells_push(&cells, (size_t)c, json_number_value(val)) != 0) {
+					rc = rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
+					goto done;
+				}
+			} else if (json_is_null(val)) {
+				n_null++;
+			} else {
+				n_nonnumeric++;
+			}
 		}
+		json_decref(row);
+		row = NULL;
 	}
-	size_t ncols = cols.n;
-	if (ncols > 0 && n > lim.max_cells / ncols) {
-		rc = rb_err_set(err, RB_E_TOO_LARGE,
-		                "%zu rows x %zu metrics is over the %zu-value limit", n, ncols,
-		                lim.max_cells);
-		goto done;
-	}
+	cells.first[n] = cells.n;
 	if (!ascending)
 		qsort(ord, n, sizeof *ord, order_cmp);
 
-	/* Pass 2: copy, in ascending time order. */
-	rc = series_alloc(&s, n, ncols, err);
+	/* Pass 2: into the series, in ascending time order. */
+	rc = series_alloc(&s, n, cols.n, err);
 	if (rc != RB_OK)
 		goto done;
 	s->reordered = !ascending;
-	for (size_t c = 0; c < ncols; c++) {
-		s->names[c] = copy_string(cols.names[c], strlen(cols.names[c]));
-		if (s->names[c] == NULL) {
-			rc = rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
-			goto done;
-		}
+	s->n_null = n_null;
+	s->n_nonnumeric = n_nonnumeric;
+	for (size_t c = 0; c < cols.n; c++) {
+		s->names[c] = cols.names[c];
+		cols.names[c] = NULL;
 	}
 	for (size_t r = 0; r < n; r++) {
-		json_t *row = json_array_get(root, ord[r].i);       /* borrowed */
-		json_t *ts = json_object_get(row, "timestamp");     /* borrowed */
-		json_t *res = json_object_get(row, "result");       /* borrowed */
-		s->timestamps[r] = copy_string(json_string_value(ts), json_string_length(ts));
-		if (s->timestamps[r] == NULL) {
-			rc = rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
-			goto done;
-		}
+		size_t src = ord[r].i;
+		s->timestamps[r] = ts[src];
+		ts[src] = NULL;
 		s->t[r] = ord[r].t;
-		const char *key;
-		json_t *val;
-		json_object_foreach(res, key, val) {
-			size_t pos;
-			long c = colmap_find(&cols, key, &pos);
-			assert(c >= 0);
-			size_t cell = r * ncols + (size_t)c;
-			if (json_is_number(val)) {
-				double v = json_number_value(val);
-				if (isfinite(v)) {
-					s->values[cell] = v;
-					s->present[cell] = 1;
-				} else {
-					s->n_nonnumeric++;
-				}
-			} else if (json_is_null(val)) {
-				s->n_null++;
-			} else {
-				s->n_nonnumeric++;
-			}
+		for (size_t k = cells.first[src]; k < cells.first[src + 1]; k++) {
+			size_t at = r * s->ncols + cells.cell[k].col;
+			s->values[at] = cells.cell[k].v;
+			s->present[at] = 1;
 		}
 	}
 
@@ -495,10 +566,16 @@ done:
 		series_free(s);
 		s = NULL;
 	}
-	json_decref(root);
+	json_decref(row);
+	if (ts != NULL)
+		for (size_t i = 0; i < n; i++)
+			free(ts[i]);
+	free(ts);
 	free(ord);
-	free(cols.names);
-	free(cols.slot);
+	free(rows.cut);
+	free(cells.cell);
+	free(cells.first);
+	colmap_release(&cols);
 	*out = s;
 	return rc;
 }

@@ -20,7 +20,9 @@
 /*
  * Runs model m (through the runner inf, built for m) on s and fills out for
  * the analysed metric, which must be one of the model's metric columns
- * (RB_E_INPUT listing them otherwise). Fewer rows than one window (T =
+ * (RB_E_INPUT listing them otherwise). A model metric column absent from
+ * every row of s -> RB_E_INPUT naming it (a missing value in some rows is
+ * fine: it counts as 0, CONTRACT §4). Fewer rows than one window (T =
  * window_size * num_windows) -> RB_E_INPUT "needs at least T rows, got N".
  * RB_E_MODEL when the model's shapes do not match its .ini. out is
  * initialised here (detection_init); on failure it is left released.
@@ -40,7 +42,8 @@ enum rb_code engine_run_model_opts(struct infer *inf, const struct model *m,
  * The model's averaged reconstruction, for tests and tools: y[s->n * C] in
  * the rescaled space (C = spec n_metrics + n_timestamp), each row the mean
  * over the windows covering it; f is built and owned by the caller
- * afterwards (features_release). Same errors as engine_run_model.
+ * afterwards (features_release). Same errors as engine_run_model except the
+ * metric checks (absent columns are zeros here, as in the upstream pipeline).
  */
 struct features;
 enum rb_code engine_reconstruct(struct infer *inf, const struct model *m, const struct series *s,

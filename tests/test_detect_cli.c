@@ -1,8 +1,9 @@
 /*
  * test_detect_cli: the built rb-aioutliers-detect command (RB_BUILD_DIR):
  * exit codes 0 / 1 / 2, one JSON line on stdout (success or error body),
- * nothing on stdout for a usage error, stdin input, the legacy rule, and
- * that the answer for the bundled sample names the 10:55 spike.
+ * nothing on stdout for a usage error, stdin input, the legacy rule, the
+ * model-free detector when no model is named, and that the answer for the
+ * bundled sample names the 10:55 spike.
  */
 #include <stdio.h>
 #include <string.h>
@@ -124,13 +125,24 @@ int main(void)
 	json_decref(one_json_line(&r));
 
 	/* usage errors: exit 2, nothing on stdout */
-	const char *bad[] = {"'x.json'",          "--model",          "--model traffic --path gpu x",
+	const char *bad[] = {"--model traffic --detector default x", "--sigma 3 x",
+	                     "--sensitivity 2 x", "--detector nope x", "--model",          "--model traffic --path gpu x",
 	                     "--model traffic --bogus 1 x", "--model traffic --sigma -1 x",
 	                     "--model traffic --threshold-rule new x", "--model traffic a b"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		run(&r, bad[i]);
 		CHECKF(r.status == 2 && r.len == 0, "'%s': status %d out %s", bad[i], r.status, r.out);
 	}
+	/* no --model: the model-free default detector answers in the same shape */
+	snprintf(args, sizeof args, "'%s'", sample);
+	run(&r, args);
+	CHECKF(r.status == 0, "%s", r.out);
+	j = one_json_line(&r);
+	CHECK(strcmp(json_string_value(json_object_get(j, "model")), "default") == 0);
+	CHECK(strcmp(json_string_value(json_object_get(j, "metric")), "bytes") == 0);
+	CHECK(json_array_size(json_object_get(j, "predicted")) == 90);
+	json_decref(j);
+
 	run(&r, "--help");
 	CHECK(r.status == 0 && strstr(r.out, "usage:") != NULL);
 	return 0;

@@ -6,7 +6,8 @@
  * outliers_test_data.json the reference and oneDNN paths agree and the
  * centred score flags a few rows (including the 09:27 spike) while the
  * legacy rule flags every row; on our sample the 10:55 spike is flagged;
- * errors for an unknown metric and too few rows.
+ * errors for an unknown metric, model columns absent from the data (the
+ * bytes-only shallow sample) and too few rows.
  */
 #include <math.h>
 #include <string.h>
@@ -206,9 +207,15 @@ int main(void)
 	       "%s", err.msg);
 	CHECK(dd.expected == NULL);
 	CHECK(engine_run_model(ref, m, s, "granularity", &dd, &err) == RB_E_INPUT);
+	struct series *shallow = load_series(tu_shared("upstream/shallow_outliers_test_data.json"));
+	CHECK(engine_run_model(ref, m, shallow, "bytes", &dd, &err) == RB_E_INPUT);
+	CHECKF(strstr(err.msg, "needs 10 metric(s) absent from the data: bits_per_sec_per_client, bps,"),
+	       "%s", err.msg);
+	series_free(shallow);
 	struct series *few = NULL;
-	CHECK(series_alloc(&few, 31, 1, &err) == RB_OK);
-	few->names[0] = strdup("bytes");
+	CHECK(series_alloc(&few, 31, 11, &err) == RB_OK);
+	for (size_t c = 0; c < 11; c++)
+		few->names[c] = strdup(m->spec.metrics[c]);
 	for (size_t i = 0; i < 31; i++) {
 		few->timestamps[i] = strdup("t");
 		few->t[i] = 1695286800.0 + 60.0 * (double)i;

@@ -94,6 +94,7 @@ static void depth(void)
 	memset(deep, '[', 32);
 	CHECK(try(deep, 64, NULL, &err) == RB_E_INPUT);
 	memset(deep, '{', 33);
+	deep[0] = '[';
 	CHECK(try(deep, 33, NULL, &err) == RB_E_TOO_LARGE);
 	free(deep);
 }

@@ -214,9 +214,10 @@ static void shape_errors(void)
 	bad(" \n\t", RB_E_INPUT, "the series is empty", NULL);
 	bad("{\"timestamp\":\"2023-09-21T09:00:00Z\",\"result\":{}}", RB_E_INPUT, "JSON array",
 	    NULL);
-	bad("42", RB_E_INPUT, "invalid JSON", NULL);
-	bad("\"2023\"", RB_E_INPUT, "invalid JSON", NULL);
-	bad("null", RB_E_INPUT, "invalid JSON", NULL);
+	bad("42", RB_E_INPUT, "JSON array", NULL);
+	bad("\"2023\"", RB_E_INPUT, "JSON array", NULL);
+	bad("null", RB_E_INPUT, "JSON array", NULL);
+	bad("\xef\xbb\xbf[]", RB_E_INPUT, "JSON array", NULL); /* a BOM is not JSON */
 
 	const char *r1 = "[{\"timestamp\":\"2023-09-21T09:00:00Z\",\"result\":{\"a\":1}},";
 	char buf[512];
@@ -255,6 +256,20 @@ static void shape_errors(void)
 	/* Truncated in row 2. */
 	bad(ROW2("{\"timestamp\":\"2023-09-21T09:01:00Z\",\"result\":{\"a\":1"), RB_E_INPUT,
 	    "invalid JSON", NULL);
+	/* Broken array structure. */
+	bad(ROW2(",{\"timestamp\":\"2023-09-21T09:01:00Z\",\"result\":{}}]"), RB_E_INPUT, row2,
+	    "no value before ','");
+	bad(ROW2("]"), RB_E_INPUT, row2, "no value before ']'");
+	bad("[,]", RB_E_INPUT, "row 1 (1-based)", "no value");
+	bad(ROW2("{\"timestamp\":\"2023-09-21T09:01:00Z\",\"result\":{}} {}]"), RB_E_INPUT,
+	    row2, "invalid JSON");
+	bad(ROW2("{\"timestamp\":\"2023-09-21T09:01:00Z\",\"result\":{\"a\":[1}]}]"),
+	    RB_E_INPUT, row2, "invalid JSON");
+	bad(ROW2("{\"timestamp\":\"2023-09-21T09:01"), RB_E_INPUT,
+	    "ends inside row 2 (1-based)", "truncated");
+	bad(ROW2("{\"timestamp\":\"2023-09-21T09:01:00Z\",\"result\":{\"a\\"), RB_E_INPUT,
+	    "ends inside row 2 (1-based)", NULL);
+	bad("[", RB_E_INPUT, "ends inside row 1 (1-based)", NULL);
 	/* Trailing garbage. */
 	bad(ROW2("{\"timestamp\":\"2023-09-21T09:01:00Z\",\"result\":{}}] x"), RB_E_INPUT,
 	    "after the end of the array", NULL);

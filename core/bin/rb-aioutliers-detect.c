@@ -1,17 +1,19 @@
 /*
  * rb-aioutliers-detect: the offline form of one detection request. Reads a
  * Druid timeseries result (a file, or stdin for "-" or no argument), runs the
- * named model on it and prints the JSON body the service answers, then a
- * newline. Exit 0 with the success body; 1 with the error body
+ * named model on it (or, with no --model, the model-free default detector)
+ * and prints the JSON body the service answers, then a newline. Exit 0 with the success body; 1 with the error body
  * {"status":"error","msg":...} on stdout; 2 for a usage error (usage on
  * stderr). A tool, not the service: it may exit() and print diagnostics.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detection.h"
+#include "detector.h"
 #include "engine.h"
 #include "infer.h"
 #include "model.h"
@@ -28,8 +30,10 @@
 
 struct args {
 	const char *models_dir;
-	const char *model;
-	const char *metric;
+	const char *model;    /* NULL: the model-free detector */
+	const char *metric;   /* NULL: not given (deep model: bytes; detector: its choice) */
+	const char *detector; /* model-free detector name, NULL = default */
+	double sensitivity;   /* model-free detector, NAN = its default */
 	const char *input; /* NULL or "-" = stdin */
 	enum infer_path path;
 	struct score_options score;
@@ -38,18 +42,22 @@ struct args {
 static void usage(FILE *to)
 {
 	fprintf(to,
-	        "usage: rb-aioutliers-detect --model NAME [--models-dir DIR] [--metric NAME]\n"
+	        "usage: rb-aioutliers-detect [--model NAME] [--models-dir DIR] [--metric NAME]\n"
 	        "                            [--path dnnl|reference] [--threshold-rule centred|legacy]\n"
-	        "                            [--sigma K] [FILE|-]\n"
+	        "                            [--sigma K] [--detector NAME] [--sensitivity S] [FILE|-]\n"
 	        "Reads a Druid timeseries result (FILE, or stdin) and prints the JSON answer.\n"
-	        "  --model NAME        model to run: DIR/NAME.keras + DIR/NAME.ini (required)\n"
+	        "  --model NAME        deep model to run: DIR/NAME.keras + DIR/NAME.ini;\n"
+	        "                      without it the model-free detector runs\n"
 	        "  --models-dir DIR    default %s\n"
-	        "  --metric NAME       analysed metric (default bytes)\n"
+	        "  --metric NAME       analysed metric (model: default bytes; detector: monitors,\n"
+	        "                      else bytes, else the first metric)\n"
 	        "  --path P            inference path: dnnl (default) or reference\n"
 	        "  --threshold-rule R  centred (default) or legacy (the old service's rule)\n"
-	        "  --sigma K           k of the k-sigma threshold (default: the rule's)\n"
+	        "  --sigma K           k of the model's k-sigma threshold (default: the rule's)\n"
+	        "  --detector NAME     model-free detector: %s (default) or %s\n"
+	        "  --sensitivity S     model-free detector sensitivity in [0, 1]\n"
 	        "Exit: 0 answer printed, 1 error body printed, 2 usage error.\n",
-	        RB_DEFAULT_MODELS_DIR);
+	        RB_DEFAULT_MODELS_DIR, DETECTOR_DEFAULT, DETECTOR_LEGACY);
 }
 
 static void die_usage(const char *msg, const char *arg)
@@ -60,13 +68,13 @@ static void die_usage(const char *msg, const char *arg)
 	exit(2);
 }
 
-/* Strict positive finite double. */
-static int parse_sigma(const char *text, double *out)
+/* A finite double in [lo, hi], nothing after it; lo itself only when lo_ok. */
+static int parse_number(const char *text, double lo, int lo_ok, double hi, double *out)
 {
 	char *end = NULL;
 	errno = 0;
 	double v = strtod(text, &end);
-	if (errno != 0 || end == text || *end != '\0' || !(v > 0.0) || v > 1e6)
+	if (errno != 0 || end == text || *end != '\0' || !(v >= lo) || v > hi || (!lo_ok && v == lo))
 		return -1;
 	*out = v;
 	return 0;
@@ -76,7 +84,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 {
 	memset(a, 0, sizeof *a);
 	a->models_dir = RB_DEFAULT_MODELS_DIR;
-	a->metric = "bytes";
+	a->sensitivity = NAN;
 	a->path = INFER_DNNL;
 	a->score.rule = SCORE_CENTRED;
 	for (int i = 1; i < argc; i++) {
@@ -107,14 +115,23 @@ static void parse_args(int argc, char **argv, struct args *a)
 			if (score_rule_parse(v, &a->score.rule) != 0)
 				die_usage("--threshold-rule must be centred or legacy", v);
 		} else if (strcmp(o, "--sigma") == 0) {
-			if (parse_sigma(v, &a->score.sigma) != 0)
+			if (parse_number(v, 0.0, 0, 1e6, &a->score.sigma) != 0)
 				die_usage("--sigma must be a number > 0", v);
+		} else if (strcmp(o, "--detector") == 0) {
+			if (!detector_known(v))
+				die_usage("--detector must be " DETECTOR_DEFAULT " or " DETECTOR_LEGACY, v);
+			a->detector = v;
+		} else if (strcmp(o, "--sensitivity") == 0) {
+			if (parse_number(v, 0.0, 1, 1.0, &a->sensitivity) != 0)
+				die_usage("--sensitivity must be a number in [0, 1]", v);
 		} else
 			die_usage("unknown option", o);
 		i++;
 	}
-	if (a->model == NULL)
-		die_usage("--model is required (the default detector is not available yet)", NULL);
+	if (a->model != NULL && (a->detector != NULL || !isnan(a->sensitivity)))
+		die_usage("--detector and --sensitivity are for runs without --model", NULL);
+	if (a->model == NULL && (a->score.sigma > 0.0 || a->score.rule != SCORE_CENTRED))
+		die_usage("--sigma and --threshold-rule need --model", NULL);
 }
 
 /* Reads all of f up to DETECT_MAX_INPUT bytes into a new buffer. */
@@ -195,6 +212,13 @@ static enum rb_code run(const struct args *a, char **body, struct rb_err *err)
 	rc = series_parse(&s, text, len, NULL, err);
 	if (rc != RB_OK)
 		goto done;
+	if (a->model == NULL) {
+		struct detector_opts o = {a->detector, a->metric, "bytes", a->sensitivity};
+		rc = detector_run(s, &o, &d, err);
+		if (rc == RB_OK)
+			goto answer;
+		goto done;
+	}
 	if (!model_name_valid(a->model)) {
 		rc = rb_err_set(err, RB_E_INPUT, "invalid model name '%.64s'", a->model);
 		goto done;
@@ -205,9 +229,11 @@ static enum rb_code run(const struct args *a, char **body, struct rb_err *err)
 	rc = infer_new(&inf, m, a->path, err);
 	if (rc != RB_OK)
 		goto done;
-	rc = engine_run_model_opts(inf, m, s, a->metric, &a->score, &d, err);
+	rc = engine_run_model_opts(inf, m, s, a->metric != NULL ? a->metric : "bytes", &a->score, &d,
+	                           err);
 	if (rc != RB_OK)
 		goto done;
+answer:
 	*body = response_success(s, &d);
 	if (*body == NULL)
 		rc = rb_err_set(err, RB_E_NOMEM, "out of memory building the answer");
