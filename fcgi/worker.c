@@ -88,15 +88,19 @@ static void drain(FCGX_Stream *in, unsigned long long limit)
 		seen += (unsigned long long)n;
 }
 
+/* Headers are formatted with snprintf: libfcgi's own FCGX_FPrintF lacks C99 length modifiers. */
 static void send_response(FCGX_Request *fr, const struct app_response *res, const char *rid)
 {
-	FCGX_FPrintF(fr->out,
-	             "Status: %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-	             "X-Request-Id: %s\r\nCache-Control: no-store\r\n",
-	             res->status, status_text(res->status), res->body_len, rid);
-	if (res->allow != NULL)
-		FCGX_FPrintF(fr->out, "Allow: %s\r\n", res->allow);
-	FCGX_PutStr("\r\n", 2, fr->out);
+	char head[512];
+	int n = snprintf(head, sizeof head,
+	                 "Status: %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+	                 "X-Request-Id: %s\r\nCache-Control: no-store\r\n%s%s%s\r\n",
+	                 res->status, status_text(res->status), res->body_len, rid,
+	                 res->allow != NULL ? "Allow: " : "", res->allow != NULL ? res->allow : "",
+	                 res->allow != NULL ? "\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof head)
+		n = 0;
+	FCGX_PutStr(head, n, fr->out);
 	if (res->body_len > 0)
 		FCGX_PutStr(res->body, (int)res->body_len, fr->out);
 }
