@@ -1,6 +1,7 @@
 /*
  * test_features_golden: the feature rows of CONTRACT §4 reproduce the
- * upstream pipeline (with the weekday quirk) on its two sample inputs:
+ * upstream pipeline (with the weekday quirk) on its two sample inputs, with
+ * the column spec loaded from traffic.ini:
  * the raw features [n, 20] and the rescaled slices at stride 16 recorded in
  * shared/upstream/golden/pipeline_*.json, to 1e-9 relative, and our window
  * plan starts with the golden slices (then adds the final window).
@@ -10,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "model.h"
 #include "rb_features.h"
 #include "series.h"
 #include "testutil.h"
@@ -36,23 +38,20 @@ static void run(const char *input, const char *golden_path)
 	json_t *cols = json_object_get(g, "columns"); /* borrowed */
 	CHECK(json_array_size(cols) == 20);
 
-	/* The traffic .ini's columns: 12 scaled (11 metrics + granularity), 8 timestamp. */
-	char *names[20];
-	for (size_t c = 0; c < 20; c++)
-		names[c] = (char *)json_string_value(json_array_get(cols, c));
-	CHECK(strcmp(names[11], "granularity") == 0 && strcmp(names[12], "minute") == 0);
-	struct model_spec sp;
-	memset(&sp, 0, sizeof sp);
-	sp.n_metrics = 12;
-	sp.metrics = names;
-	sp.n_timestamp = 8;
-	sp.timestamp = names + 12;
-	sp.window_size = 16;
-	sp.num_windows = 2;
-	sp.weekday = WEEKDAY_QUIRK;
+	/* The spec as loaded from traffic.ini: its columns are the golden columns. */
+	struct model *m = NULL;
+	CHECKF(model_load(&m, tu_shared("upstream"), "traffic", &err) == RB_OK, "%s", err.msg);
+	const struct model_spec *sp = &m->spec;
+	CHECK(sp->n_metrics == 12 && sp->n_timestamp == 8 && sp->weekday == WEEKDAY_QUIRK);
+	CHECK(sp->window_size == 16 && sp->num_windows == 2);
+	const char *names[20];
+	for (size_t c = 0; c < 20; c++) {
+		names[c] = c < 12 ? sp->metrics[c] : sp->timestamp[c - 12];
+		CHECK(strcmp(names[c], json_string_value(json_array_get(cols, c))) == 0);
+	}
 
 	struct features f;
-	CHECKF(features_build(&f, s, &sp, &err) == RB_OK, "%s", err.msg);
+	CHECKF(features_build(&f, s, sp, &err) == RB_OK, "%s", err.msg);
 	json_t *ts = json_object_get(g, "timestamps");
 	json_t *feat = json_object_get(g, "features");
 	CHECK(json_array_size(ts) == s->n && json_array_size(feat) == s->n && f.C == 20);
@@ -84,6 +83,7 @@ static void run(const char *input, const char *golden_path)
 			}
 	}
 	features_release(&f);
+	model_free(m);
 	json_decref(g);
 	series_free(s);
 }
