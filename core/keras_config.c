@@ -186,13 +186,17 @@ static enum rb_code parse_dense(const json_t *cfg, struct model *m, size_t i, st
 	if (rc == RB_OK)
 		rc = must_be_false(cfg, "approximate", err); /* gelu must be the exact erf form */
 	const char *act = NULL;
-	if (rc == RB_OK)
+	const json_t *jact = json_object_get(cfg, "activation"); /* borrowed */
+	if (rc == RB_OK && json_is_object(jact)) {
+		/* Keras 3 may write {"class_name": "function", "config": "gelu", ...}. */
+		act = json_string_value(json_object_get(jact, "config"));
+		if (act == NULL)
+			rc = rb_err_set(err, RB_E_MODEL, "'activation' must be a built-in activation name");
+	} else if (rc == RB_OK) {
 		rc = opt_string(cfg, "activation", &act, err);
+	}
 	if (rc != RB_OK)
 		return rc;
-	if (act == NULL && json_object_get(cfg, "activation") != NULL &&
-	    !json_is_null(json_object_get(cfg, "activation")))
-		return rb_err_set(err, RB_E_MODEL, "'activation' must be a name");
 	l->act = ACT_LINEAR;
 	if (act != NULL) {
 		size_t k, n = sizeof activations / sizeof activations[0];
