@@ -18,7 +18,6 @@
 
 #include "model_internal.h"
 
-struct layer_class;
 typedef enum rb_code (*layer_parse_fn)(const json_t *cfg, struct model *m, size_t i,
                                        struct layer_src *s, struct rb_err *err);
 
