@@ -42,12 +42,11 @@
 #define NONSEASONAL_MIN 7.0   /* ... and its minimum, in rows */
 #define SIMPLER_BONUS 0.95    /* a period must cut the residual spread below this share */
 #define SELECT_POINTS 8192    /* residuals used to compare candidates (an even subsample) */
-#define MEDIAN_POINTS 32      /* rolling medians are computed at ~this many points per window */
 #define TAIL_Q 0.97           /* tail quantile of |residual| used for heavy tails */
 #define TAIL_Z 2.170090378    /* its value for Gaussian residuals, in sigmas */
 #define TAIL_CAP 3.0          /* the tail raises sigma by at most this factor */
 #define TAIL_MIN_ROWS 334     /* ... and only when >= 10 rows lie above TAIL_Q */
-#define REL_FLOOR 1e-3        /* sigma >= REL_FLOOR * median |x| */
+#define REL_FLOOR 1e-4        /* sigma >= REL_FLOOR * median |x| */
 #define ABS_FLOOR_REL 1e-12   /* sigma >= ABS_FLOOR_REL * max |x| (keeps scores finite) */
 #define ZERO_TOL_REL 1e-9     /* |residual| <= ZERO_TOL_REL * max |x| counts as 0 */
 #define SCORE_CAP 1e12        /* scores are clamped to this */
@@ -268,10 +267,9 @@ static size_t bit_kth(const size_t *bit, size_t m, size_t k)
  * span allows (near the ends the window keeps its length instead of
  * shrinking: a shrunk window is biased by a seasonal shape or a slope).
  * Half-open, so a window of one period holds one period of a regular grid.
- * An empty window takes the nearest point's value. Medians are computed at
- * about MEDIAN_POINTS rows per window and interpolated linearly in time in
- * between (the median of a window that slides by 1/32 of itself moves
- * little). v[m] is indexed like w->tv.
+ * An empty window takes the nearest point's value. v[m] is indexed like
+ * w->tv. O(m log m): each point enters and leaves the Fenwick tree once,
+ * each row asks it for one or two order statistics.
  */
 static void rollmed(struct ws *w, const double *v, double half)
 {
@@ -289,12 +287,8 @@ static void rollmed(struct ws *w, const double *v, double half)
 	}
 	memset(w->bit, 0, (m + 1) * sizeof *w->bit);
 	double first = tv[0], last = tv[m - 1] + w->step;
-	double stride_t = 2.0 * half / MEDIAN_POINTS;
-	size_t lo = 0, hi = 0;  /* window = points [lo, hi) */
-	size_t prev = SIZE_MAX; /* last query with a computed median */
+	size_t lo = 0, hi = 0; /* window = points [lo, hi) */
 	for (size_t q = 0; q < nq; q++) {
-		if (prev != SIZE_MAX && q + 1 < nq && tq[q] - tq[prev] < stride_t)
-			continue;
 		double a = tq[q] - half, b = tq[q] + half;
 		if (last - first >= 2.0 * half) {
 			if (a < first) {
@@ -328,15 +322,6 @@ static void rollmed(struct ws *w, const double *v, double half)
 				out[q] = lo_mid + (hi_mid - lo_mid) / 2.0;
 			}
 		}
-		/* Fill the skipped rows between prev and q. */
-		if (prev != SIZE_MAX && q > prev + 1) {
-			double span = tq[q] - tq[prev];
-			for (size_t k = prev + 1; k < q; k++) {
-				double f = span > 0 ? (tq[k] - tq[prev]) / span : 0.0;
-				out[k] = out[prev] + f * (out[q] - out[prev]);
-			}
-		}
-		prev = q;
 	}
 }
 
@@ -575,22 +560,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 	double level = median_inplace(w.tmp, m);
 	w.tol = ZERO_TOL_REL * maxabs;
 
-	/* 2. Global robust linear trend: median slope between points m/2 apart. */
-	double slope = 0.0, tmid = w.tv[m / 2];
-	size_t h = m / 2, ns = 0;
-	for (j = 0; h > 0 && j + h < m; j++) {
-		double dt = w.tv[j + h] - w.tv[j];
-		if (dt > 0)
-			w.resid[ns++] = (w.v[j + h] - w.v[j]) / dt;
-	}
-	if (ns > 0)
-		slope = median_inplace(w.resid, ns);
-	if (!isfinite(slope))
-		slope = 0.0;
-	for (j = 0; j < m; j++)
-		w.v[j] -= slope * (w.tv[j] - tmid);
-
-	/* 3. Candidate baselines. */
+	/* 2. Candidate periods. */
 	double span = w.tv[m - 1] - w.tv[0] + step;
 	struct season cands[2];
 	size_t ncand = 0;
@@ -606,6 +576,30 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 		cands[ncand].bw = P / (double)cands[ncand].nb;
 		ncand++;
 	}
+	/*
+	 * 3. Global robust linear trend: the median of the slopes between points L rows
+	 * apart, L = one period of the shortest candidate (so the cycle cancels), else a
+	 * tenth of the rows. A level shift only touches the pairs that straddle it.
+	 */
+	double slope = 0.0, tmid = w.tv[m / 2];
+	size_t lag = ncand > 0 ? (size_t)floor(cands[0].period / step + 0.5)
+	                       : (size_t)floor(NONSEASONAL_FRAC * (double)m);
+	if (lag < 1)
+		lag = 1;
+	size_t ns = 0;
+	for (j = 0; j + lag < m; j++) {
+		double dt = w.tv[j + lag] - w.tv[j];
+		if (dt > 0)
+			w.resid[ns++] = (w.v[j + lag] - w.v[j]) / dt;
+	}
+	if (ns > 0)
+		slope = median_inplace(w.resid, ns);
+	if (!isfinite(slope))
+		slope = 0.0;
+	for (j = 0; j < m; j++)
+		w.v[j] -= slope * (w.tv[j] - tmid);
+
+	/* 4. Fit the candidates, keep the best. */
 	/* Trend-only: a window of the shortest candidate period, else a share of the rows. */
 	double none_half = floor(NONSEASONAL_FRAC * (double)m);
 	if (none_half < NONSEASONAL_MIN)
@@ -625,7 +619,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 		}
 	}
 
-	/* 4. Expected values and residual scale. */
+	/* 5. Expected values and residual scale. */
 	for (size_t q = 0; q < n; q++) {
 		double e = w.best_trend[q] + slope * (w.tq[q] - tmid);
 		if (best != NULL)
@@ -658,7 +652,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 	if (sigma < ABS_FLOOR_REL * maxabs)
 		sigma = ABS_FLOOR_REL * maxabs;
 
-	/* 5. Scores. */
+	/* 6. Scores. */
 	for (size_t i = 0; i < n; i++) {
 		if (!isfinite(x[i]))
 			continue;
