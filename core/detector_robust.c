@@ -52,7 +52,7 @@
 #define SCORE_CAP 1e12        /* scores are clamped to this */
 
 /* Sensitivity s in [0, 1] -> threshold k in robust sigmas, linear: s = 0 gives K_MAX, 1 K_MIN. */
-#define K_MIN 4.0
+#define K_MIN 4.4
 #define K_MAX 10.0
 
 double robust_threshold(double sensitivity)
