@@ -178,7 +178,8 @@ struct ws {
 	struct keyed *pairs, *pairs_tmp; /* [n] */
 	size_t *rank;       /* [m] rank of point j */
 	double *sorted;     /* [m] values in rank order */
-	size_t *bit;        /* [m + 1] Fenwick tree of counts */
+	uint64_t *bits;     /* [ceil(m / 64)] rank bitmap of a rolling window */
+	uint64_t *bsum;     /* [ceil(m / 4096)] its summary */
 };
 
 static void ws_free(struct ws *w)
@@ -224,7 +225,8 @@ static int ws_alloc(struct ws *w, size_t n, size_t m)
 		w->buf = carve(w, &off, m, sizeof *w->buf);
 		w->rank = carve(w, &off, m, sizeof *w->rank);
 		w->sorted = carve(w, &off, m, sizeof *w->sorted);
-		w->bit = carve(w, &off, m + 1, sizeof *w->bit);
+		w->bits = carve(w, &off, (m + 63) / 64, sizeof *w->bits);
+		w->bsum = carve(w, &off, (m + 4095) / 4096, sizeof *w->bsum);
 		w->prof = carve(w, &off, nbmax, sizeof *w->prof);
 		w->prof2 = carve(w, &off, nbmax, sizeof *w->prof2);
 		w->best_prof = carve(w, &off, nbmax, sizeof *w->best_prof);
@@ -238,27 +240,136 @@ static int ws_alloc(struct ws *w, size_t n, size_t m)
 	return 1;
 }
 
-/* ------------------------------------------------ rolling median (Fenwick) */
+/* ------------------------------------------- rolling median (rank bitmap) */
 
-static void bit_add(size_t *bit, size_t m, size_t pos, int delta)
+/*
+ * The values of a window as a set of ranks (positions in the sorted order
+ * of all values): a bitmap over the m ranks with a summary bitmap (bit i
+ * set when word i is non-zero), and a pointer pos to the lower median with
+ * the count of members below it. Inserting or deleting one rank moves the
+ * median by at most one member, found with a bit scan: O(1) word operations
+ * for dense windows, at most O(m / 4096) for very sparse ones.
+ */
+struct slider {
+	uint64_t *bits;  /* [ceil(m / 64)] */
+	uint64_t *sum;   /* [ceil(m / 4096)] */
+	size_t nwords;
+	size_t cnt;      /* members */
+	size_t pos;      /* rank of the ((cnt + 1) / 2)-th member */
+	size_t below;    /* members with rank < pos */
+};
+
+#define NONE SIZE_MAX
+
+static void sl_set(struct slider *s, size_t r)
 {
-	for (size_t i = pos + 1; i <= m; i += i & (~i + 1))
-		bit[i] = delta > 0 ? bit[i] + 1 : bit[i] - 1;
+	s->bits[r >> 6] |= (uint64_t)1 << (r & 63);
+	s->sum[r >> 12] |= (uint64_t)1 << ((r >> 6) & 63);
 }
 
-/* Rank (0-based) of the k-th (1-based) present value. */
-static size_t bit_kth(const size_t *bit, size_t m, size_t k)
+static void sl_clear(struct slider *s, size_t r)
 {
-	size_t pos = 0, step = 1;
-	while (step * 2 <= m)
-		step *= 2;
-	for (; step > 0; step /= 2) {
-		if (pos + step <= m && bit[pos + step] < k) {
-			pos += step;
-			k -= bit[pos];
+	s->bits[r >> 6] &= ~((uint64_t)1 << (r & 63));
+	if (s->bits[r >> 6] == 0)
+		s->sum[r >> 12] &= ~((uint64_t)1 << ((r >> 6) & 63));
+}
+
+/* Smallest member rank > r, or NONE. */
+static size_t sl_next(const struct slider *s, size_t r)
+{
+	size_t q = r + 1;
+	size_t wi = q >> 6;
+	if (wi >= s->nwords)
+		return NONE;
+	uint64_t word = s->bits[wi] & (~(uint64_t)0 << (q & 63));
+	if (word)
+		return (wi << 6) + (size_t)__builtin_ctzll(word);
+	/* Next non-zero word after wi, through the summary. */
+	size_t wq = wi + 1;
+	size_t si = wq >> 6;
+	size_t nsum = (s->nwords + 63) >> 6;
+	if (si >= nsum)
+		return NONE;
+	uint64_t sw = s->sum[si] & ((wq & 63) ? (~(uint64_t)0 << (wq & 63)) : ~(uint64_t)0);
+	while (sw == 0) {
+		if (++si >= nsum)
+			return NONE;
+		sw = s->sum[si];
+	}
+	wi = (si << 6) + (size_t)__builtin_ctzll(sw);
+	return (wi << 6) + (size_t)__builtin_ctzll(s->bits[wi]);
+}
+
+/* Largest member rank < r, or NONE. */
+static size_t sl_prev(const struct slider *s, size_t r)
+{
+	if (r == 0)
+		return NONE;
+	size_t q = r - 1;
+	size_t wi = q >> 6;
+	uint64_t mask = (q & 63) == 63 ? ~(uint64_t)0 : (((uint64_t)1 << ((q & 63) + 1)) - 1);
+	uint64_t word = s->bits[wi] & mask;
+	if (word)
+		return (wi << 6) + 63 - (size_t)__builtin_clzll(word);
+	if (wi == 0)
+		return NONE;
+	size_t wq = wi - 1;
+	size_t si = wq >> 6;
+	uint64_t smask = (wq & 63) == 63 ? ~(uint64_t)0 : (((uint64_t)1 << ((wq & 63) + 1)) - 1);
+	uint64_t sw = s->sum[si] & smask;
+	while (sw == 0) {
+		if (si == 0)
+			return NONE;
+		sw = s->sum[--si];
+	}
+	wi = (si << 6) + 63 - (size_t)__builtin_clzll(sw);
+	return (wi << 6) + 63 - (size_t)__builtin_clzll(s->bits[wi]);
+}
+
+/* Moves pos to the ((cnt + 1) / 2)-th member. */
+static void sl_fix(struct slider *s)
+{
+	size_t k = (s->cnt + 1) / 2;
+	while (s->below + 1 > k) {
+		s->pos = sl_prev(s, s->pos);
+		s->below--;
+	}
+	while (s->below + 1 < k) {
+		s->pos = sl_next(s, s->pos);
+		s->below++;
+	}
+}
+
+static void sl_add(struct slider *s, size_t r)
+{
+	sl_set(s, r);
+	if (s->cnt++ == 0) {
+		s->pos = r;
+		s->below = 0;
+		return;
+	}
+	if (r < s->pos)
+		s->below++;
+	sl_fix(s);
+}
+
+static void sl_del(struct slider *s, size_t r)
+{
+	sl_clear(s, r);
+	if (--s->cnt == 0)
+		return;
+	if (r < s->pos) {
+		s->below--;
+	} else if (r == s->pos) {
+		size_t nx = sl_next(s, r);
+		if (nx != NONE) {
+			s->pos = nx;
+		} else {
+			s->pos = sl_prev(s, r);
+			s->below--;
 		}
 	}
-	return pos;
+	sl_fix(s);
 }
 
 /*
@@ -268,8 +379,8 @@ static size_t bit_kth(const size_t *bit, size_t m, size_t k)
  * shrinking: a shrunk window is biased by a seasonal shape or a slope).
  * Half-open, so a window of one period holds one period of a regular grid.
  * An empty window takes the nearest point's value. v[m] is indexed like
- * w->tv. O(m log m): each point enters and leaves the Fenwick tree once,
- * each row asks it for one or two order statistics.
+ * w->tv. After the rank sort, each point enters and leaves the window once
+ * and each move of the median is one bit scan (struct slider).
  */
 static void rollmed(struct ws *w, const double *v, double half)
 {
@@ -285,7 +396,9 @@ static void rollmed(struct ws *w, const double *v, double half)
 		w->rank[w->pairs[r].idx] = r;
 		w->sorted[r] = v[w->pairs[r].idx];
 	}
-	memset(w->bit, 0, (m + 1) * sizeof *w->bit);
+	struct slider sl = {.bits = w->bits, .sum = w->bsum, .nwords = (m + 63) / 64};
+	memset(sl.bits, 0, sl.nwords * sizeof *sl.bits);
+	memset(sl.sum, 0, ((sl.nwords + 63) / 64) * sizeof *sl.sum);
 	double first = tv[0], last = tv[m - 1] + w->step;
 	size_t lo = 0, hi = 0; /* window = points [lo, hi) */
 	for (size_t q = 0; q < nq; q++) {
@@ -300,9 +413,9 @@ static void rollmed(struct ws *w, const double *v, double half)
 			}
 		}
 		while (hi < m && tv[hi] < b)
-			bit_add(w->bit, m, w->rank[hi++], 1);
+			sl_add(&sl, w->rank[hi++]);
 		while (lo < hi && tv[lo] < a)
-			bit_add(w->bit, m, w->rank[lo++], -1);
+			sl_del(&sl, w->rank[lo++]);
 		size_t cnt = hi - lo;
 		if (cnt == 0) {
 			size_t j;
@@ -314,11 +427,11 @@ static void rollmed(struct ws *w, const double *v, double half)
 				j = (tv[hi] - tq[q] < tq[q] - tv[hi - 1]) ? hi : hi - 1;
 			out[q] = v[j];
 		} else {
-			double lo_mid = w->sorted[bit_kth(w->bit, m, (cnt + 1) / 2)];
+			double lo_mid = w->sorted[sl.pos];
 			if (cnt % 2) {
 				out[q] = lo_mid;
 			} else {
-				double hi_mid = w->sorted[bit_kth(w->bit, m, cnt / 2 + 1)];
+				double hi_mid = w->sorted[sl_next(&sl, sl.pos)];
 				out[q] = lo_mid + (hi_mid - lo_mid) / 2.0;
 			}
 		}
