@@ -451,8 +451,8 @@ static size_t season_bin(const struct season *S, double t)
 	double ph = t - floor(t / S->period) * S->period;
 	if (!(ph >= 0))
 		ph = 0;
-	size_t b = (size_t)(ph / S->bw);
-	return b >= S->nb ? S->nb - 1 : b;
+	double b = ph / S->bw; /* ph may be off for |t| near DBL_MAX: clamp before converting */
+	return b < (double)S->nb ? (size_t)b : S->nb - 1;
 }
 
 /* Sets w->bins and w->odd of every valid point for season S. */
@@ -695,10 +695,9 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 	 * tenth of the rows. A level shift only touches the pairs that straddle it.
 	 */
 	double slope = 0.0, tmid = w.tv[m / 2];
-	size_t lag = ncand > 0 ? (size_t)floor(cands[0].period / step + 0.5)
-	                       : (size_t)floor(NONSEASONAL_FRAC * (double)m);
-	if (lag < 1)
-		lag = 1;
+	double lagf = ncand > 0 ? floor(cands[0].period / step + 0.5)
+	                        : floor(NONSEASONAL_FRAC * (double)m);
+	size_t lag = lagf < 1.0 ? 1 : (lagf >= (double)m ? m : (size_t)lagf);
 	size_t ns = 0;
 	for (j = 0; j + lag < m; j++) {
 		double dt = w.tv[j + lag] - w.tv[j];
