@@ -5,24 +5,26 @@
  *
  *  1. rows are ordered by time; the sampling step is the median positive
  *     spacing (no positive spacing: the row index is the time axis);
- *  2. a global linear trend is removed, its slope the median of the slopes
- *     between points half the window apart (robust to spikes and shifts);
- *  3. candidate baselines: none, daily, weekly (a period is a candidate when
- *     it holds >= MIN_BINS steps and the window spans >= MIN_CYCLES periods).
- *     Each is a rolling median (one period wide; without a period a tenth
- *     of the rows) plus, for a period, a per-phase median profile, fitted
- *     twice (STL-like). The candidate with the smallest residual spread
- *     wins, a profile being judged on the cycles it was not fitted on (so a
- *     profile that only fits noise does not win);
- *  4. residual scale sigma = 1.4826 * median |residual| (a higher quantile
- *     when that is rounding noise), raised towards the 97th percentile of
- *     |residual| / 2.17 when the residual tail is heavier than Gaussian, by
- *     at most TAIL_CAP times; floored at REL_FLOOR * median |x| so flat or
- *     near-constant series do not flag rounding noise;
- *  5. score = |x - expected| / sigma; anomaly when score > k(sensitivity).
+ *  2. candidate periods: daily, weekly, each when a period holds >=
+ *     MIN_BINS steps and the window spans >= MIN_CYCLES periods;
+ *  3. a global linear trend is removed, its slope the median of the slopes
+ *     between points one period (else a tenth of the rows) apart;
+ *  4. baselines: trend only (a rolling median over a tenth of the rows), and
+ *     per period a rolling median one period wide plus a per-phase median
+ *     profile, fitted twice (STL-like). The one with the smallest residual
+ *     spread wins, a profile being judged on the cycles it was not fitted
+ *     on (so a profile that only fits noise does not win);
+ *  5. expected = baseline shifted so the median residual is 0; residual
+ *     scale sigma = 1.4826 * MAD (a higher quantile when the MAD is
+ *     rounding noise or ties), raised towards the 97th percentile of
+ *     |residual| / 2.17 when the tail is heavier than Gaussian, by at most
+ *     TAIL_CAP times; floored at REL_FLOOR * median |x| so flat or
+ *     near-constant series do not flag noise in their last digits;
+ *  6. score = |x - expected| / sigma; anomaly when score > k(sensitivity).
  *
- * Time O(n log n) (one sort by time when rows are out of order, otherwise
- * radix sorts and Fenwick-tree rolling medians), memory O(n).
+ * Time O(n log n): a radix sort per rolling median, then each point enters
+ * and leaves the window once and the median moves by bit scans over a rank
+ * bitmap; memory ~150 bytes per row in one allocation. Deterministic.
  * Not here: choice of the metric and of the detector (core/detector.c), the
  * legacy detector (core/detector_legacy.c).
  */
