@@ -5,24 +5,26 @@
  *
  *  1. rows are ordered by time; the sampling step is the median positive
  *     spacing (no positive spacing: the row index is the time axis);
- *  2. a global linear trend is removed, its slope the median of the slopes
- *     between points half the window apart (robust to spikes and shifts);
- *  3. candidate baselines: none, daily, weekly (a period is a candidate when
- *     it holds >= MIN_BINS steps and the window spans >= MIN_CYCLES periods).
- *     Each is a rolling median (one period wide; without a period a tenth
- *     of the rows) plus, for a period, a per-phase median profile, fitted
- *     twice (STL-like). The candidate with the smallest residual spread
- *     wins, a profile being judged on the cycles it was not fitted on (so a
- *     profile that only fits noise does not win);
- *  4. residual scale sigma = 1.4826 * median |residual| (a higher quantile
- *     when that is rounding noise), raised towards the 97th percentile of
- *     |residual| / 2.17 when the residual tail is heavier than Gaussian, by
- *     at most TAIL_CAP times; floored at REL_FLOOR * median |x| so flat or
- *     near-constant series do not flag rounding noise;
- *  5. score = |x - expected| / sigma; anomaly when score > k(sensitivity).
+ *  2. candidate periods: daily, weekly, each when a period holds >=
+ *     MIN_BINS steps and the window spans >= MIN_CYCLES periods;
+ *  3. a global linear trend is removed, its slope the median of the slopes
+ *     between points one period (else a tenth of the rows) apart;
+ *  4. baselines: trend only (a rolling median over a tenth of the rows), and
+ *     per period a rolling median one period wide plus a per-phase median
+ *     profile, fitted twice (STL-like). The one with the smallest residual
+ *     spread wins, a profile being judged on the cycles it was not fitted
+ *     on (so a profile that only fits noise does not win);
+ *  5. expected = baseline shifted so the median residual is 0; residual
+ *     scale sigma = 1.4826 * MAD (a higher quantile when the MAD is
+ *     rounding noise or ties), raised towards the 97th percentile of
+ *     |residual| / 2.17 when the tail is heavier than Gaussian, by at most
+ *     TAIL_CAP times; floored at REL_FLOOR * median |x| so flat or
+ *     near-constant series do not flag noise in their last digits;
+ *  6. score = |x - expected| / sigma; anomaly when score > k(sensitivity).
  *
- * Time O(n log n) (one sort by time when rows are out of order, otherwise
- * radix sorts and Fenwick-tree rolling medians), memory O(n).
+ * Time O(n log n): a radix sort per rolling median, then each point enters
+ * and leaves the window once and the median moves by bit scans over a rank
+ * bitmap; memory ~150 bytes per row in one allocation. Deterministic.
  * Not here: choice of the metric and of the detector (core/detector.c), the
  * legacy detector (core/detector_legacy.c).
  */
@@ -42,18 +44,17 @@
 #define NONSEASONAL_MIN 7.0   /* ... and its minimum, in rows */
 #define SIMPLER_BONUS 0.95    /* a period must cut the residual spread below this share */
 #define SELECT_POINTS 8192    /* residuals used to compare candidates (an even subsample) */
-#define MEDIAN_POINTS 32      /* rolling medians are computed at ~this many points per window */
 #define TAIL_Q 0.97           /* tail quantile of |residual| used for heavy tails */
 #define TAIL_Z 2.170090378    /* its value for Gaussian residuals, in sigmas */
 #define TAIL_CAP 3.0          /* the tail raises sigma by at most this factor */
 #define TAIL_MIN_ROWS 334     /* ... and only when >= 10 rows lie above TAIL_Q */
-#define REL_FLOOR 1e-3        /* sigma >= REL_FLOOR * median |x| */
+#define REL_FLOOR 1e-4        /* sigma >= REL_FLOOR * median |x| */
 #define ABS_FLOOR_REL 1e-12   /* sigma >= ABS_FLOOR_REL * max |x| (keeps scores finite) */
 #define ZERO_TOL_REL 1e-9     /* |residual| <= ZERO_TOL_REL * max |x| counts as 0 */
 #define SCORE_CAP 1e12        /* scores are clamped to this */
 
 /* Sensitivity s in [0, 1] -> threshold k in robust sigmas, linear: s = 0 gives K_MAX, 1 K_MIN. */
-#define K_MIN 4.0
+#define K_MIN 4.4
 #define K_MAX 10.0
 
 double robust_threshold(double sensitivity)
@@ -179,7 +180,8 @@ struct ws {
 	struct keyed *pairs, *pairs_tmp; /* [n] */
 	size_t *rank;       /* [m] rank of point j */
 	double *sorted;     /* [m] values in rank order */
-	size_t *bit;        /* [m + 1] Fenwick tree of counts */
+	uint64_t *bits;     /* [ceil(m / 64)] rank bitmap of a rolling window */
+	uint64_t *bsum;     /* [ceil(m / 4096)] its summary */
 };
 
 static void ws_free(struct ws *w)
@@ -225,7 +227,8 @@ static int ws_alloc(struct ws *w, size_t n, size_t m)
 		w->buf = carve(w, &off, m, sizeof *w->buf);
 		w->rank = carve(w, &off, m, sizeof *w->rank);
 		w->sorted = carve(w, &off, m, sizeof *w->sorted);
-		w->bit = carve(w, &off, m + 1, sizeof *w->bit);
+		w->bits = carve(w, &off, (m + 63) / 64, sizeof *w->bits);
+		w->bsum = carve(w, &off, (m + 4095) / 4096, sizeof *w->bsum);
 		w->prof = carve(w, &off, nbmax, sizeof *w->prof);
 		w->prof2 = carve(w, &off, nbmax, sizeof *w->prof2);
 		w->best_prof = carve(w, &off, nbmax, sizeof *w->best_prof);
@@ -239,27 +242,136 @@ static int ws_alloc(struct ws *w, size_t n, size_t m)
 	return 1;
 }
 
-/* ------------------------------------------------ rolling median (Fenwick) */
+/* ------------------------------------------- rolling median (rank bitmap) */
 
-static void bit_add(size_t *bit, size_t m, size_t pos, int delta)
+/*
+ * The values of a window as a set of ranks (positions in the sorted order
+ * of all values): a bitmap over the m ranks with a summary bitmap (bit i
+ * set when word i is non-zero), and a pointer pos to the lower median with
+ * the count of members below it. Inserting or deleting one rank moves the
+ * median by at most one member, found with a bit scan: O(1) word operations
+ * for dense windows, at most O(m / 4096) for very sparse ones.
+ */
+struct slider {
+	uint64_t *bits;  /* [ceil(m / 64)] */
+	uint64_t *sum;   /* [ceil(m / 4096)] */
+	size_t nwords;
+	size_t cnt;      /* members */
+	size_t pos;      /* rank of the ((cnt + 1) / 2)-th member */
+	size_t below;    /* members with rank < pos */
+};
+
+#define NONE SIZE_MAX
+
+static void sl_set(struct slider *s, size_t r)
 {
-	for (size_t i = pos + 1; i <= m; i += i & (~i + 1))
-		bit[i] = delta > 0 ? bit[i] + 1 : bit[i] - 1;
+	s->bits[r >> 6] |= (uint64_t)1 << (r & 63);
+	s->sum[r >> 12] |= (uint64_t)1 << ((r >> 6) & 63);
 }
 
-/* Rank (0-based) of the k-th (1-based) present value. */
-static size_t bit_kth(const size_t *bit, size_t m, size_t k)
+static void sl_clear(struct slider *s, size_t r)
 {
-	size_t pos = 0, step = 1;
-	while (step * 2 <= m)
-		step *= 2;
-	for (; step > 0; step /= 2) {
-		if (pos + step <= m && bit[pos + step] < k) {
-			pos += step;
-			k -= bit[pos];
+	s->bits[r >> 6] &= ~((uint64_t)1 << (r & 63));
+	if (s->bits[r >> 6] == 0)
+		s->sum[r >> 12] &= ~((uint64_t)1 << ((r >> 6) & 63));
+}
+
+/* Smallest member rank > r, or NONE. */
+static size_t sl_next(const struct slider *s, size_t r)
+{
+	size_t q = r + 1;
+	size_t wi = q >> 6;
+	if (wi >= s->nwords)
+		return NONE;
+	uint64_t word = s->bits[wi] & (~(uint64_t)0 << (q & 63));
+	if (word)
+		return (wi << 6) + (size_t)__builtin_ctzll(word);
+	/* Next non-zero word after wi, through the summary. */
+	size_t wq = wi + 1;
+	size_t si = wq >> 6;
+	size_t nsum = (s->nwords + 63) >> 6;
+	if (si >= nsum)
+		return NONE;
+	uint64_t sw = s->sum[si] & ((wq & 63) ? (~(uint64_t)0 << (wq & 63)) : ~(uint64_t)0);
+	while (sw == 0) {
+		if (++si >= nsum)
+			return NONE;
+		sw = s->sum[si];
+	}
+	wi = (si << 6) + (size_t)__builtin_ctzll(sw);
+	return (wi << 6) + (size_t)__builtin_ctzll(s->bits[wi]);
+}
+
+/* Largest member rank < r, or NONE. */
+static size_t sl_prev(const struct slider *s, size_t r)
+{
+	if (r == 0)
+		return NONE;
+	size_t q = r - 1;
+	size_t wi = q >> 6;
+	uint64_t mask = (q & 63) == 63 ? ~(uint64_t)0 : (((uint64_t)1 << ((q & 63) + 1)) - 1);
+	uint64_t word = s->bits[wi] & mask;
+	if (word)
+		return (wi << 6) + 63 - (size_t)__builtin_clzll(word);
+	if (wi == 0)
+		return NONE;
+	size_t wq = wi - 1;
+	size_t si = wq >> 6;
+	uint64_t smask = (wq & 63) == 63 ? ~(uint64_t)0 : (((uint64_t)1 << ((wq & 63) + 1)) - 1);
+	uint64_t sw = s->sum[si] & smask;
+	while (sw == 0) {
+		if (si == 0)
+			return NONE;
+		sw = s->sum[--si];
+	}
+	wi = (si << 6) + 63 - (size_t)__builtin_clzll(sw);
+	return (wi << 6) + 63 - (size_t)__builtin_clzll(s->bits[wi]);
+}
+
+/* Moves pos to the ((cnt + 1) / 2)-th member. */
+static void sl_fix(struct slider *s)
+{
+	size_t k = (s->cnt + 1) / 2;
+	while (s->below + 1 > k) {
+		s->pos = sl_prev(s, s->pos);
+		s->below--;
+	}
+	while (s->below + 1 < k) {
+		s->pos = sl_next(s, s->pos);
+		s->below++;
+	}
+}
+
+static void sl_add(struct slider *s, size_t r)
+{
+	sl_set(s, r);
+	if (s->cnt++ == 0) {
+		s->pos = r;
+		s->below = 0;
+		return;
+	}
+	if (r < s->pos)
+		s->below++;
+	sl_fix(s);
+}
+
+static void sl_del(struct slider *s, size_t r)
+{
+	sl_clear(s, r);
+	if (--s->cnt == 0)
+		return;
+	if (r < s->pos) {
+		s->below--;
+	} else if (r == s->pos) {
+		size_t nx = sl_next(s, r);
+		if (nx != NONE) {
+			s->pos = nx;
+		} else {
+			s->pos = sl_prev(s, r);
+			s->below--;
 		}
 	}
-	return pos;
+	sl_fix(s);
 }
 
 /*
@@ -268,10 +380,9 @@ static size_t bit_kth(const size_t *bit, size_t m, size_t k)
  * span allows (near the ends the window keeps its length instead of
  * shrinking: a shrunk window is biased by a seasonal shape or a slope).
  * Half-open, so a window of one period holds one period of a regular grid.
- * An empty window takes the nearest point's value. Medians are computed at
- * about MEDIAN_POINTS rows per window and interpolated linearly in time in
- * between (the median of a window that slides by 1/32 of itself moves
- * little). v[m] is indexed like w->tv.
+ * An empty window takes the nearest point's value. v[m] is indexed like
+ * w->tv. After the rank sort, each point enters and leaves the window once
+ * and each move of the median is one bit scan (struct slider).
  */
 static void rollmed(struct ws *w, const double *v, double half)
 {
@@ -287,14 +398,12 @@ static void rollmed(struct ws *w, const double *v, double half)
 		w->rank[w->pairs[r].idx] = r;
 		w->sorted[r] = v[w->pairs[r].idx];
 	}
-	memset(w->bit, 0, (m + 1) * sizeof *w->bit);
+	struct slider sl = {.bits = w->bits, .sum = w->bsum, .nwords = (m + 63) / 64};
+	memset(sl.bits, 0, sl.nwords * sizeof *sl.bits);
+	memset(sl.sum, 0, ((sl.nwords + 63) / 64) * sizeof *sl.sum);
 	double first = tv[0], last = tv[m - 1] + w->step;
-	double stride_t = 2.0 * half / MEDIAN_POINTS;
-	size_t lo = 0, hi = 0;  /* window = points [lo, hi) */
-	size_t prev = SIZE_MAX; /* last query with a computed median */
+	size_t lo = 0, hi = 0; /* window = points [lo, hi) */
 	for (size_t q = 0; q < nq; q++) {
-		if (prev != SIZE_MAX && q + 1 < nq && tq[q] - tq[prev] < stride_t)
-			continue;
 		double a = tq[q] - half, b = tq[q] + half;
 		if (last - first >= 2.0 * half) {
 			if (a < first) {
@@ -306,9 +415,9 @@ static void rollmed(struct ws *w, const double *v, double half)
 			}
 		}
 		while (hi < m && tv[hi] < b)
-			bit_add(w->bit, m, w->rank[hi++], 1);
+			sl_add(&sl, w->rank[hi++]);
 		while (lo < hi && tv[lo] < a)
-			bit_add(w->bit, m, w->rank[lo++], -1);
+			sl_del(&sl, w->rank[lo++]);
 		size_t cnt = hi - lo;
 		if (cnt == 0) {
 			size_t j;
@@ -320,23 +429,14 @@ static void rollmed(struct ws *w, const double *v, double half)
 				j = (tv[hi] - tq[q] < tq[q] - tv[hi - 1]) ? hi : hi - 1;
 			out[q] = v[j];
 		} else {
-			double lo_mid = w->sorted[bit_kth(w->bit, m, (cnt + 1) / 2)];
+			double lo_mid = w->sorted[sl.pos];
 			if (cnt % 2) {
 				out[q] = lo_mid;
 			} else {
-				double hi_mid = w->sorted[bit_kth(w->bit, m, cnt / 2 + 1)];
+				double hi_mid = w->sorted[sl_next(&sl, sl.pos)];
 				out[q] = lo_mid + (hi_mid - lo_mid) / 2.0;
 			}
 		}
-		/* Fill the skipped rows between prev and q. */
-		if (prev != SIZE_MAX && q > prev + 1) {
-			double span = tq[q] - tq[prev];
-			for (size_t k = prev + 1; k < q; k++) {
-				double f = span > 0 ? (tq[k] - tq[prev]) / span : 0.0;
-				out[k] = out[prev] + f * (out[q] - out[prev]);
-			}
-		}
-		prev = q;
 	}
 }
 
@@ -353,8 +453,8 @@ static size_t season_bin(const struct season *S, double t)
 	double ph = t - floor(t / S->period) * S->period;
 	if (!(ph >= 0))
 		ph = 0;
-	size_t b = (size_t)(ph / S->bw);
-	return b >= S->nb ? S->nb - 1 : b;
+	double b = ph / S->bw; /* ph may be off for |t| near DBL_MAX: clamp before converting */
+	return b < (double)S->nb ? (size_t)b : S->nb - 1;
 }
 
 /* Sets w->bins and w->odd of every valid point for season S. */
@@ -575,22 +675,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 	double level = median_inplace(w.tmp, m);
 	w.tol = ZERO_TOL_REL * maxabs;
 
-	/* 2. Global robust linear trend: median slope between points m/2 apart. */
-	double slope = 0.0, tmid = w.tv[m / 2];
-	size_t h = m / 2, ns = 0;
-	for (j = 0; h > 0 && j + h < m; j++) {
-		double dt = w.tv[j + h] - w.tv[j];
-		if (dt > 0)
-			w.resid[ns++] = (w.v[j + h] - w.v[j]) / dt;
-	}
-	if (ns > 0)
-		slope = median_inplace(w.resid, ns);
-	if (!isfinite(slope))
-		slope = 0.0;
-	for (j = 0; j < m; j++)
-		w.v[j] -= slope * (w.tv[j] - tmid);
-
-	/* 3. Candidate baselines. */
+	/* 2. Candidate periods. */
 	double span = w.tv[m - 1] - w.tv[0] + step;
 	struct season cands[2];
 	size_t ncand = 0;
@@ -606,6 +691,29 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 		cands[ncand].bw = P / (double)cands[ncand].nb;
 		ncand++;
 	}
+	/*
+	 * 3. Global robust linear trend: the median of the slopes between points L rows
+	 * apart, L = one period of the shortest candidate (so the cycle cancels), else a
+	 * tenth of the rows. A level shift only touches the pairs that straddle it.
+	 */
+	double slope = 0.0, tmid = w.tv[m / 2];
+	double lagf = ncand > 0 ? floor(cands[0].period / step + 0.5)
+	                        : floor(NONSEASONAL_FRAC * (double)m);
+	size_t lag = lagf < 1.0 ? 1 : (lagf >= (double)m ? m : (size_t)lagf);
+	size_t ns = 0;
+	for (j = 0; j + lag < m; j++) {
+		double dt = w.tv[j + lag] - w.tv[j];
+		if (dt > 0)
+			w.resid[ns++] = (w.v[j + lag] - w.v[j]) / dt;
+	}
+	if (ns > 0)
+		slope = median_inplace(w.resid, ns);
+	if (!isfinite(slope))
+		slope = 0.0;
+	for (j = 0; j < m; j++)
+		w.v[j] -= slope * (w.tv[j] - tmid);
+
+	/* 4. Fit the candidates, keep the best. */
 	/* Trend-only: a window of the shortest candidate period, else a share of the rows. */
 	double none_half = floor(NONSEASONAL_FRAC * (double)m);
 	if (none_half < NONSEASONAL_MIN)
@@ -625,7 +733,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 		}
 	}
 
-	/* 4. Expected values and residual scale. */
+	/* 5. Expected values and residual scale. */
 	for (size_t q = 0; q < n; q++) {
 		double e = w.best_trend[q] + slope * (w.tq[q] - tmid);
 		if (best != NULL)
@@ -658,7 +766,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 	if (sigma < ABS_FLOOR_REL * maxabs)
 		sigma = ABS_FLOOR_REL * maxabs;
 
-	/* 5. Scores. */
+	/* 6. Scores. */
 	for (size_t i = 0; i < n; i++) {
 		if (!isfinite(x[i]))
 			continue;
