@@ -47,7 +47,11 @@ struct layer {
 	size_t repeat;               /* REPEAT_VECTOR */
 	double epsilon;              /* BATCH_NORM, LAYER_NORM */
 
-	/* Weights: pointers into model->weights; NULL when the layer has none. */
+	/*
+	 * Weights: pointers into model->weights; NULL when the layer has none.
+	 * DENSE and LSTM always have kernel and bias (zeros when use_bias=false);
+	 * LSTM always has recurrent; BATCH_NORM always has moving_mean/var.
+	 */
 	const float *kernel;         /* DENSE (in, units); LSTM (in, 4*units), gates i,f,c,o */
 	const float *recurrent;      /* LSTM (units, 4*units) */
 	const float *bias;           /* DENSE (units); LSTM (4*units) */
@@ -75,7 +79,8 @@ struct model_spec {
 	enum weekday_encoding weekday; /* ours: [rb-aioutliers] weekday_encoding; old files: quirk */
 	int has_score_stats;         /* ours: per-row score statistics present */
 	double score_mean, score_std;/* ours: [rb-aioutliers] score_mean, score_std */
-	double threshold_sigma;      /* ours: [rb-aioutliers] threshold_sigma (k of k-sigma) */
+	double threshold_sigma;      /* ours: [rb-aioutliers] threshold_sigma (k of k-sigma); 5 when absent */
+	int has_threshold_sigma;     /* 1 when threshold_sigma was given in the .ini */
 };
 
 struct model {

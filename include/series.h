@@ -21,6 +21,7 @@ struct series_limits {
 	size_t max_rows;  /* rows in the array (default 1,000,000) */
 	size_t max_depth; /* JSON nesting depth (default 32) */
 	size_t max_cols;  /* distinct metric names (default 256) */
+	size_t max_cells; /* rows * distinct names, i.e. the values[] size (default 16,777,216) */
 };
 
 struct series {
@@ -31,7 +32,13 @@ struct series {
 	char **names;       /* [ncols] metric names, in first-seen order */
 	double *values;     /* [n * ncols] row-major; NAN where the value is missing */
 	unsigned char *present; /* [n * ncols] 1 when a finite number was given */
+	size_t n_null;       /* values given as JSON null (missing) */
+	size_t n_nonnumeric; /* values given as a string, bool, array or object (missing) */
+	int reordered;       /* 1 when the input was not in ascending time order and was sorted */
 };
+
+/* Longest timestamp string accepted, in bytes. */
+#define SERIES_INSTANT_MAX 64
 
 /*
  * Parses a Druid timeseries result of len bytes (need not be NUL-terminated).
@@ -48,8 +55,19 @@ long series_col(const struct series *s, const char *name);
 /* Value of column c at row i, NAN when missing. */
 double series_value(const struct series *s, size_t i, size_t c);
 
-/* Frees a series; NULL is a no-op. */
+/*
+ * Frees a series: every timestamps[i] and names[c] (each its own malloc'd
+ * string, NULL allowed), the arrays and s. NULL is a no-op.
+ */
 void series_free(struct series *s);
+
+/*
+ * A new series of n rows and ncols columns for code that builds one by hand
+ * (tests, synthetic data): timestamps and names all NULL (set each to a
+ * malloc'd string), t 0, values NAN, present 0, counters 0. RB_E_NOMEM or
+ * RB_E_TOO_LARGE (n * ncols overflows) on failure, *out then NULL.
+ */
+enum rb_code series_alloc(struct series **out, size_t n, size_t ncols, struct rb_err *err);
 
 /*
  * Parses an ISO-8601 instant ("2023-09-21T09:00:00.000Z", "...+02:00",
@@ -58,5 +76,11 @@ void series_free(struct series *s);
  * -1 when the text is not such an instant or a field is out of range.
  */
 int series_parse_instant(const char *text, double *epoch_seconds);
+
+/*
+ * Same as series_parse_instant(), saying why: NULL on success, else a short
+ * fixed English reason ("month out of range"), never containing the text.
+ */
+const char *series_instant_error(const char *text, double *epoch_seconds);
 
 #endif

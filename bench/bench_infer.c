@@ -1,0 +1,159 @@
+/*
+ * bench_infer: time per batch of the traffic model on the reference path and
+ * on the oneDNN path (default options and variants), with the ratio to the
+ * reference measured in the same run; plus the time of infer_new. Prints a
+ * table; asserts nothing. Run it with OMP_NUM_THREADS=1 (one worker = one
+ * thread, as the service runs):
+ *   OMP_NUM_THREADS=1 build/bench/bench_infer [model.keras model.ini]
+ * Default model: $RB_SHARED_DIR/upstream/traffic.{keras,ini}.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "infer.h"
+#include "model.h"
+#include "model_dnnl.h"
+
+#define REF_RUNS 3
+#define DNNL_RUNS 11
+#define NEW_RUNS 5
+
+/* Process CPU time: with one thread it is the compute time, and it does not
+ * count time the process spent preempted on a shared machine. */
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void die(const char *what, const struct rb_err *err)
+{
+	fprintf(stderr, "bench_infer: %s: %s\n", what, err->msg);
+	exit(1);
+}
+
+/* Median µs of runs calls of f on B samples. */
+typedef enum rb_code (*run_fn)(void *h, const float *in, size_t B, float *out, struct rb_err *err);
+
+static double time_runs(run_fn f, void *h, const float *x, size_t B, float *y, size_t runs)
+{
+	double t[DNNL_RUNS];
+	struct rb_err err = {0};
+	for (size_t r = 0; r < runs; r++) {
+		double t0 = now_us();
+		if (f(h, x, B, y, &err) != RB_OK)
+			die("run", &err);
+		t[r] = now_us() - t0;
+	}
+	return median(t, runs);
+}
+
+static enum rb_code run_infer(void *h, const float *in, size_t B, float *out, struct rb_err *err)
+{
+	return infer_run(h, in, B, out, err);
+}
+
+static enum rb_code run_dnnl(void *h, const float *in, size_t B, float *out, struct rb_err *err)
+{
+	return model_dnnl_run(h, in, B, out, err);
+}
+
+int main(int argc, char **argv)
+{
+	char keras[4096], ini[4096];
+	const char *shared = getenv("RB_SHARED_DIR");
+	if (shared == NULL || shared[0] == '\0')
+		shared = RB_SHARED_DIR_DEFAULT;
+	if (argc == 3) {
+		snprintf(keras, sizeof keras, "%s", argv[1]);
+		snprintf(ini, sizeof ini, "%s", argv[2]);
+	} else if (argc == 1) {
+		snprintf(keras, sizeof keras, "%s/upstream/traffic.keras", shared);
+		snprintf(ini, sizeof ini, "%s/upstream/traffic.ini", shared);
+	} else {
+		fprintf(stderr, "usage: bench_infer [model.keras model.ini]\n");
+		return 2;
+	}
+	const char *omp = getenv("OMP_NUM_THREADS");
+	printf("model %s, OMP_NUM_THREADS=%s%s\n", keras, omp != NULL ? omp : "(unset)",
+	       omp != NULL && strcmp(omp, "1") == 0 ? "" : "  (set it to 1 for the service's figures)");
+
+	struct rb_err err = {0};
+	struct model *m = NULL;
+	if (model_load_files(&m, keras, ini, "bench", &err) != RB_OK)
+		die("load", &err);
+
+	/* infer_new: engine, weight reorders, primitives of every batch size, warm-up. */
+	double tn[NEW_RUNS];
+	for (size_t r = 0; r < NEW_RUNS; r++) {
+		struct infer *inf = NULL;
+		double t0 = now_us();
+		if (infer_new(&inf, m, INFER_DNNL, &err) != RB_OK)
+			die("infer_new", &err);
+		tn[r] = now_us() - t0;
+		infer_free(inf);
+	}
+	double first_new = tn[0];
+	printf("infer_new (oneDNN, build + warm-up of all batch sizes): first %.1f ms, median of %d %.1f ms\n",
+	       first_new / 1e3, NEW_RUNS, median(tn, NEW_RUNS) / 1e3);
+
+	struct infer *ref = NULL, *fast = NULL;
+	if (infer_new(&ref, m, INFER_REFERENCE, &err) != RB_OK || infer_new(&fast, m, INFER_DNNL, &err) != RB_OK)
+		die("infer_new", &err);
+	/* Variants of the oneDNN path, same primitives otherwise. */
+	struct model_dnnl_opts o_plain, o_keras;
+	model_dnnl_opts_default(&o_plain);
+	o_plain.lstm_plain_weights = 1;
+	model_dnnl_opts_default(&o_keras);
+	o_keras.fold_batch_norm = 0;
+	o_keras.fuse_heads = 0;
+	struct model_dnnl *v_plain = NULL, *v_keras = NULL;
+	if (model_dnnl_new(&v_plain, m, &o_plain, &err) != RB_OK || model_dnnl_new(&v_keras, m, &o_keras, &err) != RB_OK)
+		die("variant", &err);
+
+	static const size_t Bs[] = {1, 64, 630};
+	size_t in_n = m->in_T * m->in_C, out_n = m->out_T * m->out_C, Bmax = 630;
+	float *x = malloc(Bmax * in_n * sizeof *x), *y = malloc(Bmax * out_n * sizeof *y);
+	if (x == NULL || y == NULL)
+		return 1;
+	srand(1);
+	for (size_t k = 0; k < Bmax * in_n; k++)
+		x[k] = (float)rand() / (float)RAND_MAX;
+
+	printf("\nCPU time per batch, medians (reference %d runs, oneDNN %d runs), µs; ratio = reference / column\n",
+	       REF_RUNS, DNNL_RUNS);
+	printf("| batch | reference | oneDNN (default) | ratio | µs/window | oneDNN, ldigo LSTM weights | "
+	       "oneDNN, no BN fold / head merge |\n|---|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < sizeof Bs / sizeof Bs[0]; i++) {
+		size_t B = Bs[i];
+		double tr = time_runs(run_infer, ref, x, B, y, REF_RUNS);
+		double td = time_runs(run_infer, fast, x, B, y, DNNL_RUNS);
+		double tp = time_runs(run_dnnl, v_plain, x, B, y, DNNL_RUNS);
+		double tk = time_runs(run_dnnl, v_keras, x, B, y, DNNL_RUNS);
+		printf("| %zu | %.0f | %.0f | %.0f× | %.1f | %.0f (%.0f×) | %.0f (%.0f×) |\n", B, tr, td, tr / td,
+		       td / (double)B, tp, tr / tp, tk, tr / tk);
+	}
+	free(x);
+	free(y);
+	model_dnnl_free(v_plain);
+	model_dnnl_free(v_keras);
+	infer_free(ref);
+	infer_free(fast);
+	model_free(m);
+	return 0;
+}

@@ -1,0 +1,262 @@
+/*
+ * rb-aioutliers-detect: the offline form of one detection request. Reads a
+ * Druid timeseries result (a file, or stdin for "-" or no argument), runs the
+ * named model on it (or, with no --model, the model-free default detector)
+ * and prints the JSON body the service answers, then a newline. Exit 0 with the success body; 1 with the error body
+ * {"status":"error","msg":...} on stdout; 2 for a usage error (usage on
+ * stderr). A tool, not the service: it may exit() and print diagnostics.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detection.h"
+#include "detector.h"
+#include "engine.h"
+#include "infer.h"
+#include "model.h"
+#include "rb_error.h"
+#include "score.h"
+#include "series.h"
+
+#ifndef RB_DEFAULT_MODELS_DIR
+#define RB_DEFAULT_MODELS_DIR "/usr/share/rb-aioutliers/models"
+#endif
+
+/* The input cap: the same as series_parse's default whole-text cap. */
+#define DETECT_MAX_INPUT (64u << 20)
+
+struct args {
+	const char *models_dir;
+	const char *model;    /* NULL: the model-free detector */
+	const char *metric;   /* NULL: not given (deep model: bytes; detector: its choice) */
+	const char *detector; /* model-free detector name, NULL = default */
+	double sensitivity;   /* model-free detector, NAN = its default */
+	const char *input; /* NULL or "-" = stdin */
+	enum infer_path path;
+	struct score_options score;
+};
+
+static void usage(FILE *to)
+{
+	fprintf(to,
+	        "usage: rb-aioutliers-detect [--model NAME] [--models-dir DIR] [--metric NAME]\n"
+	        "                            [--path dnnl|reference] [--threshold-rule centred|legacy]\n"
+	        "                            [--sigma K] [--detector NAME] [--sensitivity S] [FILE|-]\n"
+	        "Reads a Druid timeseries result (FILE, or stdin) and prints the JSON answer.\n"
+	        "  --model NAME        deep model to run: DIR/NAME.keras + DIR/NAME.ini;\n"
+	        "                      without it the model-free detector runs\n"
+	        "  --models-dir DIR    default %s\n"
+	        "  --metric NAME       analysed metric (model: default bytes; detector: monitors,\n"
+	        "                      else bytes, else the first metric)\n"
+	        "  --path P            inference path: dnnl (default) or reference\n"
+	        "  --threshold-rule R  centred (default) or legacy (the old service's rule)\n"
+	        "  --sigma K           k of the model's k-sigma threshold (default: the rule's)\n"
+	        "  --detector NAME     model-free detector: %s (default) or %s\n"
+	        "  --sensitivity S     model-free detector sensitivity in [0, 1]\n"
+	        "Exit: 0 answer printed, 1 error body printed, 2 usage error.\n",
+	        RB_DEFAULT_MODELS_DIR, DETECTOR_DEFAULT, DETECTOR_LEGACY);
+}
+
+static void die_usage(const char *msg, const char *arg)
+{
+	fprintf(stderr, "rb-aioutliers-detect: %s%s%s\n", msg, arg != NULL ? ": " : "",
+	        arg != NULL ? arg : "");
+	usage(stderr);
+	exit(2);
+}
+
+/* A finite double in [lo, hi], nothing after it; lo itself only when lo_ok. */
+static int parse_number(const char *text, double lo, int lo_ok, double hi, double *out)
+{
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (errno != 0 || end == text || *end != '\0' || !(v >= lo) || v > hi || (!lo_ok && v == lo))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void parse_args(int argc, char **argv, struct args *a)
+{
+	memset(a, 0, sizeof *a);
+	a->models_dir = RB_DEFAULT_MODELS_DIR;
+	a->sensitivity = NAN;
+	a->path = INFER_DNNL;
+	a->score.rule = SCORE_CENTRED;
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
+			usage(stdout);
+			exit(0);
+		}
+		if (strcmp(o, "-") == 0 || o[0] != '-') {
+			if (a->input != NULL)
+				die_usage("more than one input file", o);
+			a->input = o;
+			continue;
+		}
+		if (v == NULL)
+			die_usage("option needs a value", o);
+		if (strcmp(o, "--models-dir") == 0)
+			a->models_dir = v;
+		else if (strcmp(o, "--model") == 0)
+			a->model = v;
+		else if (strcmp(o, "--metric") == 0)
+			a->metric = v;
+		else if (strcmp(o, "--path") == 0) {
+			if (infer_path_parse(v, &a->path) != 0)
+				die_usage("--path must be dnnl or reference", v);
+		} else if (strcmp(o, "--threshold-rule") == 0) {
+			if (score_rule_parse(v, &a->score.rule) != 0)
+				die_usage("--threshold-rule must be centred or legacy", v);
+		} else if (strcmp(o, "--sigma") == 0) {
+			if (parse_number(v, 0.0, 0, 1e6, &a->score.sigma) != 0)
+				die_usage("--sigma must be a number > 0", v);
+		} else if (strcmp(o, "--detector") == 0) {
+			if (!detector_known(v))
+				die_usage("--detector must be " DETECTOR_DEFAULT " or " DETECTOR_LEGACY, v);
+			a->detector = v;
+		} else if (strcmp(o, "--sensitivity") == 0) {
+			if (parse_number(v, 0.0, 1, 1.0, &a->sensitivity) != 0)
+				die_usage("--sensitivity must be a number in [0, 1]", v);
+		} else
+			die_usage("unknown option", o);
+		i++;
+	}
+	if (a->model != NULL && (a->detector != NULL || !isnan(a->sensitivity)))
+		die_usage("--detector and --sensitivity are for runs without --model", NULL);
+	if (a->model == NULL && (a->score.sigma > 0.0 || a->score.rule != SCORE_CENTRED))
+		die_usage("--sigma and --threshold-rule need --model", NULL);
+}
+
+/* Reads all of f up to DETECT_MAX_INPUT bytes into a new buffer. */
+static enum rb_code read_all(FILE *f, char **out, size_t *len_out, struct rb_err *err)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	if (buf == NULL)
+		return rb_err_set(err, RB_E_NOMEM, "out of memory reading the input");
+	for (;;) {
+		if (len == cap) {
+			if (cap > DETECT_MAX_INPUT) {
+				free(buf);
+				return rb_err_set(err, RB_E_TOO_LARGE, "input is over %u bytes",
+				                  DETECT_MAX_INPUT);
+			}
+			size_t ncap = cap * 2 > DETECT_MAX_INPUT ? DETECT_MAX_INPUT + 1 : cap * 2;
+			char *nb = realloc(buf, ncap);
+			if (nb == NULL) {
+				free(buf);
+				return rb_err_set(err, RB_E_NOMEM, "out of memory reading the input");
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		size_t got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		free(buf);
+		return rb_err_set(err, RB_E_INPUT, "cannot read the input");
+	}
+	if (len > DETECT_MAX_INPUT) {
+		free(buf);
+		return rb_err_set(err, RB_E_TOO_LARGE, "input is over %u bytes", DETECT_MAX_INPUT);
+	}
+	*out = buf;
+	*len_out = len;
+	return RB_OK;
+}
+
+/* Prints body (or a fixed fallback when it is NULL) and a newline to stdout. */
+static void print_body(char *body)
+{
+	if (body == NULL)
+		fputs("{\"status\":\"error\",\"msg\":\"out of memory\"}", stdout);
+	else
+		fputs(body, stdout);
+	fputc('\n', stdout);
+	free(body);
+}
+
+static enum rb_code run(const struct args *a, char **body, struct rb_err *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	struct series *s = NULL;
+	struct model *m = NULL;
+	struct infer *inf = NULL;
+	struct detection d;
+	enum rb_code rc;
+
+	memset(&d, 0, sizeof d);
+	if (a->input == NULL || strcmp(a->input, "-") == 0) {
+		rc = read_all(stdin, &text, &len, err);
+	} else {
+		FILE *f = fopen(a->input, "rb");
+		if (f == NULL)
+			return rb_err_set(err, RB_E_INPUT, "cannot open %.200s: %s", a->input,
+			                  strerror(errno));
+		rc = read_all(f, &text, &len, err);
+		fclose(f);
+	}
+	if (rc != RB_OK)
+		goto done;
+	rc = series_parse(&s, text, len, NULL, err);
+	if (rc != RB_OK)
+		goto done;
+	if (a->model == NULL) {
+		struct detector_opts o = {a->detector, a->metric, "bytes", a->sensitivity};
+		rc = detector_run(s, &o, &d, err);
+		if (rc == RB_OK)
+			goto answer;
+		goto done;
+	}
+	if (!model_name_valid(a->model)) {
+		rc = rb_err_set(err, RB_E_INPUT, "invalid model name '%.64s'", a->model);
+		goto done;
+	}
+	rc = model_load(&m, a->models_dir, a->model, err);
+	if (rc != RB_OK)
+		goto done;
+	rc = infer_new(&inf, m, a->path, err);
+	if (rc != RB_OK)
+		goto done;
+	rc = engine_run_model_opts(inf, m, s, a->metric != NULL ? a->metric : "bytes", &a->score, &d,
+	                           err);
+	if (rc != RB_OK)
+		goto done;
+answer:
+	*body = response_success(s, &d);
+	if (*body == NULL)
+		rc = rb_err_set(err, RB_E_NOMEM, "out of memory building the answer");
+done:
+	detection_release(&d);
+	infer_free(inf);
+	model_free(m);
+	series_free(s);
+	free(text);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	struct rb_err err = {RB_OK, ""};
+	char *body = NULL;
+	parse_args(argc, argv, &a);
+	enum rb_code rc = run(&a, &body, &err);
+	if (rc != RB_OK) {
+		print_body(response_error(err.msg[0] != '\0' ? err.msg : rb_strerror(rc)));
+		return 1;
+	}
+	print_body(body);
+	return 0;
+}

@@ -1,0 +1,221 @@
+/*
+ * features: feature rows, windows and rescaling for the deep model (see
+ * features.h for the exact rules). Not the model run, the averaging of window
+ * outputs (engine.c) or the scoring (score.c).
+ */
+#include "rb_features.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What one feature column is computed from. */
+enum col_kind {
+	COL_METRIC,      /* a series column (index in src, or -1 when absent) */
+	COL_GRANULARITY, /* minutes since the previous row */
+	COL_MINUTE,      /* minute of day, UTC */
+	COL_WEEKDAY,     /* one-hot day src (0 = Monday) */
+};
+
+struct col_plan {
+	enum col_kind kind;
+	long src;
+};
+
+#define SECONDS_PER_DAY 86400.0
+
+/* Column index of name in s, -1 when no row carries it. */
+static long find_series_col(const struct series *s, const char *name)
+{
+	for (size_t c = 0; c < s->ncols; c++)
+		if (strcmp(s->names[c], name) == 0)
+			return (long)c;
+	return -1;
+}
+
+/* Whole days since 1970-01-01 (floor, also before 1970). */
+static double epoch_day(double t)
+{
+	return floor(t / SECONDS_PER_DAY);
+}
+
+/* Weekday of instant t, Monday = 0 (1970-01-01 was a Thursday = 3). */
+static int weekday_of(double t)
+{
+	double d = fmod(epoch_day(t) + 3.0, 7.0);
+	if (d < 0)
+		d += 7.0;
+	return (int)d;
+}
+
+/* Whole minutes since midnight UTC (0..1439). */
+static double minute_of_day(double t)
+{
+	double sec = t - epoch_day(t) * SECONDS_PER_DAY;
+	double m = floor(sec / 60.0);
+	return m > 1439.0 ? 1439.0 : (m < 0.0 ? 0.0 : m);
+}
+
+/* Maps a timestamp column name to its plan; -1 when unknown. */
+static int plan_timestamp_col(const char *name, struct col_plan *p)
+{
+	if (strcmp(name, "minute") == 0) {
+		p->kind = COL_MINUTE;
+		p->src = -1;
+		return 0;
+	}
+	if (strncmp(name, "weekday_", 8) == 0 && name[8] >= '0' && name[8] <= '6' &&
+	    name[9] == '\0') {
+		p->kind = COL_WEEKDAY;
+		p->src = name[8] - '0';
+		return 0;
+	}
+	return -1;
+}
+
+double features_scale(double v)
+{
+	if (!(v > 0.0))
+		v = 0.0;
+	return tanh(log1p(v) / 32.0);
+}
+
+double features_descale(double y)
+{
+	const double hi = nextafter(1.0, 0.0);
+	if (isnan(y))
+		y = 0.0;
+	if (y > hi)
+		y = hi;
+	if (y < -hi)
+		y = -hi;
+	return expm1(32.0 * atanh(y));
+}
+
+void features_release(struct features *f)
+{
+	if (f == NULL)
+		return;
+	free(f->raw);
+	free(f->x);
+	memset(f, 0, sizeof *f);
+}
+
+enum rb_code features_build(struct features *f, const struct series *s,
+                            const struct model_spec *spec, struct rb_err *err)
+{
+	memset(f, 0, sizeof *f);
+	size_t C = spec->n_metrics + spec->n_timestamp;
+	size_t n = s->n;
+	if (C == 0)
+		return rb_err_set(err, RB_E_MODEL, "model has no feature columns");
+	struct col_plan *plan = calloc(C, sizeof *plan);
+	if (plan == NULL)
+		return rb_err_set(err, RB_E_NOMEM, "out of memory for feature columns");
+
+	for (size_t c = 0; c < spec->n_metrics; c++) {
+		const char *name = spec->metrics[c];
+		if (strcmp(name, "granularity") == 0) {
+			plan[c].kind = COL_GRANULARITY;
+			plan[c].src = -1;
+		} else {
+			plan[c].kind = COL_METRIC;
+			plan[c].src = find_series_col(s, name);
+		}
+	}
+	for (size_t c = 0; c < spec->n_timestamp; c++) {
+		if (plan_timestamp_col(spec->timestamp[c], &plan[spec->n_metrics + c]) < 0) {
+			free(plan);
+			return rb_err_set(err, RB_E_MODEL,
+			                  "model timestamp column '%.64s' is not supported "
+			                  "(minute, weekday_0..weekday_6)",
+			                  spec->timestamp[c]);
+		}
+	}
+
+	size_t cells = n * C;
+	if (n != 0 && cells / n != C) {
+		free(plan);
+		return rb_err_set(err, RB_E_TOO_LARGE, "too many rows for the feature matrix");
+	}
+	f->raw = calloc(cells > 0 ? cells : 1, sizeof *f->raw);
+	f->x = calloc(cells > 0 ? cells : 1, sizeof *f->x);
+	if (f->raw == NULL || f->x == NULL) {
+		free(plan);
+		features_release(f);
+		return rb_err_set(err, RB_E_NOMEM, "out of memory for %zu feature rows", n);
+	}
+	f->n = n;
+	f->C = C;
+	f->n_scaled = spec->n_metrics;
+
+	/* The quirk's dropped day: the smallest weekday present in the series. */
+	int dropped_day = -1;
+	if (spec->weekday == WEEKDAY_QUIRK) {
+		dropped_day = 7;
+		for (size_t i = 0; i < n; i++) {
+			int wd = weekday_of(s->t[i]);
+			if (wd < dropped_day)
+				dropped_day = wd;
+		}
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		double gran = 0.0;
+		if (n >= 2) {
+			size_t a = i > 0 ? i - 1 : 0, b = i > 0 ? i : 1;
+			gran = (s->t[b] - s->t[a]) / 60.0;
+		}
+		int wd = weekday_of(s->t[i]);
+		double *raw = f->raw + i * C, *x = f->x + i * C;
+		for (size_t c = 0; c < C; c++) {
+			double v = 0.0;
+			switch (plan[c].kind) {
+			case COL_METRIC:
+				if (plan[c].src >= 0 && s->present[i * s->ncols + (size_t)plan[c].src])
+					v = s->values[i * s->ncols + (size_t)plan[c].src];
+				break;
+			case COL_GRANULARITY:
+				v = gran;
+				break;
+			case COL_MINUTE:
+				v = minute_of_day(s->t[i]);
+				break;
+			case COL_WEEKDAY:
+				v = (wd == plan[c].src && wd != dropped_day) ? 1.0 : 0.0;
+				break;
+			}
+			raw[c] = v;
+			if (c < f->n_scaled)
+				x[c] = features_scale(v);
+			else if (plan[c].kind == COL_MINUTE)
+				x[c] = v / 1440.0;
+			else
+				x[c] = v;
+		}
+	}
+	free(plan);
+	return RB_OK;
+}
+
+size_t features_window_count(size_t n, size_t T, size_t stride)
+{
+	if (T == 0 || stride == 0 || n < T)
+		return 0;
+	size_t regular = (n - T) / stride + 1;
+	return (n - T) % stride == 0 ? regular : regular + 1;
+}
+
+size_t features_window_start(size_t n, size_t T, size_t stride, size_t w)
+{
+	size_t regular = (n - T) / stride + 1;
+	return w < regular ? w * stride : n - T;
+}
+
+void features_slice(const struct features *f, size_t start, size_t T, float *out)
+{
+	const double *src = f->x + start * f->C;
+	for (size_t k = 0; k < T * f->C; k++)
+		out[k] = (float)src[k];
+}

@@ -1,0 +1,293 @@
+/*
+ * app: the routes of the service and the outliers request from form fields to
+ * JSON answer (see app.h). Everything it does is a call into a module:
+ * form / request_fields (fcgi/), the Druid rewrite and client, series,
+ * engine (deep model), detector (model-free), response. This file decides
+ * only the order, which model runs, and which HTTP status an error becomes.
+ */
+#include "app.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detection.h"
+#include "detector.h"
+#include "druid.h"
+#include "druid_query.h"
+#include "engine.h"
+#include "form.h"
+#include "infer.h"
+#include "log.h"
+#include "request_fields.h"
+#include "route.h"
+#include "series.h"
+
+struct app {
+	const struct rb_config *cfg;    /* borrowed */
+	const struct registry *reg;     /* borrowed */
+	const struct pool_board *board; /* borrowed, may be NULL */
+	struct infer **runners;         /* [reg->n], one per model */
+	struct druid *druid;
+};
+
+void app_free(struct app *app)
+{
+	if (app == NULL)
+		return;
+	if (app->runners != NULL)
+		for (size_t i = 0; i < app->reg->n; i++)
+			infer_free(app->runners[i]);
+	free(app->runners);
+	druid_free(app->druid);
+	free(app);
+}
+
+enum rb_code app_new(struct app **out, const struct rb_config *cfg, const struct registry *reg,
+                     const struct pool_board *board, struct rb_err *err)
+{
+	*out = NULL;
+	struct app *app = calloc(1, sizeof *app);
+	if (app == NULL)
+		return rb_err_set(err, RB_E_NOMEM, "out of memory");
+	app->cfg = cfg;
+	app->reg = reg;
+	app->board = board;
+	app->runners = calloc(reg->n > 0 ? reg->n : 1, sizeof *app->runners);
+	if (app->runners == NULL) {
+		app_free(app);
+		return rb_err_set(err, RB_E_NOMEM, "out of memory");
+	}
+	enum infer_path path = cfg->inference == RB_INFER_REFERENCE ? INFER_REFERENCE : INFER_DNNL;
+	for (size_t i = 0; i < reg->n; i++) {
+		enum rb_code rc = infer_new(&app->runners[i], reg->entries[i].model, path, err);
+		if (rc != RB_OK) {
+			rb_err_prefix(err, "model %s", reg->entries[i].name);
+			app_free(app);
+			return rc;
+		}
+	}
+	struct druid_opts dopts = {cfg->druid_url, (long)cfg->druid_connect_timeout_ms,
+	                           (long)cfg->druid_timeout_ms,
+	                           (size_t)cfg->druid_max_response_bytes, NULL};
+	enum rb_code rc = druid_new(&app->druid, &dopts, err);
+	if (rc != RB_OK) {
+		app_free(app);
+		return rc;
+	}
+	*out = app;
+	return RB_OK;
+}
+
+void app_response_release(struct app_response *res)
+{
+	free(res->body);
+	res->body = NULL;
+	res->body_len = 0;
+}
+
+static void respond_error(struct app_response *res, int status, const char *msg)
+{
+	res->status = status;
+	res->body = response_error(msg);
+	res->body_len = res->body != NULL ? strlen(res->body) : 0;
+}
+
+static void respond_err(struct app_response *res, const struct rb_err *err)
+{
+	respond_error(res, rb_http_status(err->code), err->msg);
+}
+
+void app_too_large(struct app *app, size_t content_length, struct app_response *res)
+{
+	char msg[160];
+	snprintf(msg, sizeof msg, "request body of %zu bytes is over the limit of %llu bytes",
+	         content_length, app->cfg->max_body_bytes);
+	respond_error(res, 413, msg);
+}
+
+/* The series text of a request: inline data, or the answer to its Druid query (rewritten
+ * for a model, passed through unchanged for the default detector). *text is new. */
+static enum rb_code fetch_series_text(struct app *app, const struct rb_request *rq,
+                                      const struct registry_entry *model, char **text,
+                                      size_t *len, const char *rid, struct rb_err *err)
+{
+	*text = NULL;
+	if (rq->data != NULL) {
+		*text = malloc(rq->data_len + 1);
+		if (*text == NULL)
+			return rb_err_set(err, RB_E_NOMEM, "out of memory");
+		memcpy(*text, rq->data, rq->data_len + 1);
+		*len = rq->data_len;
+		return RB_OK;
+	}
+	if (rq->query == NULL)
+		return rb_err_set(err, RB_E_INPUT, "No data provided or requested");
+
+	json_t *query = NULL; /* new */
+	enum rb_code rc = druid_query_parse(&query, rq->query, rq->query_len, 0, err);
+	if (rc == RB_OK)
+		rc = druid_query_check(query, err);
+	char *body = NULL;
+	size_t body_len = 0;
+	if (rc == RB_OK && model != NULL) {
+		if (model->druid == NULL) {
+			rc = rb_err_set(err, RB_E_INPUT,
+			                "model %s cannot run a Druid query (it has no Druid template); "
+			                "send the data instead",
+			                model->name);
+		} else {
+			json_t *rewritten = NULL; /* new */
+			rc = druid_query_rewrite(&rewritten, query, model->druid, err);
+			if (rc == RB_OK)
+				rc = druid_query_dump(rewritten, &body, &body_len, 0, err);
+			json_decref(rewritten);
+		}
+	} else if (rc == RB_OK) {
+		rc = druid_query_dump(query, &body, &body_len, 0, err);
+	}
+	json_decref(query);
+	if (rc != RB_OK)
+		return rc;
+	log_msg(LOG_LVL_DEBUG, rid, "Druid query: %s", body);
+	rc = druid_query(app->druid, body, body_len, text, len, err);
+	free(body);
+	return rc;
+}
+
+static void handle_outliers(struct app *app, const struct app_request *req,
+                            struct app_response *res)
+{
+	struct rb_err err = {0};
+	struct form_limits lim;
+	form_limits_default(&lim);
+	lim.max_body = app->cfg->max_body_bytes;
+	struct form *form = NULL;
+	struct rb_request rq;
+	memset(&rq, 0, sizeof rq);
+	struct series *s = NULL;
+	struct detection det;
+	memset(&det, 0, sizeof det);
+	char *text = NULL;
+	size_t text_len = 0;
+
+	enum rb_code rc = form_parse(req->content_type, req->body != NULL ? req->body : "",
+	                             req->body_len, &lim, &form, &err);
+	if (rc == RB_OK)
+		rc = request_fields_decode(form, app->cfg->max_body_bytes, &rq, &err);
+	if (rc != RB_OK)
+		goto done;
+
+	const struct registry_entry *model = NULL;
+	if (rq.model_status == RB_MODEL_NAMED) {
+		model = registry_find(app->reg, rq.model);
+		if (model == NULL)
+			log_msg(LOG_LVL_INFO, req->request_id,
+			        "model %s is not loaded; using the default detector", rq.model);
+	} else if (rq.model_status != RB_MODEL_ABSENT) {
+		log_msg(LOG_LVL_INFO, req->request_id,
+		        "model field is not a valid model name; using the default detector");
+	}
+	rc = fetch_series_text(app, &rq, model, &text, &text_len, req->request_id, &err);
+	if (rc != RB_OK)
+		goto done;
+	struct series_limits slim = {0};
+	slim.max_bytes = text_len + 1 > app->cfg->druid_max_response_bytes
+	                         ? text_len + 1
+	                         : (size_t)app->cfg->druid_max_response_bytes;
+	rc = series_parse(&s, text, text_len, &slim, &err);
+	if (rc != RB_OK) {
+		rb_err_prefix(&err, rq.data != NULL ? "data" : "Druid answer");
+		if (rq.data == NULL && rc == RB_E_INPUT)
+			err.code = RB_E_UPSTREAM;
+		goto done;
+	}
+	const char *metric = rq.metric[0] != '\0' ? rq.metric : app->cfg->default_metric;
+	if (model != NULL) {
+		size_t idx = (size_t)(model - app->reg->entries);
+		rc = engine_run_model(app->runners[idx], model->model, s, metric, &det, &err);
+	} else {
+		struct detector_opts dopts = {
+			rq.has_detector ? config_detector_name(rq.detector)
+			                : config_detector_name(app->cfg->detector),
+			rq.metric[0] != '\0' ? rq.metric : NULL, app->cfg->default_metric,
+			rq.has_sensitivity ? rq.sensitivity : app->cfg->sensitivity};
+		rc = detector_run(s, &dopts, &det, &err);
+	}
+	if (rc != RB_OK)
+		goto done;
+	snprintf(res->model, sizeof res->model, "%s", det.model);
+	res->body = response_success(s, &det);
+	if (res->body == NULL) {
+		rc = rb_err_set(&err, RB_E_NOMEM, "out of memory building the answer");
+		goto done;
+	}
+	res->status = 200;
+	res->body_len = strlen(res->body);
+done:
+	if (rc != RB_OK) {
+		if (rc == RB_E_NOMEM || rc == RB_E_INTERNAL)
+			log_msg(LOG_LVL_ERROR, req->request_id, "%s", err.msg);
+		respond_err(res, &err);
+	}
+	detection_release(&det);
+	series_free(s);
+	free(text);
+	request_fields_release(&rq);
+	form_free(form);
+}
+
+static void handle_health(struct app *app, struct app_response *res)
+{
+	json_t *root = json_object(); /* new */
+	json_t *models = json_array(); /* new, stolen by root below */
+	for (size_t i = 0; i < app->reg->n; i++)
+		json_array_append_new(models, json_string(app->reg->entries[i].name));
+	unsigned alive = app->board != NULL ? app->board->alive : 1;
+	unsigned wanted = app->board != NULL ? app->board->wanted : 1;
+	json_object_set_new(root, "status", json_string(alive > 0 ? "ok" : "degraded"));
+	json_object_set_new(root, "workers_alive", json_integer(alive));
+	json_object_set_new(root, "workers_wanted", json_integer(wanted));
+	json_object_set_new(root, "crash_loops",
+	                    json_integer(app->board != NULL ? app->board->crash_loops : 0));
+	json_object_set_new(root, "generation",
+	                    json_integer(app->board != NULL ? app->board->generation : 0));
+	json_object_set_new(root, "models", models);
+	json_object_set_new(root, "inference",
+	                    json_string(config_inference_name(app->cfg->inference)));
+	res->body = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (res->body == NULL) {
+		respond_error(res, 500, "out of memory");
+		return;
+	}
+	res->status = 200;
+	res->body_len = strlen(res->body);
+}
+
+void app_handle(struct app *app, const struct app_request *req, struct app_response *res)
+{
+	memset(res, 0, sizeof *res);
+	const char *allow = NULL;
+	switch (route_lookup(req->method, req->uri, &allow)) {
+	case ROUTE_OUTLIERS:
+		handle_outliers(app, req, res);
+		break;
+	case ROUTE_HEALTH:
+		handle_health(app, res);
+		break;
+	case ROUTE_IP_IDENTIFIER:
+		respond_error(res, 501, "/api/v1/ip_identifier is not implemented yet");
+		break;
+	case ROUTE_METHOD:
+		res->allow = allow;
+		respond_error(res, 405, "method not allowed for this path");
+		break;
+	case ROUTE_NOT_FOUND:
+	default:
+		respond_error(res, 404, "no such route");
+		break;
+	}
+}

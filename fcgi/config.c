@@ -1,0 +1,745 @@
+/*
+ * config: the daemon's configuration file, one table of keys (CONVENTIONS 12).
+ * Each row names a key, its parser/formatter pair, where it lives in
+ * struct rb_config, its default (as text, read by the same parser), its range
+ * and its help text; the sample file and the man page list are written from
+ * the same rows. Not the daemon, not a general INI library (no sections).
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "request_fields.h"
+#include "strnum.h"
+
+/* The whole file is read at once; a config file is small. */
+enum { CONFIG_MAX_FILE = 1 << 20, CONFIG_MAX_LINE = 4096 };
+
+static_assert(sizeof(enum rb_inference) == sizeof(int), "enum fields are written as int");
+static_assert(sizeof(enum rb_detector_kind) == sizeof(int), "enum fields are written as int");
+static_assert(sizeof(enum rb_log_level) == sizeof(int), "enum fields are written as int");
+static_assert(sizeof(enum rb_log_target) == sizeof(int), "enum fields are written as int");
+
+struct config_key;
+
+/* Parses v[0..len) (trimmed, no NULs) into the key's field of cfg; dir is the config file's directory. */
+typedef enum rb_code (*config_parse_fn)(const struct config_key *k, const char *v, size_t len,
+                                        const char *dir, struct rb_config *cfg,
+                                        struct rb_err *err);
+/* Writes the key's value as text the parser reads back. */
+typedef void (*config_format_fn)(const struct config_key *k, const struct rb_config *cfg,
+                                 char *buf, size_t cap);
+
+struct config_key {
+	const char *name;
+	config_parse_fn parse;
+	config_format_fn format;
+	size_t off;                 /* offsetof(struct rb_config, field) */
+	size_t size;                /* sizeof the field (string capacity) */
+	unsigned long long min, max;   /* integer and byte keys */
+	double dmin, dmax;             /* real keys */
+	const char *const *choices; /* enum keys: names in enum order, NULL-terminated */
+	const char *def;            /* default, as text */
+	const char *range;          /* the accepted values, for the docs (NULL: generated) */
+	const char *help;           /* meaning, one paragraph */
+};
+
+static const char *const inference_names[] = {"dnnl", "reference", NULL};
+static const char *const detector_names[] = {"default", "iforest-legacy", NULL};
+static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_target_names[] = {"stderr", "syslog", NULL};
+
+static void *field(struct rb_config *cfg, const struct config_key *k)
+{
+	return (char *)cfg + k->off;
+}
+
+static const void *cfield(const struct rb_config *cfg, const struct config_key *k)
+{
+	return (const char *)cfg + k->off;
+}
+
+/* ---- parsers and formatters ---------------------------------------------------------------- */
+
+static enum rb_code parse_uint(const struct config_key *k, const char *v, size_t len,
+                               const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	(void)dir;
+	long long x;
+	enum strnum_res r = strnum_ll(v, len, (long long)k->min, (long long)k->max, &x);
+	if (r == STRNUM_SYNTAX)
+		return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not a whole number", (int)len, v);
+	if (r == STRNUM_RANGE)
+		return rb_err_set(err, RB_E_CONFIG, "%.*s is out of range %llu..%llu", (int)len, v,
+		                  k->min, k->max);
+	*(unsigned *)field(cfg, k) = (unsigned)x;
+	return RB_OK;
+}
+
+static void format_uint(const struct config_key *k, const struct rb_config *cfg, char *buf,
+                        size_t cap)
+{
+	snprintf(buf, cap, "%u", *(const unsigned *)cfield(cfg, k));
+}
+
+static enum rb_code parse_octal_mode(const struct config_key *k, const char *v, size_t len,
+                                     const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	(void)dir;
+	unsigned long long x = 0;
+	if (len == 0 || len > 4 || v[0] != '0')
+		return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not an octal mode like 0660", (int)len,
+		                  v);
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '7')
+			return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not an octal mode like 0660",
+			                  (int)len, v);
+		x = x * 8 + (unsigned)(v[i] - '0');
+	}
+	if (x < k->min || x > k->max)
+		return rb_err_set(err, RB_E_CONFIG, "%.*s is out of range 0%llo..0%llo", (int)len, v,
+		                  k->min, k->max);
+	*(unsigned *)field(cfg, k) = (unsigned)x;
+	return RB_OK;
+}
+
+static void format_octal_mode(const struct config_key *k, const struct rb_config *cfg, char *buf,
+                              size_t cap)
+{
+	snprintf(buf, cap, "0%03o", *(const unsigned *)cfield(cfg, k));
+}
+
+static enum rb_code parse_bytes(const struct config_key *k, const char *v, size_t len,
+                                const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	(void)dir;
+	unsigned long long x;
+	enum strnum_res r = strnum_bytes(v, len, k->min, k->max, &x);
+	if (r == STRNUM_SYNTAX)
+		return rb_err_set(err, RB_E_CONFIG,
+		                  "'%.*s' is not a byte count (digits, optional K, M or G)", (int)len, v);
+	if (r == STRNUM_RANGE)
+		return rb_err_set(err, RB_E_CONFIG, "%.*s is out of range %llu..%llu bytes", (int)len,
+		                  v, k->min, k->max);
+	*(unsigned long long *)field(cfg, k) = x;
+	return RB_OK;
+}
+
+/* The shortest exact form: "16M" rather than "16777216". */
+static void format_bytes(const struct config_key *k, const struct rb_config *cfg, char *buf,
+                         size_t cap)
+{
+	unsigned long long x = *(const unsigned long long *)cfield(cfg, k);
+	if (x != 0 && x % (1ull << 30) == 0)
+		snprintf(buf, cap, "%lluG", x >> 30);
+	else if (x != 0 && x % (1ull << 20) == 0)
+		snprintf(buf, cap, "%lluM", x >> 20);
+	else if (x != 0 && x % (1ull << 10) == 0)
+		snprintf(buf, cap, "%lluK", x >> 10);
+	else
+		snprintf(buf, cap, "%llu", x);
+}
+
+static enum rb_code parse_real(const struct config_key *k, const char *v, size_t len,
+                               const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	(void)dir;
+	double x;
+	enum strnum_res r = strnum_double(v, len, k->dmin, k->dmax, &x);
+	if (r == STRNUM_SYNTAX)
+		return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not a decimal number", (int)len, v);
+	if (r == STRNUM_RANGE)
+		return rb_err_set(err, RB_E_CONFIG, "%.*s is out of range %g..%g", (int)len, v,
+		                  k->dmin, k->dmax);
+	*(double *)field(cfg, k) = x;
+	return RB_OK;
+}
+
+static void format_real(const struct config_key *k, const struct rb_config *cfg, char *buf,
+                        size_t cap)
+{
+	snprintf(buf, cap, "%.17g", *(const double *)cfield(cfg, k));
+	/* prefer the short form when it reads back to the same value */
+	char shortv[32];
+	snprintf(shortv, sizeof shortv, "%g", *(const double *)cfield(cfg, k));
+	if (strtod(shortv, NULL) == *(const double *)cfield(cfg, k))
+		snprintf(buf, cap, "%s", shortv);
+}
+
+static enum rb_code parse_choice(const struct config_key *k, const char *v, size_t len,
+                                 const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	(void)dir;
+	for (int i = 0; k->choices[i] != NULL; i++) {
+		if (strlen(k->choices[i]) == len && memcmp(k->choices[i], v, len) == 0) {
+			*(int *)field(cfg, k) = i;
+			return RB_OK;
+		}
+	}
+	return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not one of %s", (int)len, v, k->range);
+}
+
+static void format_choice(const struct config_key *k, const struct rb_config *cfg, char *buf,
+                          size_t cap)
+{
+	snprintf(buf, cap, "%s", k->choices[*(const int *)cfield(cfg, k)]);
+}
+
+static void format_string(const struct config_key *k, const struct rb_config *cfg, char *buf,
+                          size_t cap)
+{
+	snprintf(buf, cap, "%s", (const char *)cfield(cfg, k));
+}
+
+/* Copies v[0..len) into the key's string field; RB_E_CONFIG when it does not fit. */
+static enum rb_code set_string(const struct config_key *k, const char *v, size_t len,
+                               struct rb_config *cfg, struct rb_err *err)
+{
+	if (len >= k->size)
+		return rb_err_set(err, RB_E_CONFIG, "value is longer than %zu bytes", k->size - 1);
+	memcpy(field(cfg, k), v, len);
+	((char *)field(cfg, k))[len] = '\0';
+	return RB_OK;
+}
+
+static enum rb_code parse_model_name(const struct config_key *k, const char *v, size_t len,
+                                     const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	(void)dir;
+	if (len > 0 && !rb_model_name_ok(v, len))
+		return rb_err_set(err, RB_E_CONFIG,
+		                  "'%.*s' is not a model name (1..63 of A-Z a-z 0-9 . _ -, no leading dot)",
+		                  (int)len, v);
+	return set_string(k, v, len, cfg, err);
+}
+
+static enum rb_code parse_metric_name(const struct config_key *k, const char *v, size_t len,
+                                      const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	(void)dir;
+	if (!rb_metric_name_ok(v, len))
+		return rb_err_set(err, RB_E_CONFIG,
+		                  "'%.*s' is not a metric name (1..63 of A-Z a-z 0-9 . _ -)", (int)len, v);
+	return set_string(k, v, len, cfg, err);
+}
+
+/* An absolute path as is; a relative one is taken relative to dir (the config file's directory). */
+static enum rb_code parse_dir(const struct config_key *k, const char *v, size_t len,
+                              const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	if (len == 0)
+		return rb_err_set(err, RB_E_CONFIG, "empty path");
+	if (v[0] == '/' || dir == NULL || dir[0] == '\0')
+		return set_string(k, v, len, cfg, err);
+	char joined[2048];
+	size_t dl = strlen(dir);
+	int n = snprintf(joined, sizeof joined, "%s%s%.*s", dir, dir[dl - 1] == '/' ? "" : "/",
+	                 (int)len, v);
+	if (n < 0 || (size_t)n >= sizeof joined)
+		return rb_err_set(err, RB_E_CONFIG, "path is too long");
+	return set_string(k, joined, (size_t)n, cfg, err);
+}
+
+static int has_prefix_ci(const char *v, size_t len, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	if (len < pl)
+		return 0;
+	for (size_t i = 0; i < pl; i++) {
+		char c = v[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != prefix[i])
+			return 0;
+	}
+	return 1;
+}
+
+static enum rb_code parse_url(const struct config_key *k, const char *v, size_t len,
+                              const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	(void)dir;
+	size_t host;
+	if (has_prefix_ci(v, len, "http://"))
+		host = 7;
+	else if (has_prefix_ci(v, len, "https://"))
+		host = 8;
+	else
+		return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not an http:// or https:// URL",
+		                  (int)len, v);
+	if (host == len || v[host] == '/' || v[host] == ':' || v[host] == '?' || v[host] == '#')
+		return rb_err_set(err, RB_E_CONFIG, "URL '%.*s' has no host", (int)len, v);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)v[i] <= 0x20 || v[i] == 0x7f)
+			return rb_err_set(err, RB_E_CONFIG, "URL contains a space or control character");
+	return set_string(k, v, len, cfg, err);
+}
+
+static int host_char_ok(char c, int v6)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.')
+		return 1;
+	return v6 ? (c == ':' || c == '%') : c == '-';
+}
+
+static enum rb_code parse_listen(const struct config_key *k, const char *v, size_t len,
+                                 const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	(void)k;
+	(void)dir;
+	struct rb_listen l;
+	memset(&l, 0, sizeof l);
+	if (len == 0) {
+		cfg->listen = l; /* RB_LISTEN_INHERIT */
+		return RB_OK;
+	}
+	if (len >= 5 && memcmp(v, "unix:", 5) == 0) {
+		const char *p = v + 5;
+		size_t pl = len - 5;
+		if (pl == 0 || p[0] != '/')
+			return rb_err_set(err, RB_E_CONFIG, "unix socket path must be absolute");
+		if (pl >= sizeof l.path)
+			return rb_err_set(err, RB_E_CONFIG, "unix socket path is longer than %zu bytes",
+			                  sizeof l.path - 1);
+		l.kind = RB_LISTEN_UNIX;
+		memcpy(l.path, p, pl);
+		cfg->listen = l;
+		return RB_OK;
+	}
+	const char *host = v, *colon;
+	size_t hl;
+	int v6 = v[0] == '[';
+	if (v6) {
+		const char *close = memchr(v, ']', len);
+		if (close == NULL || close + 1 == v + len || close[1] != ':')
+			return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not [address]:port", (int)len, v);
+		host = v + 1;
+		hl = (size_t)(close - host);
+		colon = close + 1;
+	} else {
+		colon = memchr(v, ':', len);
+		if (colon == NULL)
+			return rb_err_set(err, RB_E_CONFIG,
+			                  "'%.*s' is not unix:/path, host:port or [address]:port", (int)len,
+			                  v);
+		hl = (size_t)(colon - v);
+	}
+	if (hl == 0 || hl >= sizeof l.host)
+		return rb_err_set(err, RB_E_CONFIG, "'%.*s' has no valid host", (int)len, v);
+	for (size_t i = 0; i < hl; i++)
+		if (!host_char_ok(host[i], v6))
+			return rb_err_set(err, RB_E_CONFIG, "'%.*s' has no valid host", (int)len, v);
+	long long port;
+	size_t pl = (size_t)(v + len - (colon + 1));
+	if (strnum_ll(colon + 1, pl, 1, 65535, &port) != STRNUM_OK || colon[1] == '+' ||
+	    colon[1] == '-')
+		return rb_err_set(err, RB_E_CONFIG, "'%.*s' has no port in 1..65535", (int)len, v);
+	l.kind = RB_LISTEN_TCP;
+	memcpy(l.host, host, hl);
+	l.port = (unsigned)port;
+	cfg->listen = l;
+	return RB_OK;
+}
+
+static void format_listen(const struct config_key *k, const struct rb_config *cfg, char *buf,
+                          size_t cap)
+{
+	(void)k;
+	const struct rb_listen *l = &cfg->listen;
+	if (l->kind == RB_LISTEN_UNIX)
+		snprintf(buf, cap, "unix:%s", l->path);
+	else if (l->kind == RB_LISTEN_TCP && strchr(l->host, ':') != NULL)
+		snprintf(buf, cap, "[%s]:%u", l->host, l->port);
+	else if (l->kind == RB_LISTEN_TCP)
+		snprintf(buf, cap, "%s:%u", l->host, l->port);
+	else
+		snprintf(buf, cap, "%s", "");
+}
+
+/* ---- the table ----------------------------------------------------------------------------- */
+
+#define OFF(f) offsetof(struct rb_config, f), sizeof(((struct rb_config *)0)->f)
+
+static const struct config_key keys[] = {
+	{"listen", parse_listen, format_listen, OFF(listen), 0, 0, 0, 0, NULL, "",
+	 "empty, unix:/absolute/path, host:port or [IPv6-address]:port",
+	 "Where the FastCGI socket comes from. Empty: the socket is inherited on file "
+	 "descriptor 0 from the web server (lighttpd bin-path, mod_fcgid) or spawn-fcgi, "
+	 "which is the usual set-up. unix:PATH: the daemon creates a Unix socket at PATH "
+	 "(removing a stale one). host:port: the daemon listens on TCP; use 127.0.0.1 "
+	 "unless the web server runs on another machine."},
+	{"listen_mode", parse_octal_mode, format_octal_mode, OFF(listen_mode), 0600, 0777, 0, 0,
+	 NULL, "0660", NULL,
+	 "Permission bits of the Unix socket created for listen = unix:PATH (octal). The web "
+	 "server's user must be able to write to it. Ignored for other listen forms."},
+	{"workers", parse_uint, format_uint, OFF(workers), 1, 64, 0, 0, NULL, "2", NULL,
+	 "Number of worker processes the master forks; each serves one request at a time. "
+	 "The master owns the pool size: configure the web server with one backend process "
+	 "(lighttpd max-procs = 1) and set the concurrency here."},
+	{"models_dir", parse_dir, format_string, OFF(models_dir), 0, 0, 0, 0, NULL,
+	 "/usr/share/rb-aioutliers/models", "a directory path",
+	 "Directory holding the models, each as NAME.keras and NAME.ini; a request's model "
+	 "field names one of them. A relative path is taken relative to the directory of "
+	 "this file."},
+	{"druid_url", parse_url, format_string, OFF(druid_url), 0, 0, 0, 0, NULL,
+	 "http://127.0.0.1:8082/druid/v2/", "an http:// or https:// URL",
+	 "Full URL of the Druid broker's native query endpoint, to which requests carrying a "
+	 "query field are sent (port 8082 by default; 8080 in older deployments)."},
+	{"druid_connect_timeout_ms", parse_uint, format_uint, OFF(druid_connect_timeout_ms), 1,
+	 60000, 0, 0, NULL, "2000", NULL,
+	 "Time allowed to connect to the Druid broker, in milliseconds. Must not exceed "
+	 "druid_timeout_ms. A broker that cannot be reached gives HTTP 502, one that does not "
+	 "answer in time 504."},
+	{"druid_timeout_ms", parse_uint, format_uint, OFF(druid_timeout_ms), 1, 600000, 0, 0, NULL,
+	 "30000", NULL,
+	 "Time allowed for a whole Druid query (connect, send, receive), in milliseconds; "
+	 "past it the request fails with HTTP 504."},
+	{"druid_max_response_bytes", parse_bytes, format_bytes, OFF(druid_max_response_bytes),
+	 1ull << 10, 1ull << 30, 0, 0, NULL, "64M", NULL,
+	 "Largest Druid answer accepted, in bytes (suffix K, M or G for powers of 1024); a "
+	 "larger one fails the request with HTTP 502."},
+	{"max_body_bytes", parse_bytes, format_bytes, OFF(max_body_bytes), 1ull << 10, 1ull << 30,
+	 0, 0, NULL, "16M", NULL,
+	 "Largest request body accepted, in bytes (suffix K, M or G); a larger one is refused "
+	 "with HTTP 413 before it is read. It also caps each decoded query or data field."},
+	{"default_metric", parse_metric_name, format_string, OFF(default_metric), 0, 0, 0, 0, NULL,
+	 "bytes", "1 to 63 of A-Z a-z 0-9 . _ -",
+	 "Metric analysed when a request has no metric field (a model-free detector may prefer "
+	 "a monitors series when the rows carry one; see rb-aioutliers(8))."},
+	{"default_model", parse_model_name, format_string, OFF(default_model), 0, 0, 0, 0, NULL,
+	 "", "empty, or 1 to 63 of A-Z a-z 0-9 . _ - not starting with a dot",
+	 "Model used when a request names none. Empty: such requests use the default "
+	 "(model-free) detector, as the old service did. The model must exist in models_dir "
+	 "(checked at start-up)."},
+	{"inference", parse_choice, format_choice, OFF(inference), 0, 0, 0, 0, inference_names,
+	 "dnnl", "dnnl or reference",
+	 "How models run: dnnl uses oneDNN (fast); reference uses the plain-C implementation "
+	 "(slow; for checking results)."},
+	{"detector", parse_choice, format_choice, OFF(detector), 0, 0, 0, 0, detector_names,
+	 "default", "default or iforest-legacy",
+	 "The model-free detector used when no model applies: default is this service's "
+	 "detector; iforest-legacy reproduces the old service's isolation forest. A request "
+	 "may choose with its detector field."},
+	{"sensitivity", parse_real, format_real, OFF(sensitivity), 0, 0, 0.0, 1.0, NULL, "0.95",
+	 NULL,
+	 "Sensitivity of the model-free detector, from 0 to 1 (higher flags more rows); a "
+	 "request may override it with its sensitivity field."},
+	{"log_level", parse_choice, format_choice, OFF(log_level), 0, 0, 0, 0, log_level_names,
+	 "info", "error, warn, info or debug",
+	 "Least severe message logged: error, warn, info (one line per request) or debug."},
+	{"log_target", parse_choice, format_choice, OFF(log_target), 0, 0, 0, 0, log_target_names,
+	 "stderr", "stderr or syslog",
+	 "Where messages go: stderr (the web server's error log when it spawned the daemon) "
+	 "or syslog (facility daemon)."},
+	{"request_timeout_ms", parse_uint, format_uint, OFF(request_timeout_ms), 100, 600000, 0, 0,
+	 NULL, "60000", NULL,
+	 "Longest time a worker spends on one request, Druid included, in milliseconds; past "
+	 "it the request is abandoned with an error answer and the worker takes the next one."},
+};
+
+enum { NKEYS = sizeof keys / sizeof keys[0] };
+
+size_t config_key_count(void)
+{
+	return NKEYS;
+}
+
+const char *config_key_name(size_t i)
+{
+	assert(i < NKEYS);
+	return keys[i].name;
+}
+
+/* The accepted values of a key, as text for messages and docs. */
+static void range_text(const struct config_key *k, char *buf, size_t cap)
+{
+	if (k->range != NULL)
+		snprintf(buf, cap, "%s", k->range);
+	else if (k->parse == parse_real)
+		snprintf(buf, cap, "%g to %g", k->dmin, k->dmax);
+	else if (k->parse == parse_octal_mode)
+		snprintf(buf, cap, "0%llo to 0%llo", k->min, k->max);
+	else if (k->parse == parse_bytes) {
+		struct rb_config tmp;
+		char lo[32], hi[32];
+		*(unsigned long long *)field(&tmp, k) = k->min;
+		format_bytes(k, &tmp, lo, sizeof lo);
+		*(unsigned long long *)field(&tmp, k) = k->max;
+		format_bytes(k, &tmp, hi, sizeof hi);
+		snprintf(buf, cap, "%s to %s", lo, hi);
+	} else
+		snprintf(buf, cap, "%llu to %llu", k->min, k->max);
+}
+
+static const struct config_key *find_key(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strlen(keys[i].name) == len && memcmp(keys[i].name, name, len) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+void config_defaults(struct rb_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	for (size_t i = 0; i < NKEYS; i++) {
+		struct rb_err err = {0};
+		enum rb_code rc = keys[i].parse(&keys[i], keys[i].def, strlen(keys[i].def), NULL, cfg,
+		                                &err);
+		assert(rc == RB_OK && "a default in the key table does not parse");
+		(void)rc;
+	}
+}
+
+/* ---- parsing ------------------------------------------------------------------------------- */
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static void trim(const char **s, size_t *len)
+{
+	while (*len > 0 && is_blank(**s)) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && is_blank((*s)[*len - 1]))
+		(*len)--;
+}
+
+/* Cross-key rules, checked once every key is read. */
+static enum rb_code check_all(const struct rb_config *cfg, struct rb_err *err)
+{
+	if (cfg->druid_connect_timeout_ms > cfg->druid_timeout_ms)
+		return rb_err_set(err, RB_E_CONFIG,
+		                  "druid_connect_timeout_ms (%u) exceeds druid_timeout_ms (%u)",
+		                  cfg->druid_connect_timeout_ms, cfg->druid_timeout_ms);
+	return RB_OK;
+}
+
+enum rb_code config_parse_buffer(const char *text, size_t len, const char *name,
+                                 struct rb_config *cfg, struct rb_err *err)
+{
+	struct rb_config c;
+	size_t first_line[NKEYS] = {0}; /* line where each key was set, 0 = not yet */
+	char dir[1024] = "";
+	const char *slash = name != NULL ? strrchr(name, '/') : NULL;
+	if (name == NULL)
+		name = "(config)";
+	if (slash != NULL && (size_t)(slash - name) < sizeof dir)
+		snprintf(dir, sizeof dir, "%.*s", slash == name ? 1 : (int)(slash - name), name);
+
+	config_defaults(&c);
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) { /* a UTF-8 byte-order mark */
+		text += 3;
+		len -= 3;
+	}
+	size_t pos = 0, lineno = 0;
+	while (pos < len) {
+		const char *line = text + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t ll = nl != NULL ? (size_t)(nl - line) : len - pos;
+		pos += ll + (nl != NULL);
+		lineno++;
+		if (ll > CONFIG_MAX_LINE)
+			return rb_err_set(err, RB_E_CONFIG, "%s:%zu: line longer than %d bytes", name,
+			                  lineno, CONFIG_MAX_LINE);
+		for (size_t i = 0; i < ll; i++) {
+			unsigned char ch = (unsigned char)line[i];
+			if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f)
+				return rb_err_set(err, RB_E_CONFIG,
+				                  "%s:%zu: control character 0x%02x in line", name, lineno,
+				                  ch);
+		}
+		trim(&line, &ll);
+		if (ll == 0 || line[0] == '#' || line[0] == ';')
+			continue;
+		const char *eq = memchr(line, '=', ll);
+		if (eq == NULL)
+			return rb_err_set(err, RB_E_CONFIG, "%s:%zu: expected 'key = value', got '%.*s'",
+			                  name, lineno, ll > 64 ? 64 : (int)ll, line);
+		const char *key = line, *val = eq + 1;
+		size_t kl = (size_t)(eq - line), vl = ll - kl - 1;
+		trim(&key, &kl);
+		trim(&val, &vl);
+		if (kl == 0)
+			return rb_err_set(err, RB_E_CONFIG, "%s:%zu: missing key before '='", name,
+			                  lineno);
+		const struct config_key *k = find_key(key, kl);
+		if (k == NULL)
+			return rb_err_set(err, RB_E_CONFIG, "%s:%zu: unknown key '%.*s'", name, lineno,
+			                  kl > 64 ? 64 : (int)kl, key);
+		size_t ki = (size_t)(k - keys);
+		if (first_line[ki] != 0)
+			return rb_err_set(err, RB_E_CONFIG,
+			                  "%s:%zu: duplicate key '%s' (first set on line %zu)", name,
+			                  lineno, k->name, first_line[ki]);
+		first_line[ki] = lineno;
+		struct rb_err perr = {0};
+		enum rb_code rc = k->parse(k, val, vl, dir, &c, &perr);
+		if (rc != RB_OK)
+			return rb_err_set(err, rc, "%s:%zu: %s: %s", name, lineno, k->name, perr.msg);
+	}
+	struct rb_err cerr = {0};
+	if (check_all(&c, &cerr) != RB_OK)
+		return rb_err_set(err, RB_E_CONFIG, "%s: %s", name, cerr.msg);
+	*cfg = c;
+	return RB_OK;
+}
+
+enum rb_code config_load(const char *path, struct rb_config *cfg, struct rb_err *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return rb_err_set(err, RB_E_CONFIG, "%s: cannot open: %s", path, strerror(errno));
+	char *buf = malloc(CONFIG_MAX_FILE + 1);
+	if (buf == NULL) {
+		fclose(f);
+		return rb_err_set(err, RB_E_NOMEM, "%s: out of memory", path);
+	}
+	size_t n = fread(buf, 1, CONFIG_MAX_FILE + 1, f);
+	int bad = ferror(f);
+	fclose(f);
+	enum rb_code rc;
+	if (bad)
+		rc = rb_err_set(err, RB_E_CONFIG, "%s: read error", path);
+	else if (n > CONFIG_MAX_FILE)
+		rc = rb_err_set(err, RB_E_CONFIG, "%s: larger than %d bytes", path, CONFIG_MAX_FILE);
+	else
+		rc = config_parse_buffer(buf, n, path, cfg, err);
+	free(buf);
+	return rc;
+}
+
+/* ---- output -------------------------------------------------------------------------------- */
+
+void config_dump(const struct rb_config *cfg, FILE *out)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		char buf[2048];
+		keys[i].format(&keys[i], cfg, buf, sizeof buf);
+		if (buf[0] == '\0')
+			fprintf(out, "%s =\n", keys[i].name);
+		else
+			fprintf(out, "%s = %s\n", keys[i].name, buf);
+	}
+}
+
+/* Writes text as '# '-prefixed lines of at most 78 columns. */
+static void write_wrapped_comment(FILE *out, const char *text)
+{
+	const char *p = text;
+	while (*p != '\0') {
+		size_t room = 76, n = strlen(p);
+		if (n > room) {
+			n = room;
+			while (n > 0 && p[n] != ' ')
+				n--;
+			if (n == 0)
+				n = room;
+		}
+		fprintf(out, "# %.*s\n", (int)n, p);
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+void config_write_sample(FILE *out)
+{
+	fputs("# rb-aioutliers.conf: configuration of the rb-aioutliers FastCGI daemon.\n"
+	      "# See rb-aioutliers.conf(5). Written by config_write_sample() from the key table\n"
+	      "# in fcgi/config.c; tests/test_config.c checks that they agree.\n"
+	      "#\n"
+	      "# Format: one \"key = value\" per line. Lines starting with # or ; are comments;\n"
+	      "# a comment cannot follow a value on the same line. Every key is optional: a\n"
+	      "# missing key takes its default. An unknown key, a repeated key or a bad value\n"
+	      "# stops the daemon at start-up (or keeps the old configuration on SIGHUP).\n"
+	      "# Check a file with: rb-aioutliers -t -c FILE\n",
+	      out);
+	struct rb_config def;
+	config_defaults(&def);
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct config_key *k = &keys[i];
+		char val[2048], range[256], line[2600];
+		k->format(k, &def, val, sizeof val);
+		range_text(k, range, sizeof range);
+		fputc('\n', out);
+		write_wrapped_comment(out, k->help);
+		snprintf(line, sizeof line, "Default: %s. Accepted: %s.",
+		         val[0] != '\0' ? val : "empty", range);
+		write_wrapped_comment(out, line);
+		if (val[0] == '\0')
+			fprintf(out, "%s =\n", k->name);
+		else
+			fprintf(out, "%s = %s\n", k->name, val);
+	}
+}
+
+/* Writes text for roff: '-' as '\-' (a literal minus), '\' escaped. */
+static void roff_text(FILE *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '-')
+			fputs("\\-", out);
+		else if (*s == '\\')
+			fputs("\\e", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+void config_write_man(FILE *out)
+{
+	struct rb_config def;
+	config_defaults(&def);
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct config_key *k = &keys[i];
+		char val[2048], range[256];
+		k->format(k, &def, val, sizeof val);
+		range_text(k, range, sizeof range);
+		fputs(".TP\n.B ", out);
+		roff_text(out, k->name);
+		fputc('\n', out);
+		roff_text(out, k->help);
+		fputs("\n.br\nDefault: ", out);
+		if (val[0] == '\0')
+			fputs("empty", out);
+		else {
+			fputs("\\fB", out);
+			roff_text(out, val);
+			fputs("\\fR", out);
+		}
+		fputs(". Accepted: ", out);
+		roff_text(out, range);
+		fputs(".\n", out);
+	}
+}
+
+const char *config_inference_name(enum rb_inference v)
+{
+	assert((unsigned)v < 2);
+	return inference_names[v];
+}
+
+const char *config_detector_name(enum rb_detector_kind v)
+{
+	assert((unsigned)v < 2);
+	return detector_names[v];
+}
+
+enum rb_code config_detector_parse(const char *s, size_t len, enum rb_detector_kind *out,
+                                   struct rb_err *err)
+{
+	for (int i = 0; detector_names[i] != NULL; i++) {
+		if (strlen(detector_names[i]) == len && memcmp(detector_names[i], s, len) == 0) {
+			*out = (enum rb_detector_kind)i;
+			return RB_OK;
+		}
+	}
+	return rb_err_set(err, RB_E_INPUT, "unknown detector (known: default, iforest-legacy)");
+}

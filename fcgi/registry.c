@@ -1,0 +1,103 @@
+/*
+ * registry: loads the models directory into memory (see registry.h).
+ * Not the model file parser (core/model_load.c) nor the Druid template
+ * parser (core/druid_query.c): this file only finds the files and pairs them.
+ */
+#include "registry.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int by_name(const void *a, const void *b)
+{
+	const struct registry_entry *x = a, *y = b;
+	return strcmp(x->name, y->name);
+}
+
+void registry_free(struct registry *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		model_free(r->entries[i].model);
+		druid_template_free(r->entries[i].druid);
+	}
+	free(r->entries);
+	free(r);
+}
+
+enum rb_code registry_load(struct registry **out, const char *models_dir, struct rb_err *err)
+{
+	*out = NULL;
+	DIR *dir = opendir(models_dir);
+	if (dir == NULL)
+		return rb_err_set(err, RB_E_CONFIG, "models directory %s cannot be read", models_dir);
+	struct registry *r = calloc(1, sizeof *r);
+	if (r == NULL) {
+		closedir(dir);
+		return rb_err_set(err, RB_E_NOMEM, "out of memory loading models");
+	}
+	r->entries = calloc(REGISTRY_MAX_MODELS, sizeof *r->entries);
+	if (r->entries == NULL) {
+		closedir(dir);
+		registry_free(r);
+		return rb_err_set(err, RB_E_NOMEM, "out of memory loading models");
+	}
+	enum rb_code rc = RB_OK;
+	struct dirent *de;
+	while (rc == RB_OK && (de = readdir(dir)) != NULL) {
+		size_t len = strlen(de->d_name);
+		const char *ext = ".keras";
+		size_t elen = strlen(ext);
+		if (len <= elen || strcmp(de->d_name + len - elen, ext) != 0)
+			continue;
+		char name[MODEL_NAME_MAX];
+		if (len - elen >= sizeof name) {
+			rc = rb_err_set(err, RB_E_MODEL, "model file name %s is too long", de->d_name);
+			break;
+		}
+		memcpy(name, de->d_name, len - elen);
+		name[len - elen] = '\0';
+		if (!model_name_valid(name))
+			continue; /* hidden or oddly named files are not models */
+		if (r->n == REGISTRY_MAX_MODELS) {
+			rc = rb_err_set(err, RB_E_MODEL, "more than %d models in %s", REGISTRY_MAX_MODELS,
+			                models_dir);
+			break;
+		}
+		struct registry_entry *e = &r->entries[r->n];
+		memcpy(e->name, name, sizeof name);
+		rc = model_load(&e->model, models_dir, name, err);
+		if (rc != RB_OK) {
+			rb_err_prefix(err, "model %s", name);
+			break;
+		}
+		r->n++;
+		enum rb_code trc = druid_template_load(&e->druid, models_dir, name, err);
+		if (trc == RB_E_NOT_FOUND) {
+			e->druid = NULL;
+		} else if (trc != RB_OK) {
+			rc = trc;
+			rb_err_prefix(err, "model %s", name);
+		}
+	}
+	closedir(dir);
+	if (rc != RB_OK) {
+		registry_free(r);
+		return rc;
+	}
+	qsort(r->entries, r->n, sizeof *r->entries, by_name);
+	*out = r;
+	return RB_OK;
+}
+
+const struct registry_entry *registry_find(const struct registry *r, const char *name)
+{
+	if (r == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->entries[i].name, name) == 0)
+			return &r->entries[i];
+	return NULL;
+}

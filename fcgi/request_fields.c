@@ -1,0 +1,235 @@
+/*
+ * request_fields: the outliers request's form fields, one table row each
+ * (name, decoder); the rules are in include/request_fields.h. Decoded text is
+ * only checked to start like the JSON it should be; parsing it is the series
+ * and Druid modules' job. Not the form parser, not the model lookup.
+ */
+#include "request_fields.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "strnum.h"
+
+static int name_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+int rb_metric_name_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > RB_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!name_char(s[i]))
+			return 0;
+	return 1;
+}
+
+int rb_model_name_ok(const char *s, size_t len)
+{
+	return rb_metric_name_ok(s, len) && s[0] != '.';
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Trims ASCII blanks and line ends from both ends of s[0..*len) in place (moves the bytes). */
+static void trim_in_place(char *s, size_t *len)
+{
+	size_t a = 0, n = *len;
+	while (a < n && is_space(s[a]))
+		a++;
+	while (n > a && is_space(s[n - 1]))
+		n--;
+	memmove(s, s + a, n - a);
+	*len = n - a;
+}
+
+/* ---- decoders: one per field ----------------------------------------------------------------- */
+
+struct field_rule;
+/* Decodes the non-empty value v[0..len) of the rule's field into req. */
+typedef enum rb_code (*field_decode_fn)(const struct field_rule *rule, const char *v, size_t len,
+                                        size_t max_json, struct rb_request *req,
+                                        struct rb_err *err);
+
+struct field_rule {
+	const char *name;
+	field_decode_fn decode;
+	char json_open;        /* JSON fields: the first character expected ('{' or '[') */
+	const char *what;      /* what the value should be, for messages */
+};
+
+/* Base64 → JSON text starting with rule->json_open; stored into *text and *tlen. */
+static enum rb_code decode_json(const struct field_rule *rule, const char *v, size_t len,
+                                size_t max_json, char **text, size_t *tlen, struct rb_err *err)
+{
+	enum rb_code rc = b64_decode_alloc(v, len, max_json, text, tlen, err);
+	if (rc != RB_OK)
+		return rc;
+	size_t i = 0;
+	while (i < *tlen && is_space((*text)[i]))
+		i++;
+	if (i == *tlen || (*text)[i] != rule->json_open)
+		return rb_err_set(err, RB_E_INPUT, "not base64 of %s", rule->what);
+	return RB_OK;
+}
+
+static enum rb_code decode_data(const struct field_rule *rule, const char *v, size_t len,
+                                size_t max_json, struct rb_request *req, struct rb_err *err)
+{
+	return decode_json(rule, v, len, max_json, &req->data, &req->data_len, err);
+}
+
+static enum rb_code decode_query(const struct field_rule *rule, const char *v, size_t len,
+                                 size_t max_json, struct rb_request *req, struct rb_err *err)
+{
+	if (req->data != NULL)
+		return RB_OK; /* data wins; the query is not even decoded */
+	return decode_json(rule, v, len, max_json, &req->query, &req->query_len, err);
+}
+
+/* Never an error: the status says why there is no model. */
+static enum rb_code decode_model(const struct field_rule *rule, const char *v, size_t len,
+                                 size_t max_json, struct rb_request *req, struct rb_err *err)
+{
+	(void)rule;
+	(void)max_json;
+	(void)err;
+	char name[RB_NAME_MAX + 8];
+	size_t n;
+	enum rb_code rc = b64_decode_buf(v, len, (unsigned char *)name, sizeof name - 1, &n, NULL);
+	if (rc == RB_E_INPUT) {
+		req->model_status = RB_MODEL_UNDECODABLE;
+		return RB_OK;
+	}
+	if (rc == RB_OK)
+		trim_in_place(name, &n);
+	if (rc != RB_OK || !rb_model_name_ok(name, n)) {
+		req->model_status = RB_MODEL_UNSAFE;
+		return RB_OK;
+	}
+	memcpy(req->model, name, n);
+	req->model[n] = '\0';
+	req->model_status = RB_MODEL_NAMED;
+	return RB_OK;
+}
+
+/*
+ * The extension fields' rule: v itself when ok(v), else base64 of an ok text
+ * (trimmed). The text ends in out[0..cap) NUL-terminated, *n its length.
+ */
+static enum rb_code plain_or_b64(const struct field_rule *rule, const char *v, size_t len,
+                                 int (*ok)(const char *, size_t), char *out, size_t cap,
+                                 size_t *n, struct rb_err *err)
+{
+	if (ok(v, len) && len < cap) {
+		memcpy(out, v, len);
+		out[len] = '\0';
+		*n = len;
+		return RB_OK;
+	}
+	if (b64_decode_buf(v, len, (unsigned char *)out, cap - 1, n, NULL) == RB_OK) {
+		trim_in_place(out, n);
+		out[*n] = '\0';
+		if (ok(out, *n))
+			return RB_OK;
+	}
+	return rb_err_set(err, RB_E_INPUT, "not %s (as plain text or base64)", rule->what);
+}
+
+static enum rb_code decode_metric(const struct field_rule *rule, const char *v, size_t len,
+                                  size_t max_json, struct rb_request *req, struct rb_err *err)
+{
+	(void)max_json;
+	size_t n;
+	return plain_or_b64(rule, v, len, rb_metric_name_ok, req->metric, sizeof req->metric, &n,
+	                    err);
+}
+
+static int detector_ok(const char *s, size_t len)
+{
+	enum rb_detector_kind d;
+	return config_detector_parse(s, len, &d, NULL) == RB_OK;
+}
+
+static enum rb_code decode_detector(const struct field_rule *rule, const char *v, size_t len,
+                                    size_t max_json, struct rb_request *req, struct rb_err *err)
+{
+	(void)max_json;
+	char text[32];
+	size_t n;
+	enum rb_code rc = plain_or_b64(rule, v, len, detector_ok, text, sizeof text, &n, err);
+	if (rc != RB_OK)
+		return rc;
+	config_detector_parse(text, n, &req->detector, NULL);
+	req->has_detector = 1;
+	return RB_OK;
+}
+
+/* Any decimal number: the range is checked after, so "2" is "out of range", not "not a number". */
+static int number_syntax_ok(const char *s, size_t len)
+{
+	double x;
+	return strnum_double(s, len, -1e308, 1e308, &x) == STRNUM_OK;
+}
+
+static enum rb_code decode_sensitivity(const struct field_rule *rule, const char *v, size_t len,
+                                       size_t max_json, struct rb_request *req,
+                                       struct rb_err *err)
+{
+	(void)max_json;
+	char text[64];
+	size_t n;
+	enum rb_code rc = plain_or_b64(rule, v, len, number_syntax_ok, text, sizeof text, &n, err);
+	if (rc != RB_OK)
+		return rc;
+	if (strnum_double(text, n, 0.0, 1.0, &req->sensitivity) != STRNUM_OK)
+		return rb_err_set(err, RB_E_INPUT, "out of range 0..1");
+	req->has_sensitivity = 1;
+	return RB_OK;
+}
+
+/* Order matters: data before query (data wins). */
+static const struct field_rule rules[] = {
+	{"data", decode_data, '[', "a JSON array (a Druid timeseries result)"},
+	{"query", decode_query, '{', "a JSON object (a Druid native query)"},
+	{"model", decode_model, 0, "a model name"},
+	{"metric", decode_metric, 0, "a metric name (1 to 63 of A-Z a-z 0-9 . _ -)"},
+	{"sensitivity", decode_sensitivity, 0, "a number from 0 to 1"},
+	{"detector", decode_detector, 0, "a detector name (default or iforest-legacy)"},
+};
+
+enum rb_code request_fields_decode(const struct form *f, size_t max_json, struct rb_request *req,
+                                   struct rb_err *err)
+{
+	memset(req, 0, sizeof *req);
+	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+		size_t len = 0;
+		const char *v = form_get(f, rules[i].name, &len);
+		if (v == NULL || len == 0)
+			continue; /* absent */
+		enum rb_code rc = rules[i].decode(&rules[i], v, len, max_json, req, err);
+		if (rc != RB_OK) {
+			rb_err_prefix(err, "%s", rules[i].name);
+			return rc;
+		}
+	}
+	if (req->data == NULL && req->query == NULL)
+		return rb_err_set(err, RB_E_INPUT, "No data provided or requested");
+	return RB_OK;
+}
+
+void request_fields_release(struct rb_request *req)
+{
+	if (req == NULL)
+		return;
+	free(req->data);
+	free(req->query);
+	memset(req, 0, sizeof *req);
+}

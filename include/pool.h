@@ -1,0 +1,72 @@
+/*
+ * pool: the pre-forked worker pool of the daemon (master side and the worker's
+ * view of it). Knows nothing about FastCGI, models or Druid: the daemon hands
+ * it a worker entry point and a reload hook.
+ *
+ * Master: blocks its signals and waits for them synchronously (no handlers,
+ * no globals). SIGTERM/SIGINT/SIGUSR1: ask every worker to stop, wait for
+ * them (SIGKILL after stop_grace_ms), return 0. SIGHUP: call reload(); when it
+ * succeeds, start a new generation of workers, then ask the old ones to stop
+ * (each finishes its request in flight), so no request is refused. SIGCHLD: a
+ * worker of the current generation that died is replaced, at once when it had
+ * lived crash_window_ms, else after a doubling backoff; crash_limit deaths in
+ * a row within crash_window_ms of their start mark the slot as a crash loop
+ * and stop its respawning; when no slot is left the master returns 1.
+ *
+ * Worker: runs worker_main() after fork with the stop signals delivered only
+ * while it waits for a connection (pool_wait_begin/pool_wait_end around the
+ * accept), so a stop never interrupts a request in flight.
+ */
+#ifndef RB_POOL_H
+#define RB_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define POOL_MAX_WORKERS 64
+
+struct pool_opts {
+	size_t workers;            /* 1..POOL_MAX_WORKERS */
+	unsigned stop_grace_ms;    /* how long a stopping worker may take before SIGKILL */
+	unsigned crash_window_ms;  /* a death sooner than this after start counts as a crash */
+	unsigned crash_limit;      /* crashes in a row that stop a slot's respawning */
+};
+
+/* State the master shares with its workers (read-only for workers), e.g. for /health. */
+struct pool_board {
+	volatile uint32_t generation; /* bumped by every successful reload */
+	volatile uint32_t wanted;     /* configured workers */
+	volatile uint32_t alive;      /* workers of the current generation running now */
+	volatile uint32_t crash_loops;/* slots whose respawning stopped */
+};
+
+struct pool_worker_env {
+	size_t slot;                     /* 0..workers-1 */
+	uint32_t generation;
+	const struct pool_board *board;  /* live view of the master's counters */
+};
+
+struct pool_callbacks {
+	void *ctx;
+	/* In a new worker process. Returns its exit status (0 = clean stop). */
+	int (*worker_main)(void *ctx, const struct pool_worker_env *env);
+	/* In the master on SIGHUP: reload into ctx and update *opts; 0 recycles the workers,
+	 * -1 keeps the running ones (the hook logs why). NULL: SIGHUP only recycles. */
+	int (*reload)(void *ctx, struct pool_opts *opts);
+};
+
+/* Default timings: 30 s grace, 5 s crash window, 5 crashes. */
+void pool_opts_defaults(struct pool_opts *opts);
+
+/* Runs the master until stopped; returns the process exit status (0, or 1 when every slot is
+ * in a crash loop or the pool cannot start). opts may be updated by reload. */
+int pool_run(struct pool_opts *opts, const struct pool_callbacks *cb);
+
+/* Worker side. True once a stop was requested (SIGTERM, SIGINT or SIGUSR1). */
+int pool_stop_requested(void);
+/* Worker side: bracket the blocking wait for the next connection. Stop signals are delivered
+ * (and interrupt the wait with EINTR) only between these two calls. */
+void pool_wait_begin(void);
+void pool_wait_end(void);
+
+#endif

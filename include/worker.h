@@ -1,0 +1,14 @@
+/*
+ * worker: the FastCGI accept loop of one worker process. See fcgi/worker.c.
+ */
+#ifndef RB_WORKER_H
+#define RB_WORKER_H
+
+#include "app.h"
+#include "config.h"
+
+/* Serves requests on listen_fd (a FastCGI listen socket) until the pool asks the worker to
+ * stop; returns the worker's exit status. Bodies over cfg->max_body_bytes get a 413. */
+int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg);
+
+#endif

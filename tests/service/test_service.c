@@ -1,0 +1,404 @@
+/*
+ * The service end to end: a real web server (lighttpd or Apache, argv[1]) in
+ * front of the real daemon, which talks to the real Druid emulator, all on
+ * loopback. Each scenario asserts status, body and, for queries, the exact
+ * query the emulator received. Run as: test_service lighttpd|apache
+ */
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "svc.h"
+#include "testutil.h"
+
+static struct svc_stack st;
+static int checks;
+
+#define EXPECT(cond, ...)                                                                          \
+	do {                                                                                       \
+		checks++;                                                                          \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond);                 \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			setenv("RB_KEEP_SVC", "1", 1);                                             \
+			svc_stop(&st);                                                             \
+			exit(1);                                                                   \
+		}                                                                                  \
+	} while (0)
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static json_t *parse(const struct svc_http *h)
+{
+	json_error_t je;
+	json_t *j = json_loads(h->body != NULL ? h->body : "", 0, &je);
+	EXPECT(j != NULL, "answer is not JSON (%s): %.300s", je.text, h->body);
+	return j;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s != NULL ? s : "";
+}
+
+static char *shared_text(const char *rel) { return tu_read_file(tu_shared(rel), NULL); }
+
+/* POSTs a form built from name/value pairs (values base64-encoded). */
+static void post_form(const char *path, struct svc_http *h, const char *name, const char *value,
+                      const char *name2, const char *value2)
+{
+	char *body = svc_form(name, value, name2, value2, NULL);
+	svc_post(&st, path, NULL, body, strlen(body), h);
+	free(body);
+}
+
+static void expect_error(const struct svc_http *h, long status, const char *msg_part)
+{
+	EXPECT(h->status == status, "status %ld, wanted %ld: %.300s", h->status, status, h->body);
+	json_t *j = parse(h);
+	EXPECT(strcmp(jstr(j, "status"), "error") == 0, "not an error body: %.200s", h->body);
+	EXPECT(strstr(jstr(j, "msg"), msg_part) != NULL, "msg '%s' lacks '%s'", jstr(j, "msg"),
+	       msg_part);
+	json_decref(j);
+}
+
+static void expect_success(const struct svc_http *h, const char *model, size_t rows)
+{
+	EXPECT(h->status == 200, "status %ld: %.300s", h->status, h->body);
+	EXPECT(strstr(h->ctype, "application/json") != NULL, "content type %s", h->ctype);
+	json_t *j = parse(h);
+	EXPECT(strcmp(jstr(j, "status"), "success") == 0, "%.200s", h->body);
+	EXPECT(strcmp(jstr(j, "model"), model) == 0, "model %s, wanted %s", jstr(j, "model"), model);
+	size_t n = json_array_size(json_object_get(j, "predicted"));
+	EXPECT(n == rows, "predicted has %zu rows, wanted %zu", n, rows);
+	EXPECT(json_is_array(json_object_get(j, "anomalies")), "no anomalies array");
+	json_decref(j);
+}
+
+static void test_health(void)
+{
+	struct svc_http h;
+	svc_get(&st, "/health", NULL, &h);
+	EXPECT(h.status == 200, "health %ld", h.status);
+	json_t *j = parse(&h);
+	EXPECT(strcmp(jstr(j, "status"), "ok") == 0, "%s", h.body);
+	json_t *models = json_object_get(j, "models");
+	EXPECT(json_array_size(models) == 1 &&
+	               strcmp(json_string_value(json_array_get(models, 0)), "traffic") == 0,
+	       "models %s", h.body);
+	json_decref(j);
+	svc_http_free(&h);
+}
+
+static void test_inline_data(void)
+{
+	char *shallow = shared_text("upstream/shallow_outliers_test_data.json");
+	char *traffic = shared_text("upstream/outliers_test_data.json");
+	struct svc_http h;
+
+	post_form("/api/v1/outliers", &h, "data", shallow, NULL, NULL);
+	expect_success(&h, "default", 239);
+	svc_http_free(&h);
+
+	post_form("/api/v1/outliers", &h, "data", traffic, "model", "traffic");
+	expect_success(&h, "traffic", 60);
+	svc_http_free(&h);
+
+	post_form("/calculate", &h, "data", traffic, "model", "traffic");
+	expect_success(&h, "traffic", 60);
+	svc_http_free(&h);
+
+	/* Unknown and unsafe model names fall back to the default detector. */
+	post_form("/api/v1/outliers", &h, "data", traffic, "model", "no-such-model");
+	expect_success(&h, "default", 60);
+	svc_http_free(&h);
+	post_form("/api/v1/outliers", &h, "data", traffic, "model", "../upstream/traffic");
+	expect_success(&h, "default", 60);
+	svc_http_free(&h);
+
+	/* multipart/form-data carries the same fields. */
+	char *b64 = svc_b64(shallow, strlen(shallow));
+	size_t cap = strlen(b64) + 512;
+	char *mp = malloc(cap);
+	CHECK(mp != NULL);
+	int n = snprintf(mp, cap,
+	                 "--XyZ\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n%s\r\n"
+	                 "--XyZ--\r\n",
+	                 b64);
+	svc_post(&st, "/api/v1/outliers", "multipart/form-data; boundary=XyZ", mp, (size_t)n, &h);
+	expect_success(&h, "default", 239);
+	svc_http_free(&h);
+	free(mp);
+	free(b64);
+	free(shallow);
+	free(traffic);
+}
+
+static void test_queries(void)
+{
+	char *query = tu_read_file(tu_source("tests/data/druid/seed_readme_pt1m.query.json"), NULL);
+	char *expected =
+		tu_read_file(tu_source("tests/data/druid/seed_readme_pt1m.expected.json"), NULL);
+	struct svc_http h;
+
+	/* Model: the emulator must receive exactly the rewritten query. */
+	post_form("/api/v1/outliers", &h, "query", query, "model", "traffic");
+	expect_success(&h, "traffic", 60);
+	svc_http_free(&h);
+	char *got = svc_emulator_last_query(&st);
+	json_t *jg = json_loads(got, 0, NULL), *je = json_loads(expected, 0, NULL);
+	EXPECT(jg != NULL && je != NULL && json_equal(jg, je), "rewritten query differs: %s", got);
+	json_decref(jg);
+	json_decref(je);
+	free(got);
+
+	/* Default detector: the caller's query unchanged. */
+	post_form("/api/v1/outliers", &h, "query", query, NULL, NULL);
+	expect_success(&h, "default", 60);
+	svc_http_free(&h);
+	got = svc_emulator_last_query(&st);
+	jg = json_loads(got, 0, NULL);
+	je = json_loads(query, 0, NULL);
+	EXPECT(jg != NULL && je != NULL && json_equal(jg, je), "query was changed: %s", got);
+	json_decref(jg);
+	json_decref(je);
+	free(got);
+	free(query);
+	free(expected);
+}
+
+static void test_errors(void)
+{
+	struct svc_http h;
+	svc_post(&st, "/api/v1/outliers", NULL, "", 0, &h);
+	expect_error(&h, 400, "No data provided or requested");
+	svc_http_free(&h);
+
+	svc_post(&st, "/api/v1/outliers", NULL, "data=%%%", 7, &h);
+	expect_error(&h, 400, "");
+	svc_http_free(&h);
+
+	svc_post(&st, "/api/v1/outliers", NULL, "data=!!!notbase64!!!", 20, &h);
+	expect_error(&h, 400, "");
+	svc_http_free(&h);
+
+	post_form("/api/v1/outliers", &h, "data", "[{\"timestamp\": 3}", NULL, NULL);
+	expect_error(&h, 400, "");
+	svc_http_free(&h);
+
+	post_form("/api/v1/outliers", &h, "query", "{\"queryType\":\"topN\"}", NULL, NULL);
+	expect_error(&h, 400, "");
+	svc_http_free(&h);
+
+	/* A model needs a full window of rows. */
+	post_form("/api/v1/outliers", &h, "data",
+	          "[{\"timestamp\":\"2023-09-21T09:00:00Z\",\"result\":{\"bytes\":1}}]", "model",
+	          "traffic");
+	expect_error(&h, 400, "");
+	svc_http_free(&h);
+
+	svc_get(&st, "/api/v1/outliers", NULL, &h);
+	expect_error(&h, 405, "");
+	svc_http_free(&h);
+
+	svc_get(&st, "/no/such/route", NULL, &h);
+	expect_error(&h, 404, "");
+	svc_http_free(&h);
+
+	size_t big = 2u << 20; /* over the 1 MiB max_body_bytes of the test config */
+	char *body = malloc(big + 1);
+	CHECK(body != NULL);
+	memcpy(body, "data=", 5);
+	memset(body + 5, 'A', big - 5);
+	body[big] = '\0';
+	svc_post(&st, "/api/v1/outliers", NULL, body, big, &h);
+	expect_error(&h, 413, "");
+	svc_http_free(&h);
+	free(body);
+}
+
+static void test_druid_failures(void)
+{
+	char *query = tu_read_file(tu_source("tests/data/druid/seed_readme_pt1m.query.json"), NULL);
+	struct svc_http h;
+	static const struct {
+		const char *args; /* NULL: Druid down */
+		long status;
+	} cases[] = {
+		{"--fault garbage", 502},
+		{"--fault status 500", 502},
+		{"--fault close", 502},
+		{"--fault oversized 10000000", 502},
+		{"--fault-delay-ms 3000", 504},
+		{NULL, 502},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		if (cases[i].args != NULL) {
+			svc_restart_emulator(&st, cases[i].args);
+		} else {
+			kill(st.emulator.pid, SIGTERM);
+			sleep_ms(200);
+		}
+		post_form("/api/v1/outliers", &h, "query", query, "model", "traffic");
+		EXPECT(h.status == cases[i].status, "Druid %s: status %ld: %.300s",
+		       cases[i].args ? cases[i].args : "down", h.status, h.body);
+		expect_error(&h, cases[i].status, "");
+		svc_http_free(&h);
+	}
+	svc_restart_emulator(&st, NULL);
+	post_form("/api/v1/outliers", &h, "query", query, "model", "traffic");
+	expect_success(&h, "traffic", 60);
+	svc_http_free(&h);
+	free(query);
+}
+
+/* ---- load: N client threads, counting failures ---- */
+
+struct load {
+	const char *body;
+	size_t len;
+	int requests;        /* per thread */
+	int ok, failed;      /* totals, under lock */
+	pthread_mutex_t mu;
+};
+
+static void *load_thread(void *arg)
+{
+	struct load *l = arg;
+	for (int i = 0; i < l->requests; i++) {
+		struct svc_http h;
+		svc_post(&st, "/api/v1/outliers", NULL, l->body, l->len, &h);
+		int good = h.status == 200 && h.body != NULL && strstr(h.body, "\"success\"") != NULL;
+		pthread_mutex_lock(&l->mu);
+		if (good)
+			l->ok++;
+		else
+			l->failed++;
+		pthread_mutex_unlock(&l->mu);
+		svc_http_free(&h);
+	}
+	return NULL;
+}
+
+enum disturbance { NOTHING, KILL_WORKER, RELOAD };
+
+static void run_load(int threads, int per_thread, enum disturbance what, int *ok, int *failed)
+{
+	char *traffic = shared_text("upstream/outliers_test_data.json");
+	char *body = svc_form("data", traffic, "model", "traffic", NULL);
+	struct load l = {body, strlen(body), per_thread, 0, 0, PTHREAD_MUTEX_INITIALIZER};
+	pthread_t tids[16];
+	for (int t = 0; t < threads; t++)
+		CHECK(pthread_create(&tids[t], NULL, load_thread, &l) == 0);
+	if (what != NOTHING) {
+		sleep_ms(what == RELOAD ? 100 : 300);
+		if (what == KILL_WORKER) {
+			pid_t pids[8];
+			size_t n = svc_worker_pids(&st, pids, 8);
+			EXPECT(n >= 1, "no worker found");
+			kill(pids[0], SIGKILL);
+		} else {
+			svc_signal_daemon(&st, SIGHUP, 0, 0);
+		}
+	}
+	for (int t = 0; t < threads; t++)
+		pthread_join(tids[t], NULL);
+	*ok = l.ok;
+	*failed = l.failed;
+	free(body);
+	free(traffic);
+}
+
+static void test_load(void)
+{
+	int ok, failed;
+	run_load(8, 12, NOTHING, &ok, &failed);
+	EXPECT(failed == 0 && ok == 96, "8 clients: %d ok, %d failed", ok, failed);
+
+	run_load(8, 12, KILL_WORKER, &ok, &failed);
+	EXPECT(failed <= 1 && ok + failed == 96,
+	       "SIGKILL of a worker: %d ok, %d failed (only its request in flight may fail)", ok,
+	       failed);
+	sleep_ms(300);
+	pid_t pids[8];
+	EXPECT(svc_worker_pids(&st, pids, 8) == 2, "the pool did not recover to 2 workers");
+	run_load(4, 5, NOTHING, &ok, &failed);
+	EXPECT(failed == 0, "after recovery: %d failed", failed);
+
+	/* Long enough that the reload (model loading, new workers warming up) happens mid-load. */
+	run_load(8, 40, RELOAD, &ok, &failed);
+	EXPECT(failed == 0 && ok == 320, "SIGHUP under load: %d ok, %d failed", ok, failed);
+	long generation = 0;
+	for (int i = 0; i < 100 && generation < 1; i++) {
+		struct svc_http h;
+		svc_get(&st, "/health", NULL, &h);
+		json_t *j = parse(&h);
+		generation = (long)json_integer_value(json_object_get(j, "generation"));
+		json_decref(j);
+		svc_http_free(&h);
+		if (generation < 1)
+			sleep_ms(50);
+	}
+	EXPECT(generation >= 1, "health never showed the reloaded generation");
+}
+
+struct slow_req {
+	const char *body;
+	struct svc_http h;
+};
+
+static void *slow_request(void *arg)
+{
+	struct slow_req *r = arg;
+	svc_post(&st, "/api/v1/outliers", NULL, r->body, strlen(r->body), &r->h);
+	return NULL;
+}
+
+static void test_graceful_stop(void)
+{
+	svc_restart_emulator(&st, "--fault-delay-ms 800");
+	char *query = tu_read_file(tu_source("tests/data/druid/seed_readme_pt1m.query.json"), NULL);
+	char *body = svc_form("query", query, "model", "traffic", NULL);
+	struct slow_req r = {body, {0}};
+	pthread_t tid;
+	CHECK(pthread_create(&tid, NULL, slow_request, &r) == 0);
+	sleep_ms(300);
+	int rc = svc_signal_daemon(&st, SIGTERM, 1, 10000);
+	pthread_join(tid, NULL);
+	EXPECT(rc == 0, "daemon exit status %d after SIGTERM", rc);
+	expect_success(&r.h, "traffic", 60);
+	svc_http_free(&r.h);
+	free(body);
+	free(query);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2 || (strcmp(argv[1], "lighttpd") != 0 && strcmp(argv[1], "apache") != 0)) {
+		fprintf(stderr, "usage: test_service lighttpd|apache\n");
+		return 2;
+	}
+	enum svc_web web = strcmp(argv[1], "lighttpd") == 0 ? SVC_LIGHTTPD : SVC_APACHE;
+	svc_start(&st, web, NULL);
+	test_health();
+	test_inline_data();
+	test_queries();
+	test_errors();
+	test_druid_failures();
+	test_load();
+	test_graceful_stop();
+	svc_stop(&st);
+	printf("test_service %s: %d checks passed\n", argv[1], checks);
+	return 0;
+}

@@ -1,0 +1,149 @@
+/*
+ * test_detect_cli: the built rb-aioutliers-detect command (RB_BUILD_DIR):
+ * exit codes 0 / 1 / 2, one JSON line on stdout (success or error body),
+ * nothing on stdout for a usage error, stdin input, the legacy rule, the
+ * model-free detector when no model is named, and that the answer for the
+ * bundled sample names the 10:55 spike.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <jansson.h>
+
+#include "testutil.h"
+
+struct result {
+	int status;   /* exit code, or -1 when not a normal exit */
+	char out[1 << 17];
+	size_t len;
+};
+
+/* Runs "<build>/rb-aioutliers-detect <args>" through sh; args are trusted test text. */
+static void run(struct result *r, const char *args)
+{
+	char cmd[20480];
+	const char *build = getenv("RB_BUILD_DIR");
+	CHECK(build != NULL);
+	int k = snprintf(cmd, sizeof cmd, "'%s/rb-aioutliers-detect' %s 2>/dev/null", build, args);
+	CHECK(k > 0 && (size_t)k < sizeof cmd);
+	FILE *p = popen(cmd, "r");
+	CHECK(p != NULL);
+	r->len = fread(r->out, 1, sizeof r->out - 1, p);
+	r->out[r->len] = '\0';
+	CHECK(r->len < sizeof r->out - 1); /* whole output read */
+	int st = pclose(p);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The output is one line of JSON: returns it parsed (new reference). */
+static json_t *one_json_line(const struct result *r)
+{
+	CHECKF(r->len > 0 && r->out[r->len - 1] == '\n', "output: %s", r->out);
+	CHECKF(memchr(r->out, '\n', r->len - 1) == NULL, "more than one line: %s", r->out);
+	json_error_t jerr;
+	json_t *j = json_loadb(r->out, r->len, 0, &jerr);
+	CHECKF(j != NULL, "%s: %s", jerr.text, r->out);
+	return j;
+}
+
+static const char *status_of(json_t *j)
+{
+	return json_string_value(json_object_get(j, "status"));
+}
+
+int main(void)
+{
+	static struct result r;
+	char models[4096], args[16384], sample[4096], outliers[4096];
+	snprintf(models, sizeof models, "%s", tu_shared("upstream"));
+	snprintf(sample, sizeof sample, "%s", tu_source("etc/samples/traffic-sample.json"));
+	snprintf(outliers, sizeof outliers, "%s", tu_shared("upstream/outliers_test_data.json"));
+
+	/* the sample: success, every row once in predicted, the spike flagged */
+	snprintf(args, sizeof args, "--models-dir '%s' --model traffic '%s'", models, sample);
+	run(&r, args);
+	CHECKF(r.status == 0, "status %d: %s", r.status, r.out);
+	json_t *j = one_json_line(&r);
+	CHECK(strcmp(status_of(j), "success") == 0);
+	CHECK(json_array_size(json_object_get(j, "predicted")) == 90);
+	json_t *an = json_object_get(j, "anomalies");
+	int spike = 0;
+	for (size_t i = 0; i < json_array_size(an); i++)
+		spike |= strcmp(json_string_value(json_object_get(json_array_get(an, i), "timestamp")),
+		                "2024-03-12T10:55:00.000Z") == 0;
+	CHECK(spike);
+	CHECK(strcmp(json_string_value(json_object_get(j, "model")), "traffic") == 0);
+	size_t n_anomalies = json_array_size(an);
+	json_decref(j);
+
+	/* the same on stdin and on the reference path gives the same anomaly set */
+	static struct result r2;
+	snprintf(args, sizeof args, "--models-dir '%s' --model traffic --path reference - < '%s'",
+	         models, sample);
+	run(&r2, args);
+	CHECKF(r2.status == 0, "%s", r2.out);
+	j = one_json_line(&r2);
+	CHECK(json_array_size(json_object_get(j, "anomalies")) == n_anomalies);
+	json_decref(j);
+
+	/* legacy rule: every row of the upstream sample */
+	snprintf(args, sizeof args, "--models-dir '%s' --model traffic --threshold-rule legacy '%s'",
+	         models, outliers);
+	run(&r, args);
+	CHECKF(r.status == 0, "%s", r.out);
+	j = one_json_line(&r);
+	CHECK(json_array_size(json_object_get(j, "anomalies")) == 60);
+	json_decref(j);
+
+	/* input errors: exit 1 and the error body */
+	snprintf(args, sizeof args, "--models-dir '%s' --model traffic --metric nope '%s'", models,
+	         sample);
+	run(&r, args);
+	CHECK(r.status == 1);
+	j = one_json_line(&r);
+	CHECK(strcmp(status_of(j), "error") == 0);
+	CHECK(strstr(json_string_value(json_object_get(j, "msg")), "nope") != NULL);
+	json_decref(j);
+
+	snprintf(args, sizeof args, "--models-dir '%s' --model no_such_model '%s'", models, sample);
+	run(&r, args);
+	CHECK(r.status == 1);
+	json_decref(one_json_line(&r));
+
+	snprintf(args, sizeof args, "--models-dir '%s' --model traffic - < /dev/null", models);
+	run(&r, args);
+	CHECK(r.status == 1);
+	j = one_json_line(&r);
+	CHECK(strcmp(status_of(j), "error") == 0);
+	json_decref(j);
+
+	snprintf(args, sizeof args, "--models-dir '%s' --model traffic /nonexistent/file.json",
+	         models);
+	run(&r, args);
+	CHECK(r.status == 1);
+	json_decref(one_json_line(&r));
+
+	/* usage errors: exit 2, nothing on stdout */
+	const char *bad[] = {"--model traffic --detector default x", "--sigma 3 x",
+	                     "--sensitivity 2 x", "--detector nope x", "--model",          "--model traffic --path gpu x",
+	                     "--model traffic --bogus 1 x", "--model traffic --sigma -1 x",
+	                     "--model traffic --threshold-rule new x", "--model traffic a b"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		run(&r, bad[i]);
+		CHECKF(r.status == 2 && r.len == 0, "'%s': status %d out %s", bad[i], r.status, r.out);
+	}
+	/* no --model: the model-free default detector answers in the same shape */
+	snprintf(args, sizeof args, "'%s'", sample);
+	run(&r, args);
+	CHECKF(r.status == 0, "%s", r.out);
+	j = one_json_line(&r);
+	CHECK(strcmp(json_string_value(json_object_get(j, "model")), "default") == 0);
+	CHECK(strcmp(json_string_value(json_object_get(j, "metric")), "bytes") == 0);
+	CHECK(json_array_size(json_object_get(j, "predicted")) == 90);
+	json_decref(j);
+
+	run(&r, "--help");
+	CHECK(r.status == 0 && strstr(r.out, "usage:") != NULL);
+	return 0;
+}

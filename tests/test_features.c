@@ -1,0 +1,221 @@
+/*
+ * test_features: the deep model's feature rows (CONTRACT §4) on hand-built
+ * series: column order, missing metrics, granularity edge cases, minute of
+ * day, the weekday quirk and plain one-hot, rescaling both ways, and the
+ * window plan (stride plus a final window, every row covered).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "rb_features.h"
+#include "testutil.h"
+
+#define NEAR(a, b, tol) (fabs((a) - (b)) <= (tol) * (1.0 + fabs(b)))
+
+static char *metric_names[] = {"bytes", "pkts", "granularity"};
+static char *ts_names[] = {"minute", "weekday_0", "weekday_1", "weekday_2", "weekday_3",
+                           "weekday_4", "weekday_5", "weekday_6"};
+
+static struct model_spec make_spec(enum weekday_encoding wd)
+{
+	struct model_spec sp;
+	memset(&sp, 0, sizeof sp);
+	sp.n_metrics = 3;
+	sp.metrics = metric_names;
+	sp.n_timestamp = 8;
+	sp.timestamp = ts_names;
+	sp.window_size = 2;
+	sp.num_windows = 2;
+	sp.weekday = wd;
+	return sp;
+}
+
+/* A series with columns pkts, other (not bytes: it is missing), n rows at times t[]. */
+struct hand {
+	struct series s;
+	char *ts[8];
+	char *names[2];
+	double values[16];
+	unsigned char present[16];
+};
+
+static void make_series(struct hand *h, const double *t, size_t n)
+{
+	static double tt[8];
+	memset(h, 0, sizeof *h);
+	CHECK(n <= 8);
+	h->names[0] = "pkts";
+	h->names[1] = "other";
+	for (size_t i = 0; i < n; i++) {
+		h->ts[i] = "ts";
+		tt[i] = t[i];
+		h->values[i * 2] = 100.0 * (double)(i + 1);
+		h->present[i * 2] = 1;
+		h->values[i * 2 + 1] = 7.0;
+		h->present[i * 2 + 1] = 1;
+	}
+	h->s.n = n;
+	h->s.ncols = 2;
+	h->s.timestamps = h->ts;
+	h->s.t = tt;
+	h->s.names = h->names;
+	h->s.values = h->values;
+	h->s.present = h->present;
+}
+
+/* 2023-09-21 (Thursday) 09:00:00 UTC */
+#define THU_0900 1695286800.0
+
+static void test_rows_quirk(void)
+{
+	/* Thu 09:00, 09:01, 09:03 (a gap), a duplicate, then Fri 00:00 */
+	double t[] = {THU_0900, THU_0900 + 60, THU_0900 + 180, THU_0900 + 180,
+	              THU_0900 + 15 * 3600};
+	struct hand h;
+	make_series(&h, t, 5);
+	h.present[2 * 2] = 0; /* pkts missing at row 2 */
+	h.values[2 * 2] = NAN;
+	struct model_spec sp = make_spec(WEEKDAY_QUIRK);
+	struct features f;
+	struct rb_err err;
+	CHECK(features_build(&f, &h.s, &sp, &err) == RB_OK);
+	CHECK(f.n == 5 && f.C == 11 && f.n_scaled == 3);
+	/* bytes column: absent from the series -> 0 */
+	for (size_t i = 0; i < 5; i++)
+		CHECK(f.raw[i * 11 + 0] == 0.0 && f.x[i * 11 + 0] == 0.0);
+	CHECK(f.raw[0 * 11 + 1] == 100.0);
+	CHECK(f.raw[2 * 11 + 1] == 0.0); /* missing -> 0 */
+	/* granularity: first takes the second's, gap, duplicate -> 0 */
+	CHECK(f.raw[0 * 11 + 2] == 1.0);
+	CHECK(f.raw[1 * 11 + 2] == 1.0);
+	CHECK(f.raw[2 * 11 + 2] == 2.0);
+	CHECK(f.raw[3 * 11 + 2] == 0.0);
+	CHECK(f.raw[4 * 11 + 2] == 15 * 60 - 3);
+	/* minute of day, UTC */
+	CHECK(f.raw[0 * 11 + 3] == 540.0);
+	CHECK(f.raw[2 * 11 + 3] == 543.0);
+	CHECK(f.raw[4 * 11 + 3] == 0.0);
+	CHECK(NEAR(f.x[2 * 11 + 3], 543.0 / 1440.0, 1e-15));
+	/* quirk: Thursday (3) is the smallest day present -> zeros; Friday (4) one-hot */
+	for (size_t i = 0; i < 4; i++)
+		for (size_t k = 0; k < 7; k++)
+			CHECK(f.raw[i * 11 + 4 + k] == 0.0);
+	for (size_t k = 0; k < 7; k++)
+		CHECK(f.raw[4 * 11 + 4 + k] == (k == 4 ? 1.0 : 0.0));
+	/* rescaling */
+	CHECK(NEAR(f.x[0 * 11 + 1], tanh(log1p(100.0) / 32.0), 1e-15));
+	CHECK(NEAR(f.x[0 * 11 + 2], tanh(log1p(1.0) / 32.0), 1e-15));
+	features_release(&f);
+	features_release(&f); /* idempotent */
+}
+
+static void test_rows_onehot_and_single(void)
+{
+	double t[] = {THU_0900};
+	struct hand h;
+	make_series(&h, t, 1);
+	struct model_spec sp = make_spec(WEEKDAY_ONEHOT);
+	struct features f;
+	struct rb_err err;
+	CHECK(features_build(&f, &h.s, &sp, &err) == RB_OK);
+	CHECK(f.raw[2] == 0.0);                    /* one row: no interval -> 0 */
+	CHECK(f.raw[4 + 3] == 1.0 && f.raw[4] == 0.0); /* plain one-hot keeps Thursday */
+	features_release(&f);
+
+	/* before 1970: 1969-12-29 is a Monday; 23:59:30 is minute 1439 */
+	double t2[] = {-3.0 * 86400.0 + 86370.0, -3.0 * 86400.0 + 86430.0};
+	make_series(&h, t2, 2);
+	CHECK(features_build(&f, &h.s, &sp, &err) == RB_OK);
+	CHECK(f.raw[3] == 1439.0 && f.raw[4 + 0] == 1.0);
+	CHECK(f.raw[11 + 3] == 0.0 && f.raw[11 + 4 + 1] == 1.0); /* Tuesday 00:00 */
+	features_release(&f);
+}
+
+static void test_unknown_column(void)
+{
+	char *bad[] = {"minute", "hour"};
+	double t[] = {THU_0900, THU_0900 + 60};
+	struct hand h;
+	make_series(&h, t, 2);
+	struct model_spec sp = make_spec(WEEKDAY_QUIRK);
+	sp.n_timestamp = 2;
+	sp.timestamp = bad;
+	struct features f;
+	struct rb_err err = {RB_OK, ""};
+	CHECK(features_build(&f, &h.s, &sp, &err) == RB_E_MODEL);
+	CHECKF(strstr(err.msg, "'hour'") != NULL, "%s", err.msg);
+	CHECK(f.raw == NULL && f.x == NULL);
+}
+
+static void test_scale(void)
+{
+	CHECK(features_scale(0.0) == 0.0);
+	CHECK(features_scale(-5.0) == 0.0); /* clamped */
+	CHECK(features_scale(1e308) <= 1.0);
+	double vals[] = {0.0, 1.0, 0.5, 3696668.0, 5.4e10, 1e15};
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		double back = features_descale(features_scale(vals[i]));
+		CHECKF(NEAR(back, vals[i], 1e-9), "%g -> %g", vals[i], back);
+	}
+	/* clipping keeps the inverse finite */
+	CHECK(isfinite(features_descale(1.0)) && features_descale(1.0) > 1e200);
+	CHECK(isfinite(features_descale(2.0)));
+	CHECK(isfinite(features_descale(-1.0)) && features_descale(-1.0) >= -1.0);
+	CHECK(features_descale(NAN) == 0.0);
+}
+
+static void test_windows(void)
+{
+	/* T = 32, stride 16 */
+	CHECK(features_window_count(31, 32, 16) == 0);
+	CHECK(features_window_count(32, 32, 16) == 1);
+	CHECK(features_window_start(32, 32, 16, 0) == 0);
+	CHECK(features_window_count(48, 32, 16) == 2);
+	CHECK(features_window_count(60, 32, 16) == 3);
+	CHECK(features_window_start(60, 32, 16, 0) == 0);
+	CHECK(features_window_start(60, 32, 16, 1) == 16);
+	CHECK(features_window_start(60, 32, 16, 2) == 28);
+	CHECK(features_window_count(49, 32, 16) == 3);
+	CHECK(features_window_start(49, 32, 16, 2) == 17);
+	/* every row covered, windows inside [0, n) */
+	for (size_t n = 32; n < 200; n++) {
+		unsigned cover[200] = {0};
+		size_t nw = features_window_count(n, 32, 16);
+		for (size_t w = 0; w < nw; w++) {
+			size_t s = features_window_start(n, 32, 16, w);
+			CHECK(s + 32 <= n);
+			for (size_t k = 0; k < 32; k++)
+				cover[s + k]++;
+		}
+		for (size_t i = 0; i < n; i++)
+			CHECKF(cover[i] >= 1 && cover[i] <= 3, "n=%zu row %zu cover %u", n, i, cover[i]);
+		CHECK(features_window_start(n, 32, 16, nw - 1) == n - 32);
+	}
+}
+
+static void test_slice(void)
+{
+	double t[] = {THU_0900, THU_0900 + 60, THU_0900 + 120, THU_0900 + 180};
+	struct hand h;
+	make_series(&h, t, 4);
+	struct model_spec sp = make_spec(WEEKDAY_QUIRK);
+	struct features f;
+	struct rb_err err;
+	CHECK(features_build(&f, &h.s, &sp, &err) == RB_OK);
+	float out[2 * 11];
+	features_slice(&f, 2, 2, out);
+	for (size_t k = 0; k < 22; k++)
+		CHECK(out[k] == (float)f.x[2 * 11 + k]);
+	features_release(&f);
+}
+
+int main(void)
+{
+	test_rows_quirk();
+	test_rows_onehot_and_single();
+	test_unknown_column();
+	test_scale();
+	test_windows();
+	test_slice();
+	return 0;
+}

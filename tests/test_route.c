@@ -1,0 +1,75 @@
+/*
+ * route: every served (method, path) pair, the /calculate alias, query strings
+ * and one trailing slash ignored, 405 with the right Allow value for a known
+ * path with another method, 404 for everything else (near misses included).
+ */
+#include <string.h>
+
+#include "route.h"
+#include "testutil.h"
+
+struct route_case {
+	const char *method, *path;
+	enum route_id want;
+	const char *allow; /* for ROUTE_METHOD */
+};
+
+static const struct route_case cases[] = {
+	{"POST", "/api/v1/outliers", ROUTE_OUTLIERS, NULL},
+	{"POST", "/api/v1/outliers/", ROUTE_OUTLIERS, NULL},
+	{"POST", "/api/v1/outliers?x=1", ROUTE_OUTLIERS, NULL},
+	{"POST", "/api/v1/outliers/?x=1&y=/", ROUTE_OUTLIERS, NULL},
+	{"POST", "/calculate", ROUTE_OUTLIERS, NULL},
+	{"POST", "/calculate/", ROUTE_OUTLIERS, NULL},
+	{"GET", "/health", ROUTE_HEALTH, NULL},
+	{"HEAD", "/health", ROUTE_HEALTH, NULL},
+	{"GET", "/health/", ROUTE_HEALTH, NULL},
+	{"GET", "/health?probe", ROUTE_HEALTH, NULL},
+	{"POST", "/api/v1/ip_identifier", ROUTE_IP_IDENTIFIER, NULL},
+	/* wrong method on a known path */
+	{"GET", "/api/v1/outliers", ROUTE_METHOD, "POST"},
+	{"PUT", "/calculate", ROUTE_METHOD, "POST"},
+	{"post", "/api/v1/outliers", ROUTE_METHOD, "POST"},
+	{"POST", "/health", ROUTE_METHOD, "GET, HEAD"},
+	{"DELETE", "/health/", ROUTE_METHOD, "GET, HEAD"},
+	{"GET", "/api/v1/ip_identifier?a", ROUTE_METHOD, "POST"},
+	{"", "/health", ROUTE_METHOD, "GET, HEAD"},
+	{NULL, "/health", ROUTE_METHOD, "GET, HEAD"},
+	/* unknown paths */
+	{"POST", "/", ROUTE_NOT_FOUND, NULL},
+	{"POST", "", ROUTE_NOT_FOUND, NULL},
+	{"POST", NULL, ROUTE_NOT_FOUND, NULL},
+	{"POST", "?", ROUTE_NOT_FOUND, NULL},
+	{"POST", "/api/v1/outliers//", ROUTE_NOT_FOUND, NULL},
+	{"POST", "/api/v1/outlier", ROUTE_NOT_FOUND, NULL},
+	{"POST", "/api/v1/outliersx", ROUTE_NOT_FOUND, NULL},
+	{"POST", "/API/V1/OUTLIERS", ROUTE_NOT_FOUND, NULL},
+	{"POST", "api/v1/outliers", ROUTE_NOT_FOUND, NULL},
+	{"POST", "/api/v1/%6Futliers", ROUTE_NOT_FOUND, NULL},
+	{"POST", "/api/v2/outliers", ROUTE_NOT_FOUND, NULL},
+	{"GET", "/healthz", ROUTE_NOT_FOUND, NULL},
+	{"GET", "/health#x", ROUTE_NOT_FOUND, NULL},
+	{"POST", "/calculate/x", ROUTE_NOT_FOUND, NULL},
+};
+
+int main(void)
+{
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct route_case *c = &cases[i];
+		const char *allow = "sentinel";
+		enum route_id got = route_lookup(c->method, c->path, &allow);
+		CHECKF(got == c->want, "case %zu: %s %s gave %s, want %s", i,
+		       c->method ? c->method : "(null)", c->path ? c->path : "(null)", route_name(got),
+		       route_name(c->want));
+		if (c->want == ROUTE_METHOD)
+			CHECKF(allow != NULL && strcmp(allow, c->allow) == 0, "case %zu: Allow '%s'", i,
+			       allow ? allow : "(null)");
+		else
+			CHECKF(allow == NULL, "case %zu: Allow set for a non-405", i);
+		/* allow is optional */
+		CHECK(route_lookup(c->method, c->path, NULL) == c->want);
+	}
+	CHECK(strcmp(route_name(ROUTE_OUTLIERS), "outliers") == 0);
+	CHECK(strcmp(route_name((enum route_id)99), "unknown") == 0);
+	return 0;
+}
