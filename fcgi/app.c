@@ -164,6 +164,7 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	struct form_limits lim;
 	form_limits_default(&lim);
 	lim.max_body = app->cfg->max_body_bytes;
+	lim.max_value = lim.max_body;
 	struct form *form = NULL;
 	struct rb_request rq;
 	memset(&rq, 0, sizeof rq);
@@ -181,7 +182,9 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 		goto done;
 
 	const struct registry_entry *model = NULL;
-	if (rq.model_status == RB_MODEL_NAMED) {
+	if (rq.model_status == RB_MODEL_ABSENT && app->cfg->default_model[0] != '\0') {
+		model = registry_find(app->reg, app->cfg->default_model); /* checked at start-up */
+	} else if (rq.model_status == RB_MODEL_NAMED) {
 		model = registry_find(app->reg, rq.model);
 		if (model == NULL)
 			log_msg(LOG_LVL_INFO, req->request_id,

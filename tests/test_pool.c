@@ -42,6 +42,7 @@ static int worker_main(void *vctx, const struct pool_worker_env *env)
 				continue;
 			return 2;
 		}
+		pool_request_begin(env);
 		if (c->slow_ms > 0) {
 			struct timespec ts = {c->slow_ms / 1000, (c->slow_ms % 1000) * 1000000L};
 			while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -52,6 +53,7 @@ static int worker_main(void *vctx, const struct pool_worker_env *env)
 		ssize_t w = write(fd, line, (size_t)n);
 		(void)w;
 		close(fd);
+		pool_request_end(env);
 	}
 }
 
@@ -107,7 +109,8 @@ static long ask(unsigned *generation)
 	return pid;
 }
 
-static pid_t start_master(struct ctx *c, size_t workers, unsigned crash_limit)
+static pid_t start_master_timeout(struct ctx *c, size_t workers, unsigned crash_limit,
+                                  unsigned request_timeout_ms)
 {
 	pid_t pid = fork();
 	CHECK(pid >= 0);
@@ -117,10 +120,16 @@ static pid_t start_master(struct ctx *c, size_t workers, unsigned crash_limit)
 		opts.workers = workers;
 		opts.crash_limit = crash_limit;
 		opts.stop_grace_ms = 5000;
+		opts.request_timeout_ms = request_timeout_ms;
 		struct pool_callbacks cb = {c, worker_main, reload_ok};
 		_exit(pool_run(&opts, &cb));
 	}
 	return pid;
+}
+
+static pid_t start_master(struct ctx *c, size_t workers, unsigned crash_limit)
+{
+	return start_master_timeout(c, workers, crash_limit, 0);
 }
 
 static void sleep_ms(long ms)
@@ -193,6 +202,20 @@ int main(void)
 	CHECK(kill(master, SIGTERM) == 0);
 	CHECKF(wait_exit(client, 5000) == 0, "in-flight request was not completed");
 	CHECKF(wait_exit(master, 5000) == 0, "master did not stop after the in-flight request");
+
+	/* The watchdog kills a worker stuck on one request past request_timeout_ms; a new one
+	 * serves the next request. */
+	c.slow_ms = 3000;
+	master = start_master_timeout(&c, 1, 5, 300);
+	sleep_ms(200);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(ask(NULL) < 0); /* the stuck worker dies without answering */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	CHECKF(waited < 2000, "watchdog took %ld ms", waited);
+	CHECK(kill(master, SIGTERM) == 0);
+	CHECKF(wait_exit(master, 8000) == 0, "master did not stop after the watchdog test");
 
 	/* Workers that die at start: the slot is declared a crash loop and the master exits 1. */
 	c.slow_ms = 0;
