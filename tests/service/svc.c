@@ -266,8 +266,25 @@ static void start_apache(struct svc_stack *st)
 	wait_port(st->web_port, &st->webserver, "apache2");
 }
 
+/* The running stack, killed at exit when a failed CHECK leaves it up (orphans would keep
+ * ctest's output pipe open until its timeout). Each process leads its own group. */
+static struct svc_stack *running;
+
+static void kill_running(void)
+{
+	if (running == NULL)
+		return;
+	struct svc_proc *procs[] = {&running->webserver, &running->daemon, &running->emulator};
+	for (size_t i = 0; i < 3; i++)
+		if (procs[i]->pid > 0)
+			kill(-procs[i]->pid, SIGKILL);
+}
+
 void svc_start(struct svc_stack *st, enum svc_web web, const struct svc_opts *opts)
 {
+	if (running == NULL)
+		atexit(kill_running);
+	running = st;
 	static const struct svc_opts none;
 	if (opts == NULL)
 		opts = &none;
@@ -319,6 +336,7 @@ static void remove_tree(const char *dir)
 
 void svc_stop(struct svc_stack *st)
 {
+	running = NULL;
 	stop_proc(&st->webserver);
 	stop_proc(&st->daemon);
 	stop_proc(&st->emulator);
