@@ -5,22 +5,25 @@
  *
  *  1. rows are ordered by time; the sampling step is the median positive
  *     spacing (no positive spacing: the row index is the time axis);
- *  2. candidate periods: daily, weekly, each when a period holds >=
+ *  2. a non-negative series whose positive values span > LOG_RANGE
+ *     (p90/p10) is analysed as log(x + p10): it varies by ratios;
+ *  3. candidate periods: daily, weekly, each when a period holds >=
  *     MIN_BINS steps and the window spans >= MIN_CYCLES periods;
- *  3. a global linear trend is removed, its slope the median of the slopes
+ *  4. a global linear trend is removed, its slope the median of the slopes
  *     between points one period (else a tenth of the rows) apart;
- *  4. baselines: trend only (a rolling median over a tenth of the rows), and
- *     per period a rolling median one period wide plus a per-phase median
- *     profile, fitted twice (STL-like). The one with the smallest residual
- *     spread wins, a profile being judged on the cycles it was not fitted
- *     on (so a profile that only fits noise does not win);
- *  5. expected = baseline shifted so the median residual is 0; residual
+ *  5. baselines: trend only (a rolling median over a tenth of the rows), and
+ *     per period a rolling median over whole periods plus a per-phase median
+ *     profile, fitted twice (STL-like). The one with the smallest mean
+ *     absolute residual wins, a profile being judged on the cycles it was
+ *     not fitted on (so a profile that only fits noise does not win);
+ *  6. expected = baseline shifted so the median residual is 0; residual
  *     scale sigma = 1.4826 * MAD (a higher quantile when the MAD is
  *     rounding noise or ties), raised towards the 97th percentile of
  *     |residual| / 2.17 when the tail is heavier than Gaussian, by at most
- *     TAIL_CAP times; floored at REL_FLOOR * median |x| so flat or
- *     near-constant series do not flag noise in their last digits;
- *  6. score = |x - expected| / sigma; anomaly when score > k(sensitivity).
+ *     TAIL_CAP times; per row, raised to the MAD of its phase group (with a
+ *     profile); floored at REL_FLOOR * median |x| so flat or near-constant
+ *     series do not flag noise in their last digits;
+ *  7. score = |x - expected| / sigma; anomaly when score > k(sensitivity).
  *
  * Time O(n log n): a radix sort per rolling median, then each point enters
  * and leaves the window once and the median moves by bit scans over a rank
