@@ -585,18 +585,16 @@ static double fit_none(struct ws *w, double half)
 }
 
 /*
- * Seasonal baseline for season S, rolling medians of half-width half
- * (pass1: w->trend already holds the rolling median of the values with that
- * half-width). Leaves the trend in w->trend[n] and the profile in w->prof;
+ * Seasonal baseline for season S, rolling medians of half-width half.
+ * Leaves the trend in w->trend[n] and the profile in w->prof;
  * the expected value of sorted row q is trend[q] + prof[bin(tq[q])].
  * Returns the residual spread, out of sample for the profile (the profile
  * of the even cycles judged on the odd ones and vice versa).
  */
-static double fit_season(struct ws *w, const struct season *S, double half, int pass1)
+static double fit_season(struct ws *w, const struct season *S, double half)
 {
 	size_t m = w->m;
-	if (!pass1)
-		rollmed(w, w->v, half);
+	rollmed(w, w->v, half);
 	season_index(w, S);
 	/* Pass 1: profile of the values less their rolling median; pass 2: trend of the
 	 * deseasonalised values, and the profile again. */
@@ -775,7 +773,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 		w.v[j] -= slope * (w.tv[j] - tmid);
 
 	/* 4. Fit the candidates, keep the best. */
-	/* Trend-only: a window of the shortest candidate period, else a share of the rows. */
+	/* Trend only: a rolling median over a tenth of the rows (at least NONSEASONAL_MIN). */
 	double none_half = floor(NONSEASONAL_FRAC * (double)m);
 	if (none_half < NONSEASONAL_MIN)
 		none_half = NONSEASONAL_MIN;
@@ -785,7 +783,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 	double best_sig = fit_none(&w, none_half);
 	memcpy(w.best_trend, w.trend, n * sizeof *w.trend);
 	for (size_t c = 0; c < ncand; c++) {
-		double sig = fit_season(&w, &cands[c], cands[c].half, 0);
+		double sig = fit_season(&w, &cands[c], cands[c].half);
 		if (sig < SIMPLER_BONUS * best_sig || (sig == 0.0 && best_sig == 0.0 && best == NULL)) {
 			best = &cands[c];
 			best_sig = sig;
