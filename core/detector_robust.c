@@ -5,22 +5,25 @@
  *
  *  1. rows are ordered by time; the sampling step is the median positive
  *     spacing (no positive spacing: the row index is the time axis);
- *  2. candidate periods: daily, weekly, each when a period holds >=
+ *  2. a non-negative series whose positive values span > LOG_RANGE
+ *     (p90/p10) is analysed as log(x + p10): it varies by ratios;
+ *  3. candidate periods: daily, weekly, each when a period holds >=
  *     MIN_BINS steps and the window spans >= MIN_CYCLES periods;
- *  3. a global linear trend is removed, its slope the median of the slopes
+ *  4. a global linear trend is removed, its slope the median of the slopes
  *     between points one period (else a tenth of the rows) apart;
- *  4. baselines: trend only (a rolling median over a tenth of the rows), and
- *     per period a rolling median one period wide plus a per-phase median
- *     profile, fitted twice (STL-like). The one with the smallest residual
- *     spread wins, a profile being judged on the cycles it was not fitted
- *     on (so a profile that only fits noise does not win);
- *  5. expected = baseline shifted so the median residual is 0; residual
+ *  5. baselines: trend only (a rolling median over a tenth of the rows), and
+ *     per period a rolling median over whole periods plus a per-phase median
+ *     profile, fitted twice (STL-like). The one with the smallest mean
+ *     absolute residual wins, a profile being judged on the cycles it was
+ *     not fitted on (so a profile that only fits noise does not win);
+ *  6. expected = baseline shifted so the median residual is 0; residual
  *     scale sigma = 1.4826 * MAD (a higher quantile when the MAD is
  *     rounding noise or ties), raised towards the 97th percentile of
  *     |residual| / 2.17 when the tail is heavier than Gaussian, by at most
- *     TAIL_CAP times; floored at REL_FLOOR * median |x| so flat or
- *     near-constant series do not flag noise in their last digits;
- *  6. score = |x - expected| / sigma; anomaly when score > k(sensitivity).
+ *     TAIL_CAP times; per row, raised to the MAD of its phase group (with a
+ *     profile); floored at REL_FLOOR * median |x| so flat or near-constant
+ *     series do not flag noise in their last digits;
+ *  7. score = |x - expected| / sigma; anomaly when score > k(sensitivity).
  *
  * Time O(n log n): a radix sort per rolling median, then each point enters
  * and leaves the window once and the median moves by bit scans over a rank
@@ -38,7 +41,7 @@
 #define DAY 86400.0
 #define WEEK 604800.0
 #define MIN_CYCLES 3.0        /* periods a window must span to fit a profile */
-#define MIN_BINS 4.0          /* steps a period must hold to be a candidate */
+#define MIN_BINS 2.0          /* steps a period must hold to be a candidate */
 #define MAX_BINS 10080        /* phase bins per period (cap) */
 #define NONSEASONAL_FRAC 0.1  /* rolling-median window without a period, share of rows */
 #define NONSEASONAL_MIN 7.0   /* ... and its minimum, in rows */
@@ -48,6 +51,9 @@
 #define TAIL_Z 2.170090378    /* its value for Gaussian residuals, in sigmas */
 #define TAIL_CAP 3.0          /* the tail raises sigma by at most this factor */
 #define TAIL_MIN_ROWS 334     /* ... and only when >= 10 rows lie above TAIL_Q */
+#define PHASE_MIN_ROWS 15.0   /* rows per phase group of the per-phase scale */
+#define MAD_TO_SIGMA 1.482602218505602
+#define LOG_RANGE 100.0       /* positive values spanning more than this (p90/p10): log scale */
 #define REL_FLOOR 1e-4        /* sigma >= REL_FLOOR * median |x| */
 #define ABS_FLOOR_REL 1e-12   /* sigma >= ABS_FLOOR_REL * max |x| (keeps scores finite) */
 #define ZERO_TOL_REL 1e-9     /* |residual| <= ZERO_TOL_REL * max |x| counts as 0 */
@@ -446,6 +452,7 @@ struct season {
 	double period; /* seconds */
 	size_t nb;     /* phase bins */
 	double bw;     /* bin width = period / nb */
+	double half;   /* half-width of its rolling median: whole periods, >= NONSEASONAL_MIN rows */
 };
 
 static size_t season_bin(const struct season *S, double t)
@@ -548,6 +555,24 @@ static double robust_sigma(const double *r, size_t m, size_t stride, double tol,
 }
 
 /*
+ * Spread used to compare candidates: mean |r - median r| over every
+ * sel_stride-th r. Not the MAD: a profile that fixes one busy hour a day
+ * changes less than half of the residuals, which the MAD does not see.
+ */
+static double select_spread(const struct ws *w, const double *r, double *scratch)
+{
+	size_t ns = 0;
+	for (size_t j = 0; j < w->m; j += w->sel_stride)
+		scratch[ns++] = r[j];
+	double c = median_inplace(scratch, ns);
+	double sum = 0.0;
+	ns = 0;
+	for (size_t j = 0; j < w->m; j += w->sel_stride, ns++)
+		sum += fabs(r[j] - c);
+	return sum / (double)ns;
+}
+
+/*
  * Trend-only baseline: w->trend = rolling median of the values, half-width
  * half. Returns the residual spread.
  */
@@ -556,22 +581,20 @@ static double fit_none(struct ws *w, double half)
 	rollmed(w, w->v, half);
 	for (size_t j = 0; j < w->m; j++)
 		w->resid[j] = w->v[j] - w->trend[w->vq[j]];
-	return robust_sigma(w->resid, w->m, w->sel_stride, w->tol, w->tmp, NULL);
+	return select_spread(w, w->resid, w->tmp);
 }
 
 /*
- * Seasonal baseline for season S, rolling medians of half-width half
- * (pass1: w->trend already holds the rolling median of the values with that
- * half-width). Leaves the trend in w->trend[n] and the profile in w->prof;
+ * Seasonal baseline for season S, rolling medians of half-width half.
+ * Leaves the trend in w->trend[n] and the profile in w->prof;
  * the expected value of sorted row q is trend[q] + prof[bin(tq[q])].
  * Returns the residual spread, out of sample for the profile (the profile
  * of the even cycles judged on the odd ones and vice versa).
  */
-static double fit_season(struct ws *w, const struct season *S, double half, int pass1)
+static double fit_season(struct ws *w, const struct season *S, double half)
 {
 	size_t m = w->m;
-	if (!pass1)
-		rollmed(w, w->v, half);
+	rollmed(w, w->v, half);
 	season_index(w, S);
 	/* Pass 1: profile of the values less their rolling median; pass 2: trend of the
 	 * deseasonalised values, and the profile again. */
@@ -587,7 +610,7 @@ static double fit_season(struct ws *w, const struct season *S, double half, int 
 	profile(w, S->nb, w->resid, 1, w->prof2);
 	for (size_t j = 0; j < m; j++)
 		w->tmp[j] = w->resid[j] - (w->odd[j] ? w->prof[w->bins[j]] : w->prof2[w->bins[j]]);
-	double sig = robust_sigma(w->tmp, m, w->sel_stride, w->tol, w->buf, NULL);
+	double sig = select_spread(w, w->tmp, w->buf);
 	profile(w, S->nb, w->resid, -1, w->prof);
 	return sig;
 }
@@ -672,6 +695,39 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 			maxabs = w.tmp[j];
 		j++;
 	}
+	/*
+	 * A non-negative series spanning more than LOG_RANGE between its 10th and 90th
+	 * percentile of positive values (on/off traffic: nights near 0, days at 1e9) varies
+	 * by ratios, not by amounts: it is analysed as log(x + c), c = that 10th percentile.
+	 */
+	int use_log = 0;
+	double c_log = 0.0;
+	{
+		size_t npos = 0;
+		int nonneg = 1;
+		for (j = 0; j < m; j++) {
+			if (w.v[j] < 0)
+				nonneg = 0;
+			else if (w.v[j] > 0)
+				w.tmp[npos++] = w.v[j];
+		}
+		if (nonneg && npos >= 10) {
+			double q10 = select_kth(w.tmp, npos, (size_t)(0.1 * (double)(npos - 1)));
+			double q90 = select_kth(w.tmp, npos, (size_t)(0.9 * (double)(npos - 1)));
+			if (q90 > LOG_RANGE * q10) {
+				use_log = 1;
+				c_log = q10;
+				maxabs = 0.0;
+				for (j = 0; j < m; j++) {
+					w.v[j] = log(w.v[j] + c_log);
+					if (fabs(w.v[j]) > maxabs)
+						maxabs = fabs(w.v[j]);
+				}
+			}
+		}
+		for (j = 0; j < m; j++)
+			w.tmp[j] = fabs(w.v[j]);
+	}
 	double level = median_inplace(w.tmp, m);
 	w.tol = ZERO_TOL_REL * maxabs;
 
@@ -686,6 +742,9 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 			continue;
 		double nbf = floor(P / step + 0.5);
 		cands[ncand].period = P;
+		/* A window of whole periods holding >= NONSEASONAL_MIN rows: a median of fewer
+		 * rows sits on the row itself too often and the residual scale comes out small. */
+		cands[ncand].half = ceil(NONSEASONAL_MIN / floor(P / step + 0.5)) * P / 2.0;
 		size_t nbcap = m < MAX_BINS ? m : MAX_BINS;
 		cands[ncand].nb = nbf > (double)nbcap ? nbcap : (size_t)nbf;
 		cands[ncand].bw = P / (double)cands[ncand].nb;
@@ -714,7 +773,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 		w.v[j] -= slope * (w.tv[j] - tmid);
 
 	/* 4. Fit the candidates, keep the best. */
-	/* Trend-only: a window of the shortest candidate period, else a share of the rows. */
+	/* Trend only: a rolling median over a tenth of the rows (at least NONSEASONAL_MIN). */
 	double none_half = floor(NONSEASONAL_FRAC * (double)m);
 	if (none_half < NONSEASONAL_MIN)
 		none_half = NONSEASONAL_MIN;
@@ -724,7 +783,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 	double best_sig = fit_none(&w, none_half);
 	memcpy(w.best_trend, w.trend, n * sizeof *w.trend);
 	for (size_t c = 0; c < ncand; c++) {
-		double sig = fit_season(&w, &cands[c], cands[c].period / 2.0, 0);
+		double sig = fit_season(&w, &cands[c], cands[c].half);
 		if (sig < SIMPLER_BONUS * best_sig || (sig == 0.0 && best_sig == 0.0 && best == NULL)) {
 			best = &cands[c];
 			best_sig = sig;
@@ -742,7 +801,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 	}
 	for (j = 0; j < m; j++) {
 		size_t i = w.qrow[w.vq[j]];
-		w.resid[j] = x[i] - expected[i];
+		w.resid[j] = (use_log ? log(x[i] + c_log) : x[i]) - expected[i];
 	}
 	/* The baseline is shifted so the median residual is 0 (the profile is centred by its mean). */
 	double centre = 0.0;
@@ -766,15 +825,58 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 	if (sigma < ABS_FLOOR_REL * maxabs)
 		sigma = ABS_FLOOR_REL * maxabs;
 
+	/*
+	 * Per-phase scale: with a profile, noise may depend on the phase too (quiet nights,
+	 * busy days). Each row's sigma is the larger of the global one and 1.4826 * median
+	 * |residual| of its phase group (bins pooled so a group holds >= PHASE_MIN_ROWS
+	 * rows), so a phase is judged against its own noise, never below the global one.
+	 */
+	double *rowsig = w.buf; /* [m] */
+	for (j = 0; j < m; j++)
+		rowsig[j] = sigma;
+	if (best != NULL) {
+		double cycles = (w.tv[m - 1] - w.tv[0] + step) / best->period;
+		double per_bin = cycles > 1 ? cycles : 1;
+		size_t group = (size_t)ceil(PHASE_MIN_ROWS / per_bin);
+		struct season G = *best;
+		G.nb = (best->nb + group - 1) / group;
+		G.bw = best->period / (double)G.nb;
+		season_index(&w, &G);
+		memset(w.cnt, 0, (G.nb + 1) * sizeof *w.cnt);
+		for (j = 0; j < m; j++)
+			w.cnt[w.bins[j] + 1]++;
+		for (size_t b = 0; b < G.nb; b++)
+			w.cnt[b + 1] += w.cnt[b];
+		double *grouped = w.v; /* the detrended values are no longer needed */
+		for (j = 0; j < m; j++)
+			grouped[w.cnt[w.bins[j]]++] = fabs(w.resid[j]);
+		for (size_t b = G.nb; b > 0; b--)
+			w.cnt[b] = w.cnt[b - 1];
+		w.cnt[0] = 0;
+		for (size_t b = 0; b < G.nb; b++) {
+			size_t cnt = w.cnt[b + 1] - w.cnt[b];
+			w.prof[b] = cnt ? MAD_TO_SIGMA * median_inplace(grouped + w.cnt[b], cnt) : 0.0;
+		}
+		for (j = 0; j < m; j++)
+			if (w.prof[w.bins[j]] > rowsig[j])
+				rowsig[j] = w.prof[w.bins[j]];
+	}
+
 	/* 6. Scores. */
-	for (size_t i = 0; i < n; i++) {
-		if (!isfinite(x[i]))
-			continue;
-		double z = sigma > 0 ? fabs(x[i] - expected[i]) / sigma : 0.0;
+	for (j = 0; j < m; j++) {
+		size_t i = w.qrow[w.vq[j]];
+		double y = use_log ? log(x[i] + c_log) : x[i];
+		double z = rowsig[j] > 0 ? fabs(y - expected[i]) / rowsig[j] : 0.0;
 		if (!(z < SCORE_CAP))
 			z = SCORE_CAP;
 		score[i] = z;
 		anomaly[i] = z > k;
+	}
+	if (use_log) {
+		for (size_t i = 0; i < n; i++) {
+			double e = exp(expected[i]) - c_log;
+			expected[i] = e > 0 && isfinite(e) ? e : 0.0;
+		}
 	}
 	ws_free(&w);
 	return RB_OK;

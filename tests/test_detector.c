@@ -279,6 +279,37 @@ int main(void)
 	run(n, "weekly");
 	only(n, (size_t[]){sat}, 1, "weekly");
 
+	/* On/off traffic (hourly, 10 days): nights near 350 bytes, days around 1e9 with day
+	 * levels varying +-30% from day to day and hours +-50% within a day. Non-negative over
+	 * 2 orders of magnitude, so it is analysed in log scale: no flag on this normal data;
+	 * a night burst to 1e8 is flagged. */
+	n = 240;
+	grid(n, 3600);
+	rng = 21;
+	for (size_t i = 0; i < n; i++) {
+		size_t hour = i % 24, day = i / 24;
+		double day_level = 1e9 * (0.7 + 0.6 * (double)((day * 7) % 10) / 9.0);
+		x[i] = hour >= 8 && hour < 20 ? day_level * (0.5 + unit()) : 340 + 20 * unit();
+	}
+	CHECK(run(n, "on/off") == 0);
+	size_t burst = 5 * 24 + 2;
+	x[burst] = 1e8;
+	run(n, "on/off burst");
+	only(n, (size_t[]){burst}, 1, "on/off burst");
+	CHECK(e[burst] > 100 && e[burst] < 1000); /* expected at night: the night level */
+
+	/* Few rows per period (8-hourly, 16 days, 3 rows a day): a busy row at the same hour
+	 * every day is a pattern, not an anomaly; one quiet day at that hour is. */
+	n = 48;
+	grid(n, 8 * 3600);
+	rng = 22;
+	for (size_t i = 0; i < n; i++)
+		x[i] = (i % 3 == 1 ? 600 : 200) + 10 * gauss();
+	size_t quiet = 25; /* 25 % 3 == 1 */
+	x[quiet] = 200;
+	run(n, "8-hourly");
+	only(n, (size_t[]){quiet}, 1, "8-hourly");
+
 	/* Determinism: a second run gives bit-identical outputs. */
 	n = 10080;
 	grid(n, 60);
