@@ -23,6 +23,9 @@
 
 #include "testutil.h"
 
+/* Per-request client timeout; raised for the valgrind run, where everything is ~30x slower. */
+static long request_timeout_ms = 30000;
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -305,6 +308,20 @@ void svc_start(struct svc_stack *st, enum svc_web web, const struct svc_opts *op
 	else
 		start_apache(st);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (opts->valgrind)
+		request_timeout_ms = 300000;
+	/* Ready when a worker answers /health (it warms up oneDNN first). */
+	for (int i = 0; i < 600; i++) {
+		struct svc_http h;
+		svc_get(st, "/health", NULL, &h);
+		int ok = h.status == 200;
+		svc_http_free(&h);
+		if (ok)
+			return;
+		sleep_ms(500);
+	}
+	fprintf(stderr, "svc: no worker answered /health within 300 s (logs in %s)\n", st->dir);
+	exit(1);
 }
 
 void svc_restart_emulator(struct svc_stack *st, const char *emulator_args)
@@ -413,7 +430,7 @@ static void perform(CURL *c, struct svc_http *out)
 	struct sink s = {calloc(1, 1), 0};
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, request_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	memset(out, 0, sizeof *out);
 	if (curl_easy_perform(c) == CURLE_OK) {
