@@ -1,0 +1,184 @@
+/*
+ * bench_response: time of building the success body, the Jansson reference
+ * (core/response_ref.c) against the direct writer (core/response.c), on
+ * synthetic detections of 60 rows (1 hour), 10,080 rows (1 week) and
+ * 100,000 rows, realistic values (traffic bytes with decimals, small
+ * scores, 2% anomalies, ISO timestamps). Prints per case the median over
+ * several runs (same process) of the mean time per body, and the ratio.
+ * Second table: score_median() (quickselect) against the former qsort
+ * median, on one column of the same lengths.
+ * Usage: bench_response [runs (default 7)]
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "detection.h"
+#include "score.h"
+#include "response_ref.h"
+#include "series.h"
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static uint64_t next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static double unit(uint64_t *s)
+{
+	return (double)(next(s) >> 11) / 9007199254740992.0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The former score_median(): qsort, then the middle (mean of the two middle ones). */
+static double median_qsort(double *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+	if (n % 2 == 1)
+		return v[n / 2];
+	return 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Mean µs per median of a fresh copy of src[n] (the copy is included, the same for both). */
+static double time_median(double (*med)(double *, size_t), const double *src, double *work,
+                          size_t n, int iters, double *result)
+{
+	double t0 = now_us();
+	for (int k = 0; k < iters; k++) {
+		memcpy(work, src, n * sizeof *src);
+		*result = med(work, n);
+	}
+	return (now_us() - t0) / iters;
+}
+
+static double median_of(double *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+	return v[n / 2];
+}
+
+/* Mean µs per body of one builder, over iters bodies. */
+static double time_one(char *(*build)(const struct series *, const struct detection *),
+                       const struct series *s, const struct detection *d, int iters,
+                       size_t *bytes)
+{
+	double t0 = now_us();
+	for (int k = 0; k < iters; k++) {
+		char *b = build(s, d);
+		if (b == NULL) {
+			fprintf(stderr, "build failed\n");
+			exit(1);
+		}
+		*bytes = strlen(b);
+		free(b);
+	}
+	return (now_us() - t0) / iters;
+}
+
+int main(int argc, char **argv)
+{
+	int runs = argc > 1 ? atoi(argv[1]) : 7; /* bench only: a bad value just means 0 runs */
+	if (runs < 1)
+		runs = 7;
+	static const size_t rows[] = {60, 10080, 100000};
+	uint64_t seed = 0x9E3779B97F4A7C15ull;
+	struct rb_err err;
+
+	printf("response_success: Jansson reference vs direct writer (median of %d runs)\n", runs);
+	printf("%-14s %10s %16s %12s %8s\n", "case", "bytes", "reference us", "direct us", "ratio");
+	for (size_t c = 0; c < sizeof rows / sizeof rows[0]; c++) {
+		size_t n = rows[c];
+		struct series *s = NULL;
+		struct detection d;
+		if (series_alloc(&s, n, 1, &err) != RB_OK || detection_init(&d, n, &err) != RB_OK) {
+			fprintf(stderr, "%s\n", err.msg);
+			return 1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			s->timestamps[i] = malloc(32);
+			if (s->timestamps[i] == NULL)
+				return 1;
+			time_t t = (time_t)(1695286800 + 60 * (long)i);
+			struct tm tm;
+			gmtime_r(&t, &tm);
+			strftime(s->timestamps[i], 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+			double base = 3e7 + 1e7 * sin((double)i / 200.0);
+			d.observed[i] = floor(base * (0.9 + 0.2 * unit(&seed)));
+			d.expected[i] = base * (0.95 + 0.1 * unit(&seed));
+			d.score[i] = 0.02 * unit(&seed);
+			d.anomaly[i] = unit(&seed) < 0.02;
+		}
+		d.threshold = 0.0113;
+		snprintf(d.metric, sizeof d.metric, "bytes");
+		snprintf(d.model, sizeof d.model, "traffic");
+
+		int iters = n < 1000 ? 2000 : n < 50000 ? 20 : 3;
+		double *tr = malloc((size_t)runs * sizeof *tr);
+		double *td = malloc((size_t)runs * sizeof *td);
+		if (tr == NULL || td == NULL)
+			return 1;
+		size_t bytes = 0;
+		for (int r = 0; r < runs; r++) {
+			tr[r] = time_one(response_success_reference, s, &d, iters, &bytes);
+			td[r] = time_one(response_success, s, &d, iters, &bytes);
+		}
+		double mr = median_of(tr, (size_t)runs), md = median_of(td, (size_t)runs);
+		char label[32];
+		snprintf(label, sizeof label, "%zu rows", n);
+		printf("%-14s %10zu %16.1f %12.1f %7.1fx\n", label, bytes, mr, md, mr / md);
+		free(tr);
+		free(td);
+		detection_release(&d);
+		series_free(s);
+	}
+
+	printf("\nscore_median: qsort (former) vs quickselect (median of %d runs)\n", runs);
+	printf("%-14s %16s %12s %8s\n", "case", "qsort us", "select us", "ratio");
+	for (size_t c = 0; c < sizeof rows / sizeof rows[0]; c++) {
+		size_t n = rows[c];
+		double *src = malloc(n * sizeof *src);
+		double *work = malloc(n * sizeof *work);
+		double *tq = malloc((size_t)runs * sizeof *tq);
+		double *ts = malloc((size_t)runs * sizeof *ts);
+		if (src == NULL || work == NULL || tq == NULL || ts == NULL)
+			return 1;
+		for (size_t i = 0; i < n; i++)
+			src[i] = 0.01 * (unit(&seed) - 0.5) + 0.001 * sin((double)i);
+		int iters = n < 1000 ? 20000 : n < 50000 ? 200 : 20;
+		double rq = 0, rs = 0;
+		for (int r = 0; r < runs; r++) {
+			tq[r] = time_median(median_qsort, src, work, n, iters, &rq);
+			ts[r] = time_median(score_median, src, work, n, iters, &rs);
+		}
+		if (rq != rs) {
+			fprintf(stderr, "medians differ: %.17g %.17g\n", rq, rs);
+			return 1;
+		}
+		double mq = median_of(tq, (size_t)runs), ms = median_of(ts, (size_t)runs);
+		char label[32];
+		snprintf(label, sizeof label, "%zu rows", n);
+		printf("%-14s %16.2f %12.2f %7.1fx\n", label, mq, ms, mq / ms);
+		free(src);
+		free(work);
+		free(tq);
+		free(ts);
+	}
+	return 0;
+}
