@@ -29,18 +29,76 @@ const char *score_rule_name(enum score_rule rule)
 	return rule == SCORE_LEGACY ? "legacy" : "centred";
 }
 
-static int cmp_double(const void *a, const void *b)
+static void swap_d(double *v, size_t a, size_t b)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
+	double t = v[a];
+	v[a] = v[b];
+	v[b] = t;
+}
+
+/*
+ * Reorders v[n] (n >= 1, no NaN) so that v[k] is the k-th smallest (0-based),
+ * v[i] <= v[k] for i < k and v[i] >= v[k] for i > k: quickselect with Hoare
+ * partitioning around a median of three, insertion sort for short ranges.
+ * O(n) expected time.
+ */
+static void select_kth(double *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+	while (hi > lo) {
+		if (hi - lo < 16) {
+			for (size_t i = lo + 1; i <= hi; i++) {
+				double x = v[i];
+				size_t j = i;
+				while (j > lo && v[j - 1] > x) {
+					v[j] = v[j - 1];
+					j--;
+				}
+				v[j] = x;
+			}
+			return;
+		}
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < v[lo])
+			swap_d(v, mid, lo);
+		if (v[hi] < v[lo])
+			swap_d(v, hi, lo);
+		if (v[hi] < v[mid])
+			swap_d(v, hi, mid);
+		double pivot = v[mid];
+		/* Invariant: v[lo .. i) <= pivot, v(j .. hi] >= pivot. */
+		size_t i = lo, j = hi;
+		for (;;) {
+			while (i <= hi && v[i] < pivot)
+				i++;
+			while (j > lo && v[j] > pivot)
+				j--;
+			if (i >= j)
+				break;
+			swap_d(v, i, j);
+			i++;
+			j--;
+		}
+		/* Now v[lo .. j] <= pivot <= v[j + 1 .. hi] (and j < hi). */
+		if (k <= j)
+			hi = j;
+		else
+			lo = j + 1;
+	}
 }
 
 double score_median(double *v, size_t n)
 {
-	qsort(v, n, sizeof *v, cmp_double);
+	size_t k = n / 2;
+	select_kth(v, n, k);
 	if (n % 2 == 1)
-		return v[n / 2];
-	return 0.5 * (v[n / 2 - 1] + v[n / 2]);
+		return v[k];
+	/* v[0 .. k) holds the k smallest: the lower middle is their largest. */
+	double lower = v[0];
+	for (size_t i = 1; i < k; i++)
+		if (v[i] > lower)
+			lower = v[i];
+	return 0.5 * (lower + v[k]);
 }
 
 static int stat_ok(double v)
