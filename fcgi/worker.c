@@ -9,6 +9,9 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,10 @@
 /* Past the cap the body is still read and discarded up to this factor, so the web server
  * is not cut off mid-write and the client gets our 413 rather than a 502. */
 #define WORKER_DRAIN_FACTOR 4
+
+/* After a request whose body or answer was at least this big, the worker hands the freed
+ * heap back to the system (malloc_trim) instead of keeping its peak for its whole life. */
+#define WORKER_TRIM_BYTES ((size_t)4 << 20)
 
 static const char *status_text(int status)
 {
@@ -105,8 +112,12 @@ static void send_response(FCGX_Request *fr, const struct app_response *res, cons
 		FCGX_PutStr(res->body, (int)res->body_len, fr->out);
 }
 
-static void serve_one(FCGX_Request *fr, struct app *app, const struct rb_config *cfg,
-                      const char *rid)
+/*
+ * Serves one accepted request and returns the larger of the body read and
+ * the answer sent, in bytes (0 when nothing was read).
+ */
+static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_config *cfg,
+                        const char *rid)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -132,7 +143,7 @@ static void serve_one(FCGX_Request *fr, struct app *app, const struct rb_config 
 				log_msg(LOG_LVL_WARN, rid, "request body ended before CONTENT_LENGTH %lld",
 				        clen);
 				FCGX_SetExitStatus(1, fr->out);
-				return; /* the client went away: nothing to answer */
+				return 0; /* the client went away: nothing to answer */
 			}
 		}
 		req.body = body;
@@ -143,8 +154,29 @@ static void serve_one(FCGX_Request *fr, struct app *app, const struct rb_config 
 	log_msg(res.status >= 500 ? LOG_LVL_WARN : LOG_LVL_INFO, rid, "%s %s %d %zu bytes %.1f ms%s%s",
 	        req.method, req.uri, res.status, res.body_len, elapsed_ms(&t0),
 	        res.model[0] != '\0' ? " model=" : "", res.model);
+	size_t peak = res.body_len;
+	if (body != NULL && req.body_len > peak)
+		peak = req.body_len;
 	app_response_release(&res);
 	free(body);
+	return peak;
+}
+
+/*
+ * Gives freed heap back to the system after a request whose peak (serve_one)
+ * was at least WORKER_TRIM_BYTES; returns 1 when it called malloc_trim(0),
+ * 0 otherwise (small request, or not glibc).
+ */
+static int release_peak(size_t peak)
+{
+#ifdef __GLIBC__
+	if (peak >= WORKER_TRIM_BYTES) {
+		malloc_trim(0);
+		return 1;
+	}
+#endif
+	(void)peak;
+	return 0;
 }
 
 int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg,
@@ -183,8 +215,9 @@ int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg,
 		snprintf(rid, sizeof rid, "%ld-%llu", (long)getpid(), (unsigned long long)++seq);
 		if (env != NULL)
 			pool_request_begin(env);
-		serve_one(&fr, app, cfg, rid);
+		size_t peak = serve_one(&fr, app, cfg, rid);
 		FCGX_Finish_r(&fr);
+		(void)release_peak(peak);
 		if (env != NULL)
 			pool_request_end(env);
 	}

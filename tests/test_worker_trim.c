@@ -1,0 +1,79 @@
+/*
+ * test_worker_trim: the worker's release of a big request's peak
+ * (release_peak() in fcgi/worker.c, reached by including the file): it trims
+ * from 4 MiB (body or answer) up and not below, and the trim gives freed heap
+ * back: after 48 MiB of 1 KiB blocks are freed except every 64th (so the
+ * holes cannot be returned by shrinking the heap top), the process's
+ * Private_Dirty (/proc/self/smaps_rollup) drops by at least 32 MiB. The memory assertion needs glibc's own malloc,
+ * so it is compiled out under AddressSanitizer (which replaces malloc); the
+ * threshold assertions run everywhere.
+ */
+#include "../fcgi/worker.c"
+
+#include "testutil.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TRIM_MEASURABLE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TRIM_MEASURABLE 0
+#endif
+#endif
+#ifndef TRIM_MEASURABLE
+#define TRIM_MEASURABLE 1
+#endif
+
+#define BLOCK 1024
+#define BLOCKS (48 * 1024)
+
+static long private_dirty_kb(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	CHECK(f != NULL);
+	char line[256];
+	long kb = -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, "Private_Dirty:", 14) == 0)
+			kb = strtol(line + 14, NULL, 10);
+	fclose(f);
+	CHECK(kb >= 0);
+	return kb;
+}
+
+int main(void)
+{
+	CHECK(release_peak(0) == 0);
+	CHECK(release_peak(WORKER_TRIM_BYTES - 1) == 0);
+#ifdef __GLIBC__
+	CHECK(release_peak(WORKER_TRIM_BYTES) == 1);
+	CHECK(release_peak((size_t)64 << 20) == 1);
+#endif
+	if (!TRIM_MEASURABLE)
+		return 0;
+
+	char **blocks = malloc(BLOCKS * sizeof *blocks);
+	CHECK(blocks != NULL);
+	for (size_t i = 0; i < BLOCKS; i++) {
+		blocks[i] = malloc(BLOCK);
+		CHECK(blocks[i] != NULL);
+		memset(blocks[i], 0x5A, BLOCK); /* dirty the pages */
+	}
+	for (size_t i = 0; i < BLOCKS; i++)
+		if (i % 64 != 63) {
+			free(blocks[i]);
+			blocks[i] = NULL;
+		}
+	long held = private_dirty_kb();
+	CHECK(release_peak(WORKER_TRIM_BYTES - 1) == 0);
+	long untouched = private_dirty_kb();
+	CHECKF(untouched > held - 8 * 1024, "small request trimmed anyway: %ld -> %ld kB", held,
+	       untouched);
+	CHECK(release_peak(WORKER_TRIM_BYTES) == 1);
+	long after = private_dirty_kb();
+	CHECKF(after < held - 32 * 1024, "Private_Dirty %ld kB before the trim, %ld kB after", held,
+	       after);
+	for (size_t i = 0; i < BLOCKS; i++)
+		free(blocks[i]);
+	free(blocks);
+	return 0;
+}
