@@ -184,10 +184,22 @@ enum pct_res { PCT_OK, PCT_BAD_ESCAPE, PCT_OVER_CAP };
 static enum pct_res pct_decode(const char *s, size_t len, char *out, size_t cap, size_t *n,
                                size_t *bad)
 {
-	size_t o = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '%') {
+	size_t o = 0, i = 0;
+	while (i < len) {
+		/* A run of bytes copied as they are, then one '%XX' or '+'. */
+		size_t j = i;
+		while (j < len && s[j] != '%' && s[j] != '+')
+			j++;
+		if (j - i > cap - o)
+			return PCT_OVER_CAP;
+		if (out != NULL)
+			memcpy(out + o, s + i, j - i);
+		o += j - i;
+		i = j;
+		if (i == len)
+			break;
+		unsigned char c = ' ';
+		if (s[i] == '%') {
 			if (len - i < 3) {
 				*bad = i;
 				return PCT_BAD_ESCAPE;
@@ -199,9 +211,9 @@ static enum pct_res pct_decode(const char *s, size_t len, char *out, size_t cap,
 				return PCT_BAD_ESCAPE;
 			}
 			c = (unsigned char)(hi << 4 | lo);
-			i += 2;
-		} else if (c == '+') {
-			c = ' ';
+			i += 3;
+		} else {
+			i++;
 		}
 		if (o == cap)
 			return PCT_OVER_CAP;
@@ -234,22 +246,37 @@ static enum rb_code parse_pair(struct form *f, const char *body, const char *pai
 	enum rb_code rc = admit_name(f, f->scratch, nlen, &index, err);
 	if (rc != RB_OK)
 		return rc;
-	r = pct_decode(vraw, vrawlen, NULL, f->lim.max_value, &vlen, &bad);
-	if (r == PCT_BAD_ESCAPE) {
+	/*
+	 * A stored value is decoded once, straight into a buffer of the raw length
+	 * (decoding never lengthens); a skipped one (empty name, duplicate) is only
+	 * checked. Either way the same errors, in the same order.
+	 */
+	int keep = nlen > 0 && index == f->n;
+	size_t room = vrawlen < f->lim.max_value ? vrawlen : f->lim.max_value;
+	char *value = NULL;
+	if (keep) {
+		value = malloc(room + 1);
+		if (value == NULL)
+			return rb_err_set(err, RB_E_NOMEM, "out of memory parsing the form");
+	}
+	r = pct_decode(vraw, vrawlen, value, f->lim.max_value, &vlen, &bad);
+	if (r != PCT_OK) {
+		free(value);
+		if (r == PCT_OVER_CAP)
+			return value_too_large(f, f->scratch, nlen, err);
 		char pn[48];
 		printable_name(pn, f->scratch, nlen);
 		return rb_err_set(err, RB_E_INPUT,
 		                  "form field '%s': malformed percent escape at offset %zu", pn,
 		                  (size_t)(vraw - body) + bad);
 	}
-	if (r == PCT_OVER_CAP)
-		return value_too_large(f, f->scratch, nlen, err);
-	if (nlen == 0 || index < f->n)
+	if (!keep)
 		return RB_OK; /* empty name: skipped; duplicate: first wins */
-	char *value = malloc(vlen + 1);
-	if (value == NULL)
-		return rb_err_set(err, RB_E_NOMEM, "out of memory parsing the form");
-	pct_decode(vraw, vrawlen, value, vlen, &vlen, &bad);
+	if (room - vlen > room / 4) {
+		char *shrunk = realloc(value, vlen + 1); /* much was escaped: give the rest back */
+		if (shrunk != NULL)
+			value = shrunk;
+	}
 	value[vlen] = '\0';
 	return store(f, f->scratch, nlen, value, vlen, err);
 }
