@@ -16,8 +16,11 @@
 #                     answered by the emulator), model=traffic
 #   query deep 1h     query = the seed README's query, model=traffic: the
 #                     daemon asks the emulator (rewritten) on every request
+# plus, for reference, the emulator alone answering the rewritten 1-hour query
+# (what the query case waits for on every request; a test fixture, not Druid).
 # Every body is first sent once and must answer 200 "success" with the expected
-# model, else the script stops. Prints one markdown table, then the private
+# model, else the script stops. Prints one markdown table (worker p50: the median
+# time the daemon's workers logged for the case's requests), then the private
 # memory (Private_Dirty + Private_Clean) of each daemon worker after the load.
 # A measurement, not a test: no pass/fail on timings.
 #   bash bench/service.sh            (after building into build/)
@@ -167,6 +170,12 @@ run_wrk() {
 		-s bench/service.lua "http://127.0.0.1:$1/api/v1/outliers" >"$3" 2>&1 ||
 		die "wrk failed: $(tail -3 "$3")"
 }
+# $1 = URL, $2 = body file, $3 = output: wrk with a JSON body (the emulator).
+run_wrk_json() {
+	RB_BENCH_CTYPE=application/json RB_BENCH_BODY=$2 wrk -t1 -c"$conns" -d"${secs}s" \
+		--timeout 10s --latency -s bench/service.lua "$1" >"$3" 2>&1 ||
+		die "wrk failed: $(tail -3 "$3")"
+}
 # $1 = wrk report: "req/s p50 p99 non2xx sockerr"
 parse_wrk() {
 	awk '
@@ -181,34 +190,54 @@ parse_wrk() {
 	/Socket errors:/ { gsub(",", ""); err = $4 + $6 + $8 + $10 }
 	END { printf "%s %d %d %d %d\n", rps, p50, p99, bad + 0, err + 0 }' "$1"
 }
+fmt_rps() { awk -v r="$1" 'BEGIN { printf (r < 100 ? "%.1f" : "%.0f"), r }'; }
 fmt_us() { awk -v u="$1" 'BEGIN { if (u >= 10000) printf "%.0f ms", u / 1000;
 	else if (u >= 1000) printf "%.1f ms", u / 1000; else printf "%d µs", u }'; }
 
-declare -A res
+# $1 = first line of daemon.log to read: median of the POST times the workers
+# logged ("... N bytes T ms model=..."), i.e. from the request's start to the
+# answer handed to libfcgi, without accept and the final flush.
+worker_p50() {
+	tail -n +"$1" "$tmp/daemon.log" | awk '/ POST .* ms model=/ { for (i = 1; i < NF; i++)
+		if ($(i + 1) == "ms") print $i * 1000 }' | sort -n |
+		awk '{ t[NR] = $1 } END { print NR ? t[int((NR + 1) / 2)] : 0 }'
+}
+
+declare -A res wp50
 for c in $cases; do
 	echo "running $c ..." >&2
+	first=$(($(wc -l <"$tmp/daemon.log") + 1))
 	run_wrk "$svc_port" "$tmp/body-$c" "$tmp/wrk-svc-$c.txt"
+	wp50[$c]=$(worker_p50 "$first")
 	run_wrk "$triv_port" "$tmp/body-$c" "$tmp/wrk-trivial-$c.txt"
 	res[svc-$c]=$(parse_wrk "$tmp/wrk-svc-$c.txt")
 	res[triv-$c]=$(parse_wrk "$tmp/wrk-trivial-$c.txt")
 done
+echo "running emulator alone ..." >&2
+run_wrk_json "http://$druid/druid/v2/" "$qm" "$tmp/wrk-emulator.txt"
+res[emulator]=$(parse_wrk "$tmp/wrk-emulator.txt")
 
 echo
 echo "wrk -t1 -c$conns -d${secs}s --latency, loopback, lighttpd 1.4 -> Unix socket -> 2 workers;" \
      "$(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-echo "| case | body | req/s | p50 | p99 | non-2xx | socket errors | trivial req/s | ratio |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| case | body | req/s | p50 | p99 | non-2xx | socket errors | worker p50 | trivial req/s | ratio |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for c in $cases; do
 	read -r rps p50 p99 bad err <<<"${res[svc-$c]}"
 	read -r trps _ _ tbad terr <<<"${res[triv-$c]}"
 	size=$(stat -c %s "$tmp/body-$c")
 	ratio=$(awk -v a="$rps" -v b="$trps" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')
 	[ "$tbad" = 0 ] && [ "$terr" = 0 ] || trps="$trps (non-2xx $tbad, errors $terr)"
-	printf '| %s | %s | %.0f | %s | %s | %s | %s | %.0f | %s |\n' "${label[$c]}" \
-		"$(numfmt --to=iec --suffix=B "$size")" "$rps" "$(fmt_us "$p50")" "$(fmt_us "$p99")" \
-		"$bad" "$err" "${trps%% *}" "$ratio"
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${label[$c]}" \
+		"$(numfmt --to=iec --suffix=B "$size")" "$(fmt_rps "$rps")" "$(fmt_us "$p50")" "$(fmt_us "$p99")" \
+		"$bad" "$err" "$(fmt_us "${wp50[$c]}")" "$(fmt_rps "${trps%% *}")" "$ratio"
 done
+read -r rps p50 p99 bad err <<<"${res[emulator]}"
+printf '| %s | %s | %s | %s | %s | %s | %s | | | |\n' \
+	"(reference) the emulator alone, rewritten 1 h query, direct" \
+	"$(numfmt --to=iec --suffix=B "$(stat -c %s "$qm")")" "$(fmt_rps "$rps")" "$(fmt_us "$p50")" \
+	"$(fmt_us "$p99")" "$bad" "$err"
 echo
 echo "Worker private memory after the load (Private_Dirty + Private_Clean, smaps_rollup):"
 for w in $(pgrep -P "$daemon_pid"); do
