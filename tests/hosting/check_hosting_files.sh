@@ -7,7 +7,8 @@
 #   - systemd-analyze verify accepts the units (not counted when absent);
 #   - the daemon started by the ExecStart line of each unit (own socket, and
 #     spawn-fcgi) answers GET /health and a detection POST through lighttpd
-#     and (own socket) Apache; the lighttpd bin-path variant spawns the daemon
+#     and (own socket) Apache; Apache's TCP variant (port substituted) too;
+#     the lighttpd bin-path variant spawns the daemon
 #     itself and answers too; a body over the web server's limit gets 413.
 # Needs RB_SOURCE_DIR, RB_BUILD_DIR, RB_SHARED_DIR (set by ctest). Exit 0 = all
 # checks passed; any failure exits 1 with the reason and the relevant logs.
@@ -42,7 +43,17 @@ pass() { echo "ok: $*"; }
 showlog() { for f in "$@"; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done; }
 
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	# A port nothing listens on: the kernel's choice via python3 if present, else a
+	# random one in 20000-59999 that refuses connections (a small race either way).
+	if command -v python3 >/dev/null; then
+		python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+		return
+	fi
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
 }
 
 # The shipped file with its absolute paths moved into $tmp and the build tree.
@@ -104,10 +115,12 @@ Include $1
 EOF
 }
 
-# Waits until GET http://127.0.0.1:$1/health answers 200 (20 s at most).
+# Waits until GET http://127.0.0.1:$1/health answers 200 (20 s at most; gives up
+# at once when the last process started, the web server, has exited).
 wait_health() {
 	for _ in $(seq 200); do
 		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/health")" = 200 ] && return 0
+		kill -0 "${pids[-1]}" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1
@@ -228,6 +241,24 @@ fi
 stop_last # apache
 stop_last # daemon
 if kill -0 "$daemon_pid" 2>/dev/null; then fail "daemon still running after SIGTERM"; fi
+
+# ---- Apache over TCP: etc/apache/rb-aioutliers-tcp.conf --------------------
+web=$(free_port)
+fport=$(free_port)
+write_daemon_conf "127.0.0.1:$fport" 0660
+start daemon-tcp "$daemon" -f -c "$tmp/daemon.conf"
+sed "s#127.0.0.1:9091#127.0.0.1:$fport#g" "$tmp/apache-rb-aioutliers-tcp.conf" >"$tmp/apache-tcp-port.conf"
+write_apache_conf "$tmp/apache-tcp-port.conf" "$web"
+start apache-tcp /usr/sbin/apache2 -f "$tmp/apache.conf" -DFOREGROUND
+if wait_health "$web"; then
+	pass "etc/apache/rb-aioutliers-tcp.conf: GET /health -> 200"
+	check_detect "$web" "apache -> TCP"
+else
+	fail "TCP via Apache: /health never answered 200"
+	showlog "$tmp/daemon-tcp.log" "$tmp/apache-tcp.log" "$tmp/apache.error.log"
+fi
+stop_last # apache
+stop_last # daemon
 
 # ---- spawn-fcgi: rb-aioutliers-spawn-fcgi.service's ExecStart --------------
 web=$(free_port)
