@@ -28,6 +28,8 @@
 # RB_BENCH_SECONDS (default 6), RB_BENCH_CONNS (default 4), RB_KEEP=1 keeps
 # the temporary directory (logs, bodies, raw wrk output).
 set -euo pipefail
+# lighttpd lives in /usr/sbin, which is not in a normal user's PATH on Debian.
+export PATH="$PATH:/usr/sbin:/sbin"
 cd "$(dirname "$0")/.."
 repo=$PWD
 build=$(realpath -m "${RB_BUILD_DIR:-build}")

@@ -22,6 +22,8 @@
 # serving, on Ctrl-C); 1 otherwise, with the reason and the relevant log.
 # The offline variant (no web server) is etc/demo-offline.sh.
 set -euo pipefail
+# lighttpd lives in /usr/sbin, which is not in a normal user's PATH on Debian.
+export PATH="$PATH:/usr/sbin:/sbin"
 cd "$(dirname "$0")/.."
 repo=$PWD
 shared=${RB_SHARED_DIR:-../shared}

@@ -13,6 +13,8 @@
 # Needs RB_SOURCE_DIR, RB_BUILD_DIR, RB_SHARED_DIR (set by ctest). Exit 0 = all
 # checks passed; any failure exits 1 with the reason and the relevant logs.
 set -uo pipefail
+# lighttpd lives in /usr/sbin, which is not in a normal user's PATH on Debian.
+export PATH="$PATH:/usr/sbin:/sbin"
 
 src=${RB_SOURCE_DIR:?}
 bld=${RB_BUILD_DIR:?}
