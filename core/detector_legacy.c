@@ -11,9 +11,12 @@
  * -score - moved offset < 0.
  * Deliberate differences from the old code, for robustness only: a missing
  * value is linearly interpolated from its finite neighbours before smoothing
- * and is never flagged; one or two rows smooth to themselves (the old kernel
- * divided by zero); a series with no finite value yields expected 0 and no
- * flag. Not here: the new default detector (core/detector_robust.c).
+ * and is never flagged; one row smooths to itself (the old kernel divided by
+ * zero) and gets score 0.5 (no forest on one row), never a flag; a series
+ * with no finite value yields expected 0 and no flag; a smoothed value that
+ * overflows (inputs near 1e308) is replaced by the observed value so the
+ * output stays finite. Not here: the new default detector
+ * (core/detector_robust.c).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -109,8 +112,14 @@ enum rb_code legacy_detect(const double *x, const double *t, size_t n, double se
 	double offset = iforest_percentile(neg, n, 100.0 * LEGACY_CONTAMINATION);
 	double moved = sensitivity * (1.0 + offset) - 1.0;
 	*threshold = -moved;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		anomaly[i] = isfinite(x[i]) && (-score[i] - moved < 0.0);
+		/* detection.h promises finite output; only values near DBL_MAX overflow the kernel. */
+		if (!isfinite(expected[i]))
+			expected[i] = isfinite(x[i]) ? x[i] : 0.0;
+		if (!isfinite(score[i]))
+			score[i] = 0.0;
+	}
 	free(filled);
 	free(feat);
 	return RB_OK;

@@ -5,24 +5,29 @@
  *
  *  1. rows are ordered by time; the sampling step is the median positive
  *     spacing (no positive spacing: the row index is the time axis);
- *  2. a global linear trend is removed, its slope the median of the slopes
- *     between points half the window apart (robust to spikes and shifts);
- *  3. candidate baselines: none, daily, weekly (a period is a candidate when
- *     it holds >= MIN_BINS steps and the window spans >= MIN_CYCLES periods).
- *     Each is a rolling median (one period wide; without a period a tenth
- *     of the rows) plus, for a period, a per-phase median profile, fitted
- *     twice (STL-like). The candidate with the smallest residual spread
- *     wins, a profile being judged on the cycles it was not fitted on (so a
- *     profile that only fits noise does not win);
- *  4. residual scale sigma = 1.4826 * median |residual| (a higher quantile
- *     when that is rounding noise), raised towards the 97th percentile of
- *     |residual| / 2.17 when the residual tail is heavier than Gaussian, by
- *     at most TAIL_CAP times; floored at REL_FLOOR * median |x| so flat or
- *     near-constant series do not flag rounding noise;
- *  5. score = |x - expected| / sigma; anomaly when score > k(sensitivity).
+ *  2. a non-negative series whose positive values span > LOG_RANGE
+ *     (p90/p10) is analysed as log(x + p10): it varies by ratios;
+ *  3. candidate periods: daily, weekly, each when a period holds >=
+ *     MIN_BINS steps and the window spans >= MIN_CYCLES periods;
+ *  4. a global linear trend is removed, its slope the median of the slopes
+ *     between points one period (else a tenth of the rows) apart;
+ *  5. baselines: trend only (a rolling median over a tenth of the rows), and
+ *     per period a rolling median over whole periods plus a per-phase median
+ *     profile, fitted twice (STL-like). The one with the smallest mean
+ *     absolute residual wins, a profile being judged on the cycles it was
+ *     not fitted on (so a profile that only fits noise does not win);
+ *  6. expected = baseline shifted so the median residual is 0; residual
+ *     scale sigma = 1.4826 * MAD (a higher quantile when the MAD is
+ *     rounding noise or ties), raised towards the 97th percentile of
+ *     |residual| / 2.17 when the tail is heavier than Gaussian, by at most
+ *     TAIL_CAP times; per row, raised to the MAD of its phase group (with a
+ *     profile); floored at REL_FLOOR * median |x| so flat or near-constant
+ *     series do not flag noise in their last digits;
+ *  7. score = |x - expected| / sigma; anomaly when score > k(sensitivity).
  *
- * Time O(n log n) (one sort by time when rows are out of order, otherwise
- * radix sorts and Fenwick-tree rolling medians), memory O(n).
+ * Time O(n log n): a radix sort per rolling median, then each point enters
+ * and leaves the window once and the median moves by bit scans over a rank
+ * bitmap; memory ~150 bytes per row in one allocation. Deterministic.
  * Not here: choice of the metric and of the detector (core/detector.c), the
  * legacy detector (core/detector_legacy.c).
  */
@@ -36,24 +41,26 @@
 #define DAY 86400.0
 #define WEEK 604800.0
 #define MIN_CYCLES 3.0        /* periods a window must span to fit a profile */
-#define MIN_BINS 4.0          /* steps a period must hold to be a candidate */
+#define MIN_BINS 2.0          /* steps a period must hold to be a candidate */
 #define MAX_BINS 10080        /* phase bins per period (cap) */
 #define NONSEASONAL_FRAC 0.1  /* rolling-median window without a period, share of rows */
 #define NONSEASONAL_MIN 7.0   /* ... and its minimum, in rows */
 #define SIMPLER_BONUS 0.95    /* a period must cut the residual spread below this share */
 #define SELECT_POINTS 8192    /* residuals used to compare candidates (an even subsample) */
-#define MEDIAN_POINTS 32      /* rolling medians are computed at ~this many points per window */
 #define TAIL_Q 0.97           /* tail quantile of |residual| used for heavy tails */
 #define TAIL_Z 2.170090378    /* its value for Gaussian residuals, in sigmas */
 #define TAIL_CAP 3.0          /* the tail raises sigma by at most this factor */
 #define TAIL_MIN_ROWS 334     /* ... and only when >= 10 rows lie above TAIL_Q */
-#define REL_FLOOR 1e-3        /* sigma >= REL_FLOOR * median |x| */
+#define PHASE_MIN_ROWS 15.0   /* rows per phase group of the per-phase scale */
+#define MAD_TO_SIGMA 1.482602218505602
+#define LOG_RANGE 100.0       /* positive values spanning more than this (p90/p10): log scale */
+#define REL_FLOOR 1e-4        /* sigma >= REL_FLOOR * median |x| */
 #define ABS_FLOOR_REL 1e-12   /* sigma >= ABS_FLOOR_REL * max |x| (keeps scores finite) */
 #define ZERO_TOL_REL 1e-9     /* |residual| <= ZERO_TOL_REL * max |x| counts as 0 */
 #define SCORE_CAP 1e12        /* scores are clamped to this */
 
 /* Sensitivity s in [0, 1] -> threshold k in robust sigmas, linear: s = 0 gives K_MAX, 1 K_MIN. */
-#define K_MIN 4.0
+#define K_MIN 4.4
 #define K_MAX 10.0
 
 double robust_threshold(double sensitivity)
@@ -179,7 +186,8 @@ struct ws {
 	struct keyed *pairs, *pairs_tmp; /* [n] */
 	size_t *rank;       /* [m] rank of point j */
 	double *sorted;     /* [m] values in rank order */
-	size_t *bit;        /* [m + 1] Fenwick tree of counts */
+	uint64_t *bits;     /* [ceil(m / 64)] rank bitmap of a rolling window */
+	uint64_t *bsum;     /* [ceil(m / 4096)] its summary */
 };
 
 static void ws_free(struct ws *w)
@@ -225,7 +233,8 @@ static int ws_alloc(struct ws *w, size_t n, size_t m)
 		w->buf = carve(w, &off, m, sizeof *w->buf);
 		w->rank = carve(w, &off, m, sizeof *w->rank);
 		w->sorted = carve(w, &off, m, sizeof *w->sorted);
-		w->bit = carve(w, &off, m + 1, sizeof *w->bit);
+		w->bits = carve(w, &off, (m + 63) / 64, sizeof *w->bits);
+		w->bsum = carve(w, &off, (m + 4095) / 4096, sizeof *w->bsum);
 		w->prof = carve(w, &off, nbmax, sizeof *w->prof);
 		w->prof2 = carve(w, &off, nbmax, sizeof *w->prof2);
 		w->best_prof = carve(w, &off, nbmax, sizeof *w->best_prof);
@@ -239,27 +248,136 @@ static int ws_alloc(struct ws *w, size_t n, size_t m)
 	return 1;
 }
 
-/* ------------------------------------------------ rolling median (Fenwick) */
+/* ------------------------------------------- rolling median (rank bitmap) */
 
-static void bit_add(size_t *bit, size_t m, size_t pos, int delta)
+/*
+ * The values of a window as a set of ranks (positions in the sorted order
+ * of all values): a bitmap over the m ranks with a summary bitmap (bit i
+ * set when word i is non-zero), and a pointer pos to the lower median with
+ * the count of members below it. Inserting or deleting one rank moves the
+ * median by at most one member, found with a bit scan: O(1) word operations
+ * for dense windows, at most O(m / 4096) for very sparse ones.
+ */
+struct slider {
+	uint64_t *bits;  /* [ceil(m / 64)] */
+	uint64_t *sum;   /* [ceil(m / 4096)] */
+	size_t nwords;
+	size_t cnt;      /* members */
+	size_t pos;      /* rank of the ((cnt + 1) / 2)-th member */
+	size_t below;    /* members with rank < pos */
+};
+
+#define NONE SIZE_MAX
+
+static void sl_set(struct slider *s, size_t r)
 {
-	for (size_t i = pos + 1; i <= m; i += i & (~i + 1))
-		bit[i] = delta > 0 ? bit[i] + 1 : bit[i] - 1;
+	s->bits[r >> 6] |= (uint64_t)1 << (r & 63);
+	s->sum[r >> 12] |= (uint64_t)1 << ((r >> 6) & 63);
 }
 
-/* Rank (0-based) of the k-th (1-based) present value. */
-static size_t bit_kth(const size_t *bit, size_t m, size_t k)
+static void sl_clear(struct slider *s, size_t r)
 {
-	size_t pos = 0, step = 1;
-	while (step * 2 <= m)
-		step *= 2;
-	for (; step > 0; step /= 2) {
-		if (pos + step <= m && bit[pos + step] < k) {
-			pos += step;
-			k -= bit[pos];
+	s->bits[r >> 6] &= ~((uint64_t)1 << (r & 63));
+	if (s->bits[r >> 6] == 0)
+		s->sum[r >> 12] &= ~((uint64_t)1 << ((r >> 6) & 63));
+}
+
+/* Smallest member rank > r, or NONE. */
+static size_t sl_next(const struct slider *s, size_t r)
+{
+	size_t q = r + 1;
+	size_t wi = q >> 6;
+	if (wi >= s->nwords)
+		return NONE;
+	uint64_t word = s->bits[wi] & (~(uint64_t)0 << (q & 63));
+	if (word)
+		return (wi << 6) + (size_t)__builtin_ctzll(word);
+	/* Next non-zero word after wi, through the summary. */
+	size_t wq = wi + 1;
+	size_t si = wq >> 6;
+	size_t nsum = (s->nwords + 63) >> 6;
+	if (si >= nsum)
+		return NONE;
+	uint64_t sw = s->sum[si] & ((wq & 63) ? (~(uint64_t)0 << (wq & 63)) : ~(uint64_t)0);
+	while (sw == 0) {
+		if (++si >= nsum)
+			return NONE;
+		sw = s->sum[si];
+	}
+	wi = (si << 6) + (size_t)__builtin_ctzll(sw);
+	return (wi << 6) + (size_t)__builtin_ctzll(s->bits[wi]);
+}
+
+/* Largest member rank < r, or NONE. */
+static size_t sl_prev(const struct slider *s, size_t r)
+{
+	if (r == 0)
+		return NONE;
+	size_t q = r - 1;
+	size_t wi = q >> 6;
+	uint64_t mask = (q & 63) == 63 ? ~(uint64_t)0 : (((uint64_t)1 << ((q & 63) + 1)) - 1);
+	uint64_t word = s->bits[wi] & mask;
+	if (word)
+		return (wi << 6) + 63 - (size_t)__builtin_clzll(word);
+	if (wi == 0)
+		return NONE;
+	size_t wq = wi - 1;
+	size_t si = wq >> 6;
+	uint64_t smask = (wq & 63) == 63 ? ~(uint64_t)0 : (((uint64_t)1 << ((wq & 63) + 1)) - 1);
+	uint64_t sw = s->sum[si] & smask;
+	while (sw == 0) {
+		if (si == 0)
+			return NONE;
+		sw = s->sum[--si];
+	}
+	wi = (si << 6) + 63 - (size_t)__builtin_clzll(sw);
+	return (wi << 6) + 63 - (size_t)__builtin_clzll(s->bits[wi]);
+}
+
+/* Moves pos to the ((cnt + 1) / 2)-th member. */
+static void sl_fix(struct slider *s)
+{
+	size_t k = (s->cnt + 1) / 2;
+	while (s->below + 1 > k) {
+		s->pos = sl_prev(s, s->pos);
+		s->below--;
+	}
+	while (s->below + 1 < k) {
+		s->pos = sl_next(s, s->pos);
+		s->below++;
+	}
+}
+
+static void sl_add(struct slider *s, size_t r)
+{
+	sl_set(s, r);
+	if (s->cnt++ == 0) {
+		s->pos = r;
+		s->below = 0;
+		return;
+	}
+	if (r < s->pos)
+		s->below++;
+	sl_fix(s);
+}
+
+static void sl_del(struct slider *s, size_t r)
+{
+	sl_clear(s, r);
+	if (--s->cnt == 0)
+		return;
+	if (r < s->pos) {
+		s->below--;
+	} else if (r == s->pos) {
+		size_t nx = sl_next(s, r);
+		if (nx != NONE) {
+			s->pos = nx;
+		} else {
+			s->pos = sl_prev(s, r);
+			s->below--;
 		}
 	}
-	return pos;
+	sl_fix(s);
 }
 
 /*
@@ -268,10 +386,9 @@ static size_t bit_kth(const size_t *bit, size_t m, size_t k)
  * span allows (near the ends the window keeps its length instead of
  * shrinking: a shrunk window is biased by a seasonal shape or a slope).
  * Half-open, so a window of one period holds one period of a regular grid.
- * An empty window takes the nearest point's value. Medians are computed at
- * about MEDIAN_POINTS rows per window and interpolated linearly in time in
- * between (the median of a window that slides by 1/32 of itself moves
- * little). v[m] is indexed like w->tv.
+ * An empty window takes the nearest point's value. v[m] is indexed like
+ * w->tv. After the rank sort, each point enters and leaves the window once
+ * and each move of the median is one bit scan (struct slider).
  */
 static void rollmed(struct ws *w, const double *v, double half)
 {
@@ -287,14 +404,12 @@ static void rollmed(struct ws *w, const double *v, double half)
 		w->rank[w->pairs[r].idx] = r;
 		w->sorted[r] = v[w->pairs[r].idx];
 	}
-	memset(w->bit, 0, (m + 1) * sizeof *w->bit);
+	struct slider sl = {.bits = w->bits, .sum = w->bsum, .nwords = (m + 63) / 64};
+	memset(sl.bits, 0, sl.nwords * sizeof *sl.bits);
+	memset(sl.sum, 0, ((sl.nwords + 63) / 64) * sizeof *sl.sum);
 	double first = tv[0], last = tv[m - 1] + w->step;
-	double stride_t = 2.0 * half / MEDIAN_POINTS;
-	size_t lo = 0, hi = 0;  /* window = points [lo, hi) */
-	size_t prev = SIZE_MAX; /* last query with a computed median */
+	size_t lo = 0, hi = 0; /* window = points [lo, hi) */
 	for (size_t q = 0; q < nq; q++) {
-		if (prev != SIZE_MAX && q + 1 < nq && tq[q] - tq[prev] < stride_t)
-			continue;
 		double a = tq[q] - half, b = tq[q] + half;
 		if (last - first >= 2.0 * half) {
 			if (a < first) {
@@ -306,9 +421,9 @@ static void rollmed(struct ws *w, const double *v, double half)
 			}
 		}
 		while (hi < m && tv[hi] < b)
-			bit_add(w->bit, m, w->rank[hi++], 1);
+			sl_add(&sl, w->rank[hi++]);
 		while (lo < hi && tv[lo] < a)
-			bit_add(w->bit, m, w->rank[lo++], -1);
+			sl_del(&sl, w->rank[lo++]);
 		size_t cnt = hi - lo;
 		if (cnt == 0) {
 			size_t j;
@@ -320,23 +435,14 @@ static void rollmed(struct ws *w, const double *v, double half)
 				j = (tv[hi] - tq[q] < tq[q] - tv[hi - 1]) ? hi : hi - 1;
 			out[q] = v[j];
 		} else {
-			double lo_mid = w->sorted[bit_kth(w->bit, m, (cnt + 1) / 2)];
+			double lo_mid = w->sorted[sl.pos];
 			if (cnt % 2) {
 				out[q] = lo_mid;
 			} else {
-				double hi_mid = w->sorted[bit_kth(w->bit, m, cnt / 2 + 1)];
+				double hi_mid = w->sorted[sl_next(&sl, sl.pos)];
 				out[q] = lo_mid + (hi_mid - lo_mid) / 2.0;
 			}
 		}
-		/* Fill the skipped rows between prev and q. */
-		if (prev != SIZE_MAX && q > prev + 1) {
-			double span = tq[q] - tq[prev];
-			for (size_t k = prev + 1; k < q; k++) {
-				double f = span > 0 ? (tq[k] - tq[prev]) / span : 0.0;
-				out[k] = out[prev] + f * (out[q] - out[prev]);
-			}
-		}
-		prev = q;
 	}
 }
 
@@ -346,6 +452,7 @@ struct season {
 	double period; /* seconds */
 	size_t nb;     /* phase bins */
 	double bw;     /* bin width = period / nb */
+	double half;   /* half-width of its rolling median: whole periods, >= NONSEASONAL_MIN rows */
 };
 
 static size_t season_bin(const struct season *S, double t)
@@ -353,8 +460,8 @@ static size_t season_bin(const struct season *S, double t)
 	double ph = t - floor(t / S->period) * S->period;
 	if (!(ph >= 0))
 		ph = 0;
-	size_t b = (size_t)(ph / S->bw);
-	return b >= S->nb ? S->nb - 1 : b;
+	double b = ph / S->bw; /* ph may be off for |t| near DBL_MAX: clamp before converting */
+	return b < (double)S->nb ? (size_t)b : S->nb - 1;
 }
 
 /* Sets w->bins and w->odd of every valid point for season S. */
@@ -448,6 +555,24 @@ static double robust_sigma(const double *r, size_t m, size_t stride, double tol,
 }
 
 /*
+ * Spread used to compare candidates: mean |r - median r| over every
+ * sel_stride-th r. Not the MAD: a profile that fixes one busy hour a day
+ * changes less than half of the residuals, which the MAD does not see.
+ */
+static double select_spread(const struct ws *w, const double *r, double *scratch)
+{
+	size_t ns = 0;
+	for (size_t j = 0; j < w->m; j += w->sel_stride)
+		scratch[ns++] = r[j];
+	double c = median_inplace(scratch, ns);
+	double sum = 0.0;
+	ns = 0;
+	for (size_t j = 0; j < w->m; j += w->sel_stride, ns++)
+		sum += fabs(r[j] - c);
+	return sum / (double)ns;
+}
+
+/*
  * Trend-only baseline: w->trend = rolling median of the values, half-width
  * half. Returns the residual spread.
  */
@@ -456,22 +581,20 @@ static double fit_none(struct ws *w, double half)
 	rollmed(w, w->v, half);
 	for (size_t j = 0; j < w->m; j++)
 		w->resid[j] = w->v[j] - w->trend[w->vq[j]];
-	return robust_sigma(w->resid, w->m, w->sel_stride, w->tol, w->tmp, NULL);
+	return select_spread(w, w->resid, w->tmp);
 }
 
 /*
- * Seasonal baseline for season S, rolling medians of half-width half
- * (pass1: w->trend already holds the rolling median of the values with that
- * half-width). Leaves the trend in w->trend[n] and the profile in w->prof;
+ * Seasonal baseline for season S, rolling medians of half-width half.
+ * Leaves the trend in w->trend[n] and the profile in w->prof;
  * the expected value of sorted row q is trend[q] + prof[bin(tq[q])].
  * Returns the residual spread, out of sample for the profile (the profile
  * of the even cycles judged on the odd ones and vice versa).
  */
-static double fit_season(struct ws *w, const struct season *S, double half, int pass1)
+static double fit_season(struct ws *w, const struct season *S, double half)
 {
 	size_t m = w->m;
-	if (!pass1)
-		rollmed(w, w->v, half);
+	rollmed(w, w->v, half);
 	season_index(w, S);
 	/* Pass 1: profile of the values less their rolling median; pass 2: trend of the
 	 * deseasonalised values, and the profile again. */
@@ -487,7 +610,7 @@ static double fit_season(struct ws *w, const struct season *S, double half, int 
 	profile(w, S->nb, w->resid, 1, w->prof2);
 	for (size_t j = 0; j < m; j++)
 		w->tmp[j] = w->resid[j] - (w->odd[j] ? w->prof[w->bins[j]] : w->prof2[w->bins[j]]);
-	double sig = robust_sigma(w->tmp, m, w->sel_stride, w->tol, w->buf, NULL);
+	double sig = select_spread(w, w->tmp, w->buf);
 	profile(w, S->nb, w->resid, -1, w->prof);
 	return sig;
 }
@@ -572,25 +695,43 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 			maxabs = w.tmp[j];
 		j++;
 	}
+	/*
+	 * A non-negative series spanning more than LOG_RANGE between its 10th and 90th
+	 * percentile of positive values (on/off traffic: nights near 0, days at 1e9) varies
+	 * by ratios, not by amounts: it is analysed as log(x + c), c = that 10th percentile.
+	 */
+	int use_log = 0;
+	double c_log = 0.0;
+	{
+		size_t npos = 0;
+		int nonneg = 1;
+		for (j = 0; j < m; j++) {
+			if (w.v[j] < 0)
+				nonneg = 0;
+			else if (w.v[j] > 0)
+				w.tmp[npos++] = w.v[j];
+		}
+		if (nonneg && npos >= 10) {
+			double q10 = select_kth(w.tmp, npos, (size_t)(0.1 * (double)(npos - 1)));
+			double q90 = select_kth(w.tmp, npos, (size_t)(0.9 * (double)(npos - 1)));
+			if (q90 > LOG_RANGE * q10) {
+				use_log = 1;
+				c_log = q10;
+				maxabs = 0.0;
+				for (j = 0; j < m; j++) {
+					w.v[j] = log(w.v[j] + c_log);
+					if (fabs(w.v[j]) > maxabs)
+						maxabs = fabs(w.v[j]);
+				}
+			}
+		}
+		for (j = 0; j < m; j++)
+			w.tmp[j] = fabs(w.v[j]);
+	}
 	double level = median_inplace(w.tmp, m);
 	w.tol = ZERO_TOL_REL * maxabs;
 
-	/* 2. Global robust linear trend: median slope between points m/2 apart. */
-	double slope = 0.0, tmid = w.tv[m / 2];
-	size_t h = m / 2, ns = 0;
-	for (j = 0; h > 0 && j + h < m; j++) {
-		double dt = w.tv[j + h] - w.tv[j];
-		if (dt > 0)
-			w.resid[ns++] = (w.v[j + h] - w.v[j]) / dt;
-	}
-	if (ns > 0)
-		slope = median_inplace(w.resid, ns);
-	if (!isfinite(slope))
-		slope = 0.0;
-	for (j = 0; j < m; j++)
-		w.v[j] -= slope * (w.tv[j] - tmid);
-
-	/* 3. Candidate baselines. */
+	/* 2. Candidate periods. */
 	double span = w.tv[m - 1] - w.tv[0] + step;
 	struct season cands[2];
 	size_t ncand = 0;
@@ -601,12 +742,38 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 			continue;
 		double nbf = floor(P / step + 0.5);
 		cands[ncand].period = P;
+		/* A window of whole periods holding >= NONSEASONAL_MIN rows: a median of fewer
+		 * rows sits on the row itself too often and the residual scale comes out small. */
+		cands[ncand].half = ceil(NONSEASONAL_MIN / floor(P / step + 0.5)) * P / 2.0;
 		size_t nbcap = m < MAX_BINS ? m : MAX_BINS;
 		cands[ncand].nb = nbf > (double)nbcap ? nbcap : (size_t)nbf;
 		cands[ncand].bw = P / (double)cands[ncand].nb;
 		ncand++;
 	}
-	/* Trend-only: a window of the shortest candidate period, else a share of the rows. */
+	/*
+	 * 3. Global robust linear trend: the median of the slopes between points L rows
+	 * apart, L = one period of the shortest candidate (so the cycle cancels), else a
+	 * tenth of the rows. A level shift only touches the pairs that straddle it.
+	 */
+	double slope = 0.0, tmid = w.tv[m / 2];
+	double lagf = ncand > 0 ? floor(cands[0].period / step + 0.5)
+	                        : floor(NONSEASONAL_FRAC * (double)m);
+	size_t lag = lagf < 1.0 ? 1 : (lagf >= (double)m ? m : (size_t)lagf);
+	size_t ns = 0;
+	for (j = 0; j + lag < m; j++) {
+		double dt = w.tv[j + lag] - w.tv[j];
+		if (dt > 0)
+			w.resid[ns++] = (w.v[j + lag] - w.v[j]) / dt;
+	}
+	if (ns > 0)
+		slope = median_inplace(w.resid, ns);
+	if (!isfinite(slope))
+		slope = 0.0;
+	for (j = 0; j < m; j++)
+		w.v[j] -= slope * (w.tv[j] - tmid);
+
+	/* 4. Fit the candidates, keep the best. */
+	/* Trend only: a rolling median over a tenth of the rows (at least NONSEASONAL_MIN). */
 	double none_half = floor(NONSEASONAL_FRAC * (double)m);
 	if (none_half < NONSEASONAL_MIN)
 		none_half = NONSEASONAL_MIN;
@@ -616,7 +783,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 	double best_sig = fit_none(&w, none_half);
 	memcpy(w.best_trend, w.trend, n * sizeof *w.trend);
 	for (size_t c = 0; c < ncand; c++) {
-		double sig = fit_season(&w, &cands[c], cands[c].period / 2.0, 0);
+		double sig = fit_season(&w, &cands[c], cands[c].half);
 		if (sig < SIMPLER_BONUS * best_sig || (sig == 0.0 && best_sig == 0.0 && best == NULL)) {
 			best = &cands[c];
 			best_sig = sig;
@@ -625,7 +792,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 		}
 	}
 
-	/* 4. Expected values and residual scale. */
+	/* 5. Expected values and residual scale. */
 	for (size_t q = 0; q < n; q++) {
 		double e = w.best_trend[q] + slope * (w.tq[q] - tmid);
 		if (best != NULL)
@@ -634,7 +801,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 	}
 	for (j = 0; j < m; j++) {
 		size_t i = w.qrow[w.vq[j]];
-		w.resid[j] = x[i] - expected[i];
+		w.resid[j] = (use_log ? log(x[i] + c_log) : x[i]) - expected[i];
 	}
 	/* The baseline is shifted so the median residual is 0 (the profile is centred by its mean). */
 	double centre = 0.0;
@@ -658,15 +825,58 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 	if (sigma < ABS_FLOOR_REL * maxabs)
 		sigma = ABS_FLOOR_REL * maxabs;
 
-	/* 5. Scores. */
-	for (size_t i = 0; i < n; i++) {
-		if (!isfinite(x[i]))
-			continue;
-		double z = sigma > 0 ? fabs(x[i] - expected[i]) / sigma : 0.0;
+	/*
+	 * Per-phase scale: with a profile, noise may depend on the phase too (quiet nights,
+	 * busy days). Each row's sigma is the larger of the global one and 1.4826 * median
+	 * |residual| of its phase group (bins pooled so a group holds >= PHASE_MIN_ROWS
+	 * rows), so a phase is judged against its own noise, never below the global one.
+	 */
+	double *rowsig = w.buf; /* [m] */
+	for (j = 0; j < m; j++)
+		rowsig[j] = sigma;
+	if (best != NULL) {
+		double cycles = (w.tv[m - 1] - w.tv[0] + step) / best->period;
+		double per_bin = cycles > 1 ? cycles : 1;
+		size_t group = (size_t)ceil(PHASE_MIN_ROWS / per_bin);
+		struct season G = *best;
+		G.nb = (best->nb + group - 1) / group;
+		G.bw = best->period / (double)G.nb;
+		season_index(&w, &G);
+		memset(w.cnt, 0, (G.nb + 1) * sizeof *w.cnt);
+		for (j = 0; j < m; j++)
+			w.cnt[w.bins[j] + 1]++;
+		for (size_t b = 0; b < G.nb; b++)
+			w.cnt[b + 1] += w.cnt[b];
+		double *grouped = w.v; /* the detrended values are no longer needed */
+		for (j = 0; j < m; j++)
+			grouped[w.cnt[w.bins[j]]++] = fabs(w.resid[j]);
+		for (size_t b = G.nb; b > 0; b--)
+			w.cnt[b] = w.cnt[b - 1];
+		w.cnt[0] = 0;
+		for (size_t b = 0; b < G.nb; b++) {
+			size_t cnt = w.cnt[b + 1] - w.cnt[b];
+			w.prof[b] = cnt ? MAD_TO_SIGMA * median_inplace(grouped + w.cnt[b], cnt) : 0.0;
+		}
+		for (j = 0; j < m; j++)
+			if (w.prof[w.bins[j]] > rowsig[j])
+				rowsig[j] = w.prof[w.bins[j]];
+	}
+
+	/* 6. Scores. */
+	for (j = 0; j < m; j++) {
+		size_t i = w.qrow[w.vq[j]];
+		double y = use_log ? log(x[i] + c_log) : x[i];
+		double z = rowsig[j] > 0 ? fabs(y - expected[i]) / rowsig[j] : 0.0;
 		if (!(z < SCORE_CAP))
 			z = SCORE_CAP;
 		score[i] = z;
 		anomaly[i] = z > k;
+	}
+	if (use_log) {
+		for (size_t i = 0; i < n; i++) {
+			double e = exp(expected[i]) - c_log;
+			expected[i] = e > 0 && isfinite(e) ? e : 0.0;
+		}
 	}
 	ws_free(&w);
 	return RB_OK;

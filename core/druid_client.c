@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,7 +207,8 @@ enum rb_code druid_new(struct druid **out, const struct druid_opts *opts, struct
 	CURL_TRY(curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data));
 	CURL_TRY(curl_easy_setopt(c, CURLOPT_WRITEDATA, (void *)&d->buf));
 	/* Refuses at once an answer whose Content-Length is over the cap; on_data enforces it otherwise. */
-	CURL_TRY(curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)d->buf.max));
+	curl_off_t max_file = d->buf.max > (size_t)INT64_MAX ? INT64_MAX : (curl_off_t)d->buf.max;
+	CURL_TRY(curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, max_file));
 	*out = d;
 	return RB_OK;
 fail:

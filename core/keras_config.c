@@ -18,7 +18,6 @@
 
 #include "model_internal.h"
 
-struct layer_class;
 typedef enum rb_code (*layer_parse_fn)(const json_t *cfg, struct model *m, size_t i,
                                        struct layer_src *s, struct rb_err *err);
 
@@ -186,13 +185,17 @@ static enum rb_code parse_dense(const json_t *cfg, struct model *m, size_t i, st
 	if (rc == RB_OK)
 		rc = must_be_false(cfg, "approximate", err); /* gelu must be the exact erf form */
 	const char *act = NULL;
-	if (rc == RB_OK)
+	const json_t *jact = json_object_get(cfg, "activation"); /* borrowed */
+	if (rc == RB_OK && json_is_object(jact)) {
+		/* Keras 3 may write {"class_name": "function", "config": "gelu", ...}. */
+		act = json_string_value(json_object_get(jact, "config"));
+		if (act == NULL)
+			rc = rb_err_set(err, RB_E_MODEL, "'activation' must be a built-in activation name");
+	} else if (rc == RB_OK) {
 		rc = opt_string(cfg, "activation", &act, err);
+	}
 	if (rc != RB_OK)
 		return rc;
-	if (act == NULL && json_object_get(cfg, "activation") != NULL &&
-	    !json_is_null(json_object_get(cfg, "activation")))
-		return rb_err_set(err, RB_E_MODEL, "'activation' must be a name");
 	l->act = ACT_LINEAR;
 	if (act != NULL) {
 		size_t k, n = sizeof activations / sizeof activations[0];
@@ -357,6 +360,24 @@ static size_t find_layer(const struct model *m, size_t n, const char *name)
 }
 
 /*
+ * Call keyword arguments (borrowed): "training" (irrelevant at inference)
+ * and any argument left null (its default) are fine; anything else
+ * (initial_state, a mask tensor, ...) changes the computation: refused.
+ */
+static enum rb_code check_kwargs(const json_t *kw, struct rb_err *err)
+{
+	if (!json_is_object(kw))
+		return rb_err_set(err, RB_E_MODEL, "malformed call arguments");
+	const char *key;
+	const json_t *val;
+	json_object_foreach((json_t *)kw, key, val) {
+		if (strcmp(key, "training") != 0 && !json_is_null(val))
+			return rb_err_set(err, RB_E_MODEL, "call argument '%.40s' is not supported", key);
+	}
+	return RB_OK;
+}
+
+/*
  * A tensor reference [name, node_index, tensor_index(, kwargs)] (Keras 2
  * inbound entry, Keras 3 keras_history, input/output_layers entry): *name
  * borrowed. Only node 0 / tensor 0 exist in the graphs we support.
@@ -376,17 +397,8 @@ static enum rb_code parse_ref(const json_t *ref, const char **name, struct rb_er
 	if (json_integer_value(tensor) != 0)
 		return rb_err_set(err, RB_E_MODEL, "reference to output %lld of '%.64s' (multi-output layers are not supported)",
 		                  (long long)json_integer_value(tensor), *name);
-	if (json_array_size(ref) == 4) {
-		const json_t *kw = json_array_get(ref, 3); /* borrowed */
-		if (!json_is_object(kw))
-			return rb_err_set(err, RB_E_MODEL, "malformed call arguments");
-		const char *key;
-		const json_t *val;
-		json_object_foreach((json_t *)kw, key, val) {
-			if (strcmp(key, "training") != 0 && !(strcmp(key, "mask") == 0 && json_is_null(val)))
-				return rb_err_set(err, RB_E_MODEL, "call argument '%.40s' is not supported", key);
-		}
-	}
+	if (json_array_size(ref) == 4)
+		return check_kwargs(json_array_get(ref, 3), err);
 	return RB_OK;
 }
 
@@ -455,12 +467,9 @@ static enum rb_code parse_inbound(struct model *m, size_t i, const json_t *nodes
 		const json_t *args = json_object_get(node, "args"), *kwargs = json_object_get(node, "kwargs");
 		if (!json_is_array(args))
 			return rb_err_set(err, RB_E_MODEL, "inbound node without 'args'");
-		const char *key;
-		const json_t *val;
-		json_object_foreach((json_t *)kwargs, key, val) {
-			if (strcmp(key, "training") != 0 && !(strcmp(key, "mask") == 0 && json_is_null(val)))
-				return rb_err_set(err, RB_E_MODEL, "call argument '%.40s' is not supported", key);
-		}
+		enum rb_code rc = kwargs == NULL ? RB_OK : check_kwargs(kwargs, err);
+		if (rc != RB_OK)
+			return rc;
 		for (size_t k = 0; k < json_array_size(args); k++) {
 			enum rb_code rc = add_k3_arg(m, i, json_array_get(args, k), 0, err);
 			if (rc != RB_OK)

@@ -1,15 +1,17 @@
 /*
- * keras_h5: the weights of a parsed layer graph, read from an in-memory
- * model.weights.h5 (Keras .keras format) into one float allocation.
+ * keras_h5: the weights of a parsed layer graph, read from an in-memory HDF5
+ * image into one float allocation; and legacy whole-model Keras HDF5 files
+ * (graph from their model_config attribute, weights by weight_names).
  *
- * The image is opened with HDF5's core driver (H5Pset_fapl_core without a
+ * An image is opened with HDF5's core driver (H5Pset_fapl_core without a
  * backing store + H5Pset_file_image: HDF5 copies the image, nothing touches
- * the disk). Datasets are layers/<group>/vars/<i> (LSTM:
- * layers/<group>/cell/vars/<i>), <group> being the per-class counter that
- * keras_config.c computed. Every dataset's rank and dims are checked against
- * the layer's shape, any float type (float16 from mixed precision, float64)
- * is converted to float by HDF5, and non-finite values are rejected.
- * HDF5's automatic error printing is switched off while this runs.
+ * the disk). In a .keras model.weights.h5, datasets are
+ * layers/<group>/vars/<i> (LSTM: layers/<group>/cell/vars/<i>), <group>
+ * being the per-class counter that keras_config.c computed. Every dataset's
+ * rank and dims are checked against the layer's shape, any float type
+ * (float16 from mixed precision, float64) is converted to float by HDF5, and
+ * non-finite values are rejected. HDF5's automatic error printing is
+ * switched off while this runs (and restored).
  * It does not read the optimizer state or anything else in the file, and it
  * is not a defence against deliberately crafted HDF5 (model files are
  * operator-supplied; the zip CRC catches accidental corruption).

@@ -300,7 +300,6 @@ enum rb_code model_ini_parse(const char *text, size_t len, const char *fname,
 {
 	memset(spec, 0, sizeof *spec);
 	spec->weekday = WEEKDAY_QUIRK;
-	spec->threshold_sigma = 5.0;
 	if (len > MODEL_INI_MAX)
 		return rb_err_set(err, RB_E_MODEL, "%s: %zu bytes (cap %u)", fname, len, MODEL_INI_MAX);
 	if (memchr(text, '\0', len) != NULL)

@@ -51,7 +51,8 @@ static const char *base_name(const char *path)
 
 /*
  * Whole file into a malloc'd, NUL-terminated buffer of at most cap bytes.
- * RB_E_NOT_FOUND when it does not exist, RB_E_MODEL otherwise.
+ * RB_E_NOT_FOUND when it does not exist, RB_E_MODEL otherwise. Messages do
+ * not name the file (the caller prefixes them).
  */
 static enum rb_code read_small_file(const char *path, size_t cap, char **out, size_t *len_out,
                                     struct rb_err *err)
@@ -60,29 +61,29 @@ static enum rb_code read_small_file(const char *path, size_t cap, char **out, si
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
 		if (errno == ENOENT)
-			return rb_err_set(err, RB_E_NOT_FOUND, "%s: no such file", base_name(path));
-		return rb_err_set(err, RB_E_MODEL, "%s: cannot open (%s)", base_name(path), strerror(errno));
+			return rb_err_set(err, RB_E_NOT_FOUND, "no such file");
+		return rb_err_set(err, RB_E_MODEL, "cannot open (%s)", strerror(errno));
 	}
 	struct stat st;
 	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
 		fclose(f);
-		return rb_err_set(err, RB_E_MODEL, "%s: not a regular file", base_name(path));
+		return rb_err_set(err, RB_E_MODEL, "not a regular file");
 	}
 	if ((unsigned long long)st.st_size > cap) {
 		fclose(f);
-		return rb_err_set(err, RB_E_MODEL, "%s: %lld bytes (cap %zu)", base_name(path), (long long)st.st_size, cap);
+		return rb_err_set(err, RB_E_MODEL, "%lld bytes (cap %zu)", (long long)st.st_size, cap);
 	}
 	char *buf = malloc((size_t)st.st_size + 1);
 	if (buf == NULL) {
 		fclose(f);
-		return rb_err_set(err, RB_E_NOMEM, "%s: out of memory", base_name(path));
+		return rb_err_set(err, RB_E_NOMEM, "out of memory");
 	}
 	size_t len = fread(buf, 1, (size_t)st.st_size, f);
 	int bad = ferror(f) || len != (size_t)st.st_size;
 	fclose(f);
 	if (bad) {
 		free(buf);
-		return rb_err_set(err, RB_E_MODEL, "%s: read error", base_name(path));
+		return rb_err_set(err, RB_E_MODEL, "read error");
 	}
 	buf[len] = '\0';
 	*out = buf;
@@ -228,6 +229,8 @@ enum rb_code model_load_files(struct model **out, const char *keras_path, const 
 	rc = read_small_file(ini_path, MODEL_INI_MAX, &ini, &ini_len, err);
 	if (rc == RB_E_NOT_FOUND)
 		rc = rb_err_set(err, RB_E_MODEL, "%s: missing (every model needs its .ini)", base_name(ini_path));
+	else if (rc != RB_OK)
+		rb_err_prefix(err, "%s", base_name(ini_path));
 	if (rc == RB_OK)
 		rc = model_ini_parse(ini, ini_len, base_name(ini_path), &m->spec, err);
 	free(ini);

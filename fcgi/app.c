@@ -126,29 +126,16 @@ static enum rb_code fetch_series_text(struct app *app, const struct rb_request *
 	if (rq->query == NULL)
 		return rb_err_set(err, RB_E_INPUT, "No data provided or requested");
 
-	json_t *query = NULL; /* new */
-	enum rb_code rc = druid_query_parse(&query, rq->query, rq->query_len, 0, err);
-	if (rc == RB_OK)
-		rc = druid_query_check(query, err);
+	if (model != NULL && model->druid == NULL)
+		return rb_err_set(err, RB_E_INPUT,
+		                  "model %s cannot run a Druid query (it has no Druid template); "
+		                  "send the data instead",
+		                  model->name);
 	char *body = NULL;
 	size_t body_len = 0;
-	if (rc == RB_OK && model != NULL) {
-		if (model->druid == NULL) {
-			rc = rb_err_set(err, RB_E_INPUT,
-			                "model %s cannot run a Druid query (it has no Druid template); "
-			                "send the data instead",
-			                model->name);
-		} else {
-			json_t *rewritten = NULL; /* new */
-			rc = druid_query_rewrite(&rewritten, query, model->druid, err);
-			if (rc == RB_OK)
-				rc = druid_query_dump(rewritten, &body, &body_len, 0, err);
-			json_decref(rewritten);
-		}
-	} else if (rc == RB_OK) {
-		rc = druid_query_dump(query, &body, &body_len, 0, err);
-	}
-	json_decref(query);
+	enum rb_code rc = druid_query_prepare(rq->query, rq->query_len,
+	                                      model != NULL ? model->druid : NULL, 0, &body,
+	                                      &body_len, err);
 	if (rc != RB_OK)
 		return rc;
 	log_msg(LOG_LVL_DEBUG, rid, "Druid query: %s", body);
@@ -164,6 +151,7 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	struct form_limits lim;
 	form_limits_default(&lim);
 	lim.max_body = app->cfg->max_body_bytes;
+	lim.max_value = lim.max_body;
 	struct form *form = NULL;
 	struct rb_request rq;
 	memset(&rq, 0, sizeof rq);
@@ -181,7 +169,9 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 		goto done;
 
 	const struct registry_entry *model = NULL;
-	if (rq.model_status == RB_MODEL_NAMED) {
+	if (rq.model_status == RB_MODEL_ABSENT && app->cfg->default_model[0] != '\0') {
+		model = registry_find(app->reg, app->cfg->default_model); /* checked at start-up */
+	} else if (rq.model_status == RB_MODEL_NAMED) {
 		model = registry_find(app->reg, rq.model);
 		if (model == NULL)
 			log_msg(LOG_LVL_INFO, req->request_id,
@@ -193,9 +183,11 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	rc = fetch_series_text(app, &rq, model, &text, &text_len, req->request_id, &err);
 	if (rc != RB_OK)
 		goto done;
+	/* The text is already capped upstream (max_body_bytes for data, druid_max_response_bytes
+	 * for Druid); the series cap is the larger of the two so both paths share one rule. */
 	struct series_limits slim = {0};
-	slim.max_bytes = text_len + 1 > app->cfg->druid_max_response_bytes
-	                         ? text_len + 1
+	slim.max_bytes = app->cfg->max_body_bytes > app->cfg->druid_max_response_bytes
+	                         ? (size_t)app->cfg->max_body_bytes
 	                         : (size_t)app->cfg->druid_max_response_bytes;
 	rc = series_parse(&s, text, text_len, &slim, &err);
 	if (rc != RB_OK) {

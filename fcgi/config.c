@@ -10,6 +10,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "request_fields.h"
@@ -167,6 +168,26 @@ static void format_real(const struct config_key *k, const struct rb_config *cfg,
 	snprintf(shortv, sizeof shortv, "%g", *(const double *)cfield(cfg, k));
 	if (strtod(shortv, NULL) == *(const double *)cfield(cfg, k))
 		snprintf(buf, cap, "%s", shortv);
+}
+
+/* A real key that also takes "auto": NAN, meaning the consumer's own default. */
+static enum rb_code parse_real_or_auto(const struct config_key *k, const char *v, size_t len,
+                                      const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	if (len == 4 && memcmp(v, "auto", 4) == 0) {
+		*(double *)field(cfg, k) = NAN;
+		return RB_OK;
+	}
+	return parse_real(k, v, len, dir, cfg, err);
+}
+
+static void format_real_or_auto(const struct config_key *k, const struct rb_config *cfg,
+                                char *buf, size_t cap)
+{
+	if (isnan(*(const double *)cfield(cfg, k)))
+		snprintf(buf, cap, "auto");
+	else
+		format_real(k, cfg, buf, cap);
 }
 
 static enum rb_code parse_choice(const struct config_key *k, const char *v, size_t len,
@@ -423,10 +444,11 @@ static const struct config_key keys[] = {
 	 "The model-free detector used when no model applies: default is this service's "
 	 "detector; iforest-legacy reproduces the old service's isolation forest. A request "
 	 "may choose with its detector field."},
-	{"sensitivity", parse_real, format_real, OFF(sensitivity), 0, 0, 0.0, 1.0, NULL, "0.95",
-	 NULL,
-	 "Sensitivity of the model-free detector, from 0 to 1 (higher flags more rows); a "
-	 "request may override it with its sensitivity field."},
+	{"sensitivity", parse_real_or_auto, format_real_or_auto, OFF(sensitivity), 0, 0, 0.0, 1.0,
+	 NULL, "auto", "auto, or a number from 0 to 1",
+	 "Sensitivity of the model-free detector, from 0 to 1 (higher flags more rows); auto "
+	 "uses the detector's own default (docs/DEFAULT-DETECTOR.md). A request may override "
+	 "it with its sensitivity field."},
 	{"log_level", parse_choice, format_choice, OFF(log_level), 0, 0, 0, 0, log_level_names,
 	 "info", "error, warn, info or debug",
 	 "Least severe message logged: error, warn, info (one line per request) or debug."},
@@ -436,8 +458,9 @@ static const struct config_key keys[] = {
 	 "or syslog (facility daemon)."},
 	{"request_timeout_ms", parse_uint, format_uint, OFF(request_timeout_ms), 100, 600000, 0, 0,
 	 NULL, "60000", NULL,
-	 "Longest time a worker spends on one request, Druid included, in milliseconds; past "
-	 "it the request is abandoned with an error answer and the worker takes the next one."},
+	 "Longest time a worker may spend on one request, Druid included, in milliseconds; "
+	 "past it the master kills the worker (the web server answers that request with its "
+	 "own 502) and starts a new one. Must exceed druid_timeout_ms."},
 };
 
 enum { NKEYS = sizeof keys / sizeof keys[0] };
@@ -518,6 +541,10 @@ static enum rb_code check_all(const struct rb_config *cfg, struct rb_err *err)
 		return rb_err_set(err, RB_E_CONFIG,
 		                  "druid_connect_timeout_ms (%u) exceeds druid_timeout_ms (%u)",
 		                  cfg->druid_connect_timeout_ms, cfg->druid_timeout_ms);
+	if (cfg->request_timeout_ms <= cfg->druid_timeout_ms)
+		return rb_err_set(err, RB_E_CONFIG,
+		                  "request_timeout_ms (%u) must exceed druid_timeout_ms (%u)",
+		                  cfg->request_timeout_ms, cfg->druid_timeout_ms);
 	return RB_OK;
 }
 

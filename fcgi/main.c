@@ -150,7 +150,7 @@ static int worker_main(void *ctx, const struct pool_worker_env *env)
 	}
 	log_debug("worker ready (slot %zu, generation %u, %zu models)", env->slot, env->generation,
 	          d->reg->n);
-	int rc = worker_serve(d->listen_fd, app, &d->cfg);
+	int rc = worker_serve(d->listen_fd, app, &d->cfg, env);
 	app_free(app);
 	return rc;
 }
@@ -165,6 +165,13 @@ static int load_state(const char *path, struct rb_config *cfg, struct registry *
 	}
 	if (registry_load(reg, cfg->models_dir, &err) != RB_OK) {
 		log_error("%s", err.msg);
+		return -1;
+	}
+	if (cfg->default_model[0] != '\0' && registry_find(*reg, cfg->default_model) == NULL) {
+		log_error("%s: default_model %s is not in %s", path, cfg->default_model,
+		          cfg->models_dir);
+		registry_free(*reg);
+		*reg = NULL;
 		return -1;
 	}
 	return 0;
@@ -184,6 +191,7 @@ static int reload(void *ctx, struct pool_opts *opts)
 	d->reg = reg;
 	d->cfg = cfg;
 	opts->workers = cfg.workers;
+	opts->request_timeout_ms = cfg.request_timeout_ms;
 	log_info("loaded %zu models from %s", reg->n, cfg.models_dir);
 	return 0;
 }
@@ -213,7 +221,11 @@ int main(int argc, char **argv)
 	log_init("rb-aioutliers", log_level_of(d.cfg.log_level),
 	         d.cfg.log_target == RB_LOG_SYSLOG ? LOG_TO_SYSLOG : LOG_TO_STDERR);
 	if (test_only) {
-		printf("configuration %s is good: %zu models\n", d.config_path, d.reg->n);
+		config_dump(&d.cfg, stdout);
+		for (size_t i = 0; i < d.reg->n; i++)
+			printf("# model %s%s\n", d.reg->entries[i].name,
+			       d.reg->entries[i].druid != NULL ? "" : " (no Druid template: data only)");
+		printf("# configuration %s is good: %zu models\n", d.config_path, d.reg->n);
 		registry_free(d.reg);
 		return 0;
 	}
@@ -239,6 +251,7 @@ int main(int argc, char **argv)
 	struct pool_opts popts;
 	pool_opts_defaults(&popts);
 	popts.workers = d.cfg.workers;
+	popts.request_timeout_ms = d.cfg.request_timeout_ms;
 	struct pool_callbacks cb = {&d, worker_main, reload};
 	int rc = pool_run(&popts, &cb);
 	if (d.unix_path[0] != '\0')

@@ -28,6 +28,8 @@
 #define POOL_BACKOFF_MIN_MS 100
 #define POOL_BACKOFF_MAX_MS 10000
 
+static uint64_t now_ms(void);
+
 /* ---- worker side ---- */
 
 static volatile sig_atomic_t worker_stop;
@@ -60,6 +62,16 @@ void pool_wait_end(void)
 	sigset_t set;
 	stop_signal_set(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+void pool_request_begin(const struct pool_worker_env *env)
+{
+	env->board->busy_since_ms[env->record] = now_ms();
+}
+
+void pool_request_end(const struct pool_worker_env *env)
+{
+	env->board->busy_since_ms[env->record] = 0;
 }
 
 /* In the child right after fork: stop signals set the flag and interrupt system calls (no
@@ -97,6 +109,7 @@ struct child {
 	uint64_t started_ms;
 	uint64_t stop_sent_ms; /* 0 = not asked to stop */
 	uint64_t stop_first_ms;
+	int watchdog_killed;   /* killed for exceeding request_timeout_ms */
 };
 
 struct slot_state {
@@ -111,7 +124,7 @@ struct master {
 	struct pool_board *board;
 	uint32_t generation;
 	int stopping;
-	struct child children[2 * POOL_MAX_WORKERS];
+	struct child children[POOL_MAX_CHILDREN];
 	struct slot_state slots[POOL_MAX_WORKERS];
 };
 
@@ -125,14 +138,14 @@ static uint64_t now_ms(void)
 static size_t live_children(const struct master *m)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < sizeof m->children / sizeof m->children[0]; i++)
+	for (size_t i = 0; i < POOL_MAX_CHILDREN; i++)
 		n += m->children[i].pid != 0;
 	return n;
 }
 
 static struct child *current_child_of_slot(struct master *m, size_t slot)
 {
-	for (size_t i = 0; i < sizeof m->children / sizeof m->children[0]; i++) {
+	for (size_t i = 0; i < POOL_MAX_CHILDREN; i++) {
 		struct child *c = &m->children[i];
 		if (c->pid != 0 && c->slot == slot && c->generation == m->generation &&
 		    c->stop_sent_ms == 0)
@@ -157,7 +170,7 @@ static void update_board(struct master *m)
 static void spawn(struct master *m, size_t slot)
 {
 	struct child *rec = NULL;
-	for (size_t i = 0; i < sizeof m->children / sizeof m->children[0]; i++) {
+	for (size_t i = 0; i < POOL_MAX_CHILDREN; i++) {
 		if (m->children[i].pid == 0) {
 			rec = &m->children[i];
 			break;
@@ -174,9 +187,11 @@ static void spawn(struct master *m, size_t slot)
 		m->slots[slot].respawn_at_ms = now_ms() + POOL_BACKOFF_MIN_MS;
 		return;
 	}
+	size_t record = (size_t)(rec - m->children);
+	m->board->busy_since_ms[record] = 0;
 	if (pid == 0) {
 		worker_signal_setup();
-		struct pool_worker_env env = {slot, m->generation, m->board};
+		struct pool_worker_env env = {slot, m->generation, record, m->board};
 		int rc = m->cb->worker_main(m->cb->ctx, &env);
 		_exit(rc);
 	}
@@ -186,6 +201,7 @@ static void spawn(struct master *m, size_t slot)
 	rec->started_ms = now_ms();
 	rec->stop_sent_ms = 0;
 	rec->stop_first_ms = 0;
+	rec->watchdog_killed = 0;
 	log_debug("worker %ld started (slot %zu, generation %u)", (long)pid, slot, m->generation);
 }
 
@@ -203,7 +219,7 @@ static void reap(struct master *m)
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		struct child *c = NULL;
-		for (size_t i = 0; i < sizeof m->children / sizeof m->children[0]; i++)
+		for (size_t i = 0; i < POOL_MAX_CHILDREN; i++)
 			if (m->children[i].pid == pid)
 				c = &m->children[i];
 		if (c == NULL)
@@ -212,6 +228,7 @@ static void reap(struct master *m)
 		int expected = m->stopping || c->stop_sent_ms != 0;
 		size_t slot = c->slot;
 		int current = c->generation == m->generation;
+		m->board->busy_since_ms[c - m->children] = 0;
 		memset(c, 0, sizeof *c);
 		if (expected) {
 			log_debug("worker %ld stopped (slot %zu)", (long)pid, slot);
@@ -251,7 +268,7 @@ static void reap(struct master *m)
  * SIGKILLs those past the grace time. */
 static void drive_stops(struct master *m, uint64_t now)
 {
-	for (size_t i = 0; i < sizeof m->children / sizeof m->children[0]; i++) {
+	for (size_t i = 0; i < POOL_MAX_CHILDREN; i++) {
 		struct child *c = &m->children[i];
 		if (c->pid == 0 || c->stop_sent_ms == 0)
 			continue;
@@ -263,6 +280,25 @@ static void drive_stops(struct master *m, uint64_t now)
 		} else if (now - c->stop_sent_ms >= POOL_RESIGNAL_MS) {
 			ask_stop(c, now);
 		}
+	}
+}
+
+/* Kills workers stuck on one request past request_timeout_ms; reap() replaces them. */
+static void watchdog(struct master *m, uint64_t now)
+{
+	if (m->opts->request_timeout_ms == 0)
+		return;
+	for (size_t i = 0; i < POOL_MAX_CHILDREN; i++) {
+		struct child *c = &m->children[i];
+		uint64_t since = m->board->busy_since_ms[i];
+		if (c->pid == 0 || c->watchdog_killed || since == 0 || now < since ||
+		    now - since <= m->opts->request_timeout_ms)
+			continue;
+		log_error("worker %ld has been on one request for %llu ms (request_timeout_ms %u); "
+		          "killing it",
+		          (long)c->pid, (unsigned long long)(now - since), m->opts->request_timeout_ms);
+		kill(c->pid, SIGKILL);
+		c->watchdog_killed = 1;
 	}
 }
 
@@ -279,14 +315,14 @@ static void recycle(struct master *m)
 	uint64_t now = now_ms();
 	/* Old generation first marked, then the new one started: both accept for a moment,
 	 * so the listen socket always has a worker waiting on it. */
-	for (size_t i = 0; i < sizeof m->children / sizeof m->children[0]; i++)
+	for (size_t i = 0; i < POOL_MAX_CHILDREN; i++)
 		if (m->children[i].pid != 0 && m->children[i].stop_sent_ms == 0)
 			m->children[i].stop_sent_ms = 1; /* marked; SIGTERM after the new ones start */
 	m->generation++;
 	memset(m->slots, 0, sizeof m->slots);
 	for (size_t s = 0; s < m->opts->workers; s++)
 		spawn(m, s);
-	for (size_t i = 0; i < sizeof m->children / sizeof m->children[0]; i++)
+	for (size_t i = 0; i < POOL_MAX_CHILDREN; i++)
 		if (m->children[i].pid != 0 && m->children[i].stop_sent_ms == 1)
 			ask_stop(&m->children[i], now);
 	log_info("reloaded: generation %u with %zu workers", m->generation, m->opts->workers);
@@ -298,6 +334,7 @@ void pool_opts_defaults(struct pool_opts *opts)
 	opts->stop_grace_ms = 30000;
 	opts->crash_window_ms = 5000;
 	opts->crash_limit = 5;
+	opts->request_timeout_ms = 0;
 }
 
 int pool_run(struct pool_opts *opts, const struct pool_callbacks *cb)
@@ -347,7 +384,7 @@ int pool_run(struct pool_opts *opts, const struct pool_callbacks *cb)
 		if ((sig == SIGTERM || sig == SIGINT || sig == SIGUSR1) && !m->stopping) {
 			log_info("signal %d: stopping (in-flight requests finish first)", sig);
 			m->stopping = 1;
-			for (size_t i = 0; i < sizeof m->children / sizeof m->children[0]; i++)
+			for (size_t i = 0; i < POOL_MAX_CHILDREN; i++)
 				if (m->children[i].pid != 0)
 					ask_stop(&m->children[i], now);
 		} else if (sig == SIGHUP && !m->stopping) {
@@ -357,6 +394,7 @@ int pool_run(struct pool_opts *opts, const struct pool_callbacks *cb)
 		reap(m);
 		now = now_ms();
 		drive_stops(m, now);
+		watchdog(m, now);
 		if (m->stopping) {
 			if (live_children(m) == 0)
 				break;

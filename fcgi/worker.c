@@ -147,7 +147,8 @@ static void serve_one(FCGX_Request *fr, struct app *app, const struct rb_config 
 	free(body);
 }
 
-int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg)
+int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg,
+                 const struct pool_worker_env *env)
 {
 	if (FCGX_Init() != 0) {
 		log_error("FCGX_Init failed");
@@ -180,8 +181,12 @@ int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg)
 		}
 		char rid[40];
 		snprintf(rid, sizeof rid, "%ld-%llu", (long)getpid(), (unsigned long long)++seq);
+		if (env != NULL)
+			pool_request_begin(env);
 		serve_one(&fr, app, cfg, rid);
 		FCGX_Finish_r(&fr);
+		if (env != NULL)
+			pool_request_end(env);
 	}
 	FCGX_Free(&fr, 0);
 	return status;

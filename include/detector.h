@@ -80,8 +80,8 @@ double robust_threshold(double sensitivity);
  * The old service's smoothing (core/smooth_legacy.c): centred kernel
  * [1..h, h^2/4, h..1]/sum, w = max(int(0.05 n), min(n, int(5 + ln n))) made
  * odd, h = w / 2, edges padded by repetition. x must be finite; out[n] may
- * not alias x. With h = 0 (n = 1 or 2 rows) out = x (the old code divided by
- * zero there).
+ * not alias x. With h = 0 (n = 1) out = x (the old code divided by zero
+ * there).
  */
 void smooth_legacy(const double *x, size_t n, double *out);
 /* The half-width h the legacy kernel uses for n rows. */
@@ -97,8 +97,8 @@ struct iforest_params {
 /*
  * Fits an isolation forest on the n rows of X (row-major [n][d], finite) and
  * writes each row's anomaly score 2^(-E[h(x)]/c(psi)) in (0, 1] to score[n]
- * (sklearn's -score_samples). n = 1 gives score 1 for every row... the only
- * row; psi = 1 has c = 0 and is defined here as score 0.5. RB_E_NOMEM only.
+ * (sklearn's -score_samples). With one row (psi = 1, c = 0, undefined) the
+ * score is 0.5, "nothing to tell". Deterministic for a seed. RB_E_NOMEM only.
  */
 enum rb_code iforest_score(const double *X, size_t n, size_t d, const struct iforest_params *p,
                            double *score, struct rb_err *err);

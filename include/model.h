@@ -79,7 +79,7 @@ struct model_spec {
 	enum weekday_encoding weekday; /* ours: [rb-aioutliers] weekday_encoding; old files: quirk */
 	int has_score_stats;         /* ours: per-row score statistics present */
 	double score_mean, score_std;/* ours: [rb-aioutliers] score_mean, score_std */
-	double threshold_sigma;      /* ours: [rb-aioutliers] threshold_sigma (k of k-sigma); 5 when absent */
+	double threshold_sigma;      /* ours: [rb-aioutliers] threshold_sigma (k of k-sigma); 0 when absent */
 	int has_threshold_sigma;     /* 1 when threshold_sigma was given in the .ini */
 };
 

@@ -11,7 +11,9 @@
  * worker of the current generation that died is replaced, at once when it had
  * lived crash_window_ms, else after a doubling backoff; crash_limit deaths in
  * a row within crash_window_ms of their start mark the slot as a crash loop
- * and stop its respawning; when no slot is left the master returns 1.
+ * and stop its respawning; when no slot is left the master returns 1. A worker
+ * busy on one request for more than request_timeout_ms is killed and replaced
+ * (the web server answers that request with its own error).
  *
  * Worker: runs worker_main() after fork with the stop signals delivered only
  * while it waits for a connection (pool_wait_begin/pool_wait_end around the
@@ -30,20 +32,26 @@ struct pool_opts {
 	unsigned stop_grace_ms;    /* how long a stopping worker may take before SIGKILL */
 	unsigned crash_window_ms;  /* a death sooner than this after start counts as a crash */
 	unsigned crash_limit;      /* crashes in a row that stop a slot's respawning */
+	unsigned request_timeout_ms; /* a worker busy on one request longer is killed; 0 = never */
 };
 
-/* State the master shares with its workers (read-only for workers), e.g. for /health. */
+#define POOL_MAX_CHILDREN (2 * POOL_MAX_WORKERS) /* two generations during a reload */
+
+/* State the master shares with its workers (shared memory), e.g. for /health. The counters are
+ * written by the master only; busy_since_ms[i] only by the worker holding child record i. */
 struct pool_board {
 	volatile uint32_t generation; /* bumped by every successful reload */
 	volatile uint32_t wanted;     /* configured workers */
 	volatile uint32_t alive;      /* workers of the current generation running now */
 	volatile uint32_t crash_loops;/* slots whose respawning stopped */
+	volatile uint64_t busy_since_ms[POOL_MAX_CHILDREN]; /* CLOCK_MONOTONIC ms; 0 = idle */
 };
 
 struct pool_worker_env {
 	size_t slot;                     /* 0..workers-1 */
 	uint32_t generation;
-	const struct pool_board *board;  /* live view of the master's counters */
+	size_t record;                   /* this worker's index in busy_since_ms */
+	struct pool_board *board;        /* live view of the master's counters */
 };
 
 struct pool_callbacks {
@@ -68,5 +76,8 @@ int pool_stop_requested(void);
  * (and interrupt the wait with EINTR) only between these two calls. */
 void pool_wait_begin(void);
 void pool_wait_end(void);
+/* Worker side: bracket the handling of one request, for the master's request watchdog. */
+void pool_request_begin(const struct pool_worker_env *env);
+void pool_request_end(const struct pool_worker_env *env);
 
 #endif

@@ -44,7 +44,9 @@ struct series {
  * Parses a Druid timeseries result of len bytes (need not be NUL-terminated).
  * On RB_OK *out is a new series owned by the caller (series_free). On failure
  * *out is NULL and err says what was wrong: RB_E_TOO_LARGE for a cap,
- * RB_E_INPUT otherwise, naming the row where it applies.
+ * RB_E_INPUT otherwise, naming the row where it applies ("row 12 (1-based)",
+ * counted in input order), RB_E_NOMEM. Rows come out in ascending time
+ * order, ties in input order. The messages are printable ASCII.
  */
 enum rb_code series_parse(struct series **out, const char *json, size_t len,
                           const struct series_limits *limits, struct rb_err *err);
@@ -52,7 +54,7 @@ enum rb_code series_parse(struct series **out, const char *json, size_t len,
 /* Column index of a metric name, or -1 when no row carries it. */
 long series_col(const struct series *s, const char *name);
 
-/* Value of column c at row i, NAN when missing. */
+/* Value of column c at row i, NAN when missing (i < n and c < ncols: asserted). */
 double series_value(const struct series *s, size_t i, size_t c);
 
 /*

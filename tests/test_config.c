@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "config.h"
@@ -33,7 +34,7 @@ static void defaults(void)
 	CHECK(c.max_body_bytes == 16ull << 20);
 	CHECK(strcmp(c.default_metric, "bytes") == 0 && c.default_model[0] == '\0');
 	CHECK(c.inference == RB_INFER_DNNL && c.detector == RB_DETECTOR_DEFAULT);
-	CHECK(c.sensitivity == 0.95);
+	CHECK(isnan(c.sensitivity)); /* auto: the detector's own default */
 	CHECK(c.log_level == RB_LOG_INFO && c.log_target == RB_LOG_STDERR);
 	CHECK(c.request_timeout_ms == 60000);
 	/* the empty file is the defaults */
@@ -54,7 +55,7 @@ static void every_key(void)
 	        "models_dir = /opt/models dir\n"
 	        "druid_url = HTTPS://broker.example:8282/druid/v2/?pretty\n"
 	        "druid_connect_timeout_ms = 1\n"
-	        "druid_timeout_ms = 600000\n"
+	        "druid_timeout_ms = 599999\n"
 	        "druid_max_response_bytes = 1G\n"
 	        "max_body_bytes = 1025\n"
 	        "default_metric = bits_per_sec.v-2\n"
@@ -64,7 +65,7 @@ static void every_key(void)
 	        "sensitivity = .5e0\n"
 	        "log_level = debug\n"
 	        "log_target = syslog\n"
-	        "request_timeout_ms = 100"; /* no final newline */
+	        "request_timeout_ms = 600000"; /* no final newline */
 	struct rb_config c;
 	struct rb_err err = {0};
 	CHECKF(parse(text, &c, &err) == RB_OK, "%s", err.msg);
@@ -72,14 +73,14 @@ static void every_key(void)
 	CHECK(c.listen_mode == 0600 && c.workers == 64);
 	CHECK(strcmp(c.models_dir, "/opt/models dir") == 0);
 	CHECK(strcmp(c.druid_url, "HTTPS://broker.example:8282/druid/v2/?pretty") == 0);
-	CHECK(c.druid_connect_timeout_ms == 1 && c.druid_timeout_ms == 600000);
+	CHECK(c.druid_connect_timeout_ms == 1 && c.druid_timeout_ms == 599999);
 	CHECK(c.druid_max_response_bytes == 1ull << 30 && c.max_body_bytes == 1025);
 	CHECK(strcmp(c.default_metric, "bits_per_sec.v-2") == 0);
 	CHECK(strcmp(c.default_model, "traffic.v1") == 0);
 	CHECK(c.inference == RB_INFER_REFERENCE && c.detector == RB_DETECTOR_IFOREST_LEGACY);
 	CHECK(c.sensitivity == 0.5);
 	CHECK(c.log_level == RB_LOG_DEBUG && c.log_target == RB_LOG_SYSLOG);
-	CHECK(c.request_timeout_ms == 100);
+	CHECK(c.request_timeout_ms == 600000);
 	CHECK(c.listen.kind == RB_LISTEN_UNIX);
 
 	/* dump → parse gives the same config */

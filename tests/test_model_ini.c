@@ -32,7 +32,7 @@ int main(void)
 	CHECK(s.n_metrics == 12 && s.n_timestamp == 8 && strcmp(s.metrics[4], "clients") == 0);
 	CHECK(strcmp(s.timestamp[1], "weekday_0") == 0);
 	CHECK(s.window_size == 16 && s.num_windows == 2 && s.avg_loss == 0.004971476081581194);
-	CHECK(s.weekday == WEEKDAY_QUIRK && !s.has_score_stats && !s.has_threshold_sigma && s.threshold_sigma == 5.0);
+	CHECK(s.weekday == WEEKDAY_QUIRK && !s.has_score_stats && !s.has_threshold_sigma && s.threshold_sigma == 0.0);
 	model_spec_clear(&s);
 	CHECK(s.metrics == NULL && s.n_metrics == 0);
 	free(text);

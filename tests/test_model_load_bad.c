@@ -172,6 +172,13 @@ int main(void)
 	fx_write(ini_path, i1, strlen(i1));
 	expect_fail(k, ini_path, RB_E_MODEL, "t.ini:6: unknown key 'foo' in [General]", NULL);
 	free(i1);
+	expect_fail(k, fx_dir, RB_E_MODEL, ": not a regular file", NULL);
+	char *big = calloc(70000, 1);
+	CHECK(big != NULL);
+	memset(big, '#', 69999);
+	fx_write(ini_path, big, 69999);
+	expect_fail(k, ini_path, RB_E_MODEL, "t.ini: 69999 bytes (cap 65536)", NULL);
+	free(big);
 	fx_write(ini_path, ini, ini_len);
 	expect_ok(k, ini_path);
 

@@ -128,6 +128,12 @@ int emu_data_metric_by_name(const char *name);
  * 0 when it has none (inactive client, outage).
  */
 int emu_data_row(uint64_t seed, int series, int64_t ms, struct emu_row *row);
+/*
+ * All rows of minute ms for the series in mask: fills rows[s] (an array of
+ * EMU_MAX_SERIES) for each series s that has a row and returns the bitmask of
+ * those series. Same values as emu_data_row, computed once per minute.
+ */
+uint64_t emu_data_minute(uint64_t seed, int64_t ms, uint64_t mask, struct emu_row *rows);
 
 /* ----------------------------------------------------------------- query */
 

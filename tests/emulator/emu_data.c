@@ -172,14 +172,12 @@ static int client_active(uint64_t seed, int ci, int64_t ms, int64_t minute, doub
 	return uniform(seed, (uint64_t)ci, minute, 1) < 0.5 + 0.45 * lvl;
 }
 
-int emu_data_row(uint64_t seed, int series, int64_t ms, struct emu_row *row)
+/* The row of one series at minute ms (in range), given that minute's activity level. */
+static int make_row(uint64_t seed, int series, int64_t ms, double lvl, struct emu_row *row)
 {
-	if (series < 0 || series >= NSERIES || ms < EMU_DATA_START_MS || ms >= EMU_DATA_END_MS)
-		return 0;
 	int ci = series / 2, egress = series % 2;
 	const struct client *c = &CLIENTS[ci];
 	int64_t minute = (ms - EMU_DATA_START_MS) / EMU_MS_MINUTE;
-	double lvl = level(ms);
 	if (!client_active(seed, ci, ms, minute, lvl))
 		return 0;
 	uint64_t key = (uint64_t)series + 1000;
@@ -216,4 +214,24 @@ int emu_data_row(uint64_t seed, int series, int64_t ms, struct emu_row *row)
 	if (row->pkts < row->events)
 		row->pkts = row->events;
 	return 1;
+}
+
+int emu_data_row(uint64_t seed, int series, int64_t ms, struct emu_row *row)
+{
+	if (series < 0 || series >= NSERIES || ms < EMU_DATA_START_MS || ms >= EMU_DATA_END_MS ||
+	    ms % EMU_MS_MINUTE != 0)
+		return 0;
+	return make_row(seed, series, ms, level(ms), row);
+}
+
+uint64_t emu_data_minute(uint64_t seed, int64_t ms, uint64_t mask, struct emu_row *rows)
+{
+	if (ms < EMU_DATA_START_MS || ms >= EMU_DATA_END_MS || ms % EMU_MS_MINUTE != 0)
+		return 0;
+	double lvl = level(ms);
+	uint64_t present = 0;
+	for (int s = 0; s < NSERIES; s++)
+		if ((mask >> s & 1) && make_row(seed, s, ms, lvl, &rows[s]))
+			present |= 1ULL << s;
+	return present;
 }

@@ -115,19 +115,21 @@ void emu_buf_json_str(struct emu_buf *b, const char *s)
 }
 
 /*
- * Shortest decimal digits that read back to v: "%.*e" with growing precision.
- * Writes the digit string (no dot) to digits and the decimal exponent of the
- * first digit to *exp10.
+ * Shortest decimal digits that read back to v (v > 0, finite). Writes the
+ * digit string (no dot) to digits and the decimal exponent of the first digit
+ * to *exp10. A double whose shortest form has at most 15 significant digits
+ * is exactly its 15-digit rounding with trailing zeros removed, so at most
+ * three conversions are tried: 15, 16, 17 digits.
  */
 static void shortest_digits(double v, char *digits, size_t dsz, int *exp10)
 {
 	char tmp[40];
-	for (int prec = 0; prec <= 16; prec++) {
+	for (int prec = 14; prec <= 16; prec++) {
 		snprintf(tmp, sizeof tmp, "%.*e", prec, v);
 		if (strtod(tmp, NULL) == v)
 			break;
 	}
-	/* tmp is d[.ddd]e[+-]XX */
+	/* tmp is d.ddde[+-]XX */
 	size_t n = 0;
 	const char *p = tmp;
 	for (; *p && *p != 'e'; p++) {

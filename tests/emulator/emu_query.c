@@ -1085,13 +1085,13 @@ static int64_t eval_bucket(const struct plan *p, uint64_t seed, const struct seg
 		if (rem < m)
 			m = rem + EMU_MS_MINUTE;
 		for (; m < sg[k].to; m += EMU_MS_MINUTE) {
-			for (int s = 0; s < ns; s++) {
+			struct emu_row rowv[EMU_MAX_SERIES];
+			uint64_t present = emu_data_minute(seed, m, p->mask, rowv);
+			for (int s = 0; s < ns && present != 0; s++) {
 				uint64_t bit = 1ULL << s;
-				if (!(p->mask & bit))
+				if (!(present & bit))
 					continue;
-				struct emu_row r;
-				if (!emu_data_row(seed, s, m, &r))
-					continue;
+				const struct emu_row r = rowv[s];
 				rows++;
 				for (int a = 0; a < p->naggs; a++) {
 					const struct agg *g = &p->aggs[a];

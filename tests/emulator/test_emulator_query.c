@@ -250,6 +250,8 @@ static void test_granularities(void)
 		{"\"hour\"", 60},
 		{"\"HOUR\"", 60},
 		{"{\"type\":\"period\",\"period\":\"PT5M\"}", 5},
+		/* trafficquery.json's template: "" origin and zone read as absent (Jackson's "" -> null) */
+		{"{\"type\":\"period\",\"period\":\"pt5m\",\"origin\":\"\",\"timeZone\":\"\"}", 5},
 		{"{\"type\":\"period\",\"period\":\"pt1h30m\",\"origin\":\"2023-09-21T06:00:00Z\"}", 90},
 		{"{\"type\":\"duration\",\"duration\":3600000}", 60},
 		{"{\"type\":\"duration\",\"duration\":\"7200000\",\"origin\":\"2023-09-21T00:00:00Z\"}", 120},

@@ -1,17 +1,19 @@
 /*
  * fuzz_druid_query: a client's query text through druid_query_parse, the
  * granularity, the rewrite and the dump; the same bytes also as a bare
- * granularity value and as a template. Invariants (abort on violation,
- * independent of NDEBUG): the caller's query is never modified; a query
- * whose granularity has a fixed length always rewrites; the rewritten query
- * keeps every key of the original but the two replaced ones; its text parses
- * back to the same value.
+ * granularity value, as a template and as text to clean for a message.
+ * Invariants (abort on violation, independent of NDEBUG): the caller's query
+ * is never modified; a query whose granularity has a fixed length always
+ * rewrites; the rewritten query keeps every key of the original but the two
+ * replaced ones; its text parses back to the same value; cleaned text is
+ * printable, shorter than its buffer and has no double spaces.
  */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "druid_private.h"
 #include "druid_query.h"
 
 #define FUZZ_CHECK(c)              \
@@ -115,6 +117,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			json_decref(g);
 		}
 	}
+	/* Message cleaning (used on users' and Druid's text): printable, bounded, no double spaces. */
+	for (size_t cap = 0; cap <= 64; cap += 7) {
+		char out[64];
+		memset(out, 'Z', sizeof out);
+		druid_clean_text(out, cap, text, size);
+		if (cap == 0) {
+			FUZZ_CHECK(out[0] == 'Z');
+			continue;
+		}
+		size_t len = strnlen(out, cap);
+		FUZZ_CHECK(len < cap);
+		for (size_t i = 0; i < len; i++) {
+			FUZZ_CHECK(out[i] >= 0x20 && out[i] < 0x7f);
+			FUZZ_CHECK(!(out[i] == ' ' && (i == 0 || out[i - 1] == ' ')));
+		}
+	}
+
 	/* And as a template. */
 	struct druid_template *t = NULL;
 	enum rb_code rc = druid_template_parse(&t, text, size, "fuzz", NULL);

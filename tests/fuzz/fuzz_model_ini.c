@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		require(strlen(s.timestamp[k]) >= 1 && strlen(s.timestamp[k]) < MODEL_NAME_MAX);
 	require(s.window_size >= 1 && s.num_windows >= 1 && s.window_size * s.num_windows <= MODEL_MAX_DIM);
 	require(isfinite(s.avg_loss) && s.avg_loss >= 0 && isfinite(s.std_loss) && s.std_loss >= 0);
-	require(isfinite(s.threshold_sigma) && s.threshold_sigma > 0);
+	require(s.has_threshold_sigma ? (isfinite(s.threshold_sigma) && s.threshold_sigma > 0) : s.threshold_sigma == 0);
 	require(!s.has_score_stats || (isfinite(s.score_mean) && s.score_std > 0));
 	model_spec_clear(&s);
 	return 0;

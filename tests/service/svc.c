@@ -23,6 +23,9 @@
 
 #include "testutil.h"
 
+/* Per-request client timeout; raised for the valgrind run, where everything is ~30x slower. */
+static long request_timeout_ms = 30000;
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -266,8 +269,25 @@ static void start_apache(struct svc_stack *st)
 	wait_port(st->web_port, &st->webserver, "apache2");
 }
 
+/* The running stack, killed at exit when a failed CHECK leaves it up (orphans would keep
+ * ctest's output pipe open until its timeout). Each process leads its own group. */
+static struct svc_stack *running;
+
+static void kill_running(void)
+{
+	if (running == NULL)
+		return;
+	struct svc_proc *procs[] = {&running->webserver, &running->daemon, &running->emulator};
+	for (size_t i = 0; i < 3; i++)
+		if (procs[i]->pid > 0)
+			kill(-procs[i]->pid, SIGKILL);
+}
+
 void svc_start(struct svc_stack *st, enum svc_web web, const struct svc_opts *opts)
 {
+	if (running == NULL)
+		atexit(kill_running);
+	running = st;
 	static const struct svc_opts none;
 	if (opts == NULL)
 		opts = &none;
@@ -288,6 +308,20 @@ void svc_start(struct svc_stack *st, enum svc_web web, const struct svc_opts *op
 	else
 		start_apache(st);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (opts->valgrind)
+		request_timeout_ms = 300000;
+	/* Ready when a worker answers /health (it warms up oneDNN first). */
+	for (int i = 0; i < 600; i++) {
+		struct svc_http h;
+		svc_get(st, "/health", NULL, &h);
+		int ok = h.status == 200;
+		svc_http_free(&h);
+		if (ok)
+			return;
+		sleep_ms(500);
+	}
+	fprintf(stderr, "svc: no worker answered /health within 300 s (logs in %s)\n", st->dir);
+	exit(1);
 }
 
 void svc_restart_emulator(struct svc_stack *st, const char *emulator_args)
@@ -319,6 +353,7 @@ static void remove_tree(const char *dir)
 
 void svc_stop(struct svc_stack *st)
 {
+	running = NULL;
 	stop_proc(&st->webserver);
 	stop_proc(&st->daemon);
 	stop_proc(&st->emulator);
@@ -395,7 +430,7 @@ static void perform(CURL *c, struct svc_http *out)
 	struct sink s = {calloc(1, 1), 0};
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, request_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	memset(out, 0, sizeof *out);
 	if (curl_easy_perform(c) == CURLE_OK) {
