@@ -27,6 +27,10 @@
 # Environment: RB_BUILD_DIR (default build), RB_SHARED_DIR (default ../shared),
 # RB_BENCH_SECONDS (default 6), RB_BENCH_CONNS (default 4), RB_KEEP=1 keeps
 # the temporary directory (logs, bodies, raw wrk output).
+# Profile mode: RB_BENCH_PROFILE=CASE (one of the case names below, e.g.
+# deep-1h) runs the daemon with 1 worker, records it with perf (cpu-clock,
+# DWARF call graphs) under wrk -c1 for RB_BENCH_SECONDS, and prints the
+# inclusive share of each stage of a request instead of the table.
 set -euo pipefail
 # lighttpd lives in /usr/sbin, which is not in a normal user's PATH on Debian.
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -95,7 +99,7 @@ ln -s "$repo/models/traffic.druid.json" "$tmp/models/traffic.druid.json"
 cat >"$tmp/rb-aioutliers.conf" <<EOF
 listen = unix:$tmp/svc.sock
 listen_mode = 0600
-workers = 2
+workers = $([ -n "${RB_BENCH_PROFILE:-}" ] && echo 1 || echo 2)
 models_dir = $tmp/models
 druid_url = http://$druid/druid/v2/
 EOF
@@ -205,6 +209,39 @@ parse_wrk() {
 fmt_rps() { awk -v r="$1" 'BEGIN { printf (r < 100 ? "%.1f" : "%.0f"), r }'; }
 fmt_us() { awk -v u="$1" 'BEGIN { if (u >= 10000) printf "%.0f ms", u / 1000;
 	else if (u >= 1000) printf "%.1f ms", u / 1000; else printf "%d µs", u }'; }
+
+# ---- profile mode ----------------------------------------------------------
+# Inclusive shares of the request stages in the one worker's on-CPU samples.
+# oneDNN's JIT kernels cannot be unwound: they show as the [JIT] dso, outside
+# the call tree; count them as inference.
+if [ -n "${RB_BENCH_PROFILE:-}" ]; then
+	c=$RB_BENCH_PROFILE
+	[ -f "$tmp/body-$c" ] || die "RB_BENCH_PROFILE: no case '$c' (one of: $cases)"
+	command -v perf >/dev/null || die "perf is not installed"
+	worker=$(pgrep -P "$daemon_pid")
+	perf record -q -F 499 -e cpu-clock --call-graph dwarf,16384 -o "$tmp/perf.data" \
+		-p "$worker" >"$tmp/perf.log" 2>&1 &
+	perf_pid=$!
+	sleep 0.5
+	conns=1
+	run_wrk "$svc_port" "$tmp/body-$c" "$tmp/wrk-profile.txt"
+	kill -INT "$perf_pid"
+	wait "$perf_pid" || true
+	echo "${label[$c]}: $(grep Requests/sec "$tmp/wrk-profile.txt"), 1 worker, wrk -c1"
+	echo "share of the worker's samples (inclusive), by stage:"
+	perf report -i "$tmp/perf.data" --children --sort symbol --stdio -g none 2>/dev/null |
+		awk '$1 ~ /%$/ { print $1, $4 }' | awk '
+		BEGIN { n = split("worker_serve FCGX_Accept_r read_body form_parse " \
+			"request_fields_decode series_parse engine_run_model features_build " \
+			"engine_reconstruct model_dnnl_run score_rows detector_run response_success " \
+			"json_delete log_msg FCGX_Finish_r", order, " ")
+			for (i = 1; i <= n; i++) want[order[i]] = 1 }
+		($2 in want) && !($2 in got) { got[$2] = $1 }
+		END { for (i = 1; i <= n; i++) if (order[i] in got) printf "  %-22s %s\n", order[i], got[order[i]] }'
+	perf report -i "$tmp/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
+		awk '/\[JIT\]/ { printf "  %-22s %s (oneDNN JIT kernels: inference)\n", "[JIT]", $1 }'
+	exit 0
+fi
 
 # $1 = first line of daemon.log to read: median of the POST times the workers
 # logged ("... N bytes T ms model=..."), i.e. from the request's start to the
