@@ -199,7 +199,7 @@ fi
 
 cat <<EOF
 
-== By hand, while this runs:
+== By hand, while this runs (from the top of the repository):
 curl -s $base/health
 curl -s --data-urlencode "query=\$(base64 -w0 tests/data/druid/seed_readme_pt1m.query.json)" \\
      --data-urlencode "model=\$(printf traffic | base64 -w0)" $base/api/v1/outliers
