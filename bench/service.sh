@@ -109,24 +109,24 @@ daemon_pid=${pids[-1]}
 spawn-fcgi -n -s "$tmp/trivial.sock" -M 0600 -- "$trivial" 2 >"$tmp/trivial.log" 2>&1 </dev/null &
 pids+=($!)
 
-# $1 = name, $2 = socket: a lighttpd from the shipped snippet; echoes its port.
+# $1 = name, $2 = socket, $3 = port: a lighttpd from the shipped snippet
+# (called directly, not in $(...), so that its pid reaches the cleanup).
 start_lighttpd() {
-	local port
-	port=$(free_port)
 	sed "s#/run/rb-aioutliers/rb-aioutliers.sock#$2#" etc/lighttpd/rb-aioutliers.conf >"$tmp/$1.snippet"
 	cat >"$tmp/$1.conf" <<EOF
 server.document-root = "$tmp/www"
 server.bind = "127.0.0.1"
-server.port = $port
+server.port = $3
 server.errorlog = "$tmp/$1.error.log"
 include "$tmp/$1.snippet"
 EOF
 	lighttpd -D -f "$tmp/$1.conf" >"$tmp/$1.log" 2>&1 </dev/null &
 	pids+=($!)
-	echo "$port"
 }
-svc_port=$(start_lighttpd lighttpd-svc "$tmp/svc.sock")
-triv_port=$(start_lighttpd lighttpd-trivial "$tmp/trivial.sock")
+svc_port=$(free_port)
+start_lighttpd lighttpd-svc "$tmp/svc.sock" "$svc_port"
+triv_port=$(free_port)
+start_lighttpd lighttpd-trivial "$tmp/trivial.sock" "$triv_port"
 for _ in $(seq 300); do
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$svc_port/health")" = 200 ] && break
 	sleep 0.1
