@@ -22,8 +22,8 @@
  * over all files, S_null = -(windows), S_perfect = windows * sigma(-1).
  *
  * Usage: bench_eval_nab [-d DIR] [-s SENS] [-S s1,s2,..]
- *   -d  data folder (default $RB_SHARED_DIR/dev-data/nab-dev, else
- *       ../shared/dev-data/nab-dev)
+ *   -d  data folder (default $RB_SHARED_DIR/dev-data/nab-dev, else the
+ *       shared/ folder configured at build time, else ../shared/...)
  *   -s  sensitivity of the default detector (default: its built-in default);
  *       the legacy one always runs with its own default (0.95)
  *   -S  sweep: only the overall line, for each listed sensitivity
@@ -310,7 +310,12 @@ int main(int argc, char **argv)
 {
 	char dir[4096];
 	const char *env = getenv("RB_SHARED_DIR");
-	snprintf(dir, sizeof dir, "%s/dev-data/nab-dev", env ? env : "../shared");
+#ifdef RB_SHARED_DIR_DEFAULT
+	const char *shared = env ? env : RB_SHARED_DIR_DEFAULT;
+#else
+	const char *shared = env ? env : "../shared";
+#endif
+	snprintf(dir, sizeof dir, "%s/dev-data/nab-dev", shared);
 	double sens = NAN;
 	const char *sweep = NULL;
 	for (int i = 1; i < argc; i++) {

@@ -837,7 +837,14 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 	if (best != NULL) {
 		double cycles = (w.tv[m - 1] - w.tv[0] + step) / best->period;
 		double per_bin = cycles > 1 ? cycles : 1;
-		size_t group = (size_t)ceil(PHASE_MIN_ROWS / per_bin);
+		/* Bins pooled per group: at least 1, at most every bin (per_bin may be huge or
+		 * non-finite when the instants span far more than the data's cycles). */
+		double want = ceil(PHASE_MIN_ROWS / per_bin);
+		size_t group = 1;
+		if (want > 1)
+			group = want < (double)best->nb ? (size_t)want : best->nb;
+		if (group < 1)
+			group = 1;
 		struct season G = *best;
 		G.nb = (best->nb + group - 1) / group;
 		G.bw = best->period / (double)G.nb;

@@ -340,6 +340,9 @@ static enum rb_code parse_listen(const struct config_key *k, const char *v, size
 		host = v + 1;
 		hl = (size_t)(close - host);
 		colon = close + 1;
+		if (memchr(host, ':', hl) == NULL) /* brackets are for IPv6 addresses only */
+			return rb_err_set(err, RB_E_CONFIG, "'%.*s': [...] must hold an IPv6 address",
+			                  (int)len, v);
 	} else {
 		colon = memchr(v, ':', len);
 		if (colon == NULL)

@@ -174,6 +174,7 @@ static const struct bad_case bad[] = {
 	{"listen = [::1]\n", "is not [address]:port"},
 	{"listen = [::1]:\n", "no port"},
 	{"listen = [::1]x:80\n", "is not [address]:port"},
+	{"listen = [localhost]:80\n", "must hold an IPv6 address"},
 	{"listen = my host:80\n", "has no valid host"},
 	{"listen = a_b:80\n", "has no valid host"},
 	{"listen = unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # Writes etc/samples/traffic-sample.json: a synthetic Druid timeseries result
 # (90 one-minute rows of the traffic model's 11 metrics) with one obvious
-# spike, for etc/demo.sh and the tests. Deterministic (own LCG, no random
+# spike, for etc/demo-offline.sh and the tests. Deterministic (own LCG, no random
 # module), so re-running it reproduces the committed file byte for byte.
 #   python3 etc/samples/gen-traffic-sample.py > etc/samples/traffic-sample.json
 import json

@@ -111,7 +111,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(err.code == rc && err.msg[0] != '\0');
 		for (const char *p = err.msg; *p != '\0'; p++)
 			REQUIRE(*p >= 0x20 && *p < 0x7f);
-		if (rc == RB_E_INPUT && root != NULL) {
+		/* A NUL byte is never valid JSON; Jansson's json_loadb lets some through, so it is
+		 * no reference for such input (found by this fuzzer: "1\0}" inside an object). */
+		if (rc == RB_E_INPUT && root != NULL && memchr(data, 0, size) == NULL) {
 			/* Refused while Jansson reads it: must be a shape, instant or duplicate problem. */
 			json_t *strict = json_loadb((const char *)data, size, /* new */
 			                            JSON_DECODE_ANY | JSON_REJECT_DUPLICATES |

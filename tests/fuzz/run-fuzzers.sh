@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds every fuzz target with clang + libFuzzer + ASan/UBSan into build-fuzz/ and runs
-# each for a bounded time on a copy of its seed corpus. A crash fails the run (exit 1) and
+# each for a bounded time on a copy of its seed corpus, with a fixed seed (repeatable). A crash fails the run (exit 1) and
 # leaves the crashing input in build-fuzz/crashes/<target>/.
 #   bash tests/fuzz/run-fuzzers.sh [SECONDS_PER_TARGET]   (default 20)
 set -euo pipefail
@@ -27,7 +27,7 @@ for src in tests/fuzz/fuzz_*.c; do
   mkdir -p "$work" "$crashes"
   seeds=tests/fuzz/corpus/$target
   [ -d "$seeds" ] && cp -r "$seeds"/. "$work"/
-  if "$exe" "$work" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+  if "$exe" "$work" -seed=1 -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
        -artifact_prefix="$crashes/" -print_final_stats=1 >"build-fuzz/$name.log" 2>&1; then
     echo "fuzz $target: $(grep -o 'stat::number_of_executed_units: *[0-9]*' "build-fuzz/$name.log" | grep -o '[0-9]*$') runs, no crash"
   else

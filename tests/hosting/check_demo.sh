@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# check_demo: etc/demo.sh brings the whole stack up and answers the two example
+# requests (RB_DEMO_ONCE=1, on a free port so that a busy 39091 does not
+# matter), exits 0, leaves no process or temporary directory behind; and with
+# its port already taken it fails at once with a clear message instead of
+# hanging. Needs RB_SOURCE_DIR, RB_BUILD_DIR, RB_SHARED_DIR (set by ctest).
+set -uo pipefail
+src=${RB_SOURCE_DIR:?}
+bld=${RB_BUILD_DIR:?}
+export RB_SHARED_DIR=${RB_SHARED_DIR:?} RB_BUILD_DIR=$bld
+tmp=$(mktemp -d /tmp/rb-check-demo-XXXXXX)
+holder=
+cleanup() {
+	[ -n "$holder" ] && kill -TERM "$holder" 2>/dev/null && wait "$holder" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+free_port() {
+	# A port nothing listens on: the kernel's choice via python3 if present, else a
+	# random one in 20000-59999 that refuses connections (a small race either way).
+	if command -v python3 >/dev/null; then
+		python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+		return
+	fi
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+
+# A port that something listens on (the emulator, port 0 = any free port).
+"$bld/tests/emulator/rb-druid-emulator" --listen 127.0.0.1:0 >"$tmp/holder.log" 2>&1 &
+holder=$!
+busy=
+for _ in $(seq 100); do
+	busy=$(sed -n 's/^listening 127.0.0.1://p' "$tmp/holder.log")
+	[ -n "$busy" ] && break
+	sleep 0.1
+done
+[ -n "$busy" ] || { echo "FAIL: could not start a listener"; exit 1; }
+
+# 1. Busy port: exit 1 within seconds, naming the port.
+start=$SECONDS
+RB_DEMO_ONCE=1 RB_DEMO_PORT=$busy timeout 60 bash "$src/etc/demo.sh" >"$tmp/busy.out" 2>&1
+rc=$?
+if [ "$rc" = 1 ] && grep -q "port $busy .*already in use" "$tmp/busy.out" && [ $((SECONDS - start)) -lt 10 ]; then
+	pass "busy port $busy: exit 1 with a clear message in $((SECONDS - start)) s"
+else
+	fail "busy port: rc $rc after $((SECONDS - start)) s:"; cat "$tmp/busy.out"
+fi
+
+# 2. The demo end to end on a free port.
+port=$(free_port)
+before=$(ls -d /tmp/rb-demo-* 2>/dev/null | sort)
+RB_DEMO_ONCE=1 RB_DEMO_PORT=$port timeout 240 bash "$src/etc/demo.sh" >"$tmp/demo.out" 2>&1
+rc=$?
+after=$(ls -d /tmp/rb-demo-* 2>/dev/null | sort)
+n_success=$(grep -c '"status": *"success"' "$tmp/demo.out")
+n_200=$(grep -c '^HTTP 200$' "$tmp/demo.out")
+if [ "$rc" = 0 ] && [ "$n_success" = 2 ] && [ "$n_200" = 2 ] &&
+   grep -q '"model": *"default"' "$tmp/demo.out" && grep -q '"model": *"traffic"' "$tmp/demo.out"; then
+	pass "demo: exit 0, two 200 success answers (model default and traffic)"
+else
+	fail "demo: rc $rc, $n_200 x HTTP 200, $n_success x success; its output:"; cat "$tmp/demo.out"
+fi
+if [ "$before" = "$after" ]; then pass "demo: its temporary directory is gone"
+else fail "demo left a temporary directory: $(comm -13 <(echo "$before") <(echo "$after"))"; fi
+sleep 0.5
+if curl -s -o /dev/null "http://127.0.0.1:$port/health"; then fail "demo: port $port still answers after exit"
+else pass "demo: nothing listens on $port after exit"; fi
+left=$(pgrep -f "rb-demo-" || true)
+if [ -z "$left" ]; then pass "demo: no process of it left"
+else fail "demo: processes left: $(ps -o pid,args -p "$(tr '\n' ',' <<<"$left" | sed 's/,$//')")"; fi
+
+if [ "$failures" -ne 0 ]; then
+	echo "$failures check(s) failed"
+	exit 1
+fi
+echo "all demo checks passed"

@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# check_hosting_files: the shipped hosting files (etc/lighttpd, etc/apache,
+# etc/systemd) are valid and work. Their paths (/run/..., /usr/local/sbin/...,
+# /etc/rb-aioutliers/...) are substituted to a temporary directory and the
+# build tree, then:
+#   - lighttpd -tt and apache2 -t accept a server config including each snippet;
+#   - systemd-analyze verify accepts the units (not counted when absent);
+#   - the daemon started by the ExecStart line of each unit (own socket, and
+#     spawn-fcgi) answers GET /health and a detection POST through lighttpd
+#     and (own socket) Apache; Apache's TCP variant (port substituted) too;
+#     the lighttpd bin-path variant spawns the daemon
+#     itself and answers too; a body over the web server's limit gets 413.
+# Needs RB_SOURCE_DIR, RB_BUILD_DIR, RB_SHARED_DIR (set by ctest). Exit 0 = all
+# checks passed; any failure exits 1 with the reason and the relevant logs.
+set -uo pipefail
+# lighttpd lives in /usr/sbin, which is not in a normal user's PATH on Debian.
+export PATH="$PATH:/usr/sbin:/sbin"
+
+src=${RB_SOURCE_DIR:?}
+bld=${RB_BUILD_DIR:?}
+shared=${RB_SHARED_DIR:?}
+daemon="$bld/fcgi/rb-aioutliers"
+tmp=$(mktemp -d /tmp/rb-hosting-XXXXXX)
+chmod 755 "$tmp"
+mkdir -p "$tmp/run" "$tmp/www"
+chmod 755 "$tmp/run"
+pids=()
+failures=0
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	if [ -n "${RB_KEEP_SVC:-}" ]; then echo "logs kept in $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+showlog() { for f in "$@"; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done; }
+
+free_port() {
+	# A port nothing listens on: the kernel's choice via python3 if present, else a
+	# random one in 20000-59999 that refuses connections (a small race either way).
+	if command -v python3 >/dev/null; then
+		python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+		return
+	fi
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
+
+# The shipped file with its absolute paths moved into $tmp and the build tree.
+subst() {
+	sed -e "s#/run/rb-aioutliers/#$tmp/run/#g" \
+	    -e "s#/run/lighttpd/#$tmp/run/#g" \
+	    -e "s#/usr/local/sbin/rb-aioutliers#$daemon#g" \
+	    -e "s#/etc/rb-aioutliers/rb-aioutliers.conf#$tmp/daemon.conf#g" "$1"
+}
+
+mkdir "$tmp/models"
+ln -s "$shared/upstream/traffic.keras" "$tmp/models/traffic.keras"
+ln -s "$shared/upstream/traffic.ini" "$tmp/models/traffic.ini"
+ln -s "$src/models/traffic.druid.json" "$tmp/models/traffic.druid.json"
+
+# $1 = listen value, $2 = listen_mode
+write_daemon_conf() {
+	cat >"$tmp/daemon.conf" <<EOF
+listen = $1
+listen_mode = $2
+workers = 2
+models_dir = $tmp/models
+druid_url = http://127.0.0.1:9/druid/v2/
+log_level = info
+EOF
+}
+
+# A lighttpd server config on port $2 including snippet $1 (already substituted).
+write_lighttpd_conf() {
+	cat >"$tmp/lighttpd.conf" <<EOF
+server.document-root = "$tmp/www"
+server.bind = "127.0.0.1"
+server.port = $2
+server.errorlog = "$tmp/lighttpd.error.log"
+server.pid-file = "$tmp/lighttpd.pid"
+include "$1"
+EOF
+}
+
+write_apache_conf() {
+	local mods=/usr/lib/apache2/modules
+	cat >"$tmp/apache.conf" <<EOF
+ServerRoot "$tmp"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$2
+PidFile $tmp/apache.pid
+DefaultRuntimeDir $tmp
+Mutex file:$tmp default
+ErrorLog $tmp/apache.error.log
+LogLevel warn
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule proxy_module $mods/mod_proxy.so
+LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so
+User www-data
+Group www-data
+DocumentRoot $tmp/www
+Include $1
+EOF
+}
+
+# Waits until GET http://127.0.0.1:$1/health answers 200 (20 s at most; gives up
+# at once when the last process started, the web server, has exited).
+wait_health() {
+	for _ in $(seq 200); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/health")" = 200 ] && return 0
+		kill -0 "${pids[-1]}" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# Starts "$@" in the background (logs in $tmp/$name.log); pid appended to pids.
+start() {
+	local name=$1
+	shift
+	"$@" >"$tmp/$name.log" 2>&1 </dev/null &
+	pids+=($!)
+}
+
+stop_last() {
+	local p=${pids[-1]}
+	kill -TERM "$p" 2>/dev/null
+	for _ in $(seq 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	unset 'pids[-1]'
+}
+
+sample_b64=$(base64 -w0 "$src/etc/samples/traffic-sample.json")
+model_b64=$(printf traffic | base64 -w0)
+# Detection through the web server on port $1 with model traffic on the sample.
+check_detect() {
+	local out code
+	out=$(curl -s -w '\n%{http_code}' --data-urlencode "data=$sample_b64" \
+	      --data-urlencode "model=$model_b64" "http://127.0.0.1:$1/api/v1/outliers")
+	code=${out##*$'\n'}
+	if [ "$code" = 200 ] && grep -q '"status": *"success"' <<<"$out" \
+	   && grep -q '"model": *"traffic"' <<<"$out"; then
+		pass "$2: POST /api/v1/outliers model=traffic -> 200 success"
+	else
+		fail "$2: POST /api/v1/outliers -> $code: ${out:0:300}"
+	fi
+}
+
+# ---- static checks ------------------------------------------------------
+for f in rb-aioutliers.conf rb-aioutliers-spawn.conf; do
+	subst "$src/etc/lighttpd/$f" >"$tmp/lighttpd-$f"
+	write_lighttpd_conf "$tmp/lighttpd-$f" 8080
+	if out=$(lighttpd -tt -f "$tmp/lighttpd.conf" 2>&1); then
+		pass "lighttpd -tt accepts etc/lighttpd/$f"
+	else
+		fail "lighttpd -tt rejects etc/lighttpd/$f: $out"
+	fi
+done
+for f in rb-aioutliers.conf rb-aioutliers-tcp.conf; do
+	subst "$src/etc/apache/$f" >"$tmp/apache-$f"
+	write_apache_conf "$tmp/apache-$f" 8080
+	if out=$(/usr/sbin/apache2 -t -f "$tmp/apache.conf" 2>&1); then
+		pass "apache2 -t accepts etc/apache/$f"
+	else
+		fail "apache2 -t rejects etc/apache/$f: $out"
+	fi
+done
+if command -v systemd-analyze >/dev/null; then
+	for f in rb-aioutliers.service rb-aioutliers-spawn-fcgi.service; do
+		mkdir -p "$tmp/units"
+		subst "$src/etc/systemd/$f" >"$tmp/units/$f"
+		# verify checks syntax, directives and that ExecStart programs exist; an
+		# unknown key only prints a warning naming the file: that fails too.
+		out=$(systemd-analyze verify --man=no "$tmp/units/$f" 2>&1)
+		rc=$?
+		bad=$(grep -F "$f" <<<"$out" || true)
+		if [ "$rc" = 0 ] && [ -z "$bad" ]; then
+			pass "systemd-analyze verify accepts etc/systemd/$f"
+		else
+			fail "systemd-analyze verify on etc/systemd/$f (rc $rc): $out"
+		fi
+	done
+else
+	echo "NOT CHECKED: systemd-analyze is not installed; the units were not verified"
+fi
+
+# ExecStart= of a unit, paths substituted, as words.
+exec_start() { subst "$src/etc/systemd/$1" | sed -n 's/^ExecStart=//p'; }
+
+# ---- own pool: rb-aioutliers.service's ExecStart, lighttpd and Apache ------
+web=$(free_port)
+# 0666 here only: Apache's children run as www-data and this temp socket is root's.
+write_daemon_conf "unix:$tmp/run/rb-aioutliers.sock" 0666
+read -r -a cmd <<<"$(exec_start rb-aioutliers.service)"
+start daemon "${cmd[@]}"
+daemon_pid=${pids[-1]}
+write_lighttpd_conf "$tmp/lighttpd-rb-aioutliers.conf" "$web"
+start lighttpd lighttpd -D -f "$tmp/lighttpd.conf"
+if wait_health "$web"; then
+	pass "rb-aioutliers.service ExecStart + etc/lighttpd/rb-aioutliers.conf: GET /health -> 200"
+	check_detect "$web" "lighttpd -> own socket"
+	# One byte over server.max-request-size: lighttpd's own 413.
+	head -c $((16384 * 1024 + 1)) /dev/zero | tr '\0' 'a' >"$tmp/big"
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Expect:' --data-binary @"$tmp/big" \
+	       "http://127.0.0.1:$web/api/v1/outliers")
+	if [ "$code" = 413 ]; then pass "lighttpd: body over 16 MiB -> 413"
+	else fail "lighttpd: body over 16 MiB -> $code, wanted 413"; fi
+	rm -f "$tmp/big"
+	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$web/other")
+	if [ "$code" = 404 ]; then pass "lighttpd: /other is not passed on (404)"
+	else fail "lighttpd: /other -> $code, wanted 404"; fi
+else
+	fail "own socket via lighttpd: /health never answered 200"
+	showlog "$tmp/daemon.log" "$tmp/lighttpd.log" "$tmp/lighttpd.error.log"
+fi
+stop_last # lighttpd
+
+web=$(free_port)
+write_apache_conf "$tmp/apache-rb-aioutliers.conf" "$web"
+start apache /usr/sbin/apache2 -f "$tmp/apache.conf" -DFOREGROUND
+if wait_health "$web"; then
+	pass "etc/apache/rb-aioutliers.conf (unix socket): GET /health -> 200"
+	check_detect "$web" "apache -> own socket"
+else
+	fail "own socket via Apache: /health never answered 200"
+	showlog "$tmp/daemon.log" "$tmp/apache.log" "$tmp/apache.error.log"
+fi
+stop_last # apache
+stop_last # daemon
+if kill -0 "$daemon_pid" 2>/dev/null; then fail "daemon still running after SIGTERM"; fi
+
+# ---- Apache over TCP: etc/apache/rb-aioutliers-tcp.conf --------------------
+web=$(free_port)
+fport=$(free_port)
+write_daemon_conf "127.0.0.1:$fport" 0660
+start daemon-tcp "$daemon" -f -c "$tmp/daemon.conf"
+sed "s#127.0.0.1:9091#127.0.0.1:$fport#g" "$tmp/apache-rb-aioutliers-tcp.conf" >"$tmp/apache-tcp-port.conf"
+write_apache_conf "$tmp/apache-tcp-port.conf" "$web"
+start apache-tcp /usr/sbin/apache2 -f "$tmp/apache.conf" -DFOREGROUND
+if wait_health "$web"; then
+	pass "etc/apache/rb-aioutliers-tcp.conf: GET /health -> 200"
+	check_detect "$web" "apache -> TCP"
+else
+	fail "TCP via Apache: /health never answered 200"
+	showlog "$tmp/daemon-tcp.log" "$tmp/apache-tcp.log" "$tmp/apache.error.log"
+fi
+stop_last # apache
+stop_last # daemon
+
+# ---- spawn-fcgi: rb-aioutliers-spawn-fcgi.service's ExecStart --------------
+web=$(free_port)
+rm -f "$tmp/run/rb-aioutliers.sock"
+write_daemon_conf "" 0660
+read -r -a cmd <<<"$(exec_start rb-aioutliers-spawn-fcgi.service)"
+start spawn-fcgi "${cmd[@]}"
+write_lighttpd_conf "$tmp/lighttpd-rb-aioutliers.conf" "$web"
+start lighttpd lighttpd -D -f "$tmp/lighttpd.conf"
+if wait_health "$web"; then
+	pass "rb-aioutliers-spawn-fcgi.service ExecStart + lighttpd: GET /health -> 200"
+	check_detect "$web" "lighttpd -> spawn-fcgi socket"
+	workers=$(pgrep -c -P "${pids[-2]}")
+	if [ "$workers" = 2 ]; then pass "spawn-fcgi -n: the daemon's master owns 2 workers"
+	else fail "spawn-fcgi -n: master has $workers children, wanted 2"; fi
+else
+	fail "spawn-fcgi socket via lighttpd: /health never answered 200"
+	showlog "$tmp/spawn-fcgi.log" "$tmp/lighttpd.log" "$tmp/lighttpd.error.log"
+fi
+stop_last # lighttpd
+stop_last # spawn-fcgi'd daemon
+
+# ---- lighttpd bin-path: lighttpd spawns the daemon -------------------------
+web=$(free_port)
+write_daemon_conf "" 0660
+write_lighttpd_conf "$tmp/lighttpd-rb-aioutliers-spawn.conf" "$web"
+start lighttpd-spawn lighttpd -D -f "$tmp/lighttpd.conf"
+if wait_health "$web"; then
+	pass "etc/lighttpd/rb-aioutliers-spawn.conf (bin-path): GET /health -> 200"
+	check_detect "$web" "lighttpd bin-path"
+	# max-procs 1: one master (lighttpd's child) with the 2 workers of the config.
+	masters=$(pgrep -P "${pids[-1]}" -f "$daemon")
+	n_masters=$(wc -w <<<"$masters")
+	n_workers=0
+	[ "$n_masters" = 1 ] && n_workers=$(pgrep -c -P "$masters")
+	if [ "$n_masters" = 1 ] && [ "$n_workers" = 2 ]; then
+		pass "bin-path: lighttpd started 1 master, which owns 2 workers"
+	else
+		fail "bin-path: $n_masters masters, $n_workers workers (wanted 1 and 2)"
+	fi
+else
+	fail "lighttpd bin-path: /health never answered 200"
+	showlog "$tmp/lighttpd-spawn.log" "$tmp/lighttpd.error.log"
+fi
+stop_last
+
+if [ "$failures" -ne 0 ]; then
+	echo "$failures check(s) failed"
+	exit 1
+fi
+echo "all hosting checks passed"
