@@ -184,6 +184,19 @@ out:
 
 #define PATH_MAX_H5 256
 
+/* Closes the handles of one attribute read (a negative id was never opened). */
+static void close_attribute(hid_t a, hid_t t, hid_t sp, hid_t mt)
+{
+	if (mt >= 0)
+		H5Tclose(mt);
+	if (sp >= 0)
+		H5Sclose(sp);
+	if (t >= 0)
+		H5Tclose(t);
+	if (a >= 0)
+		H5Aclose(a);
+}
+
 /*
  * Legacy layout: the weight_names attribute of group (fixed- or
  * variable-length strings) -> paths[k] = group/<name k>. *have gets the
@@ -247,14 +260,7 @@ out:
 		free(vbuf);
 	}
 	free(buf);
-	if (mt >= 0)
-		H5Tclose(mt);
-	if (sp >= 0)
-		H5Sclose(sp);
-	if (t >= 0)
-		H5Tclose(t);
-	if (a >= 0)
-		H5Aclose(a);
+	close_attribute(a, t, sp, mt);
 	return rc;
 }
 
@@ -465,14 +471,7 @@ static enum rb_code legacy_config(hid_t f, char **out, size_t *len_out, struct r
 out:
 	if (vs != NULL)
 		H5free_memory(vs);
-	if (mt >= 0)
-		H5Tclose(mt);
-	if (sp >= 0)
-		H5Sclose(sp);
-	if (t >= 0)
-		H5Tclose(t);
-	if (a >= 0)
-		H5Aclose(a);
+	close_attribute(a, t, sp, mt);
 	if (rc != RB_OK) {
 		free(buf);
 		return rc;
