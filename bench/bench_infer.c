@@ -1,8 +1,9 @@
 /*
- * bench_infer: time per batch of the traffic model on the reference path and
- * on the oneDNN path (default options and variants), with the ratio to the
- * reference measured in the same run; plus the time of infer_new. Prints a
- * table; asserts nothing. Run it with OMP_NUM_THREADS=1 (one worker = one
+ * bench_infer: time per batch of the traffic model on every inference path
+ * (reference, oneDNN, vector, auto) and on oneDNN variants, with ratios
+ * measured in the same run; plus the time of infer_new. Prints tables;
+ * asserts nothing. The first table is what sets INFER_AUTO_VECTOR_MAX: the
+ * largest batch at which the vector path still beats oneDNN. Run it with OMP_NUM_THREADS=1 (one worker = one
  * thread, as the service runs):
  *   OMP_NUM_THREADS=1 build/bench/bench_infer [model.keras model.ini]
  * Default model: $RB_SHARED_DIR/upstream/traffic.{keras,ini}.
@@ -18,6 +19,7 @@
 
 #define REF_RUNS 3
 #define DNNL_RUNS 11
+#define SMALL_RUNS 101 /* batches of at most 16: short runs, more of them */
 #define NEW_RUNS 5
 
 /* Process CPU time: with one thread it is the compute time, and it does not
@@ -52,7 +54,7 @@ typedef enum rb_code (*run_fn)(void *h, const float *in, size_t B, float *out, s
 
 static double time_runs(run_fn f, void *h, const float *x, size_t B, float *y, size_t runs)
 {
-	double t[DNNL_RUNS];
+	double t[SMALL_RUNS];
 	struct rb_err err = {0};
 	for (size_t r = 0; r < runs; r++) {
 		double t0 = now_us();
@@ -112,8 +114,9 @@ int main(int argc, char **argv)
 	printf("infer_new (oneDNN, build + warm-up of all batch sizes): first %.1f ms, median of %d %.1f ms\n",
 	       first_new / 1e3, NEW_RUNS, median(tn, NEW_RUNS) / 1e3);
 
-	struct infer *ref = NULL, *fast = NULL;
-	if (infer_new(&ref, m, INFER_REFERENCE, &err) != RB_OK || infer_new(&fast, m, INFER_DNNL, &err) != RB_OK)
+	struct infer *ref = NULL, *fast = NULL, *vec = NULL, *aut = NULL;
+	if (infer_new(&ref, m, INFER_REFERENCE, &err) != RB_OK || infer_new(&fast, m, INFER_DNNL, &err) != RB_OK ||
+	    infer_new(&vec, m, INFER_VECTOR, &err) != RB_OK || infer_new(&aut, m, INFER_AUTO, &err) != RB_OK)
 		die("infer_new", &err);
 	/* Variants of the oneDNN path, same primitives otherwise. */
 	struct model_dnnl_opts o_plain, o_keras;
@@ -135,6 +138,18 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < Bmax * in_n; k++)
 		x[k] = (float)rand() / (float)RAND_MAX;
 
+	static const size_t Bsmall[] = {1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 630};
+	printf("\nPaths, CPU time per batch, medians of %d runs (%d from 32 up), µs; auto = vector up to %d, "
+	       "else oneDNN\n", SMALL_RUNS, DNNL_RUNS, INFER_AUTO_VECTOR_MAX);
+	printf("| batch | oneDNN | vector | oneDNN / vector | auto | µs/window auto |\n|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < sizeof Bsmall / sizeof Bsmall[0]; i++) {
+		size_t B = Bsmall[i], runs = B >= 32 ? DNNL_RUNS : SMALL_RUNS;
+		double td = time_runs(run_infer, fast, x, B, y, runs);
+		double tv = time_runs(run_infer, vec, x, B, y, runs);
+		double ta = time_runs(run_infer, aut, x, B, y, runs);
+		printf("| %zu | %.1f | %.1f | %.2f× | %.1f | %.1f |\n", B, td, tv, td / tv, ta, ta / (double)B);
+	}
+
 	printf("\nCPU time per batch, medians (reference %d runs, oneDNN %d runs), µs; ratio = reference / column\n",
 	       REF_RUNS, DNNL_RUNS);
 	printf("| batch | reference | oneDNN (default) | ratio | µs/window | oneDNN, ldigo LSTM weights | "
@@ -154,6 +169,8 @@ int main(int argc, char **argv)
 	model_dnnl_free(v_keras);
 	infer_free(ref);
 	infer_free(fast);
+	infer_free(vec);
+	infer_free(aut);
 	model_free(m);
 	return 0;
 }

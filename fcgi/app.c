@@ -59,7 +59,10 @@ enum rb_code app_new(struct app **out, const struct rb_config *cfg, const struct
 		app_free(app);
 		return rb_err_set(err, RB_E_NOMEM, "out of memory");
 	}
-	enum infer_path path = cfg->inference == RB_INFER_REFERENCE ? INFER_REFERENCE : INFER_DNNL;
+	enum infer_path path = cfg->inference == RB_INFER_REFERENCE ? INFER_REFERENCE
+	                       : cfg->inference == RB_INFER_DNNL  ? INFER_DNNL
+	                       : cfg->inference == RB_INFER_VECTOR ? INFER_VECTOR
+	                                                           : INFER_AUTO;
 	for (size_t i = 0; i < reg->n; i++) {
 		enum rb_code rc = infer_new(&app->runners[i], reg->entries[i].model, path, err);
 		if (rc != RB_OK) {

@@ -48,7 +48,7 @@ struct config_key {
 	const char *help;           /* meaning, one paragraph */
 };
 
-static const char *const inference_names[] = {"dnnl", "reference", NULL};
+static const char *const inference_names[] = {"auto", "dnnl", "vector", "reference", NULL};
 static const char *const detector_names[] = {"default", "iforest-legacy", NULL};
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_target_names[] = {"stderr", "syslog", NULL};
@@ -439,9 +439,11 @@ static const struct config_key keys[] = {
 	 "(model-free) detector, as the old service did. The model must exist in models_dir "
 	 "(checked at start-up)."},
 	{"inference", parse_choice, format_choice, OFF(inference), 0, 0, 0, 0, inference_names,
-	 "dnnl", "dnnl or reference",
-	 "How models run: dnnl uses oneDNN (fast); reference uses the plain-C implementation "
-	 "(slow; for checking results)."},
+	 "auto", "auto, dnnl, vector or reference",
+	 "How models run. auto: requests of at most 16 windows (up to 4.5 hours of one-minute rows) on the "
+	 "vector path, larger ones on oneDNN; dnnl: always oneDNN; vector: always the float32 "
+	 "plain-C path built for the CPU's vector unit; reference: the double-precision plain-C "
+	 "implementation (slow; for checking results). See docs/INFERENCE.md."},
 	{"detector", parse_choice, format_choice, OFF(detector), 0, 0, 0, 0, detector_names,
 	 "default", "default or iforest-legacy",
 	 "The model-free detector used when no model applies: default is this service's "

@@ -36,7 +36,7 @@ struct rb_listen {
 	unsigned port;         /* RB_LISTEN_TCP: 1..65535 */
 };
 
-enum rb_inference { RB_INFER_DNNL = 0, RB_INFER_REFERENCE };
+enum rb_inference { RB_INFER_AUTO = 0, RB_INFER_DNNL, RB_INFER_VECTOR, RB_INFER_REFERENCE };
 enum rb_detector_kind { RB_DETECTOR_DEFAULT = 0, RB_DETECTOR_IFOREST_LEGACY };
 enum rb_log_level { RB_LOG_ERROR = 0, RB_LOG_WARN, RB_LOG_INFO, RB_LOG_DEBUG };
 enum rb_log_target { RB_LOG_STDERR = 0, RB_LOG_SYSLOG };

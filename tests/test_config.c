@@ -33,7 +33,7 @@ static void defaults(void)
 	CHECK(c.druid_max_response_bytes == 64ull << 20);
 	CHECK(c.max_body_bytes == 16ull << 20);
 	CHECK(strcmp(c.default_metric, "bytes") == 0 && c.default_model[0] == '\0');
-	CHECK(c.inference == RB_INFER_DNNL && c.detector == RB_DETECTOR_DEFAULT);
+	CHECK(c.inference == RB_INFER_AUTO && c.detector == RB_DETECTOR_DEFAULT);
 	CHECK(isnan(c.sensitivity)); /* auto: the detector's own default */
 	CHECK(c.log_level == RB_LOG_INFO && c.log_target == RB_LOG_STDERR);
 	CHECK(c.request_timeout_ms == 60000);
@@ -209,8 +209,8 @@ static const struct bad_case bad[] = {
 	{"default_model = .hidden\n", "default_model: '.hidden' is not a model name"},
 	{"default_model = ../etc/passwd\n", "is not a model name"},
 	{"default_model = a/b\n", "is not a model name"},
-	{"inference = DNNL\n", "inference: 'DNNL' is not one of dnnl or reference"},
-	{"inference = onednn\n", "is not one of dnnl or reference"},
+	{"inference = DNNL\n", "inference: 'DNNL' is not one of auto, dnnl, vector or reference"},
+	{"inference = onednn\n", "is not one of auto, dnnl, vector or reference"},
 	{"detector = iforest\n", "detector: 'iforest' is not one of default or iforest-legacy"},
 	{"log_level = warning\n", "is not one of error, warn, info or debug"},
 	{"log_target = file\n", "is not one of stderr or syslog"},
@@ -392,6 +392,9 @@ static void shipped_docs(void)
 static void names(void)
 {
 	CHECK(strcmp(config_inference_name(RB_INFER_REFERENCE), "reference") == 0);
+	CHECK(strcmp(config_inference_name(RB_INFER_AUTO), "auto") == 0);
+	CHECK(strcmp(config_inference_name(RB_INFER_VECTOR), "vector") == 0);
+	CHECK(strcmp(config_inference_name(RB_INFER_DNNL), "dnnl") == 0);
 	CHECK(strcmp(config_detector_name(RB_DETECTOR_IFOREST_LEGACY), "iforest-legacy") == 0);
 	enum rb_detector_kind d = RB_DETECTOR_DEFAULT;
 	struct rb_err err = {0};

@@ -24,13 +24,14 @@ static void valid(struct synth *s)
 	sy_finish(s, sy_concat(s, 2, in));
 }
 
-/* infer_new must fail with RB_E_MODEL, the message containing want, on both paths. */
+/* infer_new must fail with RB_E_MODEL, the message containing want, on every path. */
 static void refused(const struct model *m, const char *want, const char *what)
 {
-	for (int p = 0; p < 2; p++) {
+	static const enum infer_path paths[] = {INFER_DNNL, INFER_REFERENCE, INFER_VECTOR, INFER_AUTO};
+	for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
 		struct rb_err err = {0};
 		struct infer *inf = (struct infer *)&err; /* must be reset to NULL */
-		enum rb_code rc = infer_new(&inf, m, p == 0 ? INFER_DNNL : INFER_REFERENCE, &err);
+		enum rb_code rc = infer_new(&inf, m, paths[p], &err);
 		CHECKF(rc == RB_E_MODEL, "%s: got code %d (%s)", what, (int)rc, err.msg);
 		CHECKF(inf == NULL, "%s: handle not NULL on failure", what);
 		CHECKF(strstr(err.msg, want) != NULL, "%s: message '%s' lacks '%s'", what, err.msg, want);
@@ -97,6 +98,10 @@ static void graph_errors(void)
 	s.m.output = 5;
 	CHECKF(infer_new(&inf, &s.m, INFER_REFERENCE, &err) == RB_OK, "restored graph: %s", err.msg);
 	infer_free(inf);
+	CHECKF(infer_new(&inf, &s.m, INFER_AUTO, &err) == RB_OK, "%s", err.msg);
+	CHECK(infer_run(inf, x, 0, y, &err) == RB_E_INPUT);
+	CHECK(infer_run(inf, x, 2, y, &err) == RB_OK);
+	infer_free(inf);
 	CHECK(infer_new(&inf, &s.m, (enum infer_path)9, &err) == RB_E_CONFIG && inf == NULL);
 	sy_free(&s);
 }
@@ -106,12 +111,17 @@ static void names(void)
 	enum infer_path p = INFER_REFERENCE;
 	CHECK(infer_path_parse("dnnl", &p) == 0 && p == INFER_DNNL);
 	CHECK(infer_path_parse("reference", &p) == 0 && p == INFER_REFERENCE);
+	CHECK(infer_path_parse("vector", &p) == 0 && p == INFER_VECTOR);
+	CHECK(infer_path_parse("auto", &p) == 0 && p == INFER_AUTO);
+	p = INFER_REFERENCE;
 	CHECK(infer_path_parse("DNNL", &p) == -1 && p == INFER_REFERENCE);
 	CHECK(infer_path_parse("", &p) == -1);
 	CHECK(infer_path_parse("dnnl ", &p) == -1);
 	CHECK(infer_path_parse(NULL, &p) == -1);
 	CHECK(strcmp(infer_path_name(INFER_DNNL), "dnnl") == 0);
 	CHECK(strcmp(infer_path_name(INFER_REFERENCE), "reference") == 0);
+	CHECK(strcmp(infer_path_name(INFER_VECTOR), "vector") == 0);
+	CHECK(strcmp(infer_path_name(INFER_AUTO), "auto") == 0);
 	CHECK(strcmp(infer_path_name((enum infer_path)5), "unknown") == 0);
 }
 

@@ -1,11 +1,12 @@
 /*
- * infer, both paths on synthetic graphs: every layer kind (BatchNorm folded
+ * infer, the oneDNN and the vector paths on synthetic graphs: every layer kind (BatchNorm folded
  * and as a primitive, LayerNorm with and without scale/shift, LSTM in both
  * return modes with and without bias, Dropout, GaussianNoise, RepeatVector,
  * Concatenate) and every activation (linear, relu, gelu, sigmoid, tanh,
  * softmax), with and without the oneDNN path's rewrites (BatchNorm folding,
- * head merging, plain LSTM weights). The oneDNN output must match the
- * double-precision reference within TOL on random inputs.
+ * head merging, plain LSTM weights), and the vector path in both of its
+ * compiled forms. Each must match the double-precision reference within
+ * TOL (oneDNN) or VEC_TOL (vector) on random inputs.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -15,15 +16,58 @@
 #include "infer_synth.h"
 #include "model_dnnl.h"
 #include "model_ref.h"
+#include "model_vec.h"
 #include "testutil.h"
 
 /* float32 oneDNN vs float64 reference, max abs error over the output (values O(1));
  * measured max 9.3e-7 over these graphs. */
 #define TOL 5e-6
+/* The vector path adds its polynomial exp/erf (~1e-7 per activation); measured max 6.5e-7. */
+#define VEC_TOL 5e-6
 
-static double max_err_seen;
+static double max_err_seen, max_vec_err_seen;
 
 static size_t per(size_t T, size_t C) { return (T > 0 ? T : 1) * C; }
+
+/* Runs m on B random samples by the reference and by the vector path. */
+static void compare_vec(const struct model *m, enum model_vec_isa isa, size_t B, uint64_t seed,
+                        const char *what)
+{
+	size_t in_n = per(m->in_T, m->in_C), out_n = per(m->out_T, m->out_C);
+	float *x = malloc(B * in_n * sizeof *x), *y = malloc(B * out_n * sizeof *y);
+	double *xd = malloc(B * in_n * sizeof *xd), *yd = malloc(B * out_n * sizeof *yd);
+	CHECK(x != NULL && y != NULL && xd != NULL && yd != NULL);
+	uint64_t rng = seed;
+	sy_fill(x, B * in_n, &rng, -2.0, 2.0);
+	for (size_t k = 0; k < B * in_n; k++)
+		xd[k] = x[k];
+	struct rb_err err = {0};
+	CHECKF(model_ref_forward(m, xd, B, yd, &err) == RB_OK, "%s", err.msg);
+	struct model_vec *v = NULL;
+	CHECKF(model_vec_new(&v, m, isa, &err) == RB_OK, "%s: %s", what, err.msg);
+	memset(y, 0xff, B * out_n * sizeof *y); /* NaN: every output must be written */
+	model_vec_run(v, x, B, y);
+	double worst = 0.0;
+	size_t at = 0;
+	for (size_t k = 0; k < B * out_n; k++) {
+		double e = fabs((double)y[k] - yd[k]);
+		if (!(e <= worst)) {
+			worst = e;
+			at = k;
+		}
+	}
+	CHECKF(worst <= VEC_TOL, "%s, vector %s, B=%zu: max |vector - ref| = %g at %zu (vector %g, ref %g)",
+	       what, model_vec_isa(v), B, worst, at, (double)y[at], yd[at]);
+	if (worst > max_vec_err_seen)
+		max_vec_err_seen = worst;
+	model_vec_free(v);
+	free(x);
+	free(y);
+	free(xd);
+	free(yd);
+}
+
+
 
 /* Runs m on B random samples by the reference and by oneDNN with options o. */
 static void compare(const struct model *m, const struct model_dnnl_opts *o, size_t B, uint64_t seed,
@@ -79,6 +123,8 @@ static void compare_all(const struct model *m, const char *what)
 	for (size_t k = 0; k < sizeof Bs / sizeof Bs[0]; k++) {
 		compare(m, &on, Bs[k], 11 + k, what);
 		compare(m, &off, Bs[k], 23 + k, what);
+		compare_vec(m, MODEL_VEC_BEST, Bs[k], 31 + k, what);
+		compare_vec(m, MODEL_VEC_BASELINE, Bs[k], 31 + k, what);
 	}
 }
 
@@ -189,5 +235,6 @@ int main(void)
 	graph_small();
 	graph_traffic();
 	printf("max |dnnl - ref| over all graphs: %.3g (tolerance %.3g)\n", max_err_seen, TOL);
+	printf("max |vector - ref| over all graphs: %.3g (tolerance %.3g)\n", max_vec_err_seen, VEC_TOL);
 	return 0;
 }

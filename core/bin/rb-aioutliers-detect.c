@@ -43,7 +43,8 @@ static void usage(FILE *to)
 {
 	fprintf(to,
 	        "usage: rb-aioutliers-detect [--model NAME] [--models-dir DIR] [--metric NAME]\n"
-	        "                            [--path dnnl|reference] [--threshold-rule centred|legacy]\n"
+	        "                            [--path auto|dnnl|vector|reference]\n"
+	        "                            [--threshold-rule centred|legacy]\n"
 	        "                            [--sigma K] [--detector NAME] [--sensitivity S] [FILE|-]\n"
 	        "Reads a Druid timeseries result (FILE, or stdin) and prints the JSON answer.\n"
 	        "  --model NAME        deep model to run: DIR/NAME.keras + DIR/NAME.ini;\n"
@@ -51,7 +52,7 @@ static void usage(FILE *to)
 	        "  --models-dir DIR    default %s\n"
 	        "  --metric NAME       analysed metric (model: default bytes; detector: monitors,\n"
 	        "                      else bytes, else the first metric)\n"
-	        "  --path P            inference path: dnnl (default) or reference\n"
+	        "  --path P            inference path: auto (default), dnnl, vector or reference\n"
 	        "  --threshold-rule R  centred (default) or legacy (the old service's rule)\n"
 	        "  --sigma K           k of the model's k-sigma threshold (default: the rule's)\n"
 	        "  --detector NAME     model-free detector: %s (default) or %s\n"
@@ -85,7 +86,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 	memset(a, 0, sizeof *a);
 	a->models_dir = RB_DEFAULT_MODELS_DIR;
 	a->sensitivity = NAN;
-	a->path = INFER_DNNL;
+	a->path = INFER_AUTO;
 	a->score.rule = SCORE_CENTRED;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
@@ -110,7 +111,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->metric = v;
 		else if (strcmp(o, "--path") == 0) {
 			if (infer_path_parse(v, &a->path) != 0)
-				die_usage("--path must be dnnl or reference", v);
+				die_usage("--path must be auto, dnnl, vector or reference", v);
 		} else if (strcmp(o, "--threshold-rule") == 0) {
 			if (score_rule_parse(v, &a->score.rule) != 0)
 				die_usage("--threshold-rule must be centred or legacy", v);

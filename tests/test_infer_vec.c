@@ -1,0 +1,100 @@
+/*
+ * infer, the float32 vector path (model_vec.c, both compiled forwards) and
+ * the service's auto path against the float64 reference on traffic.keras,
+ * on fresh seeded random inputs in [0, 1) (the range of the rescaled
+ * features), for batch sizes around the vector path's internal batch of 4
+ * and on both sides of INFER_AUTO_VECTOR_MAX. Every output must be written
+ * (NaN canary) and finite for inputs far outside the features' range.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "infer.h"
+#include "infer_synth.h"
+#include "model.h"
+#include "model_vec.h"
+#include "testutil.h"
+
+/* float32 vs float64, max abs error; same bound as the oneDNN path (test_infer_dnnl_vs_ref:
+ * its first BatchNorm amplifies float32 rounding ~100x); measured up to 1.1e-5. */
+#define TOL 3e-5
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+	double w = 0.0;
+	for (size_t k = 0; k < n; k++) {
+		double e = fabs((double)a[k] - (double)b[k]);
+		w = e > w || isnan(e) ? e : w;
+	}
+	return w;
+}
+
+int main(void)
+{
+	struct model *m = NULL;
+	struct rb_err err = {0};
+	char keras[4096];
+	snprintf(keras, sizeof keras, "%s", tu_shared("upstream/traffic.keras"));
+	CHECKF(model_load_files(&m, keras, tu_shared("upstream/traffic.ini"), "traffic", &err) == RB_OK,
+	       "%s", err.msg);
+	struct infer *ref = NULL, *aut = NULL;
+	CHECKF(infer_new(&ref, m, INFER_REFERENCE, &err) == RB_OK, "%s", err.msg);
+	CHECKF(infer_new(&aut, m, INFER_AUTO, &err) == RB_OK, "%s", err.msg);
+	struct model_vec *vec[2] = {NULL, NULL};
+	CHECKF(model_vec_new(&vec[0], m, MODEL_VEC_BEST, &err) == RB_OK, "%s", err.msg);
+	CHECKF(model_vec_new(&vec[1], m, MODEL_VEC_BASELINE, &err) == RB_OK, "%s", err.msg);
+	printf("vector path compiled for: %s (best), %s\n", model_vec_isa(vec[0]), model_vec_isa(vec[1]));
+	CHECK(strcmp(model_vec_isa(vec[1]), "baseline") == 0);
+
+	static const size_t Bs[] = {1, 2, 3, 4, 5, 9, INFER_AUTO_VECTOR_MAX, INFER_AUTO_VECTOR_MAX + 1, 40};
+	size_t in_n = m->in_T * m->in_C, out_n = m->out_T * m->out_C;
+	uint64_t rng = 20261128;
+	double worst_all = 0.0;
+	for (size_t i = 0; i < sizeof Bs / sizeof Bs[0]; i++) {
+		size_t B = Bs[i];
+		float *x = malloc(B * in_n * sizeof *x), *yr = malloc(B * out_n * sizeof *yr);
+		float *y = malloc(B * out_n * sizeof *y);
+		CHECK(x != NULL && yr != NULL && y != NULL);
+		sy_fill(x, B * in_n, &rng, 0.0, 1.0);
+		CHECKF(infer_run(ref, x, B, yr, &err) == RB_OK, "%s", err.msg);
+		for (int v = 0; v < 2; v++) {
+			memset(y, 0xff, B * out_n * sizeof *y); /* NaN: every output must be written */
+			model_vec_run(vec[v], x, B, y);
+			double w = max_abs_diff(y, yr, B * out_n);
+			printf("B=%2zu: max |vector(%s) - ref| = %.3g\n", B, model_vec_isa(vec[v]), w);
+			CHECKF(w <= TOL, "B=%zu, %s: max |vector - ref| = %g > %g", B, model_vec_isa(vec[v]), w, TOL);
+			worst_all = w > worst_all ? w : worst_all;
+		}
+		memset(y, 0xff, B * out_n * sizeof *y);
+		CHECKF(infer_run(aut, x, B, y, &err) == RB_OK, "%s", err.msg);
+		double w = max_abs_diff(y, yr, B * out_n);
+		printf("B=%2zu: max |auto - ref| = %.3g\n", B, w);
+		CHECKF(w <= TOL, "B=%zu: max |auto - ref| = %g > %g", B, w, TOL);
+		free(x);
+		free(yr);
+		free(y);
+	}
+	printf("max over all B, vector: %.3g (tolerance %.3g)\n", worst_all, TOL);
+
+	/* infer.h: output is finite when input is; far outside the features' [0, 1]. */
+	size_t B = 6;
+	float *x = malloc(B * in_n * sizeof *x), *y = malloc(B * out_n * sizeof *y);
+	CHECK(x != NULL && y != NULL);
+	sy_fill(x, B * in_n, &rng, -1e4, 1e4);
+	for (int v = 0; v < 2; v++) {
+		model_vec_run(vec[v], x, B, y);
+		for (size_t k = 0; k < B * out_n; k++)
+			CHECKF(isfinite(y[k]), "%s: output %zu not finite for inputs in [-1e4, 1e4]",
+			       model_vec_isa(vec[v]), k);
+	}
+	free(x);
+	free(y);
+	model_vec_free(vec[0]);
+	model_vec_free(vec[1]);
+	model_vec_free(NULL);
+	infer_free(ref);
+	infer_free(aut);
+	model_free(m);
+	return 0;
+}
