@@ -20,7 +20,9 @@
 # (what the query case waits for on every request; a test fixture, not Druid).
 # Every body is first sent once and must answer 200 "success" with the expected
 # model, else the script stops. Prints one markdown table (worker p50: the median
-# time the daemon's workers logged for the case's requests), then the private
+# time the daemon's workers logged for the case's requests; CPU/req: user+system
+# CPU time of all the workers of the daemon or of the trivial responder during
+# the case, from /proc/PID/stat, divided by the requests wrk completed), then the private
 # memory (Private_Dirty + Private_Clean) of each daemon worker after the load.
 # A measurement, not a test: no pass/fail on timings.
 #   bash bench/service.sh            (after building into build/)
@@ -221,7 +223,8 @@ if [ -n "${RB_BENCH_PROFILE:-}" ]; then
 		awk '$1 ~ /%$/ { print $1, $4 }' | awk '
 		BEGIN { n = split("worker_serve FCGX_Accept_r read_body form_parse " \
 			"request_fields_decode series_parse engine_run_model features_build " \
-			"engine_reconstruct model_dnnl_run score_rows detector_run response_success " \
+			"engine_reconstruct model_vec_run model_dnnl_run score_rows detector_run " \
+			"response_success " \
 			"json_delete log_msg FCGX_Finish_r", order, " ")
 			for (i = 1; i <= n; i++) want[order[i]] = 1 }
 		($2 in want) && !($2 in got) { got[$2] = $1 }
@@ -240,13 +243,32 @@ worker_p50() {
 		awk '{ t[NR] = $1 } END { print NR ? t[int((NR + 1) / 2)] : 0 }'
 }
 
-declare -A res wp50
+# $1 = a master's pid: CPU ticks (user + system) used so far by its children.
+worker_ticks() {
+	local p t=0
+	for p in $(pgrep -P "$1"); do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	echo "$t"
+}
+# $1 $2 = ticks before and after, $3 = wrk report: CPU µs per request, all workers.
+cpu_per_request() {
+	awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" '/ requests in / { n = $1 }
+		END { printf "%d\n", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }' "$3"
+}
+trivial_pid=$(pgrep -f "bench_fcgi_trivial" | head -1)
+
+declare -A res wp50 wcpu tcpu
 for c in $cases; do
 	echo "running $c ..." >&2
 	first=$(($(wc -l <"$tmp/daemon.log") + 1))
+	t0=$(worker_ticks "$daemon_pid")
 	run_wrk "$svc_port" "$tmp/body-$c" "$tmp/wrk-svc-$c.txt"
+	wcpu[$c]=$(cpu_per_request "$t0" "$(worker_ticks "$daemon_pid")" "$tmp/wrk-svc-$c.txt")
 	wp50[$c]=$(worker_p50 "$first")
+	t0=$(worker_ticks "$trivial_pid")
 	run_wrk "$triv_port" "$tmp/body-$c" "$tmp/wrk-trivial-$c.txt"
+	tcpu[$c]=$(cpu_per_request "$t0" "$(worker_ticks "$trivial_pid")" "$tmp/wrk-trivial-$c.txt")
 	res[svc-$c]=$(parse_wrk "$tmp/wrk-svc-$c.txt")
 	res[triv-$c]=$(parse_wrk "$tmp/wrk-trivial-$c.txt")
 done
@@ -258,20 +280,21 @@ echo
 echo "wrk -t1 -c$conns -d${secs}s --latency, loopback, lighttpd 1.4 -> Unix socket -> 2 workers;" \
      "$(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-echo "| case | body | req/s | p50 | p99 | non-2xx | socket errors | worker p50 | trivial req/s | ratio |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| case | body | req/s | p50 | p99 | non-2xx | socket errors | worker p50 | worker CPU/req | trivial req/s | trivial CPU/req | ratio |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for c in $cases; do
 	read -r rps p50 p99 bad err <<<"${res[svc-$c]}"
 	read -r trps _ _ tbad terr <<<"${res[triv-$c]}"
 	size=$(stat -c %s "$tmp/body-$c")
 	ratio=$(awk -v a="$rps" -v b="$trps" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')
 	[ "$tbad" = 0 ] && [ "$terr" = 0 ] || trps="$trps (non-2xx $tbad, errors $terr)"
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${label[$c]}" \
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${label[$c]}" \
 		"$(numfmt --to=iec --suffix=B "$size")" "$(fmt_rps "$rps")" "$(fmt_us "$p50")" "$(fmt_us "$p99")" \
-		"$bad" "$err" "$(fmt_us "${wp50[$c]}")" "$(fmt_rps "${trps%% *}")" "$ratio"
+		"$bad" "$err" "$(fmt_us "${wp50[$c]}")" "$(fmt_us "${wcpu[$c]}")" "$(fmt_rps "${trps%% *}")" \
+		"$(fmt_us "${tcpu[$c]}")" "$ratio"
 done
 read -r rps p50 p99 bad err <<<"${res[emulator]}"
-printf '| %s | %s | %s | %s | %s | %s | %s | | | |\n' \
+printf '| %s | %s | %s | %s | %s | %s | %s | | | | | |\n' \
 	"(reference) the emulator alone, rewritten 1 h query, direct" \
 	"$(numfmt --to=iec --suffix=B "$(stat -c %s "$qm")")" "$(fmt_rps "$rps")" "$(fmt_us "$p50")" \
 	"$(fmt_us "$p99")" "$bad" "$err"
