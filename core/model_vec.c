@@ -43,22 +43,10 @@
 
 /*
  * Eight floats in a GNU C vector: SSE2 pairs or one AVX2 register, as
- * compiled. GCC warns that returning one changes the ABI without AVX; the
- * helpers are static and always inlined, so no such value crosses a call.
+ * compiled. Moved by memcpy (unaligned loads and stores) and never passed
+ * or returned by value, whose ABI differs with and without AVX.
  */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 typedef float v8sf __attribute__((vector_size(32)));
-
-VEC_INLINE v8sf load8(const float *p)
-{
-	v8sf v;
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
-VEC_INLINE void store8(float *p, v8sf v) { memcpy(p, &v, sizeof v); }
 
 /* A kernel [K, OC] repacked into panels of width columns (see panel_row_w). */
 struct packed {
@@ -192,7 +180,7 @@ VEC_INLINE void panel_block(float *restrict y, size_t ys, const float *restrict 
 	for (size_t r = 0; r < R; r++)
 #pragma GCC unroll 4
 		for (size_t v = 0; v < V; v++)
-			acc[r][v] = load8(init + r * is + p * W + v * 8);
+			memcpy(&acc[r][v], init + r * is + p * W + v * 8, sizeof(v8sf));
 #pragma GCC unroll 4
 	for (size_t v = 0; v < V; v++)
 		odd[v] = (v8sf){0.0f};
@@ -202,15 +190,18 @@ VEC_INLINE void panel_block(float *restrict y, size_t ys, const float *restrict 
 			float x0 = x[k], x1 = x[k + 1];
 #pragma GCC unroll 4
 			for (size_t v = 0; v < V; v++) {
-				acc[0][v] += x0 * load8(w + k * W + v * 8);
-				odd[v] += x1 * load8(w + (k + 1) * W + v * 8);
+				v8sf w0, w1;
+				memcpy(&w0, w + k * W + v * 8, sizeof w0);
+				memcpy(&w1, w + (k + 1) * W + v * 8, sizeof w1);
+				acc[0][v] += x0 * w0;
+				odd[v] += x1 * w1;
 			}
 		}
 	for (; k < K; k++) {
 		v8sf wk[PANEL_MAX / 8];
 #pragma GCC unroll 4
 		for (size_t v = 0; v < V; v++)
-			wk[v] = load8(w + k * W + v * 8);
+			memcpy(&wk[v], w + k * W + v * 8, sizeof wk[v]);
 #pragma GCC unroll 8
 		for (size_t r = 0; r < R; r++) {
 			float xr = x[r * K + k];
@@ -226,7 +217,7 @@ VEC_INLINE void panel_block(float *restrict y, size_t ys, const float *restrict 
 	for (size_t r = 0; r < R; r++)
 #pragma GCC unroll 4
 		for (size_t v = 0; v < V; v++)
-			store8(y + r * ys + p * W + v * 8, acc[r][v]);
+			memcpy(y + r * ys + p * W + v * 8, &acc[r][v], sizeof acc[r][v]);
 }
 
 /* Rows computed together for a panel width: about 12 accumulator registers of 8 floats. */
