@@ -1,7 +1,9 @@
 /*
  * form: request bodies (urlencoded and multipart/form-data) into named fields;
  * the rules are in include/form.h. Every copy is capped before it is made;
- * the body itself is never modified. Not a MIME library (see form.h).
+ * the body itself is never modified. Fields named by form_parse_raw are not
+ * copied at all: checked and measured, then borrowed from the body. Not a
+ * MIME library (see form.h).
  */
 #include "form.h"
 
@@ -13,8 +15,10 @@ enum { BOUNDARY_MAX = 70 };
 
 struct form_entry {
 	char *name;       /* NUL-terminated, no NULs inside */
-	char *value;      /* NUL-terminated after len bytes */
-	size_t len;
+	char *value;      /* NUL-terminated after len bytes; NULL for a raw entry */
+	size_t len;       /* decoded length */
+	const char *raw;  /* raw entry (form_parse_raw): the urlencoded bytes in the body, or NULL */
+	size_t raw_len;
 };
 
 struct form {
@@ -23,6 +27,7 @@ struct form {
 	size_t n;
 	size_t pairs;           /* pairs or parts seen */
 	char *scratch;          /* [max_name + 1] decoded name of the pair in hand */
+	const char *const *raw_names; /* urlencoded fields kept raw (NULL-terminated) or NULL */
 };
 
 void form_limits_default(struct form_limits *lim)
@@ -51,10 +56,31 @@ const char *form_get(const struct form *f, const char *name, size_t *len)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		if (strcmp(f->e[i].name, name) == 0) {
+			if (f->e[i].value == NULL)
+				return NULL; /* raw entry: form_get_raw */
 			if (len != NULL)
 				*len = f->e[i].len;
 			return f->e[i].value;
 		}
+	}
+	return NULL;
+}
+
+const char *form_get_raw(const struct form *f, const char *name, size_t *len,
+                         size_t *decoded_len, int *encoded)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct form_entry *e = &f->e[i];
+		if (strcmp(e->name, name) != 0)
+			continue;
+		int raw = e->raw != NULL;
+		if (len != NULL)
+			*len = raw ? e->raw_len : e->len;
+		if (decoded_len != NULL)
+			*decoded_len = e->len;
+		if (encoded != NULL)
+			*encoded = raw;
+		return raw ? e->raw : e->value;
 	}
 	return NULL;
 }
@@ -69,7 +95,7 @@ const char *form_field(const struct form *f, size_t i, const char **value, size_
 	if (i >= f->n)
 		return NULL;
 	if (value != NULL)
-		*value = f->e[i].value;
+		*value = f->e[i].value; /* NULL for a raw entry */
 	if (len != NULL)
 		*len = f->e[i].len;
 	return f->e[i].name;
@@ -135,9 +161,12 @@ static enum rb_code admit_name(struct form *f, const char *name, size_t nlen, si
 	return RB_OK;
 }
 
-/* Stores a new field; value is taken over (malloc'd, NUL-terminated after vlen). */
+/*
+ * Stores a new field; value is taken over (malloc'd, NUL-terminated after
+ * vlen), or is NULL for a raw entry (raw[0..raw_len) borrowed from the body).
+ */
 static enum rb_code store(struct form *f, const char *name, size_t nlen, char *value, size_t vlen,
-                          struct rb_err *err)
+                          const char *raw, size_t raw_len, struct rb_err *err)
 {
 	char *n = malloc(nlen + 1);
 	if (n == NULL) {
@@ -149,6 +178,8 @@ static enum rb_code store(struct form *f, const char *name, size_t nlen, char *v
 	f->e[f->n].name = n;
 	f->e[f->n].value = value;
 	f->e[f->n].len = vlen;
+	f->e[f->n].raw = raw;
+	f->e[f->n].raw_len = raw_len;
 	f->n++;
 	return RB_OK;
 }
@@ -225,6 +256,47 @@ static enum pct_res pct_decode(const char *s, size_t len, char *out, size_t cap,
 	return PCT_OK;
 }
 
+/*
+ * pct_decode(s, len, NULL, cap, n, bad) without touching each byte: only
+ * the '%' are looked at (memchr), every other byte decodes to one byte.
+ * Same result, *n and *bad.
+ */
+static enum pct_res pct_measure(const char *s, size_t len, size_t cap, size_t *n, size_t *bad)
+{
+	size_t i = 0, esc = 0; /* decoded bytes before raw offset j: j - 2 * esc */
+	for (;;) {
+		const char *p = memchr(s + i, '%', len - i);
+		size_t j = p != NULL ? (size_t)(p - s) : len;
+		size_t o = j - 2 * esc;
+		if (o > cap)
+			return PCT_OVER_CAP;
+		if (j == len) {
+			*n = o;
+			return PCT_OK;
+		}
+		if (len - j < 3 || hexval((unsigned char)s[j + 1]) < 0 ||
+		    hexval((unsigned char)s[j + 2]) < 0) {
+			*bad = j;
+			return PCT_BAD_ESCAPE;
+		}
+		if (o == cap)
+			return PCT_OVER_CAP;
+		esc++;
+		i = j + 3;
+	}
+}
+
+/* 1 when the decoded name[0..nlen) is one of f->raw_names. */
+static int raw_name(const struct form *f, const char *name, size_t nlen)
+{
+	if (f->raw_names == NULL)
+		return 0;
+	for (const char *const *r = f->raw_names; *r != NULL; r++)
+		if (strlen(*r) == nlen && memcmp(*r, name, nlen) == 0)
+			return 1;
+	return 0;
+}
+
 static enum rb_code parse_pair(struct form *f, const char *body, const char *pair, size_t plen,
                                struct rb_err *err)
 {
@@ -252,14 +324,18 @@ static enum rb_code parse_pair(struct form *f, const char *body, const char *pai
 	 * checked. Either way the same errors, in the same order.
 	 */
 	int keep = nlen > 0 && index == f->n;
+	int raw = keep && raw_name(f, f->scratch, nlen);
 	size_t room = vrawlen < f->lim.max_value ? vrawlen : f->lim.max_value;
 	char *value = NULL;
-	if (keep) {
+	if (keep && !raw) {
 		value = malloc(room + 1);
 		if (value == NULL)
 			return rb_err_set(err, RB_E_NOMEM, "out of memory parsing the form");
 	}
-	r = pct_decode(vraw, vrawlen, value, f->lim.max_value, &vlen, &bad);
+	if (value != NULL)
+		r = pct_decode(vraw, vrawlen, value, f->lim.max_value, &vlen, &bad);
+	else
+		r = pct_measure(vraw, vrawlen, f->lim.max_value, &vlen, &bad);
 	if (r != PCT_OK) {
 		free(value);
 		if (r == PCT_OVER_CAP)
@@ -272,13 +348,15 @@ static enum rb_code parse_pair(struct form *f, const char *body, const char *pai
 	}
 	if (!keep)
 		return RB_OK; /* empty name: skipped; duplicate: first wins */
+	if (raw)
+		return store(f, f->scratch, nlen, NULL, vlen, vraw, vrawlen, err);
 	if (room - vlen > room / 4) {
 		char *shrunk = realloc(value, vlen + 1); /* much was escaped: give the rest back */
 		if (shrunk != NULL)
 			value = shrunk;
 	}
 	value[vlen] = '\0';
-	return store(f, f->scratch, nlen, value, vlen, err);
+	return store(f, f->scratch, nlen, value, vlen, NULL, 0, err);
 }
 
 static enum rb_code parse_urlencoded(struct form *f, const char *body, size_t len,
@@ -607,7 +685,7 @@ static enum rb_code parse_multipart(struct form *f, const char *body, size_t len
 				return rb_err_set(err, RB_E_NOMEM, "out of memory parsing the form");
 			memcpy(value, s, vlen);
 			value[vlen] = '\0';
-			rc = store(f, f->scratch, nlen, value, vlen, err);
+			rc = store(f, f->scratch, nlen, value, vlen, NULL, 0, err);
 			if (rc != RB_OK)
 				return rc;
 		}
@@ -619,6 +697,13 @@ static enum rb_code parse_multipart(struct form *f, const char *body, size_t len
 
 enum rb_code form_parse(const char *content_type, const char *body, size_t len,
                         const struct form_limits *lim, struct form **out, struct rb_err *err)
+{
+	return form_parse_raw(content_type, body, len, lim, NULL, out, err);
+}
+
+enum rb_code form_parse_raw(const char *content_type, const char *body, size_t len,
+                            const struct form_limits *lim, const char *const *raw_names,
+                            struct form **out, struct rb_err *err)
 {
 	struct form_limits def;
 	enum form_type type;
@@ -637,6 +722,7 @@ enum rb_code form_parse(const char *content_type, const char *body, size_t len,
 	if (f == NULL)
 		return rb_err_set(err, RB_E_NOMEM, "out of memory parsing the form");
 	f->lim = *lim;
+	f->raw_names = raw_names;
 	f->e = calloc(lim->max_fields ? lim->max_fields : 1, sizeof *f->e);
 	f->scratch = malloc(lim->max_name + 1);
 	if (f->e == NULL || f->scratch == NULL) {

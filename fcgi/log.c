@@ -41,21 +41,67 @@ void log_init(const char *ident, enum log_level level, enum log_target target)
 		openlog(log_settings.ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
-void log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
+/* "YYYY-MM-DDTHH:MM:SSZ" (20 bytes, no NUL) of now, UTC. */
+static void utc_stamp(char out[20])
 {
-	if (level > log_settings.level)
-		return;
-	char text[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	/* One line per event: newlines inside a message would forge log lines. */
-	for (char *p = text; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	int v[6] = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec};
+	static const char sep[6] = {'-', '-', 'T', ':', ':', 'Z'};
+	int y = v[0] % 10000;
+	out[0] = (char)('0' + y / 1000);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = sep[0];
+	for (int i = 1; i < 6; i++) {
+		out[3 * i + 2] = (char)('0' + v[i] / 10 % 10);
+		out[3 * i + 3] = (char)('0' + v[i] % 10);
+		out[3 * i + 4] = sep[i];
+	}
+}
 
+/* Decimal digits of v (v >= 0) at out, at most 20 bytes; returns their number. */
+static size_t put_long(char *out, long v)
+{
+	char tmp[24];
+	size_t n = 0;
+	unsigned long u = v < 0 ? 0 : (unsigned long)v;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static size_t put_str(char *out, size_t room, const char *s)
+{
+	size_t n = strlen(s);
+	if (n > room)
+		n = room;
+	memcpy(out, s, n);
+	return n;
+}
+
+/* The message part of a line: at most 1023 bytes, like the former text[1024]. */
+enum { LOG_TEXT_MAX = 1023 };
+
+/*
+ * One line, formatted once straight into its buffer (prefix, then the
+ * message by vsnprintf, its line ends blanked) and written with one write(2).
+ */
+static void log_vline(enum log_level level, long pid, const char *request_id, const char *fmt,
+                      va_list ap)
+{
 	if (log_settings.target == LOG_TO_SYSLOG) {
+		char text[LOG_TEXT_MAX + 1];
+		vsnprintf(text, sizeof text, fmt, ap);
+		for (char *p = text; *p != '\0'; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
 		static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 		if (request_id != NULL)
 			syslog(prio[level], "[%s] %s", request_id, text);
@@ -63,24 +109,55 @@ void log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
 			syslog(prio[level], "%s", text);
 		return;
 	}
-	char stamp[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	char line[1400];
-	int n;
-	if (request_id != NULL)
-		n = snprintf(line, sizeof line, "%s %s[%ld] %s: [%s] %s\n", stamp, log_settings.ident,
-		             (long)getpid(), level_names[level], request_id, text);
-	else
-		n = snprintf(line, sizeof line, "%s %s[%ld] %s: %s\n", stamp, log_settings.ident,
-		             (long)getpid(), level_names[level], text);
+	size_t o = 0, room = sizeof line - LOG_TEXT_MAX - 2; /* prefix room */
+	utc_stamp(line);
+	o = 20;
+	line[o++] = ' ';
+	o += put_str(line + o, room - o, log_settings.ident);
+	line[o++] = '[';
+	o += put_long(line + o, pid);
+	line[o++] = ']';
+	line[o++] = ' ';
+	o += put_str(line + o, room - o, level_names[level]);
+	line[o++] = ':';
+	line[o++] = ' ';
+	if (request_id != NULL) {
+		line[o++] = '[';
+		o += put_str(line + o, room - o - 3, request_id);
+		line[o++] = ']';
+		line[o++] = ' ';
+	}
+	int n = vsnprintf(line + o, LOG_TEXT_MAX + 1, fmt, ap);
 	if (n < 0)
 		return;
-	size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
-	if (len > 0 && line[len - 1] != '\n')
-		line[len - 1] = '\n';
-	ssize_t w = write(STDERR_FILENO, line, len);
+	size_t tl = (size_t)n < LOG_TEXT_MAX ? (size_t)n : LOG_TEXT_MAX;
+	/* One line per event: newlines inside a message would forge log lines. */
+	for (size_t i = o; i < o + tl; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	o += tl;
+	line[o++] = '\n';
+	ssize_t w = write(STDERR_FILENO, line, o);
 	(void)w;
+}
+
+void log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
+{
+	if (level > log_settings.level)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	log_vline(level, (long)getpid(), request_id, fmt, ap);
+	va_end(ap);
+}
+
+void log_msg_pid(enum log_level level, long pid, const char *request_id, const char *fmt, ...)
+{
+	if (level > log_settings.level)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	log_vline(level, pid, request_id, fmt, ap);
+	va_end(ap);
 }

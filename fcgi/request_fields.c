@@ -2,7 +2,9 @@
  * request_fields: the outliers request's form fields, one table row each
  * (name, decoder); the rules are in include/request_fields.h. Decoded text is
  * only checked to start like the JSON it should be; parsing it is the series
- * and Druid modules' job. Not the form parser, not the model lookup.
+ * and Druid modules' job. The base64 fields (data, query, model) may come
+ * still urlencoded (request_fields_parse): then percent- and base64-decoding
+ * are one pass (b64_decode_pct_*). Not the form parser, not the model lookup.
  */
 #include "request_fields.h"
 
@@ -53,9 +55,13 @@ static void trim_in_place(char *s, size_t *len)
 /* ---- decoders: one per field ----------------------------------------------------------------- */
 
 struct field_rule;
-/* Decodes the non-empty value v[0..len) of the rule's field into req. */
+/*
+ * Decodes the non-empty value v[0..len) of the rule's field into req. When
+ * encoded (only for rules with b64 set), v is still urlencoded and len is its
+ * raw length.
+ */
 typedef enum rb_code (*field_decode_fn)(const struct field_rule *rule, const char *v, size_t len,
-                                        size_t max_json, struct rb_request *req,
+                                        int encoded, size_t max_json, struct rb_request *req,
                                         struct rb_err *err);
 
 struct field_rule {
@@ -63,13 +69,16 @@ struct field_rule {
 	field_decode_fn decode;
 	char json_open;        /* JSON fields: the first character expected ('{' or '[') */
 	const char *what;      /* what the value should be, for messages */
+	int b64;               /* always base64: may be handed over still urlencoded */
 };
 
 /* Base64 → JSON text starting with rule->json_open; stored into *text and *tlen. */
 static enum rb_code decode_json(const struct field_rule *rule, const char *v, size_t len,
-                                size_t max_json, char **text, size_t *tlen, struct rb_err *err)
+                                int encoded, size_t max_json, char **text, size_t *tlen,
+                                struct rb_err *err)
 {
-	enum rb_code rc = b64_decode_alloc(v, len, max_json, text, tlen, err);
+	enum rb_code rc = encoded ? b64_decode_pct_alloc(v, len, max_json, text, tlen, err)
+	                          : b64_decode_alloc(v, len, max_json, text, tlen, err);
 	if (rc != RB_OK)
 		return rc;
 	size_t i = 0;
@@ -81,29 +90,34 @@ static enum rb_code decode_json(const struct field_rule *rule, const char *v, si
 }
 
 static enum rb_code decode_data(const struct field_rule *rule, const char *v, size_t len,
-                                size_t max_json, struct rb_request *req, struct rb_err *err)
+                                int encoded, size_t max_json, struct rb_request *req,
+                                struct rb_err *err)
 {
-	return decode_json(rule, v, len, max_json, &req->data, &req->data_len, err);
+	return decode_json(rule, v, len, encoded, max_json, &req->data, &req->data_len, err);
 }
 
 static enum rb_code decode_query(const struct field_rule *rule, const char *v, size_t len,
-                                 size_t max_json, struct rb_request *req, struct rb_err *err)
+                                 int encoded, size_t max_json, struct rb_request *req,
+                                 struct rb_err *err)
 {
 	if (req->data != NULL)
 		return RB_OK; /* data wins; the query is not even decoded */
-	return decode_json(rule, v, len, max_json, &req->query, &req->query_len, err);
+	return decode_json(rule, v, len, encoded, max_json, &req->query, &req->query_len, err);
 }
 
 /* Never an error: the status says why there is no model. */
 static enum rb_code decode_model(const struct field_rule *rule, const char *v, size_t len,
-                                 size_t max_json, struct rb_request *req, struct rb_err *err)
+                                 int encoded, size_t max_json, struct rb_request *req,
+                                 struct rb_err *err)
 {
 	(void)rule;
 	(void)max_json;
 	(void)err;
 	char name[RB_NAME_MAX + 8];
 	size_t n;
-	enum rb_code rc = b64_decode_buf(v, len, (unsigned char *)name, sizeof name - 1, &n, NULL);
+	enum rb_code rc =
+		encoded ? b64_decode_pct_buf(v, len, (unsigned char *)name, sizeof name - 1, &n, NULL)
+		        : b64_decode_buf(v, len, (unsigned char *)name, sizeof name - 1, &n, NULL);
 	if (rc == RB_E_INPUT) {
 		req->model_status = RB_MODEL_UNDECODABLE;
 		return RB_OK;
@@ -144,8 +158,10 @@ static enum rb_code plain_or_b64(const struct field_rule *rule, const char *v, s
 }
 
 static enum rb_code decode_metric(const struct field_rule *rule, const char *v, size_t len,
-                                  size_t max_json, struct rb_request *req, struct rb_err *err)
+                                  int encoded, size_t max_json, struct rb_request *req,
+                                  struct rb_err *err)
 {
+	(void)encoded;
 	(void)max_json;
 	size_t n;
 	return plain_or_b64(rule, v, len, rb_metric_name_ok, req->metric, sizeof req->metric, &n,
@@ -159,8 +175,10 @@ static int detector_ok(const char *s, size_t len)
 }
 
 static enum rb_code decode_detector(const struct field_rule *rule, const char *v, size_t len,
-                                    size_t max_json, struct rb_request *req, struct rb_err *err)
+                                    int encoded, size_t max_json, struct rb_request *req,
+                                  struct rb_err *err)
 {
+	(void)encoded;
 	(void)max_json;
 	char text[32];
 	size_t n;
@@ -180,9 +198,10 @@ static int number_syntax_ok(const char *s, size_t len)
 }
 
 static enum rb_code decode_sensitivity(const struct field_rule *rule, const char *v, size_t len,
-                                       size_t max_json, struct rb_request *req,
+                                       int encoded, size_t max_json, struct rb_request *req,
                                        struct rb_err *err)
 {
+	(void)encoded;
 	(void)max_json;
 	char text[64];
 	size_t n;
@@ -197,24 +216,29 @@ static enum rb_code decode_sensitivity(const struct field_rule *rule, const char
 
 /* Order matters: data before query (data wins). */
 static const struct field_rule rules[] = {
-	{"data", decode_data, '[', "a JSON array (a Druid timeseries result)"},
-	{"query", decode_query, '{', "a JSON object (a Druid native query)"},
-	{"model", decode_model, 0, "a model name"},
-	{"metric", decode_metric, 0, "a metric name (1 to 63 of A-Z a-z 0-9 . _ -)"},
-	{"sensitivity", decode_sensitivity, 0, "a number from 0 to 1"},
-	{"detector", decode_detector, 0, "a detector name (default or iforest-legacy)"},
+	{"data", decode_data, '[', "a JSON array (a Druid timeseries result)", 1},
+	{"query", decode_query, '{', "a JSON object (a Druid native query)", 1},
+	{"model", decode_model, 0, "a model name", 1},
+	{"metric", decode_metric, 0, "a metric name (1 to 63 of A-Z a-z 0-9 . _ -)", 0},
+	{"sensitivity", decode_sensitivity, 0, "a number from 0 to 1", 0},
+	{"detector", decode_detector, 0, "a detector name (default or iforest-legacy)", 0},
 };
+
+/* The rules' fields that are always base64, for form_parse_raw. */
+static const char *const b64_fields[] = {"data", "query", "model", NULL};
 
 enum rb_code request_fields_decode(const struct form *f, size_t max_json, struct rb_request *req,
                                    struct rb_err *err)
 {
 	memset(req, 0, sizeof *req);
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-		size_t len = 0;
-		const char *v = form_get(f, rules[i].name, &len);
-		if (v == NULL || len == 0)
+		size_t len = 0, decoded_len = 0;
+		int encoded = 0;
+		const char *v = form_get_raw(f, rules[i].name, &len, &decoded_len, &encoded);
+		if (v == NULL || decoded_len == 0)
 			continue; /* absent */
-		enum rb_code rc = rules[i].decode(&rules[i], v, len, max_json, req, err);
+		enum rb_code rc = rules[i].decode(&rules[i], v, len, encoded && rules[i].b64,
+		                                  max_json, req, err);
 		if (rc != RB_OK) {
 			rb_err_prefix(err, "%s", rules[i].name);
 			return rc;
@@ -223,6 +247,19 @@ enum rb_code request_fields_decode(const struct form *f, size_t max_json, struct
 	if (req->data == NULL && req->query == NULL)
 		return rb_err_set(err, RB_E_INPUT, "No data provided or requested");
 	return RB_OK;
+}
+
+enum rb_code request_fields_parse(const char *content_type, const char *body, size_t len,
+                                  const struct form_limits *lim, size_t max_json,
+                                  struct rb_request *req, struct rb_err *err)
+{
+	struct form *f = NULL;
+	memset(req, 0, sizeof *req);
+	enum rb_code rc = form_parse_raw(content_type, body, len, lim, b64_fields, &f, err);
+	if (rc == RB_OK)
+		rc = request_fields_decode(f, max_json, req, err);
+	form_free(f);
+	return rc;
 }
 
 void request_fields_release(struct rb_request *req)

@@ -3,7 +3,10 @@
  * the request's parameters and body (capped), hands them to the app and
  * writes the answer with Status, Content-Type, Content-Length and
  * X-Request-Id. It stops between requests when the pool asks it to; a stop
- * never cuts a request in flight. Not the routes or the detection (app.c).
+ * never cuts a request in flight. Per request it makes no system call of its
+ * own beyond the pool's signal mask pair and the log line's write: the pid is
+ * read once, the body buffer is kept from one request to the next (up to the
+ * trim rule). Not the routes or the detection (app.c).
  */
 #include "worker.h"
 
@@ -66,20 +69,35 @@ static long long content_length(const char *text)
 	return v;
 }
 
-/* Reads exactly len bytes of the body into a new buffer; NULL when the stream ends early. */
-static char *read_body(FCGX_Stream *in, size_t len)
+/* What one worker process keeps from request to request. */
+struct worker_state {
+	long pid;       /* getpid() once, after the fork that made this worker */
+	uint64_t seq;   /* requests accepted so far */
+	char *body;     /* the body buffer, body_cap bytes (NULL, 0 before the first body) */
+	size_t body_cap;
+};
+
+/*
+ * Reads exactly len bytes of the body into the worker's buffer (grown to
+ * len + 1 when smaller; len is at most max_body_bytes), NUL-terminated;
+ * NULL when the stream ends early or memory runs out.
+ */
+static char *read_body(struct worker_state *ws, FCGX_Stream *in, size_t len)
 {
-	char *buf = malloc(len + 1);
-	if (buf == NULL)
-		return NULL;
+	if (ws->body_cap < len + 1) {
+		free(ws->body); /* nothing in it to keep: no realloc copy */
+		ws->body = malloc(len + 1);
+		ws->body_cap = ws->body != NULL ? len + 1 : 0;
+		if (ws->body == NULL)
+			return NULL;
+	}
+	char *buf = ws->body;
 	size_t got = 0;
 	while (got < len) {
 		size_t want = len - got > (1u << 20) ? (1u << 20) : len - got;
 		int n = FCGX_GetStr(buf + got, (int)want, in);
-		if (n <= 0) {
-			free(buf);
+		if (n <= 0)
 			return NULL;
-		}
 		got += (size_t)n;
 	}
 	buf[len] = '\0';
@@ -117,7 +135,7 @@ static void send_response(FCGX_Request *fr, const struct app_response *res, cons
  * the answer sent, in bytes (0 when nothing was read).
  */
 static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_config *cfg,
-                        const char *rid)
+                        struct worker_state *ws, const char *rid)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -138,10 +156,10 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 		app_too_large(app, (size_t)clen, &res);
 	} else {
 		if (clen > 0) {
-			body = read_body(fr->in, (size_t)clen);
+			body = read_body(ws, fr->in, (size_t)clen);
 			if (body == NULL) {
-				log_msg(LOG_LVL_WARN, rid, "request body ended before CONTENT_LENGTH %lld",
-				        clen);
+				log_msg_pid(LOG_LVL_WARN, ws->pid, rid,
+				            "request body ended before CONTENT_LENGTH %lld", clen);
 				FCGX_SetExitStatus(1, fr->out);
 				return 0; /* the client went away: nothing to answer */
 			}
@@ -151,14 +169,13 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 		app_handle(app, &req, &res);
 	}
 	send_response(fr, &res, rid);
-	log_msg(res.status >= 500 ? LOG_LVL_WARN : LOG_LVL_INFO, rid, "%s %s %d %zu bytes %.1f ms%s%s",
-	        req.method, req.uri, res.status, res.body_len, elapsed_ms(&t0),
-	        res.model[0] != '\0' ? " model=" : "", res.model);
+	log_msg_pid(res.status >= 500 ? LOG_LVL_WARN : LOG_LVL_INFO, ws->pid, rid,
+	            "%s %s %d %zu bytes %.1f ms%s%s", req.method, req.uri, res.status, res.body_len,
+	            elapsed_ms(&t0), res.model[0] != '\0' ? " model=" : "", res.model);
 	size_t peak = res.body_len;
 	if (body != NULL && req.body_len > peak)
 		peak = req.body_len;
 	app_response_release(&res);
-	free(body);
 	return peak;
 }
 
@@ -179,6 +196,20 @@ static int release_peak(size_t peak)
 	return 0;
 }
 
+/*
+ * After a request whose peak reaches WORKER_TRIM_BYTES the body buffer goes
+ * too (before release_peak's trim), so a worker never keeps a big body's
+ * buffer for its whole life; below that it is kept for the next request.
+ */
+static void release_body(struct worker_state *ws, size_t peak)
+{
+	if (peak < WORKER_TRIM_BYTES)
+		return;
+	free(ws->body);
+	ws->body = NULL;
+	ws->body_cap = 0;
+}
+
 int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg,
                  const struct pool_worker_env *env)
 {
@@ -191,7 +222,7 @@ int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg,
 		log_error("FCGX_InitRequest failed");
 		return 1;
 	}
-	uint64_t seq = 0;
+	struct worker_state ws = {(long)getpid(), 0, NULL, 0};
 	int status = 0;
 	for (;;) {
 		pool_wait_begin();
@@ -212,15 +243,17 @@ int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg,
 			break;
 		}
 		char rid[40];
-		snprintf(rid, sizeof rid, "%ld-%llu", (long)getpid(), (unsigned long long)++seq);
+		snprintf(rid, sizeof rid, "%ld-%llu", ws.pid, (unsigned long long)++ws.seq);
 		if (env != NULL)
 			pool_request_begin(env);
-		size_t peak = serve_one(&fr, app, cfg, rid);
+		size_t peak = serve_one(&fr, app, cfg, &ws, rid);
 		FCGX_Finish_r(&fr);
+		release_body(&ws, peak);
 		(void)release_peak(peak);
 		if (env != NULL)
 			pool_request_end(env);
 	}
 	FCGX_Free(&fr, 0);
+	free(ws.body);
 	return status;
 }

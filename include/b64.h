@@ -43,4 +43,26 @@ enum rb_code b64_decode_buf(const char *in, size_t len, unsigned char *out, size
 enum rb_code b64_decode_alloc(const char *in, size_t len, size_t cap, char **out,
                               size_t *out_len, struct rb_err *err);
 
+/*
+ * The fused decoder of a urlencoded form value: in[0..len) is base64 text as
+ * it came in the body, still percent-encoded ('%XX' is the byte XX, '+' a
+ * space). One pass straight into out. The result, code, output and message
+ * are those of percent-decoding first and then b64_decode_buf on the result:
+ * offsets in messages count bytes of the percent-decoded text (a '%2B' is
+ * one byte). A malformed escape ('%' not followed by two hex digits) makes
+ * the call fail, but which error it reports is unspecified (RB_E_INPUT, or
+ * RB_E_TOO_LARGE when the cap is passed first): callers check the escapes
+ * first (form_parse_raw does, with the form's own message).
+ */
+enum rb_code b64_decode_pct_buf(const char *in, size_t len, unsigned char *out, size_t out_cap,
+                                size_t *out_len, struct rb_err *err);
+
+/*
+ * b64_decode_alloc for a percent-encoded in[0..len) (see b64_decode_pct_buf):
+ * a new buffer, NUL-terminated after *out_len bytes; RB_E_TOO_LARGE past cap
+ * decoded bytes, with b64_decode_alloc's message; RB_E_NOMEM.
+ */
+enum rb_code b64_decode_pct_alloc(const char *in, size_t len, size_t cap, char **out,
+                                  size_t *out_len, struct rb_err *err);
+
 #endif

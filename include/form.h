@@ -66,6 +66,30 @@ enum rb_code form_content_type(const char *content_type, enum form_type *type, c
 enum rb_code form_parse(const char *content_type, const char *body, size_t len,
                         const struct form_limits *lim, struct form **out, struct rb_err *err);
 
+/*
+ * form_parse, except that the urlencoded values of the fields named in
+ * raw_names (a NULL-terminated list; NULL: none) are kept as they came
+ * instead of being decoded: their escapes and caps are checked exactly as
+ * form_parse checks them (same codes, messages and order) and their decoded
+ * length measured, without copying a byte. Such a value points into body,
+ * which must outlive the form; read it with form_get_raw (form_get and
+ * form_field give NULL for it). Multipart values are verbatim anyway: for
+ * them raw_names changes nothing.
+ */
+enum rb_code form_parse_raw(const char *content_type, const char *body, size_t len,
+                            const struct form_limits *lim, const char *const *raw_names,
+                            struct form **out, struct rb_err *err);
+
+/*
+ * Field name as stored (borrowed; NULL when absent, outputs untouched then):
+ * *len bytes; *decoded_len the length of the field's value; *encoded 1 when
+ * the bytes are the raw urlencoded text of a field kept by form_parse_raw
+ * (percent-decode them, '+' as a space, to get the value), 0 when they are
+ * the value itself (as form_get gives it). Any output pointer may be NULL.
+ */
+const char *form_get_raw(const struct form *f, const char *name, size_t *len,
+                         size_t *decoded_len, int *encoded);
+
 /* Frees the form; NULL is a no-op. */
 void form_free(struct form *f);
 

@@ -24,6 +24,13 @@ void log_init(const char *ident, enum log_level level, enum log_target target);
 void log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * log_msg for a caller that knows its process id (a worker reads it once
+ * after its fork): the same line without a getpid(2) per line.
+ */
+void log_msg_pid(enum log_level level, long pid, const char *request_id, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #define log_error(...) log_msg(LOG_LVL_ERROR, NULL, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, NULL, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, NULL, __VA_ARGS__)

@@ -1,0 +1,230 @@
+/*
+ * bench_edge: CPU per request body outside detection, in one process: a
+ * realistic urlencoded /outliers body (data = urlencoded base64 of
+ * Druid-shaped timeseries JSON, model = urlencoded base64 of "traffic") put
+ * through the two-step path (form_parse, then request_fields_decode: a
+ * percent-decoded copy of every value, then base64 from the copy) and through
+ * the one-pass path (request_fields_parse: the base64 fields decoded straight
+ * from the body's bytes), plus the decoders alone. Prints a markdown table of
+ * microseconds per body (best of several rounds) with ratios against the
+ * two-step path. Not a test; no timing is asserted.
+ *   bench_edge [json_bytes] [rounds]   (default 19000 bytes, 7 rounds)
+ * It compiles the fcgi/ sources it needs into itself (benchmarks link rbcore
+ * only, bench/CMakeLists.txt).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../fcgi/b64.c"
+#include "../fcgi/config.c"
+#include "../fcgi/form.c"
+#include "../fcgi/request_fields.c"
+#include "../fcgi/strnum.c"
+
+static double now_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+/* Druid timeseries result, one row a minute, until at least want bytes. */
+static char *druid_json(size_t want, size_t *len)
+{
+	size_t cap = want + 512, n = 0;
+	char *s = malloc(cap);
+	if (s == NULL)
+		return NULL;
+	s[n++] = '[';
+	uint64_t x = 88172645463325252ull;
+	for (int row = 0; n + 256 < cap && n < want; row++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		int k = snprintf(s + n, cap - n,
+		                 "%s{\"timestamp\":\"2026-11-27T%02d:%02d:00.000Z\",\"result\":"
+		                 "{\"bytes\":%llu,\"pkts\":%llu,\"clients\":%llu,\"flows\":%llu}}",
+		                 row > 0 ? "," : "", row / 60 % 24, row % 60,
+		                 (unsigned long long)(x % 900000000), (unsigned long long)(x % 700000),
+		                 (unsigned long long)(x % 3000), (unsigned long long)(x % 90000));
+		n += (size_t)k;
+	}
+	s[n++] = ']';
+	*len = n;
+	return s;
+}
+
+static const char ALPHA[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Appends base64 of in[0..len), urlencoded ('+', '/', '=' escaped, as browsers and curl do). */
+static size_t b64_url(const char *in, size_t len, char *out)
+{
+	size_t o = 0;
+	char q[4];
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned long g = (unsigned long)(unsigned char)in[i] << 16;
+		if (i + 1 < len)
+			g |= (unsigned long)(unsigned char)in[i + 1] << 8;
+		if (i + 2 < len)
+			g |= (unsigned char)in[i + 2];
+		q[0] = ALPHA[g >> 18 & 63];
+		q[1] = ALPHA[g >> 12 & 63];
+		q[2] = i + 1 < len ? ALPHA[g >> 6 & 63] : '=';
+		q[3] = i + 2 < len ? ALPHA[g & 63] : '=';
+		for (int k = 0; k < 4; k++) {
+			if (q[k] == '+' || q[k] == '/' || q[k] == '=') {
+				out[o++] = '%';
+				out[o++] = "0123456789ABCDEF"[(unsigned char)q[k] >> 4];
+				out[o++] = "0123456789ABCDEF"[q[k] & 15];
+			} else {
+				out[o++] = q[k];
+			}
+		}
+	}
+	return o;
+}
+
+static volatile size_t sink;
+
+static void two_step(const char *body, size_t len)
+{
+	struct form *f = NULL;
+	struct rb_request rq;
+	struct rb_err err = {0};
+	enum rb_code rc = form_parse(NULL, body, len, NULL, &f, &err);
+	if (rc == RB_OK)
+		rc = request_fields_decode(f, (size_t)16 << 20, &rq, &err);
+	if (rc != RB_OK) {
+		fprintf(stderr, "bench_edge: two-step: %s\n", err.msg);
+		exit(1);
+	}
+	sink += rq.data_len;
+	request_fields_release(&rq);
+	form_free(f);
+}
+
+static void one_pass(const char *body, size_t len)
+{
+	struct rb_request rq;
+	struct rb_err err = {0};
+	if (request_fields_parse(NULL, body, len, NULL, (size_t)16 << 20, &rq, &err) != RB_OK) {
+		fprintf(stderr, "bench_edge: one-pass: %s\n", err.msg);
+		exit(1);
+	}
+	sink += rq.data_len;
+	request_fields_release(&rq);
+}
+
+/* The decoders alone on the data value: percent-decode then base64, or fused. */
+static const char *g_raw;
+static size_t g_raw_len;
+static char *g_tmp;
+static unsigned char *g_out;
+
+static void decoders_two_step(const char *body, size_t len)
+{
+	(void)body;
+	(void)len;
+	size_t n, bad, m;
+	pct_decode(g_raw, g_raw_len, g_tmp, g_raw_len, &n, &bad);
+	b64_decode_buf(g_tmp, n, g_out, b64_decoded_max(g_raw_len), &m, NULL);
+	sink += m;
+}
+
+static void decoders_fused(const char *body, size_t len)
+{
+	(void)body;
+	(void)len;
+	size_t m;
+	b64_decode_pct_buf(g_raw, g_raw_len, g_out, b64_decoded_max(g_raw_len), &m, NULL);
+	sink += m;
+}
+
+typedef void (*bench_fn)(const char *, size_t);
+
+/*
+ * Best mean (microseconds per call) of each of fns[0..k) over rounds of iters
+ * calls; the functions take turns within a round so a busy machine slows them
+ * alike.
+ */
+static void time_all(const bench_fn *fns, double *best, int k, const char *body, size_t len,
+                     int iters, int rounds)
+{
+	for (int f = 0; f < k; f++)
+		best[f] = 1e30;
+	for (int r = 0; r < rounds; r++) {
+		for (int f = 0; f < k; f++) {
+			double t0 = now_us();
+			for (int i = 0; i < iters; i++)
+				fns[f](body, len);
+			double us = (now_us() - t0) / iters;
+			if (us < best[f])
+				best[f] = us;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	size_t want = argc > 1 ? strtoul(argv[1], NULL, 10) : 19000;
+	int rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 7;
+	if (want < 100 || want > (64u << 20) || rounds < 1 || rounds > 1000) {
+		fprintf(stderr, "usage: bench_edge [json_bytes 100..64M] [rounds 1..1000]\n");
+		return 2;
+	}
+	size_t jlen;
+	char *json = druid_json(want, &jlen);
+	char *body = malloc(jlen * 3 + 64);
+	if (json == NULL || body == NULL)
+		return 1;
+	size_t blen = 0;
+	memcpy(body, "data=", 5);
+	blen = 5 + b64_url(json, jlen, body + 5);
+	g_raw = body + 5;
+	g_raw_len = blen - 5;
+	memcpy(body + blen, "&model=", 7);
+	blen += 7;
+	blen += b64_url("traffic", 7, body + blen);
+	g_tmp = malloc(g_raw_len);
+	g_out = malloc(b64_decoded_max(g_raw_len));
+	if (g_tmp == NULL || g_out == NULL)
+		return 1;
+
+	/* Both paths must decode the same data before anything is timed. */
+	struct rb_request a;
+	struct form *f = NULL;
+	struct rb_request b;
+	if (request_fields_parse(NULL, body, blen, NULL, (size_t)16 << 20, &a, NULL) != RB_OK ||
+	    form_parse(NULL, body, blen, NULL, &f, NULL) != RB_OK ||
+	    request_fields_decode(f, (size_t)16 << 20, &b, NULL) != RB_OK || a.data_len != jlen ||
+	    b.data_len != jlen || memcmp(a.data, json, jlen) != 0 ||
+	    memcmp(b.data, json, jlen) != 0 || strcmp(a.model, "traffic") != 0) {
+		fprintf(stderr, "bench_edge: the paths do not decode the body\n");
+		return 1;
+	}
+	request_fields_release(&a);
+	request_fields_release(&b);
+	form_free(f);
+
+	int iters = (int)(5000000 / blen) + 1;
+	static const bench_fn fns[] = {two_step, one_pass, decoders_two_step, decoders_fused};
+	double best[4];
+	time_all(fns, best, 4, body, blen, iters, rounds * 4);
+	double t2 = best[0], t1 = best[1], d2 = best[2], d1 = best[3];
+	printf("body: %zu bytes (data: %zu bytes of JSON, %zu urlencoded), %d iterations x %d "
+	       "rounds, best round\n\n",
+	       blen, jlen, g_raw_len, iters, rounds * 4);
+	printf("| path | us per body | two-step time / this |\n|---|---:|---:|\n");
+	printf("| form_parse + request_fields_decode (two-step, main) | %.2f | 1.00 |\n", t2);
+	printf("| request_fields_parse (one pass) | %.2f | %.2f |\n", t1, t2 / t1);
+	printf("| data value only: pct_decode + b64_decode_buf | %.2f | %.2f |\n", d2, t2 / d2);
+	printf("| data value only: b64_decode_pct_buf (fused) | %.2f | %.2f |\n", d1, t2 / d1);
+	free(json);
+	free(body);
+	free(g_tmp);
+	free(g_out);
+	return 0;
+}

@@ -1,0 +1,243 @@
+/*
+ * test_b64_pct: the fused decoder of urlencoded base64 (b64_decode_pct_buf,
+ * b64_decode_pct_alloc: percent- and base64-decoding in one pass) against the
+ * two-step path it replaces, kept here as the oracle: a byte-at-a-time
+ * percent-decoder ('+' a space) followed by b64_decode_buf /
+ * b64_decode_alloc on its output. Random decoded texts (valid base64 of
+ * random bytes, line breaks, URL-safe and space variants, '=' in and out of
+ * place, bad bytes, NUL, '%', non-ASCII, truncated groups) are urlencoded at
+ * random (plain, '+', '%XX' in either case, also for alphabet characters, so
+ * an escape falls anywhere in a group), with output caps from 0 up. Code,
+ * bytes, length and message must be identical (offsets in messages count
+ * decoded bytes). Malformed escapes: the fused decoder fails too. Fixed seed.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "testutil.h"
+
+struct rng {
+	uint64_t s;
+};
+
+static uint64_t rnd(struct rng *r)
+{
+	r->s ^= r->s << 13;
+	r->s ^= r->s >> 7;
+	r->s ^= r->s << 17;
+	return r->s;
+}
+
+static int hexv(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The oracle's first step: percent-decodes s[0..len) into out; -1 on a malformed escape. */
+static long pct_oracle(const char *s, size_t len, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '%') {
+			if (len - i < 3 || hexv((unsigned char)s[i + 1]) < 0 ||
+			    hexv((unsigned char)s[i + 2]) < 0)
+				return -1;
+			c = (unsigned char)(hexv((unsigned char)s[i + 1]) << 4 |
+			                    hexv((unsigned char)s[i + 2]));
+			i += 2;
+		} else if (c == '+') {
+			c = ' ';
+		}
+		out[o++] = (char)c;
+	}
+	return (long)o;
+}
+
+static const char ALPHA[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* A decoded text: mostly base64 of random bytes, with random damage. */
+static size_t random_decoded(struct rng *r, char *t, size_t max)
+{
+	size_t n = 0, groups = rnd(r) % (max / 5 + 1);
+	int mode = (int)(rnd(r) % 4); /* 0 clean, 1 variants, 2 damaged, 3 very damaged */
+	for (size_t g = 0; g < groups && n + 6 < max; g++) {
+		for (int k = 0; k < 4; k++) {
+			char c = ALPHA[rnd(r) % 64];
+			if (mode >= 1 && rnd(r) % 16 == 0)
+				c = "-_ \r\n\t"[rnd(r) % 6];
+			if (mode >= 2 && rnd(r) % (mode == 2 ? 64 : 8) == 0)
+				c = "=%.*\0\x80\xff\x7f\x1f\"'"[rnd(r) % 12];
+			t[n++] = c;
+		}
+		if (mode >= 1 && rnd(r) % 10 == 0)
+			t[n++] = '\n';
+	}
+	if (n > 0 && rnd(r) % 3 == 0) /* an incomplete last group, padded or not */
+		n -= rnd(r) % 4;
+	size_t pads = rnd(r) % 4 == 0 ? rnd(r) % 4 : 0;
+	while (pads-- > 0 && n < max)
+		t[n++] = '=';
+	return n;
+}
+
+/* Urlencodes t[0..n) at random into u (room 3 * n); hostile: may break escapes. */
+static size_t random_encode(struct rng *r, const char *t, size_t n, char *u, int hostile)
+{
+	static const char HEX[] = "0123456789ABCDEF0123456789abcdef";
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+		int must = c == '%' || c == '+' || c == '&' || c == '=';
+		if (c == ' ' && rnd(r) % 2 == 0) {
+			u[o++] = '+';
+		} else if (must || rnd(r) % 5 == 0) {
+			int lc = (int)(rnd(r) % 2) * 16;
+			u[o++] = '%';
+			u[o++] = HEX[lc + (c >> 4)];
+			u[o++] = HEX[lc + (c & 15)];
+		} else {
+			u[o++] = (char)c;
+		}
+	}
+	if (hostile && o > 0) { /* cut or spoil an escape, or end on a lone '%' */
+		size_t at = rnd(r) % o;
+		switch (rnd(r) % 3) {
+		case 0: u[at] = '%'; break;
+		case 1: u[o++] = '%'; break;
+		default: o = at; u[o++] = '%'; u[o++] = 'G'; break;
+		}
+	}
+	return o;
+}
+
+static void compare_one(int t, const char *u, size_t ulen, size_t cap)
+{
+	static char dec[8192];
+	static unsigned char a[8192], b[8192];
+	struct rb_err ea = {0}, eb = {0};
+	size_t na = 777, nb = 777;
+	long dl = pct_oracle(u, ulen, dec);
+	enum rb_code ra = b64_decode_pct_buf(u, ulen, a, cap, &na, &ea);
+	if (dl < 0) {
+		CHECKF(ra == RB_E_INPUT || ra == RB_E_TOO_LARGE,
+		       "case %d: malformed escape accepted (%d)", t, (int)ra);
+		return;
+	}
+	enum rb_code rb = b64_decode_buf(dec, (size_t)dl, b, cap, &nb, &eb);
+	CHECKF(ra == rb, "case %d: rc %d vs %d (%s | %s)", t, (int)ra, (int)rb, ea.msg, eb.msg);
+	CHECKF(strcmp(ea.msg, eb.msg) == 0, "case %d: '%s' vs '%s'", t, ea.msg, eb.msg);
+	CHECKF(na == nb, "case %d: length %zu vs %zu", t, na, nb);
+	if (ra == RB_OK)
+		CHECKF(memcmp(a, b, na) == 0, "case %d: bytes differ", t);
+
+	char *pa = NULL, *pb = NULL;
+	size_t la = 0, lb = 0;
+	memset(&ea, 0, sizeof ea);
+	memset(&eb, 0, sizeof eb);
+	ra = b64_decode_pct_alloc(u, ulen, cap, &pa, &la, &ea);
+	rb = b64_decode_alloc(dec, (size_t)dl, cap, &pb, &lb, &eb);
+	CHECKF(ra == rb && strcmp(ea.msg, eb.msg) == 0, "case %d alloc: %d '%s' vs %d '%s'", t,
+	       (int)ra, ea.msg, (int)rb, eb.msg);
+	CHECKF(la == lb && (pa == NULL) == (pb == NULL), "case %d alloc: lengths", t);
+	if (pa != NULL)
+		CHECKF(memcmp(pa, pb, la + 1) == 0, "case %d alloc: bytes differ", t);
+	free(pa);
+	free(pb);
+}
+
+static void test_random(void)
+{
+	struct rng r = {0xB64FC5EDull};
+	char t[2048], u[6200];
+	int ok = 0, bad = 0;
+	for (int k = 0; k < 60000; k++) {
+		size_t n = random_decoded(&r, t, 1 + rnd(&r) % sizeof t);
+		int hostile = rnd(&r) % 8 == 0;
+		size_t ul = random_encode(&r, t, n, u, hostile);
+		size_t max = b64_decoded_max(n);
+		size_t cap = rnd(&r) % 3 == 0 ? rnd(&r) % (max + 3) : max;
+		compare_one(k, u, ul, cap);
+		unsigned char sink[4096];
+		size_t sn;
+		if (b64_decode_pct_buf(u, ul, sink, sizeof sink, &sn, NULL) == RB_OK)
+			ok++;
+		else
+			bad++;
+	}
+	CHECKF(ok > 5000 && bad > 5000, "coverage: %d decoded, %d rejected", ok, bad);
+}
+
+/* Every single byte 0..255, escaped or not, in each position of a group. */
+static void test_each_byte(void)
+{
+	char u[32];
+	int k = 0;
+	for (int c = 0; c < 256; c++)
+		for (int pos = 0; pos < 6; pos++)
+			for (int esc = 0; esc < 2; esc++) {
+				static const char base[] = "QUJD";
+				size_t o = 0;
+				for (int i = 0; i < pos; i++)
+					u[o++] = base[i % 4];
+				if (esc || c == '%')
+					o += (size_t)snprintf(u + o, 4, "%%%02X", c);
+				else
+					u[o++] = (char)c;
+				memcpy(u + o, "RA==", 4);
+				o += 4;
+				compare_one(k++, u, o, 64);
+			}
+}
+
+/* A browser's urlencoding of base64 JSON: every '+', '/' and '=' escaped. */
+static void test_json(void)
+{
+	const char *json = "[{\"timestamp\":\"2026-11-27T00:00:00Z\",\"result\":{\"bytes\":1234}}]";
+	size_t jl = strlen(json);
+	char b[256], u[768];
+	size_t bl = 0;
+	for (size_t i = 0; i < jl; i += 3) {
+		unsigned long g = (unsigned long)(unsigned char)json[i] << 16;
+		if (i + 1 < jl)
+			g |= (unsigned long)(unsigned char)json[i + 1] << 8;
+		if (i + 2 < jl)
+			g |= (unsigned char)json[i + 2];
+		b[bl++] = ALPHA[g >> 18 & 63];
+		b[bl++] = ALPHA[g >> 12 & 63];
+		b[bl++] = i + 1 < jl ? ALPHA[g >> 6 & 63] : '=';
+		b[bl++] = i + 2 < jl ? ALPHA[g & 63] : '=';
+	}
+	size_t ul = 0;
+	for (size_t i = 0; i < bl; i++) {
+		if (b[i] == '+' || b[i] == '/' || b[i] == '=')
+			ul += (size_t)snprintf(u + ul, 4, "%%%02X", (unsigned char)b[i]);
+		else
+			u[ul++] = b[i];
+	}
+	char *out = NULL;
+	size_t n = 0;
+	CHECK(b64_decode_pct_alloc(u, ul, 1 << 20, &out, &n, NULL) == RB_OK);
+	CHECK(n == jl && memcmp(out, json, jl) == 0 && out[n] == '\0');
+	free(out);
+	struct rb_err err = {0};
+	CHECK(b64_decode_pct_alloc(u, ul, jl - 1, &out, &n, &err) == RB_E_TOO_LARGE);
+	CHECK(out == NULL && strstr(err.msg, "over") != NULL);
+	compare_one(-1, u, ul, jl);
+}
+
+int main(void)
+{
+	test_each_byte();
+	test_json();
+	test_random();
+	return 0;
+}
