@@ -154,7 +154,6 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	form_limits_default(&lim);
 	lim.max_body = app->cfg->max_body_bytes;
 	lim.max_value = lim.max_body;
-	struct form *form = NULL;
 	struct rb_request rq;
 	memset(&rq, 0, sizeof rq);
 	struct series *s = NULL;
@@ -163,10 +162,9 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	char *text = NULL;
 	size_t text_len = 0;
 
-	enum rb_code rc = form_parse(req->content_type, req->body != NULL ? req->body : "",
-	                             req->body_len, &lim, &form, &err);
-	if (rc == RB_OK)
-		rc = request_fields_decode(form, app->cfg->max_body_bytes, &rq, &err);
+	enum rb_code rc = request_fields_parse(req->content_type,
+	                                       req->body != NULL ? req->body : "", req->body_len,
+	                                       &lim, app->cfg->max_body_bytes, &rq, &err);
 	if (rc != RB_OK)
 		goto done;
 
@@ -230,7 +228,6 @@ done:
 	series_free(s);
 	free(text);
 	request_fields_release(&rq);
-	form_free(form);
 }
 
 static void handle_health(struct app *app, struct app_response *res)
