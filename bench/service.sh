@@ -222,10 +222,11 @@ if [ -n "${RB_BENCH_PROFILE:-}" ]; then
 	perf report -i "$tmp/perf.data" --children --sort symbol --stdio -g none 2>/dev/null |
 		awk '$1 ~ /%$/ { print $1, $4 }' | awk '
 		BEGIN { n = split("worker_serve FCGX_Accept_r read_body form_parse " \
-			"request_fields_decode series_parse engine_run_model features_build " \
+			"request_fields_parse request_fields_decode series_parse engine_run_model " \
+			"features_build " \
 			"engine_reconstruct model_vec_run model_dnnl_run score_rows detector_run " \
 			"response_success " \
-			"json_delete log_msg FCGX_Finish_r", order, " ")
+			"json_delete log_msg log_msg_pid FCGX_Finish_r", order, " ")
 			for (i = 1; i <= n; i++) want[order[i]] = 1 }
 		($2 in want) && !($2 in got) { got[$2] = $1 }
 		END { for (i = 1; i <= n; i++) if (order[i] in got) printf "  %-22s %s\n", order[i], got[order[i]] }'
