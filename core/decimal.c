@@ -1,0 +1,233 @@
+/*
+ * decimal: JSON number text to the correctly rounded double (include/decimal.h),
+ * scanning the grammar and collecting the digits in one pass.
+ *
+ * The number is w * 10^q with w the significant digits (leading zeros
+ * dropped) as an integer and q = exponent - fraction digits. When w has at
+ * most 19 digits (w < 10^19 < 2^64) and |q| <= 19 the value is rounded once,
+ * exactly, by integer arithmetic:
+ *   - w = 0: +-0 whatever the exponent;
+ *   - w <= 2^53 and |q| <= 22 (Clinger): (double)w and 10^|q| are both exact
+ *     doubles, so one IEEE multiplication or division rounds correctly;
+ *   - q >= 0: w * 10^q < 10^38 < 2^127 is an exact unsigned __int128, and
+ *     the compiler's __int128 -> double conversion rounds to nearest even;
+ *   - q < 0: N = w << s lies in [2^126, 2^127); Q = N / 10^-q has at least
+ *     62 significant bits, so the 53-bit rounding point is at least 9 bits
+ *     above its lowest bit. A nonzero remainder means the true quotient lies
+ *     strictly between Q and Q + 1; setting Q's lowest bit (sticky) then
+ *     rounds the same way as the true quotient (it only changes an exact
+ *     tie, and only ever to "above the tie"). (double)Q * 2^-s is exact
+ *     scaling, since the result (>= 10^-19) is far inside the normal range.
+ * Everything else (more than 19 significant digits, a larger exponent, an
+ * overflowing exponent field) goes to strtod() on a NUL-terminated copy.
+ *
+ * It needs IEEE doubles evaluated in double precision (FLT_EVAL_METHOD 0,
+ * e.g. x86-64 SSE2, aarch64) for the Clinger step; elsewhere that step is
+ * compiled out and the integer paths do the work. Not a float formatter, not
+ * a general strtod replacement (JSON grammar only).
+ */
+#include "decimal.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Numbers up to this many bytes are copied to the stack for strtod, longer ones to the heap. */
+#define SMALL_COPY 128
+
+/* An exponent field past this (in magnitude) is left to strtod. */
+#define EXP_SATURATE 100000000L
+
+static const uint64_t POW10_U64[20] = {
+	1ull,
+	10ull,
+	100ull,
+	1000ull,
+	10000ull,
+	100000ull,
+	1000000ull,
+	10000000ull,
+	100000000ull,
+	1000000000ull,
+	10000000000ull,
+	100000000000ull,
+	1000000000000ull,
+	10000000000000ull,
+	100000000000000ull,
+	1000000000000000ull,
+	10000000000000000ull,
+	100000000000000000ull,
+	1000000000000000000ull,
+	10000000000000000000ull,
+};
+
+#if FLT_EVAL_METHOD == 0
+#define CLINGER 1
+/* 10^0 .. 10^22: every one is an exact double (5^22 < 2^53). */
+static const double POW10_D[23] = {
+	1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+#else
+#define CLINGER 0
+#endif
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* 2^e for -1022 <= e <= 1023, built from its bits. */
+static double pow2(int e)
+{
+	uint64_t bits = (uint64_t)(1023 + e) << 52;
+	double d;
+	memcpy(&d, &bits, sizeof d);
+	return d;
+}
+
+/*
+ * w * 10^q rounded to nearest even, for 0 < w < 10^19 and -19 <= q <= 19
+ * (see the file comment for why each step is exact).
+ */
+static double convert(uint64_t w, int q)
+{
+#if CLINGER
+	if (w <= (1ull << 53) && q >= -22 && q <= 22)
+		return q >= 0 ? (double)w * POW10_D[q] : (double)w / POW10_D[-q];
+#endif
+	if (q >= 0)
+		return (double)((unsigned __int128)w * POW10_U64[q]);
+	int s = 127 - (64 - __builtin_clzll(w));
+	unsigned __int128 n = (unsigned __int128)w << s;
+	uint64_t d = POW10_U64[-q];
+	unsigned __int128 quot = n / d;
+	if (n - quot * d != 0)
+		quot |= 1;
+	return (double)quot * pow2(-s);
+}
+
+/* strtod() on a NUL-terminated copy of the n bytes at s, which are a JSON number. */
+static enum decimal_res via_strtod(const char *s, size_t n, double *out)
+{
+	char small[SMALL_COPY];
+	char *text = small;
+	if (n >= sizeof small) {
+		text = malloc(n + 1);
+		if (text == NULL)
+			return DECIMAL_NOMEM;
+	}
+	memcpy(text, s, n);
+	text[n] = '\0';
+	char *stop;
+	errno = 0;
+	double x = strtod(text, &stop);
+	enum decimal_res res = DECIMAL_OK;
+	if (stop != text + n)
+		res = DECIMAL_LOCALE;
+	else if (errno == ERANGE && isinf(x))
+		res = DECIMAL_RANGE;
+	if (text != small)
+		free(text);
+	if (res == DECIMAL_OK)
+		*out = x;
+	return res;
+}
+
+/* Both entry points: fast = 0 sends every number to strtod. */
+static inline enum decimal_res parse(const char *s, size_t len, size_t *used, double *out,
+                                     int fast)
+{
+	const char *p = s, *end = s + len;
+	int neg = 0;
+	if (p < end && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (p >= end || !is_digit(*p)) {
+		*used = (size_t)(p - s);
+		return DECIMAL_SYNTAX;
+	}
+	uint64_t w = 0;   /* significant digits, modulo 2^64 (only used when nd <= 19) */
+	size_t nd = 0;    /* significant digits: from the first nonzero one */
+	size_t nfrac = 0; /* digits after the '.' */
+	if (*p == '0') {
+		p++;
+	} else {
+		const char *d0 = p;
+		while (p < end && is_digit(*p)) {
+			w = w * 10 + (uint64_t)(*p - '0');
+			p++;
+		}
+		nd = (size_t)(p - d0);
+	}
+	if (p < end && *p == '.') {
+		p++;
+		if (p >= end || !is_digit(*p)) {
+			*used = (size_t)(p - s);
+			return DECIMAL_SYNTAX;
+		}
+		const char *f0 = p;
+		if (nd == 0)
+			while (p < end && *p == '0')
+				p++;
+		const char *d0 = p;
+		while (p < end && is_digit(*p)) {
+			w = w * 10 + (uint64_t)(*p - '0');
+			p++;
+		}
+		nd += (size_t)(p - d0);
+		nfrac = (size_t)(p - f0);
+	}
+	long e = 0;
+	int odd = 0; /* an exponent too large to track: strtod decides */
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		int eneg = 0;
+		if (p < end && (*p == '+' || *p == '-')) {
+			eneg = *p == '-';
+			p++;
+		}
+		if (p >= end || !is_digit(*p)) {
+			*used = (size_t)(p - s);
+			return DECIMAL_SYNTAX;
+		}
+		while (p < end && is_digit(*p)) {
+			if (e < EXP_SATURATE)
+				e = e * 10 + (*p - '0');
+			else
+				odd = 1;
+			p++;
+		}
+		if (eneg)
+			e = -e;
+	}
+	size_t n = (size_t)(p - s);
+	*used = n;
+	if (fast && nd == 0) {
+		*out = neg ? -0.0 : 0.0;
+		return DECIMAL_OK;
+	}
+	if (fast && !odd && nd <= 19 && nfrac <= (size_t)EXP_SATURATE) {
+		long q = e - (long)nfrac;
+		if (q >= -19 && q <= 19) {
+			double x = convert(w, (int)q);
+			*out = neg ? -x : x;
+			return DECIMAL_OK;
+		}
+	}
+	return via_strtod(s, n, out);
+}
+
+enum decimal_res decimal_parse(const char *s, size_t len, size_t *used, double *out)
+{
+	return parse(s, len, used, out, 1);
+}
+
+enum decimal_res decimal_parse_strtod(const char *s, size_t len, size_t *used, double *out)
+{
+	return parse(s, len, used, out, 0);
+}
