@@ -9,8 +9,8 @@
  *      nesting depth and row caps and cuts the array into rows, before
  *      anything is allocated per row;
  *   2. pass 1 reads each row with a small strict JSON reader (RFC 8259:
- *      UTF-8 checked, escapes and surrogate pairs decoded, number grammar
- *      checked before strtod, no recursion) that builds no tree: metric
+ *      UTF-8 checked, escapes and surrogate pairs decoded, numbers read by
+ *      core/decimal.c, no recursion) that builds no tree: metric
  *      names go to a hash table in first-seen order, finite values to a flat
  *      list, the instant is parsed (core/instant.c);
  *   3. pass 2 moves timestamps and values into the series, in ascending time
@@ -20,18 +20,21 @@
  * everything else (a 100,000-row answer took ~0.8 s of CPU with it).
  *
  * It is not a general JSON reader, a Druid client, or a parser for groupBy /
- * topN answers (those are refused with a hint). Numbers are converted with
- * strtod() and so assume the "C" LC_NUMERIC locale (the daemon never calls
- * setlocale); a mismatch is detected and refused, never misread.
+ * topN answers (those are refused with a hint). Numbers are converted
+ * exactly as strtod() does in the "C" locale; the few that decimal_parse()
+ * hands to strtod (over 19 significant digits, exponents past +-19) assume
+ * the "C" LC_NUMERIC locale (the daemon never calls setlocale), and a
+ * mismatch is detected and refused, never misread.
  */
 #include "series.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "decimal.h"
 
 #define DEFAULT_MAX_BYTES ((size_t)64 << 20)
 #define DEFAULT_MAX_ROWS ((size_t)1000000)
@@ -360,6 +363,7 @@ struct reader {
 	char *stack;       /* open containers while skipping a value: '[' or '{' */
 	size_t stack_cap;
 	size_t max_depth;
+	int strtod_numbers; /* every number through strtod (SERIES_NUMBERS_STRTOD) */
 	const char *why;   /* fixed reason for JR_SYNTAX */
 };
 
@@ -555,63 +559,30 @@ static int is_digit(int c)
 }
 
 /*
- * Reads a number at pos: the JSON grammar is checked first, then strtod()
- * converts exactly that text. A magnitude past the double range is refused.
+ * Reads a number at pos (core/decimal.c: grammar and exact conversion in one
+ * pass). A magnitude past the double range is refused.
  */
 static enum jr read_number(struct reader *r, double *v)
 {
-	size_t start = r->pos;
-	if (peek(r) == '-')
-		r->pos++;
-	if (peek(r) == '0') {
-		r->pos++;
-	} else if (is_digit(peek(r))) {
-		while (is_digit(peek(r)))
-			r->pos++;
-	} else {
+	size_t used;
+	enum decimal_res d = r->strtod_numbers
+	                             ? decimal_parse_strtod(r->s + r->pos, r->end - r->pos, &used, v)
+	                             : decimal_parse(r->s + r->pos, r->end - r->pos, &used, v);
+	switch (d) {
+	case DECIMAL_OK:
+		r->pos += used;
+		return JR_OK;
+	case DECIMAL_SYNTAX:
+		r->pos += used;
 		return syntax(r, "invalid number");
-	}
-	if (peek(r) == '.') {
-		r->pos++;
-		if (!is_digit(peek(r)))
-			return syntax(r, "invalid number");
-		while (is_digit(peek(r)))
-			r->pos++;
-	}
-	if (peek(r) == 'e' || peek(r) == 'E') {
-		r->pos++;
-		if (peek(r) == '+' || peek(r) == '-')
-			r->pos++;
-		if (!is_digit(peek(r)))
-			return syntax(r, "invalid number");
-		while (is_digit(peek(r)))
-			r->pos++;
-	}
-	size_t n = r->pos - start;
-	char small[128];
-	char *text = small;
-	if (n >= sizeof small) {
-		r->str_len = 0;
-		if (str_append(r, r->s + start, n) != JR_OK)
-			return JR_NOMEM;
-		text = r->str;
-	} else {
-		memcpy(small, r->s + start, n);
-		small[n] = '\0';
-	}
-	char *stop;
-	errno = 0;
-	double x = strtod(text, &stop);
-	if (stop != text + n) {
-		r->pos = start;
-		return syntax(r, "number not understood (is LC_NUMERIC \"C\"?)");
-	}
-	if (errno == ERANGE && isinf(x)) {
-		r->pos = start;
+	case DECIMAL_RANGE:
 		return syntax(r, "number out of the range of a double");
+	case DECIMAL_LOCALE:
+		return syntax(r, "number not understood (is LC_NUMERIC \"C\"?)");
+	case DECIMAL_NOMEM:
+		break;
 	}
-	*v = x;
-	return JR_OK;
+	return JR_NOMEM;
 }
 
 static enum jr read_literal(struct reader *r, const char *word)
@@ -1009,6 +980,13 @@ static enum rb_code row_failure(const struct reader *r, size_t i, enum rb_code r
 enum rb_code series_parse(struct series **out, const char *json, size_t len,
                           const struct series_limits *limits, struct rb_err *err)
 {
+	return series_parse_with(out, json, len, limits, SERIES_NUMBERS_FAST, err);
+}
+
+enum rb_code series_parse_with(struct series **out, const char *json, size_t len,
+                               const struct series_limits *limits, enum series_numbers numbers,
+                               struct rb_err *err)
+{
 	assert(out != NULL);
 	*out = NULL;
 	if (json == NULL)
@@ -1016,7 +994,9 @@ enum rb_code series_parse(struct series **out, const char *json, size_t len,
 	struct series_limits lim = effective_limits(limits);
 	enum rb_code rc = RB_OK;
 	struct cuts rows = {0};
-	struct reader rd = {.s = json, .max_depth = lim.max_depth};
+	struct reader rd = {.s = json,
+	                    .max_depth = lim.max_depth,
+	                    .strtod_numbers = numbers == SERIES_NUMBERS_STRTOD};
 	struct row row = {0};
 	char **ts = NULL;   /* [n] timestamp copies, input order, moved into s */
 	struct order *ord = NULL;

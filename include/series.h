@@ -51,6 +51,18 @@ struct series {
 enum rb_code series_parse(struct series **out, const char *json, size_t len,
                           const struct series_limits *limits, struct rb_err *err);
 
+/* How series_parse_with() converts numbers; the results are the same bit for bit. */
+enum series_numbers {
+	SERIES_NUMBERS_FAST = 0, /* decimal_parse() (include/decimal.h), what series_parse uses */
+	SERIES_NUMBERS_STRTOD,   /* every number through strtod(): a reference for tests and
+	                          * benchmarks */
+};
+
+/* series_parse() with a choice of number conversion. */
+enum rb_code series_parse_with(struct series **out, const char *json, size_t len,
+                               const struct series_limits *limits, enum series_numbers numbers,
+                               struct rb_err *err);
+
 /* Column index of a metric name, or -1 when no row carries it. */
 long series_col(const struct series *s, const char *name);
 
