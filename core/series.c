@@ -112,11 +112,39 @@ static int cuts_push(struct cuts *c, size_t pos)
 	return 0;
 }
 
+/* The bytes scan_rows() acts on outside strings; it skips every other byte. */
+static const unsigned char SCAN_STOP[256] = {
+	['"'] = 1, ['['] = 1, [']'] = 1, ['{'] = 1, ['}'] = 1, [','] = 1,
+};
+
+/*
+ * Position of the '"' that closes the JSON string whose text starts at s[i]
+ * (just after the opening quote), or len when the text ends first. A quote
+ * closes the string when an even number of backslashes precedes it (within
+ * the string): exactly what reading escapes forward (a backslash takes the
+ * next byte with it) decides.
+ */
+static size_t string_end(const char *s, size_t i, size_t len)
+{
+	const size_t start = i;
+	for (;;) {
+		const char *q = memchr(s + i, '"', len - i);
+		if (q == NULL)
+			return len;
+		size_t at = (size_t)(q - s), k = at;
+		while (k > start && s[k - 1] == '\\')
+			k--;
+		if ((at - k) % 2 == 0)
+			return at;
+		i = at + 1;
+	}
+}
+
 /*
  * One pass over the bytes, outside JSON strings: checks the depth and row
  * caps, that the text is '[' ... ']' with only whitespace after it, and cuts
  * it at the commas directly inside the array. It checks nothing else: every
- * row is then parsed on its own by Jansson, and since a JSON array is exactly
+ * row is then read on its own by the strict reader below, and since a JSON array is exactly
  * '[' value (',' value)* ']', the text is valid JSON when every row is.
  */
 static enum rb_code scan_rows(const char *s, size_t len, const struct series_limits *lim,
@@ -133,19 +161,21 @@ static enum rb_code scan_rows(const char *s, size_t len, const struct series_lim
 		                  "rows%s", s[i] == '{' ? ", not an object" : "");
 	if (cuts_push(rows, i) != 0)
 		return rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
+	/* The last byte scan_rows acts on bounds the skipping loop (normally the final ']'). */
+	size_t last = len - 1;
+	while (last > i && !SCAN_STOP[(unsigned char)s[last]])
+		last--;
 	size_t level = 1, depth = 1;
-	int in_string = 0;
 	for (i++; i < len; i++) {
+		if (i > last)
+			break;
+		while (!SCAN_STOP[(unsigned char)s[i]])
+			i++;
 		char c = s[i];
-		if (in_string) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = 0;
-			continue;
-		}
 		if (c == '"') {
-			in_string = 1;
+			i = string_end(s, i + 1, len);
+			if (i >= len)
+				break;
 		} else if (c == '[' || c == '{') {
 			level++;
 			if (level > depth)
@@ -163,7 +193,7 @@ static enum rb_code scan_rows(const char *s, size_t len, const struct series_lim
 			if (cuts_push(rows, i) != 0)
 				return rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
 		} else if (level > 1 && (c == ']' || c == '}')) {
-			level--; /* a mismatched pair is left for Jansson to refuse */
+			level--; /* a mismatched pair is left for the row reader to refuse */
 		}
 	}
 	if (i >= len)
@@ -207,7 +237,11 @@ static char *copy_string(const char *s, size_t len)
 
 struct colmap {
 	char **names;       /* [ncap] owned copies, in first-seen order */
+	size_t *len;        /* [ncap] strlen(names[c]) */
+	unsigned char *plain; /* [ncap] 1 when names[c] is printable ASCII without '"' or '\\' */
 	size_t *seen;       /* [ncap] 1 + the last row that carried the name, 0 never */
+	long *next;         /* [ncap] column of the key that followed c in the last row, or -1 */
+	long first;         /* column of the first key of the last result object, or -1 */
 	size_t n, ncap;
 	long *slot;         /* [scap] index into names, -1 when free */
 	size_t scap;        /* power of two, > 2 * n */
@@ -222,14 +256,15 @@ static uint32_t hash_name(const char *k)
 }
 
 /* Column of key or -1; *pos is its slot, or the free slot where it would go. */
-static long colmap_find(const struct colmap *m, const char *key, size_t *pos)
+static long colmap_find(const struct colmap *m, const char *key, size_t len, size_t *pos)
 {
 	size_t mask = m->scap - 1;
 	size_t i = hash_name(key) & mask;
 	while (m->slot[i] >= 0) {
-		if (strcmp(m->names[m->slot[i]], key) == 0) {
+		long c = m->slot[i];
+		if (m->len[c] == len && memcmp(m->names[c], key, len) == 0) {
 			*pos = i;
-			return m->slot[i];
+			return c;
 		}
 		i = (i + 1) & mask;
 	}
@@ -256,32 +291,59 @@ static int colmap_rehash(struct colmap *m, size_t scap)
 	return 0;
 }
 
+/* Grows the per-column arrays to ncap entries. */
+static int colmap_grow(struct colmap *m, size_t ncap)
+{
+	char **names = realloc(m->names, ncap * sizeof *names);
+	if (names == NULL)
+		return -1;
+	m->names = names;
+	size_t *len = realloc(m->len, ncap * sizeof *len);
+	if (len == NULL)
+		return -1;
+	m->len = len;
+	unsigned char *plain = realloc(m->plain, ncap);
+	if (plain == NULL)
+		return -1;
+	m->plain = plain;
+	size_t *seen = realloc(m->seen, ncap * sizeof *seen);
+	if (seen == NULL)
+		return -1;
+	m->seen = seen;
+	long *next = realloc(m->next, ncap * sizeof *next);
+	if (next == NULL)
+		return -1;
+	m->next = next;
+	m->ncap = ncap;
+	return 0;
+}
+
 /*
- * Column of key, added at the end (a copy) when new. Returns the column, -1
- * when out of memory, -2 when adding it would pass max_cols.
+ * Column of key (len bytes, no NUL inside), added at the end (a copy) when
+ * new. Returns the column, -1 when out of memory, -2 when adding it would
+ * pass max_cols.
  */
-static long colmap_get(struct colmap *m, const char *key, size_t max_cols)
+static long colmap_get(struct colmap *m, const char *key, size_t len, size_t max_cols)
 {
 	size_t pos;
-	long c = colmap_find(m, key, &pos);
+	long c = colmap_find(m, key, len, &pos);
 	if (c >= 0)
 		return c;
 	if (m->n >= max_cols)
 		return -2;
-	if (m->n == m->ncap) {
-		size_t ncap = m->ncap == 0 ? 16 : m->ncap * 2;
-		char **names = realloc(m->names, ncap * sizeof *names);
-		if (names == NULL)
-			return -1;
-		m->names = names;
-		size_t *seen = realloc(m->seen, ncap * sizeof *seen);
-		if (seen == NULL)
-			return -1;
-		m->seen = seen;
-		m->ncap = ncap;
-	}
+	if (m->n == m->ncap && colmap_grow(m, m->ncap == 0 ? 16 : m->ncap * 2) != 0)
+		return -1;
 	m->seen[m->n] = 0;
-	m->names[m->n] = copy_string(key, strlen(key));
+	m->next[m->n] = -1;
+	m->len[m->n] = len;
+	unsigned char plain = 1;
+	for (size_t k = 0; k < len; k++) {
+		unsigned char b = (unsigned char)key[k];
+		if (b < 0x20 || b >= 0x7f || b == '"' || b == '\\')
+			plain = 0;
+	}
+	m->plain[m->n] = plain;
+	m->names[m->n] = copy_string(key, len);
 	if (m->names[m->n] == NULL)
 		return -1;
 	m->slot[pos] = (long)m->n;
@@ -291,12 +353,27 @@ static long colmap_get(struct colmap *m, const char *key, size_t max_cols)
 	return (long)m->n - 1;
 }
 
+/*
+ * 1 when the JSON string at s[pos] (a '"'; the text ends at end) is exactly
+ * column c's name written without escapes. Only for plain names: then equal
+ * raw bytes followed by '"' can only be that string.
+ */
+static int colmap_is(const struct colmap *m, long c, const char *s, size_t pos, size_t end)
+{
+	size_t len = m->len[c];
+	return m->plain[c] && end - pos > len + 1 && s[pos + 1 + len] == '"' &&
+	       memcmp(s + pos + 1, m->names[c], len) == 0;
+}
+
 static void colmap_release(struct colmap *m)
 {
 	for (size_t c = 0; c < m->n; c++)
 		free(m->names[c]);
 	free(m->names);
+	free(m->len);
+	free(m->plain);
 	free(m->seen);
+	free(m->next);
 	free(m->slot);
 }
 
@@ -703,6 +780,47 @@ static enum jr skip_value(struct reader *r, size_t depth)
 
 /* ---- one row ------------------------------------------------------------ */
 
+/*
+ * 1 when the text at pos is the n bytes of quoted (a JSON string written
+ * without escapes, quotes included), which are then consumed.
+ */
+static int raw_key(struct reader *r, const char *quoted, size_t n)
+{
+	if (r->end - r->pos < n || memcmp(r->s + r->pos, quoted, n) != 0)
+		return 0;
+	r->pos += n;
+	return 1;
+}
+
+/*
+ * Reads the string at pos (a '"') into *out, a new malloc'd copy. A string
+ * of plain bytes (printable ASCII, no escape) is copied once from the text;
+ * any other goes through read_string().
+ */
+static enum jr read_string_copy(struct reader *r, char **out)
+{
+	size_t start = r->pos + 1, k = start;
+	while (k < r->end) {
+		unsigned char c = (unsigned char)r->s[k];
+		if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
+			break;
+		k++;
+	}
+	enum jr rc = JR_OK;
+	if (k < r->end && r->s[k] == '"') {
+		*out = copy_string(r->s + start, k - start);
+		r->pos = k + 1;
+	} else {
+		rc = read_string(r);
+		if (rc != JR_OK)
+			return rc;
+		*out = copy_string(r->str, r->str_len);
+	}
+	return *out == NULL ? JR_NOMEM : rc;
+}
+
+
+
 /* What a row held, beyond the values it added to the cells. */
 struct row {
 	char *timestamp;    /* malloc'd copy, NULL when absent or not a string */
@@ -726,31 +844,47 @@ static enum rb_code read_result(struct reader *r, size_t i, struct colmap *cols,
 		r->pos++;
 		return RB_OK;
 	}
+	long guess = cols->first; /* rows tend to list their keys in one order */
+	long prev = -1;
 	for (;;) {
 		skip_space(r);
 		if (peek(r) != '"') {
 			*jrc = syntax(r, "expected a key string");
 			return RB_E_INPUT;
 		}
-		*jrc = read_string(r);
-		if (*jrc != JR_OK)
-			return RB_E_INPUT;
-		long c = colmap_get(cols, r->str, lim->max_cols);
-		if (c == -1) {
-			*jrc = JR_NOMEM;
-			return RB_E_NOMEM;
+		long c;
+		if (guess >= 0 && colmap_is(cols, guess, r->s, r->pos, r->end)) {
+			c = guess;
+			r->pos += cols->len[c] + 2;
+		} else {
+			*jrc = read_string(r);
+			if (*jrc != JR_OK)
+				return RB_E_INPUT;
+			size_t before = cols->n;
+			c = colmap_get(cols, r->str, r->str_len, lim->max_cols);
+			if (c == -1) {
+				*jrc = JR_NOMEM;
+				return RB_E_NOMEM;
+			}
+			if (c == -2)
+				return rb_err_set(err, RB_E_TOO_LARGE,
+				                  "row %zu (1-based): more than %zu distinct metric names",
+				                  i + 1, lim->max_cols);
+			/* cols->n only grows here, so checking at each new name is enough */
+			if (cols->n != before && n > lim->max_cells / cols->n)
+				return rb_err_set(err, RB_E_TOO_LARGE,
+				                  "%zu rows x %zu metrics is over the %zu-value limit", n,
+				                  cols->n, lim->max_cells);
 		}
-		if (c == -2)
-			return rb_err_set(err, RB_E_TOO_LARGE,
-			                  "row %zu (1-based): more than %zu distinct metric names", i + 1,
-			                  lim->max_cols);
-		if (n > lim->max_cells / cols->n)
-			return rb_err_set(err, RB_E_TOO_LARGE,
-			                  "%zu rows x %zu metrics is over the %zu-value limit", n, cols->n,
-			                  lim->max_cells);
+		if (prev < 0)
+			cols->first = c;
+		else
+			cols->next[prev] = c;
+		prev = c;
+		guess = cols->next[c];
 		if (cols->seen[c] == i + 1)
 			return rb_err_set(err, RB_E_INPUT, "row %zu (1-based): metric \"%s\" given twice",
-			                  i + 1, quote(q, sizeof q, r->str));
+			                  i + 1, quote(q, sizeof q, cols->names[c]));
 		cols->seen[c] = i + 1;
 		*jrc = read_colon(r);
 		if (*jrc != JR_OK)
@@ -828,28 +962,36 @@ static enum rb_code read_row(struct reader *r, size_t i, struct colmap *cols,
 			*jrc = syntax(r, "expected a key string");
 			return RB_E_INPUT;
 		}
-		*jrc = read_string(r);
-		if (*jrc == JR_OK)
-			*jrc = read_colon(r);
+		/* The two keys that matter, when written plainly, are matched on the raw bytes. */
+		enum { K_OTHER, K_TIMESTAMP, K_RESULT } key = K_OTHER;
+		if (raw_key(r, "\"timestamp\"", 11)) {
+			key = K_TIMESTAMP;
+		} else if (raw_key(r, "\"result\"", 8)) {
+			key = K_RESULT;
+		} else {
+			*jrc = read_string(r);
+			if (*jrc != JR_OK)
+				return *jrc == JR_NOMEM ? RB_E_NOMEM : RB_E_INPUT;
+			if (strcmp(r->str, "timestamp") == 0)
+				key = K_TIMESTAMP;
+			else if (strcmp(r->str, "result") == 0)
+				key = K_RESULT;
+		}
+		*jrc = read_colon(r);
 		if (*jrc != JR_OK)
-			return *jrc == JR_NOMEM ? RB_E_NOMEM : RB_E_INPUT;
+			return RB_E_INPUT;
 		enum rb_code rc = RB_OK;
-		if (strcmp(r->str, "timestamp") == 0) {
+		if (key == K_TIMESTAMP) {
 			if (row->has_timestamp)
 				return rb_err_set(err, RB_E_INPUT,
 				                  "row %zu (1-based): \"timestamp\" given twice", i + 1);
 			row->has_timestamp = 1;
 			if (peek(r) == '"') {
-				*jrc = read_string(r);
-				if (*jrc == JR_OK) {
-					row->timestamp = copy_string(r->str, r->str_len);
-					if (row->timestamp == NULL)
-						*jrc = JR_NOMEM;
-				}
+				*jrc = read_string_copy(r, &row->timestamp);
 			} else {
 				*jrc = skip_value(r, 2);
 			}
-		} else if (strcmp(r->str, "result") == 0) {
+		} else if (key == K_RESULT) {
 			if (row->result != 0)
 				return rb_err_set(err, RB_E_INPUT,
 				                  "row %zu (1-based): \"result\" given twice", i + 1);
@@ -1000,7 +1142,7 @@ enum rb_code series_parse_with(struct series **out, const char *json, size_t len
 	struct row row = {0};
 	char **ts = NULL;   /* [n] timestamp copies, input order, moved into s */
 	struct order *ord = NULL;
-	struct colmap cols = {0};
+	struct colmap cols = {.first = -1};
 	struct cells cells = {0};
 	struct series *s = NULL;
 	size_t n = 0, n_null = 0, n_nonnumeric = 0;
