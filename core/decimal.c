@@ -80,6 +80,58 @@ static int is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/*
+ * When the 8 bytes at p are all ASCII digits, sets *v to their value (the
+ * first byte most significant) and returns 1. Little-endian loads: byte k of
+ * the text is bits 8k..8k+7. Each step merges neighbouring lanes (the lower
+ * lane holds the leading digits): 8 one-digit lanes -> 4 two-digit 16-bit
+ * lanes -> 2 four-digit 32-bit lanes -> one 8-digit value; no lane overflows.
+ */
+static int eight_digits(const char *p, uint64_t *v)
+{
+	uint64_t x;
+	memcpy(&x, p, sizeof x);
+	/* every byte 0x30..0x39: high nibble 3, and still 3 after adding 6 (no carries:
+	 * the first test already bounds every byte to 0x30..0x3F) */
+	if ((x & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull ||
+	    ((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull)
+		return 0;
+	x -= 0x3030303030303030ull;
+	x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFull;
+	x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFull;
+	x = (x * 10000 + (x >> 32)) & 0xFFFFFFFFull;
+	*v = x;
+	return 1;
+}
+#define EIGHT_DIGITS 1
+#else
+#define EIGHT_DIGITS 0
+#endif
+
+/*
+ * Reads the digits from *pp on into *w (w = w * 10 + digit, modulo 2^64),
+ * eight at a time where possible; advances *pp past them.
+ */
+static void digits(const char **pp, const char *end, uint64_t *w)
+{
+	const char *p = *pp;
+	uint64_t x = *w;
+#if EIGHT_DIGITS
+	uint64_t v8;
+	while (end - p >= 8 && eight_digits(p, &v8)) {
+		x = x * 100000000u + v8;
+		p += 8;
+	}
+#endif
+	while (p < end && is_digit(*p)) {
+		x = x * 10 + (uint64_t)(*p - '0');
+		p++;
+	}
+	*pp = p;
+	*w = x;
+}
+
 /* 2^e for -1022 <= e <= 1023, built from its bits. */
 static double pow2(int e)
 {
@@ -158,10 +210,7 @@ static inline enum decimal_res parse(const char *s, size_t len, size_t *used, do
 		p++;
 	} else {
 		const char *d0 = p;
-		while (p < end && is_digit(*p)) {
-			w = w * 10 + (uint64_t)(*p - '0');
-			p++;
-		}
+		digits(&p, end, &w);
 		nd = (size_t)(p - d0);
 	}
 	if (p < end && *p == '.') {
@@ -175,10 +224,7 @@ static inline enum decimal_res parse(const char *s, size_t len, size_t *used, do
 			while (p < end && *p == '0')
 				p++;
 		const char *d0 = p;
-		while (p < end && is_digit(*p)) {
-			w = w * 10 + (uint64_t)(*p - '0');
-			p++;
-		}
+		digits(&p, end, &w);
 		nd += (size_t)(p - d0);
 		nfrac = (size_t)(p - f0);
 	}

@@ -153,6 +153,40 @@ static void grammar(void)
 			       s, fast, r, used);
 		}
 	}
+	/* Any non-digit byte at any place in a run of digits ends the number there. */
+	for (int k = 1; k < 18; k++) {
+		for (int b = 0; b < 256; b++) {
+			if (b >= '0' && b <= '9')
+				continue;
+			char t[24];
+			memcpy(t, "12345678901234567890", 21);
+			t[k] = (char)b;
+			size_t u = 99, uf = 99;
+			double x, y;
+			enum decimal_res r = decimal_parse(t, 20, &u, &x);
+			enum decimal_res rf = decimal_parse_strtod(t, 20, &uf, &y);
+			if (b == '.' || b == 'e' || b == 'E') { /* the number goes on: 1234.5, 1234e5 */
+				CHECKF(r == rf && u == 20 && uf == 20, "byte 0x%02x at %d", b, k);
+				CHECK(r != DECIMAL_OK || memcmp(&x, &y, sizeof x) == 0);
+			} else {
+				CHECKF(r == DECIMAL_OK && rf == DECIMAL_OK && u == (size_t)k &&
+				               uf == (size_t)k && memcmp(&x, &y, sizeof x) == 0,
+				       "byte 0x%02x at %d: %d, used %zu", b, k, r, u);
+			}
+			memcpy(t, "0.12345678901234567890", 23);
+			t[k + 2] = (char)b;
+			r = decimal_parse(t, 22, &u, &x);
+			rf = decimal_parse_strtod(t, 22, &uf, &y);
+			if (b == 'e' || b == 'E') {
+				CHECKF(r == rf && u == 22 && uf == 22, "0.. byte 0x%02x at %d", b, k);
+			} else {
+				CHECKF(r == DECIMAL_OK && u == (size_t)k + 2 && uf == u &&
+				               memcmp(&x, &y, sizeof x) == 0,
+				       "0.. byte 0x%02x at %d: %d, used %zu", b, k, r, u);
+			}
+		}
+	}
+
 	/* A byte range: nothing past len is read. */
 	size_t used;
 	double v;
