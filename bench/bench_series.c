@@ -5,7 +5,7 @@
  * for counters, doubles in Java's shortest form (5.0, 2086501.8666666667,
  * 0.005683315227600969, 1.5648764E7, 6.8E-4). Times the same bodies with the
  * fast number path (series_parse) and with every number through strtod
- * (series_parse_with SERIES_NUMBERS_STRTOD), interleaved in one process, and
+ * (series_parse_with SERIES_OPT_NUMBERS_STRTOD), interleaved in one process, and
  * checks that both give the same series bit for bit. Per case: median over
  * runs of the mean process CPU time per parse, and the ratio.
  * Usage: bench_series [runs (default 9)] | bench_series --dump (the 1-hour body to stdout)
@@ -205,7 +205,7 @@ static struct series *parse(const char *body, size_t len, int strtod_numbers)
 	rc = series_parse(&s, body, len, NULL, &err);
 #else
 	rc = series_parse_with(&s, body, len, NULL,
-	                       strtod_numbers ? SERIES_NUMBERS_STRTOD : SERIES_NUMBERS_FAST, &err);
+	                       strtod_numbers ? SERIES_OPT_NUMBERS_STRTOD : 0, &err);
 #endif
 	if (rc != RB_OK) {
 		fprintf(stderr, "bench_series: %s\n", err.msg);

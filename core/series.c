@@ -440,7 +440,8 @@ struct reader {
 	char *stack;       /* open containers while skipping a value: '[' or '{' */
 	size_t stack_cap;
 	size_t max_depth;
-	int strtod_numbers; /* every number through strtod (SERIES_NUMBERS_STRTOD) */
+	int strtod_numbers; /* every number through strtod (SERIES_OPT_NUMBERS_STRTOD) */
+	int open_end;      /* end is the text's end, not the row's: stop after the row's value */
 	const char *why;   /* fixed reason for JR_SYNTAX */
 };
 
@@ -450,9 +451,10 @@ static enum jr syntax(struct reader *r, const char *why)
 	return JR_SYNTAX;
 }
 
-static void skip_space(struct reader *r)
+static inline void skip_space(struct reader *r)
 {
-	while (r->pos < r->end && is_json_space(r->s[r->pos]))
+	/* every JSON space is <= ' ': most calls (compact text) stop at the first test */
+	while (r->pos < r->end && (unsigned char)r->s[r->pos] <= ' ' && is_json_space(r->s[r->pos]))
 		r->pos++;
 }
 
@@ -935,6 +937,10 @@ static enum rb_code read_row(struct reader *r, size_t i, struct colmap *cols,
 {
 	*jrc = JR_OK;
 	skip_space(r);
+	if (peek(r) != '{' && r->open_end) {
+		*jrc = syntax(r, "not an object");
+		return RB_E_INPUT;
+	}
 	if (peek(r) != '{') {
 		*jrc = skip_value(r, 1);
 		if (*jrc != JR_OK)
@@ -1029,6 +1035,8 @@ static enum rb_code read_row(struct reader *r, size_t i, struct colmap *cols,
 		break;
 	}
 	r->pos++; /* '}' */
+	if (r->open_end)
+		return RB_OK;
 	skip_space(r);
 	if (r->pos != r->end) {
 		*jrc = syntax(r, "expected ',' or ']' after the row");
@@ -1119,40 +1127,122 @@ static enum rb_code row_failure(const struct reader *r, size_t i, enum rb_code r
 	                  i + 1, line, col, r->why);
 }
 
-enum rb_code series_parse(struct series **out, const char *json, size_t len,
-                          const struct series_limits *limits, struct rb_err *err)
+/* Pass 1's results, input order, until pass 2 moves them into a series. */
+struct pass {
+	char **ts;          /* [cap] timestamp copies, moved into the series */
+	struct order *ord;  /* [cap] instants */
+	size_t cap;         /* capacity of ts, ord and cells.first (which has cap + 1) */
+	size_t n;           /* rows read */
+	struct colmap cols;
+	struct cells cells;
+	size_t n_null, n_nonnumeric;
+	int ascending;
+};
+
+/* Room for rows 0 .. need - 1 (and cells.first[need]). */
+static int pass_reserve(struct pass *p, size_t need)
 {
-	return series_parse_with(out, json, len, limits, SERIES_NUMBERS_FAST, err);
+	if (need <= p->cap)
+		return 0;
+	size_t cap = p->cap == 0 ? need : p->cap;
+	while (cap < need)
+		cap *= 2;
+	char **ts = realloc(p->ts, cap * sizeof *ts);
+	if (ts == NULL)
+		return -1;
+	memset(ts + p->cap, 0, (cap - p->cap) * sizeof *ts);
+	p->ts = ts;
+	struct order *ord = realloc(p->ord, cap * sizeof *ord);
+	if (ord == NULL)
+		return -1;
+	p->ord = ord;
+	size_t *first = realloc(p->cells.first, (cap + 1) * sizeof *first);
+	if (first == NULL)
+		return -1;
+	p->cells.first = first;
+	p->cap = cap;
+	return 0;
 }
 
-enum rb_code series_parse_with(struct series **out, const char *json, size_t len,
-                               const struct series_limits *limits, enum series_numbers numbers,
-                               struct rb_err *err)
+static void pass_release(struct pass *p)
 {
-	assert(out != NULL);
-	*out = NULL;
-	if (json == NULL)
-		len = 0;
-	struct series_limits lim = effective_limits(limits);
-	enum rb_code rc = RB_OK;
-	struct cuts rows = {0};
-	struct reader rd = {.s = json,
-	                    .max_depth = lim.max_depth,
-	                    .strtod_numbers = numbers == SERIES_NUMBERS_STRTOD};
-	struct row row = {0};
-	char **ts = NULL;   /* [n] timestamp copies, input order, moved into s */
-	struct order *ord = NULL;
-	struct colmap cols = {.first = -1};
-	struct cells cells = {0};
-	struct series *s = NULL;
-	size_t n = 0, n_null = 0, n_nonnumeric = 0;
+	if (p->ts != NULL)
+		for (size_t i = 0; i < p->cap; i++)
+			free(p->ts[i]);
+	free(p->ts);
+	free(p->ord);
+	free(p->cells.cell);
+	free(p->cells.first);
+	colmap_release(&p->cols);
+}
 
-	if (len > lim.max_bytes) {
-		rc = rb_err_set(err, RB_E_TOO_LARGE,
-		                "the series is %zu bytes, over the %zu-byte limit", len, lim.max_bytes);
-		goto done;
+/* Row i has been read without error: checks its shape and keeps it. */
+static enum rb_code pass_keep(struct pass *p, size_t i, struct row *row, struct rb_err *err)
+{
+	enum rb_code rc = row_shape(row, i, &p->ord[i].t, err);
+	if (rc != RB_OK)
+		return rc;
+	p->ord[i].i = i;
+	if (i > 0 && p->ord[i].t < p->ord[i - 1].t)
+		p->ascending = 0;
+	p->ts[i] = row->timestamp;
+	row->timestamp = NULL;
+	p->n_null += row->nulls;
+	p->n_nonnumeric += row->others;
+	p->n = i + 1;
+	return RB_OK;
+}
+
+/* Pass 2: the rows into a new series *out, in ascending time order. */
+static enum rb_code pass_build(struct pass *p, struct series **out, struct rb_err *err)
+{
+	size_t n = p->n;
+	p->cells.first[n] = p->cells.n;
+	if (!p->ascending)
+		qsort(p->ord, n, sizeof *p->ord, order_cmp);
+	struct series *s;
+	enum rb_code rc = series_alloc(&s, n, p->cols.n, err);
+	if (rc != RB_OK)
+		return rc;
+	s->reordered = !p->ascending;
+	s->n_null = p->n_null;
+	s->n_nonnumeric = p->n_nonnumeric;
+	for (size_t c = 0; c < p->cols.n; c++) {
+		s->names[c] = p->cols.names[c];
+		p->cols.names[c] = NULL;
 	}
-	rc = scan_rows(json, len, &lim, &rows, err);
+	for (size_t r = 0; r < n; r++) {
+		size_t src = p->ord[r].i;
+		s->timestamps[r] = p->ts[src];
+		p->ts[src] = NULL;
+		s->t[r] = p->ord[r].t;
+		for (size_t k = p->cells.first[src]; k < p->cells.first[src + 1]; k++) {
+			size_t at = r * s->ncols + p->cells.cell[k].col;
+			s->values[at] = p->cells.cell[k].v;
+			s->present[at] = 1;
+		}
+	}
+	*out = s;
+	return RB_OK;
+}
+
+/*
+ * The careful way, the one that reports errors: scan_rows() first (caps,
+ * row boundaries), then each row read within its bounds.
+ */
+static enum rb_code parse_prescan(struct series **out, const char *json, size_t len,
+                                  const struct series_limits *lim, int strtod_numbers,
+                                  struct rb_err *err)
+{
+	enum rb_code rc;
+	struct cuts rows = {0};
+	struct reader rd = {.s = json, .max_depth = lim->max_depth,
+	                    .strtod_numbers = strtod_numbers};
+	struct row row = {0};
+	struct pass p = {.ascending = 1, .cols = {.first = -1}};
+	size_t n = 0;
+
+	rc = scan_rows(json, len, lim, &rows, err);
 	if (rc != RB_OK)
 		goto done;
 	n = rows.n;
@@ -1160,16 +1250,10 @@ enum rb_code series_parse_with(struct series **out, const char *json, size_t len
 		rc = rb_err_set(err, RB_E_INPUT, "the series is empty");
 		goto done;
 	}
-
-	/* Pass 1, input order: names, instants, values. */
-	ts = calloc(n, sizeof *ts);
-	ord = malloc(n * sizeof *ord);
-	cells.first = malloc((n + 1) * sizeof *cells.first);
-	if (ts == NULL || ord == NULL || cells.first == NULL || colmap_rehash(&cols, 64) != 0) {
+	if (pass_reserve(&p, n) != 0 || colmap_rehash(&p.cols, 64) != 0) {
 		rc = rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
 		goto done;
 	}
-	int ascending = 1;
 	for (size_t i = 0; i < n; i++) {
 		rd.pos = rows.cut[i] + 1;
 		rd.end = rows.cut[i + 1];
@@ -1181,70 +1265,112 @@ enum rb_code series_parse_with(struct series **out, const char *json, size_t len
 			goto done;
 		}
 		memset(&row, 0, sizeof row);
-		cells.first[i] = cells.n;
+		p.cells.first[i] = p.cells.n;
 		enum jr jrc;
-		rc = read_row(&rd, i, &cols, &cells, &row, &lim, n, &jrc, err);
+		rc = read_row(&rd, i, &p.cols, &p.cells, &row, lim, n, &jrc, err);
 		if (rc != RB_OK) {
-			rc = row_failure(&rd, i, rc, jrc, &lim, err);
+			rc = row_failure(&rd, i, rc, jrc, lim, err);
 			goto done;
 		}
-		rc = row_shape(&row, i, &ord[i].t, err);
+		rc = pass_keep(&p, i, &row, err);
 		if (rc != RB_OK)
 			goto done;
-		ord[i].i = i;
-		if (i > 0 && ord[i].t < ord[i - 1].t)
-			ascending = 0;
-		ts[i] = row.timestamp;
-		row.timestamp = NULL;
-		n_null += row.nulls;
-		n_nonnumeric += row.others;
 	}
-	cells.first[n] = cells.n;
-	if (!ascending)
-		qsort(ord, n, sizeof *ord, order_cmp);
-
-	/* Pass 2: into the series, in ascending time order. */
-	rc = series_alloc(&s, n, cols.n, err);
-	if (rc != RB_OK)
-		goto done;
-	s->reordered = !ascending;
-	s->n_null = n_null;
-	s->n_nonnumeric = n_nonnumeric;
-	for (size_t c = 0; c < cols.n; c++) {
-		s->names[c] = cols.names[c];
-		cols.names[c] = NULL;
-	}
-	for (size_t r = 0; r < n; r++) {
-		size_t src = ord[r].i;
-		s->timestamps[r] = ts[src];
-		ts[src] = NULL;
-		s->t[r] = ord[r].t;
-		for (size_t k = cells.first[src]; k < cells.first[src + 1]; k++) {
-			size_t at = r * s->ncols + cells.cell[k].col;
-			s->values[at] = cells.cell[k].v;
-			s->present[at] = 1;
-		}
-	}
-
+	rc = pass_build(&p, out, err);
 done:
-	if (rc != RB_OK) {
-		series_free(s);
-		s = NULL;
-	}
 	free(row.timestamp);
-	if (ts != NULL)
-		for (size_t i = 0; i < n; i++)
-			free(ts[i]);
-	free(ts);
-	free(ord);
 	free(rows.cut);
 	free(rd.str);
 	free(rd.stack);
-	free(cells.cell);
-	free(cells.first);
-	colmap_release(&cols);
-	*out = s;
+	pass_release(&p);
 	return rc;
+}
+
+/*
+ * The quick way for text that has no problem: one pass, each row read up to
+ * the ',' or ']' after its value, caps checked as they are reached. Returns
+ * RB_OK with *out set, or anything else (err then holds a scratch message)
+ * at the first thing amiss, whatever it is: the caller then runs
+ * parse_prescan(), which finds the same result or the error to report. On
+ * success every check of parse_prescan() has been made (the reader checks
+ * the nesting of everything it opens, the rows are counted, max_cells is
+ * checked with the final counts, which is where it is strictest).
+ */
+static enum rb_code parse_direct(struct series **out, const char *json, size_t len,
+                                 const struct series_limits *lim, int strtod_numbers,
+                                 struct rb_err *err)
+{
+	enum rb_code rc = RB_E_INPUT;
+	struct reader rd = {.s = json, .end = len, .max_depth = lim->max_depth,
+	                    .strtod_numbers = strtod_numbers, .open_end = 1};
+	struct row row = {0};
+	struct pass p = {.ascending = 1, .cols = {.first = -1}};
+
+	skip_space(&rd);
+	if (peek(&rd) != '[' || colmap_rehash(&p.cols, 64) != 0)
+		goto done;
+	rd.pos++;
+	for (size_t i = 0;; i++) {
+		skip_space(&rd);
+		int c = peek(&rd);
+		if (c == ']' || c == ',' || c < 0 || i >= lim->max_rows || pass_reserve(&p, i + 1) != 0)
+			goto done;
+		memset(&row, 0, sizeof row);
+		p.cells.first[i] = p.cells.n;
+		enum jr jrc;
+		/* n = 0: read_result's max_cells check is left to the end */
+		rc = read_row(&rd, i, &p.cols, &p.cells, &row, lim, 0, &jrc, err);
+		if (rc == RB_OK)
+			rc = pass_keep(&p, i, &row, err);
+		if (rc != RB_OK)
+			goto done;
+		rc = RB_E_INPUT;
+		skip_space(&rd);
+		c = peek(&rd);
+		rd.pos++;
+		if (c == ']')
+			break;
+		if (c != ',')
+			goto done;
+	}
+	skip_space(&rd);
+	if (rd.pos != len || (p.cols.n > 0 && p.n > lim->max_cells / p.cols.n))
+		goto done;
+	rc = pass_build(&p, out, err);
+done:
+	free(row.timestamp);
+	free(rd.str);
+	free(rd.stack);
+	pass_release(&p);
+	return rc;
+}
+
+enum rb_code series_parse(struct series **out, const char *json, size_t len,
+                          const struct series_limits *limits, struct rb_err *err)
+{
+	return series_parse_with(out, json, len, limits, 0, err);
+}
+
+enum rb_code series_parse_with(struct series **out, const char *json, size_t len,
+                               const struct series_limits *limits, unsigned opts,
+                               struct rb_err *err)
+{
+	assert(out != NULL);
+	*out = NULL;
+	if (json == NULL)
+		len = 0;
+	struct series_limits lim = effective_limits(limits);
+	int strtod_numbers = (opts & SERIES_OPT_NUMBERS_STRTOD) != 0;
+	if (len > lim.max_bytes)
+		return rb_err_set(err, RB_E_TOO_LARGE,
+		                  "the series is %zu bytes, over the %zu-byte limit", len,
+		                  lim.max_bytes);
+	if (!(opts & SERIES_OPT_PRESCAN)) {
+		struct rb_err scratch;
+		if (parse_direct(out, json, len, &lim, strtod_numbers, &scratch) == RB_OK)
+			return RB_OK;
+	}
+	return parse_prescan(out, json, len, &lim, strtod_numbers, err);
 }
 
 enum rb_code series_alloc(struct series **out, size_t n, size_t ncols, struct rb_err *err)

@@ -51,16 +51,21 @@ struct series {
 enum rb_code series_parse(struct series **out, const char *json, size_t len,
                           const struct series_limits *limits, struct rb_err *err);
 
-/* How series_parse_with() converts numbers; the results are the same bit for bit. */
-enum series_numbers {
-	SERIES_NUMBERS_FAST = 0, /* decimal_parse() (include/decimal.h), what series_parse uses */
-	SERIES_NUMBERS_STRTOD,   /* every number through strtod(): a reference for tests and
-	                          * benchmarks */
+/*
+ * Options of series_parse_with(), or'ed. They change how the text is read,
+ * never the result (the same series bit for bit, or the same error and
+ * message): they exist for tests and benchmarks.
+ */
+enum series_opt {
+	SERIES_OPT_NUMBERS_STRTOD = 1, /* every number through strtod() instead of the exact
+	                                * fast path of include/decimal.h */
+	SERIES_OPT_PRESCAN = 2,        /* cut the rows in a separate pass first, as is done
+	                                * anyway when the quick single pass meets a problem */
 };
 
-/* series_parse() with a choice of number conversion. */
+/* series_parse() with options (0 is series_parse()). */
 enum rb_code series_parse_with(struct series **out, const char *json, size_t len,
-                               const struct series_limits *limits, enum series_numbers numbers,
+                               const struct series_limits *limits, unsigned opts,
                                struct rb_err *err);
 
 /* Column index of a metric name, or -1 when no row carries it. */
