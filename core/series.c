@@ -167,8 +167,10 @@ static enum rb_code scan_rows(const char *s, size_t len, const struct series_lim
 		last--;
 	size_t level = 1, depth = 1;
 	for (i++; i < len; i++) {
-		if (i > last)
+		if (i > last) {
+			i = len; /* nothing more to act on: the text ends inside the array */
 			break;
+		}
 		while (!SCAN_STOP[(unsigned char)s[i]])
 			i++;
 		char c = s[i];

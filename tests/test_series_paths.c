@@ -134,8 +134,28 @@ static void seeds(void)
 	CHECK(files >= 10);
 }
 
+/* Texts that end inside the array, with no bracket or comma after the last one. */
+static void truncated(void)
+{
+	static const char *const texts[] = {
+		"[{\"timestamp\":\"2023-09-21T09:00:00Z\",\"result\":{\"a\":1}}\xdd",
+		"[{\"timestamp\":\"2023-09-21T09:00:00Z\",\"result\":{\"a\":1}} x",
+		"[{\"timestamp\":\"2023-09-21T09:00:00Z\",\"result\":{\"a\":12",
+		"[1",
+	};
+	for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+		struct series *s = NULL;
+		struct rb_err err = {0};
+		CHECK(series_parse(&s, texts[k], strlen(texts[k]), NULL, &err) == RB_E_INPUT);
+		CHECKF(strcmp(err.msg, "invalid JSON: the text ends inside row 1 (1-based); "
+		                       "truncated?") == 0, "'%s': %s", texts[k], err.msg);
+		all_limits(texts[k], strlen(texts[k]));
+	}
+}
+
 int main(void)
 {
+	truncated();
 	seeds();
 	uint64_t seed = 42;
 	static char body[1 << 16], edit[1 << 16];
