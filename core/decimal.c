@@ -9,8 +9,8 @@
  *   - w = 0: +-0 whatever the exponent;
  *   - w <= 2^53 and |q| <= 22 (Clinger): (double)w and 10^|q| are both exact
  *     doubles, so one IEEE multiplication or division rounds correctly;
- *   - q >= 0: w * 10^q < 10^38 < 2^127 is an exact unsigned __int128, and
- *     the compiler's __int128 -> double conversion rounds to nearest even;
+ *   - q >= 0: w * 10^q < 10^38 < 2^127 is an exact unsigned __int128,
+ *     rounded once to the nearest even double (u128_to_double);
  *   - q < 0: N = w << s lies in [2^126, 2^127); Q = N / 10^-q has at least
  *     62 significant bits, so the 53-bit rounding point is at least 9 bits
  *     above its lowest bit. A nonzero remainder means the true quotient lies
@@ -142,6 +142,23 @@ static double pow2(int e)
 }
 
 /*
+ * n rounded to the nearest double, ties to even. Above 2^64 the bits below
+ * the top 64 are folded into the lowest kept bit (sticky): the 53-bit
+ * rounding point is then 11 bits higher, so the fold only tells "exactly
+ * half" from "more than half", and the uint64 -> double conversion (correctly
+ * rounded) and the scaling by 2^sh (exact) give the right result.
+ */
+static double u128_to_double(unsigned __int128 n)
+{
+	uint64_t hi = (uint64_t)(n >> 64), lo = (uint64_t)n;
+	if (hi == 0)
+		return (double)lo;
+	int sh = 64 - __builtin_clzll(hi); /* 1 .. 63 here (n < 2^127) */
+	uint64_t top = (uint64_t)(n >> sh) | (uint64_t)((lo << (64 - sh)) != 0);
+	return (double)top * pow2(sh);
+}
+
+/*
  * w * 10^q rounded to nearest even, for 0 < w < 10^19 and -19 <= q <= 19
  * (see the file comment for why each step is exact).
  */
@@ -152,14 +169,14 @@ static double convert(uint64_t w, int q)
 		return q >= 0 ? (double)w * POW10_D[q] : (double)w / POW10_D[-q];
 #endif
 	if (q >= 0)
-		return (double)((unsigned __int128)w * POW10_U64[q]);
+		return u128_to_double((unsigned __int128)w * POW10_U64[q]);
 	int s = 127 - (64 - __builtin_clzll(w));
 	unsigned __int128 n = (unsigned __int128)w << s;
 	uint64_t d = POW10_U64[-q];
 	unsigned __int128 quot = n / d;
 	if (n - quot * d != 0)
 		quot |= 1;
-	return (double)quot * pow2(-s);
+	return u128_to_double(quot) * pow2(-s);
 }
 
 /* strtod() on a NUL-terminated copy of the n bytes at s, which are a JSON number. */
