@@ -392,6 +392,22 @@ struct cells {
 	size_t *first;     /* [rows + 1] row k's cells are cell[first[k] .. first[k + 1]) */
 };
 
+/*
+ * Sizes the cell list once for a text of len bytes: a value takes at least
+ * 5 bytes ("":1,) and Druid's about 20, so len / 16 cells rarely need a
+ * second allocation (no copying, each page touched once); past it the list
+ * still doubles.
+ */
+static int cells_presize(struct cells *c, size_t len)
+{
+	size_t cap = len / 16 + 64;
+	c->cell = malloc(cap * sizeof *c->cell);
+	if (c->cell == NULL)
+		return -1;
+	c->cap = cap;
+	return 0;
+}
+
 static int cells_push(struct cells *c, size_t col, double v)
 {
 	if (c->n == c->cap) {
@@ -1252,7 +1268,8 @@ static enum rb_code parse_prescan(struct series **out, const char *json, size_t 
 		rc = rb_err_set(err, RB_E_INPUT, "the series is empty");
 		goto done;
 	}
-	if (pass_reserve(&p, n) != 0 || colmap_rehash(&p.cols, 64) != 0) {
+	if (pass_reserve(&p, n) != 0 || colmap_rehash(&p.cols, 64) != 0 ||
+	    cells_presize(&p.cells, len) != 0) {
 		rc = rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
 		goto done;
 	}
@@ -1309,7 +1326,8 @@ static enum rb_code parse_direct(struct series **out, const char *json, size_t l
 	struct pass p = {.ascending = 1, .cols = {.first = -1}};
 
 	skip_space(&rd);
-	if (peek(&rd) != '[' || colmap_rehash(&p.cols, 64) != 0)
+	if (peek(&rd) != '[' || colmap_rehash(&p.cols, 64) != 0 ||
+	    cells_presize(&p.cells, len) != 0)
 		goto done;
 	rd.pos++;
 	for (size_t i = 0;; i++) {
