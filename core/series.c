@@ -9,8 +9,8 @@
  *      nesting depth and row caps and cuts the array into rows, before
  *      anything is allocated per row;
  *   2. pass 1 reads each row with a small strict JSON reader (RFC 8259:
- *      UTF-8 checked, escapes and surrogate pairs decoded, number grammar
- *      checked before strtod, no recursion) that builds no tree: metric
+ *      UTF-8 checked, escapes and surrogate pairs decoded, numbers read by
+ *      core/decimal.c, no recursion) that builds no tree: metric
  *      names go to a hash table in first-seen order, finite values to a flat
  *      list, the instant is parsed (core/instant.c);
  *   3. pass 2 moves timestamps and values into the series, in ascending time
@@ -20,18 +20,21 @@
  * everything else (a 100,000-row answer took ~0.8 s of CPU with it).
  *
  * It is not a general JSON reader, a Druid client, or a parser for groupBy /
- * topN answers (those are refused with a hint). Numbers are converted with
- * strtod() and so assume the "C" LC_NUMERIC locale (the daemon never calls
- * setlocale); a mismatch is detected and refused, never misread.
+ * topN answers (those are refused with a hint). Numbers are converted
+ * exactly as strtod() does in the "C" locale; the few that decimal_parse()
+ * hands to strtod (over 19 significant digits, exponents past +-19) assume
+ * the "C" LC_NUMERIC locale (the daemon never calls setlocale), and a
+ * mismatch is detected and refused, never misread.
  */
 #include "series.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "decimal.h"
 
 #define DEFAULT_MAX_BYTES ((size_t)64 << 20)
 #define DEFAULT_MAX_ROWS ((size_t)1000000)
@@ -109,11 +112,39 @@ static int cuts_push(struct cuts *c, size_t pos)
 	return 0;
 }
 
+/* The bytes scan_rows() acts on outside strings; it skips every other byte. */
+static const unsigned char SCAN_STOP[256] = {
+	['"'] = 1, ['['] = 1, [']'] = 1, ['{'] = 1, ['}'] = 1, [','] = 1,
+};
+
+/*
+ * Position of the '"' that closes the JSON string whose text starts at s[i]
+ * (just after the opening quote), or len when the text ends first. A quote
+ * closes the string when an even number of backslashes precedes it (within
+ * the string): exactly what reading escapes forward (a backslash takes the
+ * next byte with it) decides.
+ */
+static size_t string_end(const char *s, size_t i, size_t len)
+{
+	const size_t start = i;
+	for (;;) {
+		const char *q = memchr(s + i, '"', len - i);
+		if (q == NULL)
+			return len;
+		size_t at = (size_t)(q - s), k = at;
+		while (k > start && s[k - 1] == '\\')
+			k--;
+		if ((at - k) % 2 == 0)
+			return at;
+		i = at + 1;
+	}
+}
+
 /*
  * One pass over the bytes, outside JSON strings: checks the depth and row
  * caps, that the text is '[' ... ']' with only whitespace after it, and cuts
  * it at the commas directly inside the array. It checks nothing else: every
- * row is then parsed on its own by Jansson, and since a JSON array is exactly
+ * row is then read on its own by the strict reader below, and since a JSON array is exactly
  * '[' value (',' value)* ']', the text is valid JSON when every row is.
  */
 static enum rb_code scan_rows(const char *s, size_t len, const struct series_limits *lim,
@@ -130,19 +161,23 @@ static enum rb_code scan_rows(const char *s, size_t len, const struct series_lim
 		                  "rows%s", s[i] == '{' ? ", not an object" : "");
 	if (cuts_push(rows, i) != 0)
 		return rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
+	/* The last byte scan_rows acts on bounds the skipping loop (normally the final ']'). */
+	size_t last = len - 1;
+	while (last > i && !SCAN_STOP[(unsigned char)s[last]])
+		last--;
 	size_t level = 1, depth = 1;
-	int in_string = 0;
 	for (i++; i < len; i++) {
-		char c = s[i];
-		if (in_string) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = 0;
-			continue;
+		if (i > last) {
+			i = len; /* nothing more to act on: the text ends inside the array */
+			break;
 		}
+		while (!SCAN_STOP[(unsigned char)s[i]])
+			i++;
+		char c = s[i];
 		if (c == '"') {
-			in_string = 1;
+			i = string_end(s, i + 1, len);
+			if (i >= len)
+				break;
 		} else if (c == '[' || c == '{') {
 			level++;
 			if (level > depth)
@@ -160,7 +195,7 @@ static enum rb_code scan_rows(const char *s, size_t len, const struct series_lim
 			if (cuts_push(rows, i) != 0)
 				return rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
 		} else if (level > 1 && (c == ']' || c == '}')) {
-			level--; /* a mismatched pair is left for Jansson to refuse */
+			level--; /* a mismatched pair is left for the row reader to refuse */
 		}
 	}
 	if (i >= len)
@@ -204,7 +239,11 @@ static char *copy_string(const char *s, size_t len)
 
 struct colmap {
 	char **names;       /* [ncap] owned copies, in first-seen order */
+	size_t *len;        /* [ncap] strlen(names[c]) */
+	unsigned char *plain; /* [ncap] 1 when names[c] is printable ASCII without '"' or '\\' */
 	size_t *seen;       /* [ncap] 1 + the last row that carried the name, 0 never */
+	long *next;         /* [ncap] column of the key that followed c in the last row, or -1 */
+	long first;         /* column of the first key of the last result object, or -1 */
 	size_t n, ncap;
 	long *slot;         /* [scap] index into names, -1 when free */
 	size_t scap;        /* power of two, > 2 * n */
@@ -219,14 +258,15 @@ static uint32_t hash_name(const char *k)
 }
 
 /* Column of key or -1; *pos is its slot, or the free slot where it would go. */
-static long colmap_find(const struct colmap *m, const char *key, size_t *pos)
+static long colmap_find(const struct colmap *m, const char *key, size_t len, size_t *pos)
 {
 	size_t mask = m->scap - 1;
 	size_t i = hash_name(key) & mask;
 	while (m->slot[i] >= 0) {
-		if (strcmp(m->names[m->slot[i]], key) == 0) {
+		long c = m->slot[i];
+		if (m->len[c] == len && memcmp(m->names[c], key, len) == 0) {
 			*pos = i;
-			return m->slot[i];
+			return c;
 		}
 		i = (i + 1) & mask;
 	}
@@ -253,32 +293,59 @@ static int colmap_rehash(struct colmap *m, size_t scap)
 	return 0;
 }
 
+/* Grows the per-column arrays to ncap entries. */
+static int colmap_grow(struct colmap *m, size_t ncap)
+{
+	char **names = realloc(m->names, ncap * sizeof *names);
+	if (names == NULL)
+		return -1;
+	m->names = names;
+	size_t *len = realloc(m->len, ncap * sizeof *len);
+	if (len == NULL)
+		return -1;
+	m->len = len;
+	unsigned char *plain = realloc(m->plain, ncap);
+	if (plain == NULL)
+		return -1;
+	m->plain = plain;
+	size_t *seen = realloc(m->seen, ncap * sizeof *seen);
+	if (seen == NULL)
+		return -1;
+	m->seen = seen;
+	long *next = realloc(m->next, ncap * sizeof *next);
+	if (next == NULL)
+		return -1;
+	m->next = next;
+	m->ncap = ncap;
+	return 0;
+}
+
 /*
- * Column of key, added at the end (a copy) when new. Returns the column, -1
- * when out of memory, -2 when adding it would pass max_cols.
+ * Column of key (len bytes, no NUL inside), added at the end (a copy) when
+ * new. Returns the column, -1 when out of memory, -2 when adding it would
+ * pass max_cols.
  */
-static long colmap_get(struct colmap *m, const char *key, size_t max_cols)
+static long colmap_get(struct colmap *m, const char *key, size_t len, size_t max_cols)
 {
 	size_t pos;
-	long c = colmap_find(m, key, &pos);
+	long c = colmap_find(m, key, len, &pos);
 	if (c >= 0)
 		return c;
 	if (m->n >= max_cols)
 		return -2;
-	if (m->n == m->ncap) {
-		size_t ncap = m->ncap == 0 ? 16 : m->ncap * 2;
-		char **names = realloc(m->names, ncap * sizeof *names);
-		if (names == NULL)
-			return -1;
-		m->names = names;
-		size_t *seen = realloc(m->seen, ncap * sizeof *seen);
-		if (seen == NULL)
-			return -1;
-		m->seen = seen;
-		m->ncap = ncap;
-	}
+	if (m->n == m->ncap && colmap_grow(m, m->ncap == 0 ? 16 : m->ncap * 2) != 0)
+		return -1;
 	m->seen[m->n] = 0;
-	m->names[m->n] = copy_string(key, strlen(key));
+	m->next[m->n] = -1;
+	m->len[m->n] = len;
+	unsigned char plain = 1;
+	for (size_t k = 0; k < len; k++) {
+		unsigned char b = (unsigned char)key[k];
+		if (b < 0x20 || b >= 0x7f || b == '"' || b == '\\')
+			plain = 0;
+	}
+	m->plain[m->n] = plain;
+	m->names[m->n] = copy_string(key, len);
 	if (m->names[m->n] == NULL)
 		return -1;
 	m->slot[pos] = (long)m->n;
@@ -288,12 +355,27 @@ static long colmap_get(struct colmap *m, const char *key, size_t max_cols)
 	return (long)m->n - 1;
 }
 
+/*
+ * 1 when the JSON string at s[pos] (a '"'; the text ends at end) is exactly
+ * column c's name written without escapes. Only for plain names: then equal
+ * raw bytes followed by '"' can only be that string.
+ */
+static int colmap_is(const struct colmap *m, long c, const char *s, size_t pos, size_t end)
+{
+	size_t len = m->len[c];
+	return m->plain[c] && end - pos > len + 1 && s[pos + 1 + len] == '"' &&
+	       memcmp(s + pos + 1, m->names[c], len) == 0;
+}
+
 static void colmap_release(struct colmap *m)
 {
 	for (size_t c = 0; c < m->n; c++)
 		free(m->names[c]);
 	free(m->names);
+	free(m->len);
+	free(m->plain);
 	free(m->seen);
+	free(m->next);
 	free(m->slot);
 }
 
@@ -309,6 +391,22 @@ struct cells {
 	size_t n, cap;
 	size_t *first;     /* [rows + 1] row k's cells are cell[first[k] .. first[k + 1]) */
 };
+
+/*
+ * Sizes the cell list once for a text of len bytes: a value takes at least
+ * 5 bytes ("":1,) and Druid's about 20, so len / 16 cells rarely need a
+ * second allocation (no copying, each page touched once); past it the list
+ * still doubles.
+ */
+static int cells_presize(struct cells *c, size_t len)
+{
+	size_t cap = len / 16 + 64;
+	c->cell = malloc(cap * sizeof *c->cell);
+	if (c->cell == NULL)
+		return -1;
+	c->cap = cap;
+	return 0;
+}
 
 static int cells_push(struct cells *c, size_t col, double v)
 {
@@ -360,6 +458,8 @@ struct reader {
 	char *stack;       /* open containers while skipping a value: '[' or '{' */
 	size_t stack_cap;
 	size_t max_depth;
+	int strtod_numbers; /* every number through strtod (SERIES_OPT_NUMBERS_STRTOD) */
+	int open_end;      /* end is the text's end, not the row's: stop after the row's value */
 	const char *why;   /* fixed reason for JR_SYNTAX */
 };
 
@@ -369,9 +469,10 @@ static enum jr syntax(struct reader *r, const char *why)
 	return JR_SYNTAX;
 }
 
-static void skip_space(struct reader *r)
+static inline void skip_space(struct reader *r)
 {
-	while (r->pos < r->end && is_json_space(r->s[r->pos]))
+	/* every JSON space is <= ' ': most calls (compact text) stop at the first test */
+	while (r->pos < r->end && (unsigned char)r->s[r->pos] <= ' ' && is_json_space(r->s[r->pos]))
 		r->pos++;
 }
 
@@ -555,63 +656,30 @@ static int is_digit(int c)
 }
 
 /*
- * Reads a number at pos: the JSON grammar is checked first, then strtod()
- * converts exactly that text. A magnitude past the double range is refused.
+ * Reads a number at pos (core/decimal.c: grammar and exact conversion in one
+ * pass). A magnitude past the double range is refused.
  */
 static enum jr read_number(struct reader *r, double *v)
 {
-	size_t start = r->pos;
-	if (peek(r) == '-')
-		r->pos++;
-	if (peek(r) == '0') {
-		r->pos++;
-	} else if (is_digit(peek(r))) {
-		while (is_digit(peek(r)))
-			r->pos++;
-	} else {
+	size_t used;
+	enum decimal_res d = r->strtod_numbers
+	                             ? decimal_parse_strtod(r->s + r->pos, r->end - r->pos, &used, v)
+	                             : decimal_parse(r->s + r->pos, r->end - r->pos, &used, v);
+	switch (d) {
+	case DECIMAL_OK:
+		r->pos += used;
+		return JR_OK;
+	case DECIMAL_SYNTAX:
+		r->pos += used;
 		return syntax(r, "invalid number");
-	}
-	if (peek(r) == '.') {
-		r->pos++;
-		if (!is_digit(peek(r)))
-			return syntax(r, "invalid number");
-		while (is_digit(peek(r)))
-			r->pos++;
-	}
-	if (peek(r) == 'e' || peek(r) == 'E') {
-		r->pos++;
-		if (peek(r) == '+' || peek(r) == '-')
-			r->pos++;
-		if (!is_digit(peek(r)))
-			return syntax(r, "invalid number");
-		while (is_digit(peek(r)))
-			r->pos++;
-	}
-	size_t n = r->pos - start;
-	char small[128];
-	char *text = small;
-	if (n >= sizeof small) {
-		r->str_len = 0;
-		if (str_append(r, r->s + start, n) != JR_OK)
-			return JR_NOMEM;
-		text = r->str;
-	} else {
-		memcpy(small, r->s + start, n);
-		small[n] = '\0';
-	}
-	char *stop;
-	errno = 0;
-	double x = strtod(text, &stop);
-	if (stop != text + n) {
-		r->pos = start;
-		return syntax(r, "number not understood (is LC_NUMERIC \"C\"?)");
-	}
-	if (errno == ERANGE && isinf(x)) {
-		r->pos = start;
+	case DECIMAL_RANGE:
 		return syntax(r, "number out of the range of a double");
+	case DECIMAL_LOCALE:
+		return syntax(r, "number not understood (is LC_NUMERIC \"C\"?)");
+	case DECIMAL_NOMEM:
+		break;
 	}
-	*v = x;
-	return JR_OK;
+	return JR_NOMEM;
 }
 
 static enum jr read_literal(struct reader *r, const char *word)
@@ -732,6 +800,47 @@ static enum jr skip_value(struct reader *r, size_t depth)
 
 /* ---- one row ------------------------------------------------------------ */
 
+/*
+ * 1 when the text at pos is the n bytes of quoted (a JSON string written
+ * without escapes, quotes included), which are then consumed.
+ */
+static int raw_key(struct reader *r, const char *quoted, size_t n)
+{
+	if (r->end - r->pos < n || memcmp(r->s + r->pos, quoted, n) != 0)
+		return 0;
+	r->pos += n;
+	return 1;
+}
+
+/*
+ * Reads the string at pos (a '"') into *out, a new malloc'd copy. A string
+ * of plain bytes (printable ASCII, no escape) is copied once from the text;
+ * any other goes through read_string().
+ */
+static enum jr read_string_copy(struct reader *r, char **out)
+{
+	size_t start = r->pos + 1, k = start;
+	while (k < r->end) {
+		unsigned char c = (unsigned char)r->s[k];
+		if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
+			break;
+		k++;
+	}
+	enum jr rc = JR_OK;
+	if (k < r->end && r->s[k] == '"') {
+		*out = copy_string(r->s + start, k - start);
+		r->pos = k + 1;
+	} else {
+		rc = read_string(r);
+		if (rc != JR_OK)
+			return rc;
+		*out = copy_string(r->str, r->str_len);
+	}
+	return *out == NULL ? JR_NOMEM : rc;
+}
+
+
+
 /* What a row held, beyond the values it added to the cells. */
 struct row {
 	char *timestamp;    /* malloc'd copy, NULL when absent or not a string */
@@ -755,31 +864,47 @@ static enum rb_code read_result(struct reader *r, size_t i, struct colmap *cols,
 		r->pos++;
 		return RB_OK;
 	}
+	long guess = cols->first; /* rows tend to list their keys in one order */
+	long prev = -1;
 	for (;;) {
 		skip_space(r);
 		if (peek(r) != '"') {
 			*jrc = syntax(r, "expected a key string");
 			return RB_E_INPUT;
 		}
-		*jrc = read_string(r);
-		if (*jrc != JR_OK)
-			return RB_E_INPUT;
-		long c = colmap_get(cols, r->str, lim->max_cols);
-		if (c == -1) {
-			*jrc = JR_NOMEM;
-			return RB_E_NOMEM;
+		long c;
+		if (guess >= 0 && colmap_is(cols, guess, r->s, r->pos, r->end)) {
+			c = guess;
+			r->pos += cols->len[c] + 2;
+		} else {
+			*jrc = read_string(r);
+			if (*jrc != JR_OK)
+				return RB_E_INPUT;
+			size_t before = cols->n;
+			c = colmap_get(cols, r->str, r->str_len, lim->max_cols);
+			if (c == -1) {
+				*jrc = JR_NOMEM;
+				return RB_E_NOMEM;
+			}
+			if (c == -2)
+				return rb_err_set(err, RB_E_TOO_LARGE,
+				                  "row %zu (1-based): more than %zu distinct metric names",
+				                  i + 1, lim->max_cols);
+			/* cols->n only grows here, so checking at each new name is enough */
+			if (cols->n != before && n > lim->max_cells / cols->n)
+				return rb_err_set(err, RB_E_TOO_LARGE,
+				                  "%zu rows x %zu metrics is over the %zu-value limit", n,
+				                  cols->n, lim->max_cells);
 		}
-		if (c == -2)
-			return rb_err_set(err, RB_E_TOO_LARGE,
-			                  "row %zu (1-based): more than %zu distinct metric names", i + 1,
-			                  lim->max_cols);
-		if (n > lim->max_cells / cols->n)
-			return rb_err_set(err, RB_E_TOO_LARGE,
-			                  "%zu rows x %zu metrics is over the %zu-value limit", n, cols->n,
-			                  lim->max_cells);
+		if (prev < 0)
+			cols->first = c;
+		else
+			cols->next[prev] = c;
+		prev = c;
+		guess = cols->next[c];
 		if (cols->seen[c] == i + 1)
 			return rb_err_set(err, RB_E_INPUT, "row %zu (1-based): metric \"%s\" given twice",
-			                  i + 1, quote(q, sizeof q, r->str));
+			                  i + 1, quote(q, sizeof q, cols->names[c]));
 		cols->seen[c] = i + 1;
 		*jrc = read_colon(r);
 		if (*jrc != JR_OK)
@@ -830,6 +955,10 @@ static enum rb_code read_row(struct reader *r, size_t i, struct colmap *cols,
 {
 	*jrc = JR_OK;
 	skip_space(r);
+	if (peek(r) != '{' && r->open_end) {
+		*jrc = syntax(r, "not an object");
+		return RB_E_INPUT;
+	}
 	if (peek(r) != '{') {
 		*jrc = skip_value(r, 1);
 		if (*jrc != JR_OK)
@@ -857,28 +986,36 @@ static enum rb_code read_row(struct reader *r, size_t i, struct colmap *cols,
 			*jrc = syntax(r, "expected a key string");
 			return RB_E_INPUT;
 		}
-		*jrc = read_string(r);
-		if (*jrc == JR_OK)
-			*jrc = read_colon(r);
+		/* The two keys that matter, when written plainly, are matched on the raw bytes. */
+		enum { K_OTHER, K_TIMESTAMP, K_RESULT } key = K_OTHER;
+		if (raw_key(r, "\"timestamp\"", 11)) {
+			key = K_TIMESTAMP;
+		} else if (raw_key(r, "\"result\"", 8)) {
+			key = K_RESULT;
+		} else {
+			*jrc = read_string(r);
+			if (*jrc != JR_OK)
+				return *jrc == JR_NOMEM ? RB_E_NOMEM : RB_E_INPUT;
+			if (strcmp(r->str, "timestamp") == 0)
+				key = K_TIMESTAMP;
+			else if (strcmp(r->str, "result") == 0)
+				key = K_RESULT;
+		}
+		*jrc = read_colon(r);
 		if (*jrc != JR_OK)
-			return *jrc == JR_NOMEM ? RB_E_NOMEM : RB_E_INPUT;
+			return RB_E_INPUT;
 		enum rb_code rc = RB_OK;
-		if (strcmp(r->str, "timestamp") == 0) {
+		if (key == K_TIMESTAMP) {
 			if (row->has_timestamp)
 				return rb_err_set(err, RB_E_INPUT,
 				                  "row %zu (1-based): \"timestamp\" given twice", i + 1);
 			row->has_timestamp = 1;
 			if (peek(r) == '"') {
-				*jrc = read_string(r);
-				if (*jrc == JR_OK) {
-					row->timestamp = copy_string(r->str, r->str_len);
-					if (row->timestamp == NULL)
-						*jrc = JR_NOMEM;
-				}
+				*jrc = read_string_copy(r, &row->timestamp);
 			} else {
 				*jrc = skip_value(r, 2);
 			}
-		} else if (strcmp(r->str, "result") == 0) {
+		} else if (key == K_RESULT) {
 			if (row->result != 0)
 				return rb_err_set(err, RB_E_INPUT,
 				                  "row %zu (1-based): \"result\" given twice", i + 1);
@@ -916,6 +1053,8 @@ static enum rb_code read_row(struct reader *r, size_t i, struct colmap *cols,
 		break;
 	}
 	r->pos++; /* '}' */
+	if (r->open_end)
+		return RB_OK;
 	skip_space(r);
 	if (r->pos != r->end) {
 		*jrc = syntax(r, "expected ',' or ']' after the row");
@@ -1006,31 +1145,122 @@ static enum rb_code row_failure(const struct reader *r, size_t i, enum rb_code r
 	                  i + 1, line, col, r->why);
 }
 
-enum rb_code series_parse(struct series **out, const char *json, size_t len,
-                          const struct series_limits *limits, struct rb_err *err)
-{
-	assert(out != NULL);
-	*out = NULL;
-	if (json == NULL)
-		len = 0;
-	struct series_limits lim = effective_limits(limits);
-	enum rb_code rc = RB_OK;
-	struct cuts rows = {0};
-	struct reader rd = {.s = json, .max_depth = lim.max_depth};
-	struct row row = {0};
-	char **ts = NULL;   /* [n] timestamp copies, input order, moved into s */
-	struct order *ord = NULL;
-	struct colmap cols = {0};
-	struct cells cells = {0};
-	struct series *s = NULL;
-	size_t n = 0, n_null = 0, n_nonnumeric = 0;
+/* Pass 1's results, input order, until pass 2 moves them into a series. */
+struct pass {
+	char **ts;          /* [cap] timestamp copies, moved into the series */
+	struct order *ord;  /* [cap] instants */
+	size_t cap;         /* capacity of ts, ord and cells.first (which has cap + 1) */
+	size_t n;           /* rows read */
+	struct colmap cols;
+	struct cells cells;
+	size_t n_null, n_nonnumeric;
+	int ascending;
+};
 
-	if (len > lim.max_bytes) {
-		rc = rb_err_set(err, RB_E_TOO_LARGE,
-		                "the series is %zu bytes, over the %zu-byte limit", len, lim.max_bytes);
-		goto done;
+/* Room for rows 0 .. need - 1 (and cells.first[need]). */
+static int pass_reserve(struct pass *p, size_t need)
+{
+	if (need <= p->cap)
+		return 0;
+	size_t cap = p->cap == 0 ? need : p->cap;
+	while (cap < need)
+		cap *= 2;
+	char **ts = realloc(p->ts, cap * sizeof *ts);
+	if (ts == NULL)
+		return -1;
+	memset(ts + p->cap, 0, (cap - p->cap) * sizeof *ts);
+	p->ts = ts;
+	struct order *ord = realloc(p->ord, cap * sizeof *ord);
+	if (ord == NULL)
+		return -1;
+	p->ord = ord;
+	size_t *first = realloc(p->cells.first, (cap + 1) * sizeof *first);
+	if (first == NULL)
+		return -1;
+	p->cells.first = first;
+	p->cap = cap;
+	return 0;
+}
+
+static void pass_release(struct pass *p)
+{
+	if (p->ts != NULL)
+		for (size_t i = 0; i < p->cap; i++)
+			free(p->ts[i]);
+	free(p->ts);
+	free(p->ord);
+	free(p->cells.cell);
+	free(p->cells.first);
+	colmap_release(&p->cols);
+}
+
+/* Row i has been read without error: checks its shape and keeps it. */
+static enum rb_code pass_keep(struct pass *p, size_t i, struct row *row, struct rb_err *err)
+{
+	enum rb_code rc = row_shape(row, i, &p->ord[i].t, err);
+	if (rc != RB_OK)
+		return rc;
+	p->ord[i].i = i;
+	if (i > 0 && p->ord[i].t < p->ord[i - 1].t)
+		p->ascending = 0;
+	p->ts[i] = row->timestamp;
+	row->timestamp = NULL;
+	p->n_null += row->nulls;
+	p->n_nonnumeric += row->others;
+	p->n = i + 1;
+	return RB_OK;
+}
+
+/* Pass 2: the rows into a new series *out, in ascending time order. */
+static enum rb_code pass_build(struct pass *p, struct series **out, struct rb_err *err)
+{
+	size_t n = p->n;
+	p->cells.first[n] = p->cells.n;
+	if (!p->ascending)
+		qsort(p->ord, n, sizeof *p->ord, order_cmp);
+	struct series *s;
+	enum rb_code rc = series_alloc(&s, n, p->cols.n, err);
+	if (rc != RB_OK)
+		return rc;
+	s->reordered = !p->ascending;
+	s->n_null = p->n_null;
+	s->n_nonnumeric = p->n_nonnumeric;
+	for (size_t c = 0; c < p->cols.n; c++) {
+		s->names[c] = p->cols.names[c];
+		p->cols.names[c] = NULL;
 	}
-	rc = scan_rows(json, len, &lim, &rows, err);
+	for (size_t r = 0; r < n; r++) {
+		size_t src = p->ord[r].i;
+		s->timestamps[r] = p->ts[src];
+		p->ts[src] = NULL;
+		s->t[r] = p->ord[r].t;
+		for (size_t k = p->cells.first[src]; k < p->cells.first[src + 1]; k++) {
+			size_t at = r * s->ncols + p->cells.cell[k].col;
+			s->values[at] = p->cells.cell[k].v;
+			s->present[at] = 1;
+		}
+	}
+	*out = s;
+	return RB_OK;
+}
+
+/*
+ * The careful way, the one that reports errors: scan_rows() first (caps,
+ * row boundaries), then each row read within its bounds.
+ */
+static enum rb_code parse_prescan(struct series **out, const char *json, size_t len,
+                                  const struct series_limits *lim, int strtod_numbers,
+                                  struct rb_err *err)
+{
+	enum rb_code rc;
+	struct cuts rows = {0};
+	struct reader rd = {.s = json, .max_depth = lim->max_depth,
+	                    .strtod_numbers = strtod_numbers};
+	struct row row = {0};
+	struct pass p = {.ascending = 1, .cols = {.first = -1}};
+	size_t n = 0;
+
+	rc = scan_rows(json, len, lim, &rows, err);
 	if (rc != RB_OK)
 		goto done;
 	n = rows.n;
@@ -1038,16 +1268,11 @@ enum rb_code series_parse(struct series **out, const char *json, size_t len,
 		rc = rb_err_set(err, RB_E_INPUT, "the series is empty");
 		goto done;
 	}
-
-	/* Pass 1, input order: names, instants, values. */
-	ts = calloc(n, sizeof *ts);
-	ord = malloc(n * sizeof *ord);
-	cells.first = malloc((n + 1) * sizeof *cells.first);
-	if (ts == NULL || ord == NULL || cells.first == NULL || colmap_rehash(&cols, 64) != 0) {
+	if (pass_reserve(&p, n) != 0 || colmap_rehash(&p.cols, 64) != 0 ||
+	    cells_presize(&p.cells, len) != 0) {
 		rc = rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
 		goto done;
 	}
-	int ascending = 1;
 	for (size_t i = 0; i < n; i++) {
 		rd.pos = rows.cut[i] + 1;
 		rd.end = rows.cut[i + 1];
@@ -1059,70 +1284,113 @@ enum rb_code series_parse(struct series **out, const char *json, size_t len,
 			goto done;
 		}
 		memset(&row, 0, sizeof row);
-		cells.first[i] = cells.n;
+		p.cells.first[i] = p.cells.n;
 		enum jr jrc;
-		rc = read_row(&rd, i, &cols, &cells, &row, &lim, n, &jrc, err);
+		rc = read_row(&rd, i, &p.cols, &p.cells, &row, lim, n, &jrc, err);
 		if (rc != RB_OK) {
-			rc = row_failure(&rd, i, rc, jrc, &lim, err);
+			rc = row_failure(&rd, i, rc, jrc, lim, err);
 			goto done;
 		}
-		rc = row_shape(&row, i, &ord[i].t, err);
+		rc = pass_keep(&p, i, &row, err);
 		if (rc != RB_OK)
 			goto done;
-		ord[i].i = i;
-		if (i > 0 && ord[i].t < ord[i - 1].t)
-			ascending = 0;
-		ts[i] = row.timestamp;
-		row.timestamp = NULL;
-		n_null += row.nulls;
-		n_nonnumeric += row.others;
 	}
-	cells.first[n] = cells.n;
-	if (!ascending)
-		qsort(ord, n, sizeof *ord, order_cmp);
-
-	/* Pass 2: into the series, in ascending time order. */
-	rc = series_alloc(&s, n, cols.n, err);
-	if (rc != RB_OK)
-		goto done;
-	s->reordered = !ascending;
-	s->n_null = n_null;
-	s->n_nonnumeric = n_nonnumeric;
-	for (size_t c = 0; c < cols.n; c++) {
-		s->names[c] = cols.names[c];
-		cols.names[c] = NULL;
-	}
-	for (size_t r = 0; r < n; r++) {
-		size_t src = ord[r].i;
-		s->timestamps[r] = ts[src];
-		ts[src] = NULL;
-		s->t[r] = ord[r].t;
-		for (size_t k = cells.first[src]; k < cells.first[src + 1]; k++) {
-			size_t at = r * s->ncols + cells.cell[k].col;
-			s->values[at] = cells.cell[k].v;
-			s->present[at] = 1;
-		}
-	}
-
+	rc = pass_build(&p, out, err);
 done:
-	if (rc != RB_OK) {
-		series_free(s);
-		s = NULL;
-	}
 	free(row.timestamp);
-	if (ts != NULL)
-		for (size_t i = 0; i < n; i++)
-			free(ts[i]);
-	free(ts);
-	free(ord);
 	free(rows.cut);
 	free(rd.str);
 	free(rd.stack);
-	free(cells.cell);
-	free(cells.first);
-	colmap_release(&cols);
-	*out = s;
+	pass_release(&p);
 	return rc;
+}
+
+/*
+ * The quick way for text that has no problem: one pass, each row read up to
+ * the ',' or ']' after its value, caps checked as they are reached. Returns
+ * RB_OK with *out set, or anything else (err then holds a scratch message)
+ * at the first thing amiss, whatever it is: the caller then runs
+ * parse_prescan(), which finds the same result or the error to report. On
+ * success every check of parse_prescan() has been made (the reader checks
+ * the nesting of everything it opens, the rows are counted, max_cells is
+ * checked with the final counts, which is where it is strictest).
+ */
+static enum rb_code parse_direct(struct series **out, const char *json, size_t len,
+                                 const struct series_limits *lim, int strtod_numbers,
+                                 struct rb_err *err)
+{
+	enum rb_code rc = RB_E_INPUT;
+	struct reader rd = {.s = json, .end = len, .max_depth = lim->max_depth,
+	                    .strtod_numbers = strtod_numbers, .open_end = 1};
+	struct row row = {0};
+	struct pass p = {.ascending = 1, .cols = {.first = -1}};
+
+	skip_space(&rd);
+	if (peek(&rd) != '[' || colmap_rehash(&p.cols, 64) != 0 ||
+	    cells_presize(&p.cells, len) != 0)
+		goto done;
+	rd.pos++;
+	for (size_t i = 0;; i++) {
+		skip_space(&rd);
+		int c = peek(&rd);
+		if (c == ']' || c == ',' || c < 0 || i >= lim->max_rows || pass_reserve(&p, i + 1) != 0)
+			goto done;
+		memset(&row, 0, sizeof row);
+		p.cells.first[i] = p.cells.n;
+		enum jr jrc;
+		/* n = 0: read_result's max_cells check is left to the end */
+		rc = read_row(&rd, i, &p.cols, &p.cells, &row, lim, 0, &jrc, err);
+		if (rc == RB_OK)
+			rc = pass_keep(&p, i, &row, err);
+		if (rc != RB_OK)
+			goto done;
+		rc = RB_E_INPUT;
+		skip_space(&rd);
+		c = peek(&rd);
+		rd.pos++;
+		if (c == ']')
+			break;
+		if (c != ',')
+			goto done;
+	}
+	skip_space(&rd);
+	if (rd.pos != len || (p.cols.n > 0 && p.n > lim->max_cells / p.cols.n))
+		goto done;
+	rc = pass_build(&p, out, err);
+done:
+	free(row.timestamp);
+	free(rd.str);
+	free(rd.stack);
+	pass_release(&p);
+	return rc;
+}
+
+enum rb_code series_parse(struct series **out, const char *json, size_t len,
+                          const struct series_limits *limits, struct rb_err *err)
+{
+	return series_parse_with(out, json, len, limits, 0, err);
+}
+
+enum rb_code series_parse_with(struct series **out, const char *json, size_t len,
+                               const struct series_limits *limits, unsigned opts,
+                               struct rb_err *err)
+{
+	assert(out != NULL);
+	*out = NULL;
+	if (json == NULL)
+		len = 0;
+	struct series_limits lim = effective_limits(limits);
+	int strtod_numbers = (opts & SERIES_OPT_NUMBERS_STRTOD) != 0;
+	if (len > lim.max_bytes)
+		return rb_err_set(err, RB_E_TOO_LARGE,
+		                  "the series is %zu bytes, over the %zu-byte limit", len,
+		                  lim.max_bytes);
+	if (!(opts & SERIES_OPT_PRESCAN)) {
+		struct rb_err scratch;
+		if (parse_direct(out, json, len, &lim, strtod_numbers, &scratch) == RB_OK)
+			return RB_OK;
+	}
+	return parse_prescan(out, json, len, &lim, strtod_numbers, err);
 }
 
 enum rb_code series_alloc(struct series **out, size_t n, size_t ncols, struct rb_err *err)

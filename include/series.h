@@ -51,6 +51,23 @@ struct series {
 enum rb_code series_parse(struct series **out, const char *json, size_t len,
                           const struct series_limits *limits, struct rb_err *err);
 
+/*
+ * Options of series_parse_with(), or'ed. They change how the text is read,
+ * never the result (the same series bit for bit, or the same error and
+ * message): they exist for tests and benchmarks.
+ */
+enum series_opt {
+	SERIES_OPT_NUMBERS_STRTOD = 1, /* every number through strtod() instead of the exact
+	                                * fast path of include/decimal.h */
+	SERIES_OPT_PRESCAN = 2,        /* cut the rows in a separate pass first, as is done
+	                                * anyway when the quick single pass meets a problem */
+};
+
+/* series_parse() with options (0 is series_parse()). */
+enum rb_code series_parse_with(struct series **out, const char *json, size_t len,
+                               const struct series_limits *limits, unsigned opts,
+                               struct rb_err *err);
+
 /* Column index of a metric name, or -1 when no row carries it. */
 long series_col(const struct series *s, const char *name);
 
