@@ -74,11 +74,20 @@ static int plan_timestamp_col(const char *name, struct col_plan *p)
 	return -1;
 }
 
+/*
+ * tanh(log1p(v) / 32) = (u - 1) / (u + 1) with u = e^(log1p(v) / 16) =
+ * (1 + v)^(1/16), four correctly rounded square roots: about 3x cheaper than
+ * tanh and log1p, within 2.3e-16 of them for v >= 1e-3 (test_features).
+ * Below that 1 + v would lose v's digits: the libm form.
+ */
 double features_scale(double v)
 {
 	if (!(v > 0.0))
 		v = 0.0;
-	return tanh(log1p(v) / 32.0);
+	if (v < 1e-3)
+		return tanh(log1p(v) / 32.0);
+	double u = sqrt(sqrt(sqrt(sqrt(1.0 + v))));
+	return (u - 1.0) / (u + 1.0);
 }
 
 double features_descale(double y)
