@@ -222,7 +222,8 @@ if [ -n "${RB_BENCH_PROFILE:-}" ]; then
 	perf report -i "$tmp/perf.data" --children --sort symbol --stdio -g none 2>/dev/null |
 		awk '$1 ~ /%$/ { print $1, $4 }' | awk '
 		BEGIN { n = split("worker_serve FCGX_Accept_r read_body form_parse " \
-			"request_fields_parse request_fields_decode series_parse engine_run_model " \
+			"request_fields_parse request_fields_decode series_parse series_parse_with " \
+			"engine_run_model " \
 			"features_build " \
 			"engine_reconstruct model_vec_run model_dnnl_run score_rows detector_run " \
 			"response_success " \
