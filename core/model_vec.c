@@ -1,11 +1,13 @@
 /*
  * model_vec: float32 forward of the layer graph in plain C, VEC_BATCH
- * samples at a time, for small batches (see model_vec.h). Same semantics as the
- * double-precision oracle model_ref.c, against which tests/test_infer_vec.c
- * checks it; what differs is only how it computes:
- *   - every inner loop runs along a contiguous output row (Dense and the LSTM
- *     gates accumulate x[i]·kernel[i][·] row by row, the Keras layout), so
- *     the compiler vectorizes it without reassociating sums;
+ * samples at a time, for small batches (see model_vec.h). Same semantics as
+ * the double-precision oracle model_ref.c, against which
+ * tests/test_infer_vec.c and test_infer_layers.c check it; what differs is
+ * only how it computes:
+ *   - Dense and LSTM kernels are repacked once into panels of at most
+ *     PANEL_MAX output columns; panel_block keeps a block of rows × panel
+ *     columns of accumulators (GNU C vectors of 8 floats) in registers for
+ *     the whole inner-product loop, and sums keep their order within a lane;
  *   - exp, and the sigmoid, tanh and erf built on it, are branch-free
  *     polynomial approximations (exp: relative error below 2e-7; erf:
  *     Abramowitz & Stegun 7.1.26, absolute error 1.5e-7 in exact arithmetic
@@ -13,10 +15,11 @@
  *   - an LSTM projects its whole input sequence before the recurrence, and
  *     only once when the input is a RepeatVector (every step sees the same
  *     row);
- *   - BatchNorm is a precomputed per-channel scale and shift.
+ *   - BatchNorm is a precomputed per-channel scale and shift; Dropout and
+ *     GaussianNoise alias their input.
  * The forward is compiled twice, for the baseline x86-64 (SSE2) and for
  * AVX2+FMA, and the handle picks the one the CPU supports when it is created.
- * Not here: graph validation (model_ref_check), batching across samples.
+ * Not here: graph validation (model_ref_check), threads.
  */
 #include "model_vec.h"
 
@@ -48,7 +51,7 @@
  */
 typedef float v8sf __attribute__((vector_size(32)));
 
-/* A kernel [K, OC] repacked into panels of width columns (see panel_row_w). */
+/* A kernel [K, OC] repacked into panels of width columns (see panel_block). */
 struct packed {
 	const float *w;       /* [n_panels][K][width] */
 	const float *bias;    /* [n_panels * width]; zeros for the recurrent kernel */
@@ -58,12 +61,12 @@ struct packed {
 struct model_vec {
 	const struct model *m;
 	size_t in_layer;
-	float **act;          /* [n_layers]: each layer's output for one sample (identities alias) */
+	float **act;          /* [n_layers]: each layer's output for VEC_BATCH samples (identities alias) */
 	struct packed *pack;  /* [n_layers]: Dense kernel, LSTM input kernel (+ bias) */
 	struct packed *pack_rec; /* [n_layers]: LSTM recurrent kernel */
 	const float **bn_scale, **bn_shift; /* [n_layers]: BatchNorm only */
-	float *lstm_proj;     /* [max T · padded 4H]: an LSTM's projected input sequence */
-	float *lstm_state;    /* [2·max H + max padded 4H]: h, c, gates */
+	float *lstm_proj;     /* [VEC_BATCH · max T · padded 4H]: an LSTM's projected inputs */
+	float *lstm_state;    /* [VEC_BATCH · (2·max H + max padded 4H)]: h, c, gates */
 	float *row;           /* [ROWS_MAX · max padded Dense width]: staged Dense rows */
 	float *arena;         /* everything above that is float, one allocation */
 	int avx2;             /* 1: run forward_avx2 */
@@ -165,10 +168,11 @@ VEC_INLINE void activate(float *x, size_t n_rows, size_t C, enum activation act)
  * pk holds the kernel repacked into panels of W columns (W a multiple of 8,
  * at most PANEL_MAX), each panel K rows of W contiguous floats, columns past
  * OC zero; init rows (n_panels * W floats each, zero past OC) are is
- * apart (0: one row for all). Writes R rows of W floats, ys apart, at y. R and W are constants after inlining: the
- * accumulators are only indexed by constants and stay in registers, each
- * weight row is loaded once for the R rows, and with R = 1 even and odd k
- * go to separate accumulators so that the FMA chains overlap.
+ * apart (0: one row for all). Writes R rows of W floats, ys apart, at y.
+ * R and W are constants after inlining: the accumulators are only indexed
+ * by constants and stay in registers, each weight row is loaded once for the
+ * R rows, and with R = 1 even and odd k go to separate accumulators so that
+ * the FMA chains overlap.
  */
 VEC_INLINE void panel_block(float *restrict y, size_t ys, const float *restrict x, const struct packed *pk,
                             size_t p, const float *restrict init, size_t is, size_t R, size_t W)
