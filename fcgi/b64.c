@@ -58,85 +58,119 @@ static enum rb_code emit(unsigned long group, int k, unsigned char *out, size_t 
 	return RB_OK;
 }
 
+/* Decoding state between bytes, shared by the plain and the percent-encoded decoder. */
+struct b64_state {
+	unsigned long group; /* up to 4 sextets, most significant first */
+	int q;               /* sextets in group */
+	size_t pads, pad_at; /* '=' seen so far, and the offset of the first */
+	size_t n;            /* bytes written */
+};
+
+/* Writes the whole group of four sextets g as 3 bytes; the caller checked the room. */
+static void put_group(struct b64_state *st, unsigned char *out, unsigned long g)
+{
+	out[st->n++] = (unsigned char)(g >> 16);
+	out[st->n++] = (unsigned char)(g >> 8);
+	out[st->n++] = (unsigned char)g;
+}
+
+/* The lenient rules for one (already unescaped) byte c at offset at of the decoded text. */
+static enum rb_code feed(struct b64_state *st, unsigned char c, size_t at, unsigned char *out,
+                         size_t out_cap, struct rb_err *err)
+{
+	int v = b64_value(c);
+	if (v == B64_SKIP)
+		return RB_OK;
+	if (v == B64_PAD) {
+		if (st->pads == 0)
+			st->pad_at = at;
+		st->pads++;
+		return RB_OK;
+	}
+	if (v == B64_BAD) {
+		if (c > 0x20 && c < 0x7f)
+			return rb_err_set(err, RB_E_INPUT, "invalid base64: character '%c' at offset %zu",
+			                  c, at);
+		return rb_err_set(err, RB_E_INPUT, "invalid base64: byte 0x%02x at offset %zu", c, at);
+	}
+	if (st->pads > 0)
+		return rb_err_set(err, RB_E_INPUT,
+		                  "invalid base64: '=' at offset %zu is followed by data", st->pad_at);
+	st->group = st->group << 6 | (unsigned long)v;
+	if (++st->q < 4)
+		return RB_OK;
+	enum rb_code rc = emit(st->group, 3, out, out_cap, &st->n, err);
+	st->group = 0;
+	st->q = 0;
+	return rc;
+}
+
+/* The end of the input: the last partial group and the padding rules. */
+static enum rb_code finish(struct b64_state *st, unsigned char *out, size_t out_cap,
+                           size_t *out_len, struct rb_err *err)
+{
+	if (st->q == 1)
+		return rb_err_set(err, RB_E_INPUT,
+		                  "invalid base64: truncated (one character left in the last group)");
+	if (st->pads > 0 && st->q == 0)
+		return rb_err_set(err, RB_E_INPUT, "invalid base64: unexpected '=' at offset %zu",
+		                  st->pad_at);
+	if (st->pads > 0 && (size_t)st->q + st->pads > 4)
+		return rb_err_set(err, RB_E_INPUT, "invalid base64: too much '=' padding at offset %zu",
+		                  st->pad_at);
+	enum rb_code rc = RB_OK;
+	if (st->q == 2)
+		rc = emit(st->group << 12, 1, out, out_cap, &st->n, err);
+	else if (st->q == 3)
+		rc = emit(st->group << 6, 2, out, out_cap, &st->n, err);
+	if (rc == RB_OK)
+		*out_len = st->n;
+	return rc;
+}
+
+/* 1 when the four table entries are all alphabet characters. */
+static int whole_group(unsigned a, unsigned b, unsigned c, unsigned d)
+{
+	return a - 1u < 64u && b - 1u < 64u && c - 1u < 64u && d - 1u < 64u;
+}
+
+/* The group value of four table entries (sextet + 1 each). */
+static unsigned long group_of(unsigned a, unsigned b, unsigned c, unsigned d)
+{
+	return (unsigned long)(a - 1u) << 18 | (unsigned long)(b - 1u) << 12 |
+	       (unsigned long)(c - 1u) << 6 | (unsigned long)(d - 1u);
+}
+
 enum rb_code b64_decode_buf(const char *in, size_t len, unsigned char *out, size_t out_cap,
                             size_t *out_len, struct rb_err *err)
 {
-	unsigned long group = 0; /* up to 4 sextets, most significant first */
-	int q = 0;               /* sextets in group */
-	size_t pads = 0, pad_at = 0, n = 0;
-	enum rb_code rc;
-
+	struct b64_state st = {0};
 	*out_len = 0;
 	for (size_t i = 0; i < len; i++) {
 		/* Fast path: four alphabet characters make one whole group. */
-		while (q == 0 && pads == 0 && len - i >= 4 && out_cap - n >= 3) {
+		while (st.q == 0 && st.pads == 0 && len - i >= 4 && out_cap - st.n >= 3) {
 			const unsigned char *u = (const unsigned char *)in + i;
-			unsigned a = B64_TABLE[u[0]], b = B64_TABLE[u[1]], c2 = B64_TABLE[u[2]],
+			unsigned a = B64_TABLE[u[0]], b = B64_TABLE[u[1]], c = B64_TABLE[u[2]],
 			         d = B64_TABLE[u[3]];
-			if (a - 1u >= 64u || b - 1u >= 64u || c2 - 1u >= 64u || d - 1u >= 64u)
+			if (!whole_group(a, b, c, d))
 				break;
-			unsigned long g = (unsigned long)(a - 1u) << 18 | (unsigned long)(b - 1u) << 12 |
-			                  (unsigned long)(c2 - 1u) << 6 | (unsigned long)(d - 1u);
-			out[n++] = (unsigned char)(g >> 16);
-			out[n++] = (unsigned char)(g >> 8);
-			out[n++] = (unsigned char)g;
+			put_group(&st, out, group_of(a, b, c, d));
 			i += 4;
 		}
 		if (i == len)
 			break;
-		unsigned char c = (unsigned char)in[i];
-		int v = b64_value(c);
-		if (v == B64_SKIP)
-			continue;
-		if (v == B64_PAD) {
-			if (pads == 0)
-				pad_at = i;
-			pads++;
-			continue;
-		}
-		if (v == B64_BAD) {
-			if (c > 0x20 && c < 0x7f)
-				return rb_err_set(err, RB_E_INPUT,
-				                  "invalid base64: character '%c' at offset %zu", c, i);
-			return rb_err_set(err, RB_E_INPUT, "invalid base64: byte 0x%02x at offset %zu",
-			                  c, i);
-		}
-		if (pads > 0)
-			return rb_err_set(err, RB_E_INPUT,
-			                  "invalid base64: '=' at offset %zu is followed by data", pad_at);
-		group = group << 6 | (unsigned long)v;
-		q++;
-		if (q == 4) {
-			rc = emit(group, 3, out, out_cap, &n, err);
-			if (rc != RB_OK)
-				return rc;
-			group = 0;
-			q = 0;
-		}
+		enum rb_code rc = feed(&st, (unsigned char)in[i], i, out, out_cap, err);
+		if (rc != RB_OK)
+			return rc;
 	}
-	if (q == 1)
-		return rb_err_set(err, RB_E_INPUT,
-		                  "invalid base64: truncated (one character left in the last group)");
-	if (pads > 0 && q == 0)
-		return rb_err_set(err, RB_E_INPUT,
-		                  "invalid base64: unexpected '=' at offset %zu", pad_at);
-	if (pads > 0 && (size_t)q + pads > 4)
-		return rb_err_set(err, RB_E_INPUT, "invalid base64: too much '=' padding at offset %zu",
-		                  pad_at);
-	if (q == 2)
-		rc = emit(group << 12, 1, out, out_cap, &n, err);
-	else if (q == 3)
-		rc = emit(group << 6, 2, out, out_cap, &n, err);
-	else
-		rc = RB_OK;
-	if (rc != RB_OK)
-		return rc;
-	*out_len = n;
-	return RB_OK;
+	return finish(&st, out, out_cap, out_len, err);
 }
 
-enum rb_code b64_decode_alloc(const char *in, size_t len, size_t cap, char **out,
-                              size_t *out_len, struct rb_err *err)
+/* Runs decode into a buffer of min(b64_decoded_max(len), cap) + 1 bytes, NUL-terminated. */
+static enum rb_code decode_alloc(enum rb_code (*decode)(const char *, size_t, unsigned char *, size_t,
+                                                        size_t *, struct rb_err *),
+                                 const char *in, size_t len, size_t cap, char **out,
+                                 size_t *out_len, struct rb_err *err)
 {
 	*out = NULL;
 	*out_len = 0;
@@ -147,7 +181,7 @@ enum rb_code b64_decode_alloc(const char *in, size_t len, size_t cap, char **out
 	if (buf == NULL)
 		return rb_err_set(err, RB_E_NOMEM, "out of memory decoding base64");
 	size_t n;
-	enum rb_code rc = b64_decode_buf(in, len, buf, room, &n, err);
+	enum rb_code rc = decode(in, len, buf, room, &n, err);
 	if (rc == RB_E_TOO_LARGE)
 		rc = rb_err_set(err, RB_E_TOO_LARGE, "decoded base64 is over %zu bytes", cap);
 	if (rc != RB_OK) {
@@ -160,15 +194,10 @@ enum rb_code b64_decode_alloc(const char *in, size_t len, size_t cap, char **out
 	return RB_OK;
 }
 
-static int hex_digit(unsigned char c)
+enum rb_code b64_decode_alloc(const char *in, size_t len, size_t cap, char **out,
+                              size_t *out_len, struct rb_err *err)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return decode_alloc(b64_decode_buf, in, len, cap, out, out_len, err);
 }
 
 /* Per byte: its hex digit value, or 16 when it is not a hex digit. */
@@ -227,34 +256,27 @@ static unsigned pct_sextet(const char *in, size_t len, size_t *j)
 enum rb_code b64_decode_pct_buf(const char *in, size_t len, unsigned char *out, size_t out_cap,
                                 size_t *out_len, struct rb_err *err)
 {
-	unsigned long group = 0; /* up to 4 sextets, most significant first */
-	int q = 0;               /* sextets in group */
-	size_t pads = 0, pad_at = 0, n = 0, esc = 0;
-	enum rb_code rc;
-
+	struct b64_state st = {0};
+	size_t esc = 0; /* escapes passed */
 	*out_len = 0;
 	for (size_t i = 0; i < len; i++) {
-		while (q == 0 && pads == 0 && len - i >= 4 && out_cap - n >= 3) {
+		while (st.q == 0 && st.pads == 0 && len - i >= 4 && out_cap - st.n >= 3) {
 			const unsigned char *u = (const unsigned char *)in + i;
-			unsigned a = B64_TABLE[u[0]], b = B64_TABLE[u[1]], c2 = B64_TABLE[u[2]],
+			unsigned a = B64_TABLE[u[0]], b = B64_TABLE[u[1]], c = B64_TABLE[u[2]],
 			         d = B64_TABLE[u[3]];
 			size_t j = i + 4;
-			if (a - 1u >= 64u || b - 1u >= 64u || c2 - 1u >= 64u || d - 1u >= 64u) {
+			if (!whole_group(a, b, c, d)) {
 				/* Not four plain ones: a group with escapes, read one at a time. */
 				j = i;
 				a = pct_sextet(in, len, &j);
 				b = a != 0 && j < len ? pct_sextet(in, len, &j) : 0;
-				c2 = b != 0 && j < len ? pct_sextet(in, len, &j) : 0;
-				d = c2 != 0 && j < len ? pct_sextet(in, len, &j) : 0;
+				c = b != 0 && j < len ? pct_sextet(in, len, &j) : 0;
+				d = c != 0 && j < len ? pct_sextet(in, len, &j) : 0;
 				if (d == 0)
 					break;
 				esc += (j - i - 4) / 2;
 			}
-			unsigned long g = (unsigned long)(a - 1u) << 18 | (unsigned long)(b - 1u) << 12 |
-			                  (unsigned long)(c2 - 1u) << 6 | (unsigned long)(d - 1u);
-			out[n++] = (unsigned char)(g >> 16);
-			out[n++] = (unsigned char)(g >> 8);
-			out[n++] = (unsigned char)g;
+			put_group(&st, out, group_of(a, b, c, d));
 			i = j;
 		}
 		if (i == len)
@@ -262,9 +284,9 @@ enum rb_code b64_decode_pct_buf(const char *in, size_t len, unsigned char *out, 
 		size_t at = i - 2 * esc;
 		unsigned char c = (unsigned char)in[i];
 		if (c == '%') {
-			int hi = len - i >= 3 ? hex_digit((unsigned char)in[i + 1]) : -1;
-			int lo = len - i >= 3 ? hex_digit((unsigned char)in[i + 2]) : -1;
-			if (hi < 0 || lo < 0)
+			unsigned hi = len - i >= 3 ? HEX_TABLE[(unsigned char)in[i + 1]] : 16;
+			unsigned lo = len - i >= 3 ? HEX_TABLE[(unsigned char)in[i + 2]] : 16;
+			if ((hi | lo) > 15)
 				return rb_err_set(err, RB_E_INPUT, "malformed percent escape at offset %zu",
 				                  i);
 			c = (unsigned char)(hi << 4 | lo);
@@ -272,54 +294,11 @@ enum rb_code b64_decode_pct_buf(const char *in, size_t len, unsigned char *out, 
 			esc++;
 		}
 		/* '+' needs no case: the table reads it as the space it stands for. */
-		int v = b64_value(c);
-		if (v == B64_SKIP)
-			continue;
-		if (v == B64_PAD) {
-			if (pads == 0)
-				pad_at = at;
-			pads++;
-			continue;
-		}
-		if (v == B64_BAD) {
-			if (c > 0x20 && c < 0x7f)
-				return rb_err_set(err, RB_E_INPUT,
-				                  "invalid base64: character '%c' at offset %zu", c, at);
-			return rb_err_set(err, RB_E_INPUT, "invalid base64: byte 0x%02x at offset %zu",
-			                  c, at);
-		}
-		if (pads > 0)
-			return rb_err_set(err, RB_E_INPUT,
-			                  "invalid base64: '=' at offset %zu is followed by data", pad_at);
-		group = group << 6 | (unsigned long)v;
-		q++;
-		if (q == 4) {
-			rc = emit(group, 3, out, out_cap, &n, err);
-			if (rc != RB_OK)
-				return rc;
-			group = 0;
-			q = 0;
-		}
+		enum rb_code rc = feed(&st, c, at, out, out_cap, err);
+		if (rc != RB_OK)
+			return rc;
 	}
-	if (q == 1)
-		return rb_err_set(err, RB_E_INPUT,
-		                  "invalid base64: truncated (one character left in the last group)");
-	if (pads > 0 && q == 0)
-		return rb_err_set(err, RB_E_INPUT,
-		                  "invalid base64: unexpected '=' at offset %zu", pad_at);
-	if (pads > 0 && (size_t)q + pads > 4)
-		return rb_err_set(err, RB_E_INPUT, "invalid base64: too much '=' padding at offset %zu",
-		                  pad_at);
-	if (q == 2)
-		rc = emit(group << 12, 1, out, out_cap, &n, err);
-	else if (q == 3)
-		rc = emit(group << 6, 2, out, out_cap, &n, err);
-	else
-		rc = RB_OK;
-	if (rc != RB_OK)
-		return rc;
-	*out_len = n;
-	return RB_OK;
+	return finish(&st, out, out_cap, out_len, err);
 }
 
 /*
@@ -330,24 +309,5 @@ enum rb_code b64_decode_pct_buf(const char *in, size_t len, unsigned char *out, 
 enum rb_code b64_decode_pct_alloc(const char *in, size_t len, size_t cap, char **out,
                                   size_t *out_len, struct rb_err *err)
 {
-	*out = NULL;
-	*out_len = 0;
-	size_t room = b64_decoded_max(len);
-	if (room > cap)
-		room = cap;
-	unsigned char *buf = malloc(room + 1);
-	if (buf == NULL)
-		return rb_err_set(err, RB_E_NOMEM, "out of memory decoding base64");
-	size_t n;
-	enum rb_code rc = b64_decode_pct_buf(in, len, buf, room, &n, err);
-	if (rc == RB_E_TOO_LARGE)
-		rc = rb_err_set(err, RB_E_TOO_LARGE, "decoded base64 is over %zu bytes", cap);
-	if (rc != RB_OK) {
-		free(buf);
-		return rc;
-	}
-	buf[n] = '\0';
-	*out = (char *)buf;
-	*out_len = n;
-	return RB_OK;
+	return decode_alloc(b64_decode_pct_buf, in, len, cap, out, out_len, err);
 }
