@@ -29,84 +29,82 @@ static double max_err_seen, max_vec_err_seen;
 
 static size_t per(size_t T, size_t C) { return (T > 0 ? T : 1) * C; }
 
-/* Runs m on B random samples by the reference and by the vector path. */
-static void compare_vec(const struct model *m, enum model_vec_isa isa, size_t B, uint64_t seed,
-                        const char *what)
+/* B random samples in [-2, 2) for m, the reference's output, and y to fill (NaN: all must be written). */
+struct trial {
+	float *x, *y;
+	double *yd;
+	size_t B, out_n;
+};
+
+static void trial_new(struct trial *t, const struct model *m, size_t B, uint64_t seed)
 {
-	size_t in_n = per(m->in_T, m->in_C), out_n = per(m->out_T, m->out_C);
-	float *x = malloc(B * in_n * sizeof *x), *y = malloc(B * out_n * sizeof *y);
-	double *xd = malloc(B * in_n * sizeof *xd), *yd = malloc(B * out_n * sizeof *yd);
-	CHECK(x != NULL && y != NULL && xd != NULL && yd != NULL);
+	size_t in_n = per(m->in_T, m->in_C);
+	t->B = B;
+	t->out_n = per(m->out_T, m->out_C);
+	t->x = malloc(B * in_n * sizeof *t->x);
+	t->y = malloc(B * t->out_n * sizeof *t->y);
+	t->yd = malloc(B * t->out_n * sizeof *t->yd);
+	double *xd = malloc(B * in_n * sizeof *xd);
+	CHECK(t->x != NULL && t->y != NULL && t->yd != NULL && xd != NULL);
 	uint64_t rng = seed;
-	sy_fill(x, B * in_n, &rng, -2.0, 2.0);
+	sy_fill(t->x, B * in_n, &rng, -2.0, 2.0);
 	for (size_t k = 0; k < B * in_n; k++)
-		xd[k] = x[k];
+		xd[k] = t->x[k];
 	struct rb_err err = {0};
-	CHECKF(model_ref_forward(m, xd, B, yd, &err) == RB_OK, "%s", err.msg);
-	struct model_vec *v = NULL;
-	CHECKF(model_vec_new(&v, m, isa, &err) == RB_OK, "%s: %s", what, err.msg);
-	memset(y, 0xff, B * out_n * sizeof *y); /* NaN: every output must be written */
-	model_vec_run(v, x, B, y);
+	CHECKF(model_ref_forward(m, xd, B, t->yd, &err) == RB_OK, "%s", err.msg);
+	free(xd);
+	memset(t->y, 0xff, B * t->out_n * sizeof *t->y);
+}
+
+/* Asserts max |y - reference| <= tol; keeps the largest error in *seen; frees the trial. */
+static void trial_check(struct trial *t, double tol, const char *what, const char *path, double *seen)
+{
 	double worst = 0.0;
 	size_t at = 0;
-	for (size_t k = 0; k < B * out_n; k++) {
-		double e = fabs((double)y[k] - yd[k]);
+	for (size_t k = 0; k < t->B * t->out_n; k++) {
+		double e = fabs((double)t->y[k] - t->yd[k]);
 		if (!(e <= worst)) {
 			worst = e;
 			at = k;
 		}
 	}
-	CHECKF(worst <= VEC_TOL, "%s, vector %s, B=%zu: max |vector - ref| = %g at %zu (vector %g, ref %g)",
-	       what, model_vec_isa(v), B, worst, at, (double)y[at], yd[at]);
-	if (worst > max_vec_err_seen)
-		max_vec_err_seen = worst;
-	model_vec_free(v);
-	free(x);
-	free(y);
-	free(xd);
-	free(yd);
+	CHECKF(worst <= tol, "%s, B=%zu: max |%s - ref| = %g at %zu (%s %g, ref %g)", what, t->B, path,
+	       worst, at, path, (double)t->y[at], t->yd[at]);
+	if (worst > *seen)
+		*seen = worst;
+	free(t->x);
+	free(t->y);
+	free(t->yd);
 }
 
-
+/* Runs m on B random samples by the reference and by the vector path. */
+static void compare_vec(const struct model *m, enum model_vec_isa isa, size_t B, uint64_t seed,
+                        const char *what)
+{
+	struct trial t;
+	trial_new(&t, m, B, seed);
+	struct rb_err err = {0};
+	struct model_vec *v = NULL;
+	CHECKF(model_vec_new(&v, m, isa, &err) == RB_OK, "%s: %s", what, err.msg);
+	model_vec_run(v, t.x, B, t.y);
+	char path[32];
+	snprintf(path, sizeof path, "vector %s", model_vec_isa(v));
+	trial_check(&t, VEC_TOL, what, path, &max_vec_err_seen);
+	model_vec_free(v);
+}
 
 /* Runs m on B random samples by the reference and by oneDNN with options o. */
 static void compare(const struct model *m, const struct model_dnnl_opts *o, size_t B, uint64_t seed,
                     const char *what)
 {
-	size_t in_n = per(m->in_T, m->in_C), out_n = per(m->out_T, m->out_C);
-	float *x = malloc(B * in_n * sizeof *x);
-	float *y = malloc(B * out_n * sizeof *y);
-	double *xd = malloc(B * in_n * sizeof *xd);
-	double *yd = malloc(B * out_n * sizeof *yd);
-	CHECK(x != NULL && y != NULL && xd != NULL && yd != NULL);
-	uint64_t rng = seed;
-	sy_fill(x, B * in_n, &rng, -2.0, 2.0);
-	for (size_t k = 0; k < B * in_n; k++)
-		xd[k] = x[k];
+	struct trial t;
+	trial_new(&t, m, B, seed);
 	struct rb_err err = {0};
-	CHECKF(model_ref_forward(m, xd, B, yd, &err) == RB_OK, "%s", err.msg);
 	struct model_dnnl *d = NULL;
 	CHECKF(model_dnnl_new(&d, m, o, &err) == RB_OK, "%s: %s", what, err.msg);
-	memset(y, 0xff, B * out_n * sizeof *y); /* NaN: every output must be written */
-	CHECKF(model_dnnl_run(d, x, B, y, &err) == RB_OK, "%s: %s", what, err.msg);
-	double worst = 0.0;
-	size_t at = 0;
-	for (size_t k = 0; k < B * out_n; k++) {
-		double e = fabs((double)y[k] - yd[k]);
-		if (!(e <= worst)) {
-			worst = e;
-			at = k;
-		}
-	}
-	CHECKF(worst <= TOL, "%s, B=%zu: max |dnnl - ref| = %g at %zu (dnnl %g, ref %g)", what, B, worst,
-	       at, (double)y[at], yd[at]);
-	if (worst > max_err_seen)
-		max_err_seen = worst;
+	CHECKF(model_dnnl_run(d, t.x, B, t.y, &err) == RB_OK, "%s: %s", what, err.msg);
+	trial_check(&t, TOL, what, "dnnl", &max_err_seen);
 	model_dnnl_free(d);
-	free(x);
-	free(y);
-	free(xd);
-	free(yd);
 }
 
 /* Each graph under the default options and with every rewrite off. */
