@@ -271,7 +271,7 @@ static enum rb_code build_softmax(struct model_dnnl *d, struct plan *p, float *d
 	dnnl_softmax_desc_t sd;
 	dnnl_memory_desc_t md;
 	dnnl_memory_t mem;
-	struct step *s;
+	struct step *s = NULL;
 	md_2d(&md, M, C, dnnl_ab);
 	DNNL_TRY(dnnl_softmax_forward_desc_init(&sd, dnnl_forward_inference, &md, 1));
 	DNNL_TRY(dnnl_primitive_desc_create(&pd, &sd, NULL, d->eng, NULL));
@@ -303,8 +303,8 @@ static enum rb_code build_ip(struct model_dnnl *d, struct plan *p, size_t layer,
 	dnnl_primitive_desc_t pd = NULL;
 	dnnl_inner_product_desc_t ipd;
 	dnnl_memory_desc_t src_md, w_any, w_user, b_md, dst_md;
-	dnnl_memory_t m_src, m_w, m_b = NULL, m_dst;
-	struct step *s;
+	dnnl_memory_t m_src = NULL, m_w = NULL, m_b = NULL, m_dst = NULL;
+	struct step *s = NULL;
 	dnnl_alg_kind_t alg;
 
 	md_2d(&src_md, M, IC, dnnl_ab);
@@ -368,8 +368,8 @@ static enum rb_code build_norm(struct model_dnnl *d, struct plan *p, size_t i, s
 	const struct layer *l = &d->m->layers[i];
 	dnnl_primitive_desc_t pd = NULL;
 	dnnl_memory_desc_t md, c_md;
-	dnnl_memory_t m_src, m_dst, m_g = NULL, m_b = NULL, m_mean = NULL, m_var = NULL;
-	struct step *s;
+	dnnl_memory_t m_src = NULL, m_dst = NULL, m_g = NULL, m_b = NULL, m_mean = NULL, m_var = NULL;
+	struct step *s = NULL;
 	size_t M = p->N * rows(l);
 	unsigned flags = (l->gamma != NULL ? dnnl_use_scale : 0u) | (l->beta != NULL ? dnnl_use_shift : 0u);
 	md_2d(&md, M, l->C, dnnl_ab);
@@ -433,9 +433,9 @@ static enum rb_code build_lstm(struct model_dnnl *d, struct plan *p, size_t i, s
 	dnnl_dims_t b_d = {1, 1, 4, (dnnl_dim_t)H};
 	dnnl_dims_t it_d = {1, 1, (dnnl_dim_t)N, (dnnl_dim_t)H};
 	dnnl_memory_desc_t src_md, dst_md, wl_user, wi_user, wl_md, wi_md, b_md, it_md;
-	dnnl_memory_t m_src, m_dst, m_wl, m_wi, m_b = NULL, m_it = NULL, m_itc = NULL;
+	dnnl_memory_t m_src = NULL, m_dst = NULL, m_wl, m_wi, m_b = NULL, m_it = NULL, m_itc = NULL;
 	dnnl_format_tag_t wtag = d->o.lstm_plain_weights ? dnnl_ldigo : dnnl_format_tag_any;
-	struct step *s;
+	struct step *s = NULL;
 	DNNL_TRY(dnnl_memory_desc_init_by_tag(&src_md, 3, src_d, dnnl_f32, dnnl_ntc));
 	DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst_md, 3, dst_d, dnnl_f32, dnnl_ntc));
 	DNNL_TRY(dnnl_memory_desc_init_by_tag(&wl_user, 5, wl_d, dnnl_f32, dnnl_ldigo));

@@ -117,7 +117,7 @@ static enum rb_code parse_bytes(const struct config_key *k, const char *v, size_
                                 const char *dir, struct rb_config *cfg, struct rb_err *err)
 {
 	(void)dir;
-	unsigned long long x;
+	unsigned long long x = 0;
 	enum strnum_res r = strnum_bytes(v, len, k->min, k->max, &x);
 	if (r == STRNUM_SYNTAX)
 		return rb_err_set(err, RB_E_CONFIG,

@@ -274,7 +274,7 @@ static int compile_bound(const json_t *f, uint64_t *mask, struct emu_err *err)
 		                "rb-druid-emulator: bound ordering \"%s\" is not supported (lexicographic, numeric)",
 		                ordname);
 	char lb[32], ub[32];
-	const char *lower, *upper;
+	const char *lower = NULL, *upper = NULL;
 	if (filter_value(json_object_get(f, "lower"), lb, sizeof lb, &lower, err) ||
 	    filter_value(json_object_get(f, "upper"), ub, sizeof ub, &upper, err))
 		return -1;
@@ -336,7 +336,7 @@ static int compile_filter(struct plan *p, const json_t *f, uint64_t *mask, struc
 		const char *dimname = get_str(f, "dimension", "selector filter", err);
 		if (dimname == NULL || reject_extraction(f, "selector", err))
 			return -1;
-		const char *want;
+		const char *want = NULL;
 		if (filter_value(json_object_get(f, "value"), vb, sizeof vb, &want, err))
 			return -1;
 		int dim = emu_data_dim_by_name(dimname);
@@ -358,7 +358,7 @@ static int compile_filter(struct plan *p, const json_t *f, uint64_t *mask, struc
 		size_t i;
 		const json_t *v;
 		json_array_foreach(vals, i, v) {
-			const char *want;
+			const char *want = NULL;
 			if (filter_value(v, vb, sizeof vb, &want, err))
 				return -1;
 			for (int s = 0; s < emu_data_nseries(); s++)
