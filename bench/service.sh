@@ -115,8 +115,10 @@ EOF
 }
 svc_port=$(free_port)
 start_lighttpd lighttpd-svc "$tmp/svc.sock" "$svc_port"
+svc_lighttpd_pid=${pids[-1]}
 triv_port=$(free_port)
 start_lighttpd lighttpd-trivial "$tmp/trivial.sock" "$triv_port"
+triv_lighttpd_pid=${pids[-1]}
 for _ in $(seq 300); do
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$svc_port/health")" = 200 ] && break
 	sleep 0.1
@@ -253,24 +255,32 @@ worker_ticks() {
 	done
 	echo "$t"
 }
-# $1 $2 = ticks before and after, $3 = wrk report: CPU µs per request, all workers.
+# $1 = a pid: its CPU ticks (user + system) so far.
+proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# The machine's busy CPU ticks so far (all CPUs, everything but idle and iowait).
+busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+# $1 $2 = ticks before and after, $3 = wrk report: CPU µs per request.
 cpu_per_request() {
 	awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" '/ requests in / { n = $1 }
 		END { printf "%d\n", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }' "$3"
 }
 trivial_pid=$(pgrep -f "bench_fcgi_trivial" | head -1)
 
-declare -A res wp50 wcpu tcpu
+declare -A res wp50 wcpu tcpu lcpu tlcpu mcpu tmcpu
 for c in $cases; do
 	echo "running $c ..." >&2
 	first=$(($(wc -l <"$tmp/daemon.log") + 1))
-	t0=$(worker_ticks "$daemon_pid")
+	t0=$(worker_ticks "$daemon_pid") l0=$(proc_ticks "$svc_lighttpd_pid") m0=$(busy_ticks)
 	run_wrk "$svc_port" "$tmp/body-$c" "$tmp/wrk-svc-$c.txt"
 	wcpu[$c]=$(cpu_per_request "$t0" "$(worker_ticks "$daemon_pid")" "$tmp/wrk-svc-$c.txt")
+	lcpu[$c]=$(cpu_per_request "$l0" "$(proc_ticks "$svc_lighttpd_pid")" "$tmp/wrk-svc-$c.txt")
+	mcpu[$c]=$(cpu_per_request "$m0" "$(busy_ticks)" "$tmp/wrk-svc-$c.txt")
 	wp50[$c]=$(worker_p50 "$first")
-	t0=$(worker_ticks "$trivial_pid")
+	t0=$(worker_ticks "$trivial_pid") l0=$(proc_ticks "$triv_lighttpd_pid") m0=$(busy_ticks)
 	run_wrk "$triv_port" "$tmp/body-$c" "$tmp/wrk-trivial-$c.txt"
 	tcpu[$c]=$(cpu_per_request "$t0" "$(worker_ticks "$trivial_pid")" "$tmp/wrk-trivial-$c.txt")
+	tlcpu[$c]=$(cpu_per_request "$l0" "$(proc_ticks "$triv_lighttpd_pid")" "$tmp/wrk-trivial-$c.txt")
+	tmcpu[$c]=$(cpu_per_request "$m0" "$(busy_ticks)" "$tmp/wrk-trivial-$c.txt")
 	res[svc-$c]=$(parse_wrk "$tmp/wrk-svc-$c.txt")
 	res[triv-$c]=$(parse_wrk "$tmp/wrk-trivial-$c.txt")
 done
@@ -300,6 +310,16 @@ printf '| %s | %s | %s | %s | %s | %s | %s | | | | | |\n' \
 	"(reference) the emulator alone, rewritten 1 h query, direct" \
 	"$(numfmt --to=iec --suffix=B "$(stat -c %s "$qm")")" "$(fmt_rps "$rps")" "$(fmt_us "$p50")" \
 	"$(fmt_us "$p99")" "$bad" "$err"
+echo
+echo "CPU time per request by process (user + system, µs), service / trivial responder;"
+echo "machine = every busy CPU tick of the machine during the case, idle excluded:"
+echo
+echo "| case | workers | lighttpd | machine | trivial workers | trivial lighttpd | trivial machine |"
+echo "|---|---|---|---|---|---|---|"
+for c in $cases; do
+	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$c" "${wcpu[$c]}" "${lcpu[$c]}" "${mcpu[$c]}" \
+		"${tcpu[$c]}" "${tlcpu[$c]}" "${tmcpu[$c]}"
+done
 echo
 echo "Worker private memory after the load (Private_Dirty + Private_Clean, smaps_rollup):"
 for w in $(pgrep -P "$daemon_pid"); do
