@@ -2,8 +2,10 @@
  * b64: lenient base64 decoding of form fields (CONTRACT §1); the accepted and
  * rejected inputs are listed in include/b64.h. One pass (a table lookup per
  * byte, whole groups of four at a time), no allocation in b64_decode_buf, a
- * hard output cap. Not an encoder; not constant-time (the
- * input is not secret).
+ * hard output cap. The percent-encoded decoder also has a block path (16 raw
+ * bytes a step, SSSE3 or GNU C vectors) for long runs of alphabet characters;
+ * the byte rules stay the one definition of what is accepted and of every
+ * message. Not an encoder; not constant-time (the input is not secret).
  */
 #include "b64.h"
 
@@ -503,7 +505,10 @@ static size_t pct_blocks(const char *in, size_t len, unsigned char *out, size_t 
 /*
  * The loop of b64_decode_buf over percent-encoded input. i walks the raw
  * bytes; at is the offset of in[i] in the percent-decoded text (i minus two
- * per escape passed), the offset every message names. The fast path takes a
+ * per escape passed), the offset every message names. At a group boundary
+ * with 16 raw bytes or more left, the block path (pct_blocks) takes the whole
+ * groups of the longest run of alphabet characters, plain or escaped, it can
+ * (up to a chunk). Then the group path takes a
  * whole group of four alphabet characters at once: four plain bytes with
  * independent lookups ('+' maps to 62 like the space it stands for, '%' is
  * not in the table), else the group's characters one by one, escaped or not.
