@@ -7,7 +7,10 @@
  * the one-pass path (request_fields_parse: the base64 fields decoded straight
  * from the body's bytes), plus the decoders alone. Prints a markdown table of
  * microseconds per body (best of several rounds) with ratios against the
- * two-step path. Not a test; no timing is asserted.
+ * two-step path; then the decoders alone on an escape-heavy value (base64 of
+ * random bytes: a '+' or '/' every 32 characters, each a 3-byte escape),
+ * where base64 of ASCII JSON has almost none. Not a test; no timing is
+ * asserted.
  *   bench_edge [json_bytes] [rounds]   (default 19000 bytes, 7 rounds)
  * It compiles the fcgi/ sources it needs into itself (benchmarks link rbcore
  * only, bench/CMakeLists.txt).
@@ -143,6 +146,29 @@ static void decoders_fused(const char *body, size_t len)
 	sink += m;
 }
 
+/* The same two on the escape-heavy value. */
+static const char *g_rnd;
+static size_t g_rnd_len;
+
+static void decoders_two_step_rnd(const char *body, size_t len)
+{
+	(void)body;
+	(void)len;
+	size_t n, bad, m;
+	pct_decode(g_rnd, g_rnd_len, g_tmp, g_rnd_len, &n, &bad);
+	b64_decode_buf(g_tmp, n, g_out, b64_decoded_max(g_rnd_len), &m, NULL);
+	sink += m;
+}
+
+static void decoders_fused_rnd(const char *body, size_t len)
+{
+	(void)body;
+	(void)len;
+	size_t m;
+	b64_decode_pct_buf(g_rnd, g_rnd_len, g_out, b64_decoded_max(g_rnd_len), &m, NULL);
+	sink += m;
+}
+
 typedef void (*bench_fn)(const char *, size_t);
 
 /*
@@ -188,8 +214,23 @@ int main(int argc, char **argv)
 	memcpy(body + blen, "&model=", 7);
 	blen += 7;
 	blen += b64_url("traffic", 7, body + blen);
-	g_tmp = malloc(g_raw_len);
-	g_out = malloc(b64_decoded_max(g_raw_len));
+	/* The escape-heavy value: as many random bytes as there are JSON bytes. */
+	char *rnd = malloc(jlen);
+	char *rnd_url = malloc(jlen * 3 + 8);
+	if (rnd == NULL || rnd_url == NULL)
+		return 1;
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	for (size_t i = 0; i < jlen; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		rnd[i] = (char)(x >> 56);
+	}
+	g_rnd = rnd_url;
+	g_rnd_len = b64_url(rnd, jlen, rnd_url);
+	size_t big = g_raw_len > g_rnd_len ? g_raw_len : g_rnd_len;
+	g_tmp = malloc(big);
+	g_out = malloc(b64_decoded_max(big));
 	if (g_tmp == NULL || g_out == NULL)
 		return 1;
 
@@ -208,11 +249,19 @@ int main(int argc, char **argv)
 	request_fields_release(&a);
 	request_fields_release(&b);
 	form_free(f);
+	size_t rn;
+	if (b64_decode_pct_buf(g_rnd, g_rnd_len, g_out, b64_decoded_max(g_rnd_len), &rn, NULL) !=
+	            RB_OK ||
+	    rn != jlen || memcmp(g_out, rnd, jlen) != 0) {
+		fprintf(stderr, "bench_edge: the escape-heavy value does not decode\n");
+		return 1;
+	}
 
 	int iters = (int)(5000000 / blen) + 1;
-	static const bench_fn fns[] = {two_step, one_pass, decoders_two_step, decoders_fused};
-	double best[4];
-	time_all(fns, best, 4, body, blen, iters, rounds * 4);
+	static const bench_fn fns[] = {two_step,         one_pass, decoders_two_step, decoders_fused,
+	                               decoders_two_step_rnd, decoders_fused_rnd};
+	double best[6];
+	time_all(fns, best, 6, body, blen, iters, rounds * 4);
 	double t2 = best[0], t1 = best[1], d2 = best[2], d1 = best[3];
 	printf("body: %zu bytes (data: %zu bytes of JSON, %zu urlencoded), %d iterations x %d "
 	       "rounds, best round\n\n",
@@ -222,9 +271,20 @@ int main(int argc, char **argv)
 	printf("| request_fields_parse (one pass) | %.2f | %.2f |\n", t1, t2 / t1);
 	printf("| data value only: pct_decode + b64_decode_buf | %.2f | %.2f |\n", d2, t2 / d2);
 	printf("| data value only: b64_decode_pct_buf (fused) | %.2f | %.2f |\n", d1, t2 / d1);
+	size_t nesc = 0;
+	for (size_t i = 0; i < g_rnd_len; i++)
+		nesc += g_rnd[i] == '%';
+	printf("\nescape-heavy value: base64 of %zu random bytes, %zu urlencoded (%zu escapes)\n\n",
+	       jlen, g_rnd_len, nesc);
+	printf("| decoder | us per value | pct_decode + b64_decode_buf time / this |\n");
+	printf("|---|---:|---:|\n");
+	printf("| pct_decode + b64_decode_buf | %.2f | 1.00 |\n", best[4]);
+	printf("| b64_decode_pct_buf (fused) | %.2f | %.2f |\n", best[5], best[4] / best[5]);
 	free(json);
 	free(body);
 	free(g_tmp);
 	free(g_out);
+	free(rnd);
+	free(rnd_url);
 	return 0;
 }

@@ -234,10 +234,166 @@ static void test_json(void)
 	compare_one(-1, u, ul, jl);
 }
 
+
+/* Base64 text of n characters (no padding) from the fixed generator, every alphabet variant in it. */
+static void base_text(char *t, size_t n, uint64_t seed)
+{
+	static const char ALL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_ ";
+	struct rng r = {seed};
+	for (size_t i = 0; i < n; i++)
+		t[i] = ALL[rnd(&r) % (sizeof ALL - 1)];
+}
+
+/* Urlencodes t[0..n) into u: ' ' as '+', '+' and '%' escaped, and t[i] escaped when esc(i). */
+static size_t encode_where(const char *t, size_t n, char *u, int (*esc)(size_t i))
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+		if (c == ' ') {
+			u[o++] = '+';
+		} else if (c == '+' || c == '%' || esc(i)) {
+			const char *hex = i % 2 ? "0123456789abcdef" : "0123456789ABCDEF";
+			u[o++] = '%';
+			u[o++] = hex[c >> 4];
+			u[o++] = hex[c & 15];
+		} else {
+			u[o++] = (char)c;
+		}
+	}
+	return o;
+}
+
+static int esc_none(size_t i)
+{
+	(void)i;
+	return 0;
+}
+
+static int esc_all(size_t i)
+{
+	(void)i;
+	return 1;
+}
+
+static int esc_some(size_t i)
+{
+	return i % 7 == 3 || i % 13 == 0;
+}
+
+/*
+ * Every length 0..200 of clean text (around the 16-byte blocks of the fast
+ * path), urlencoded without escapes, with all, with some, and with exactly one
+ * at each position; and with every output cap from 0 up for the plain one.
+ */
+static void test_lengths(void)
+{
+	char t[256], u[800];
+	int k = 100000;
+	for (size_t n = 0; n <= 200; n++) {
+		base_text(t, n, 0x5EED0000u + n);
+		size_t ul = encode_where(t, n, u, esc_none);
+		for (size_t cap = 0; cap <= b64_decoded_max(n); cap++)
+			compare_one(k++, u, ul, cap);
+		compare_one(k++, u, encode_where(t, n, u, esc_all), b64_decoded_max(n));
+		compare_one(k++, u, encode_where(t, n, u, esc_some), b64_decoded_max(n));
+		for (size_t p = 0; p < n; p++) {
+			char one[256];
+			memcpy(one, t, n);
+			size_t o = 0;
+			for (size_t i = 0; i < n; i++) { /* t with one[p] escaped */
+				if (i == p || one[i] == '+')
+					o += (size_t)snprintf(u + o, 4, p % 2 ? "%%%02x" : "%%%02X",
+					                      (unsigned char)one[i]);
+				else
+					u[o++] = one[i] == ' ' ? '+' : one[i];
+			}
+			compare_one(k++, u, o, b64_decoded_max(n));
+			compare_one(k++, u, o, (n / 2) / 4 * 3); /* the cap passed mid-text */
+		}
+	}
+}
+
+/*
+ * Something unusual at every position p of clean texts of lengths 0..200
+ * (with some escapes before and after): line breaks, padding in and out of
+ * place, escaped padding and whitespace, bad bytes plain and escaped, and
+ * malformed or cut escapes (a '%' falls on every offset of a block).
+ */
+static void test_anomalies(void)
+{
+	static const char *const odd[] = {
+		"\n", "\r\n", "\t", "=", "==", "%3D", "%3d%3D", "%0A", "%0d%0a", "%09",
+		".", "%2E", "%00", "%80", "\x80", "\xff", "*", "%", "%G0", "%4", "%4g", "%%41",
+		"%3D%3DQQ", "=QQ",
+	};
+	char t[256], u[900];
+	int k = 200000;
+	for (size_t n = 0; n <= 200; n += n < 40 ? 1 : 3) {
+		base_text(t, n, 0xA11CE000u + n);
+		for (size_t p = 0; p <= n; p++) {
+			for (size_t w = 0; w < sizeof odd / sizeof odd[0]; w++) {
+				size_t o = encode_where(t, p, u, esc_some);
+				size_t ol = strlen(odd[w]);
+				memcpy(u + o, odd[w], ol);
+				o += ol;
+				o += encode_where(t + p, n - p, u + o, esc_some);
+				compare_one(k++, u, o, b64_decoded_max(n + 8));
+			}
+		}
+	}
+}
+
+/* Every byte, plain and escaped (either case), at every offset of the first three blocks. */
+static void test_each_byte_in_blocks(void)
+{
+	char t[64], u[200];
+	base_text(t, sizeof t, 0xB10C);
+	int k = 400000;
+	for (int c = 0; c < 256; c++)
+		for (size_t p = 0; p < 48; p++)
+			for (int form = 0; form < 3; form++) {
+				size_t o = encode_where(t, p, u, esc_none);
+				if (form == 0 && c != '%')
+					u[o++] = (char)c;
+				else
+					o += (size_t)snprintf(u + o, 4, form == 2 ? "%%%02x" : "%%%02X", c);
+				o += encode_where(t + p, sizeof t - p, u + o, esc_none);
+				compare_one(k++, u, o, 64);
+			}
+}
+
+/* A long text (several scratch chunks): escapes and output caps around the chunk edges. */
+static void test_long(void)
+{
+	static char t[5000], u[15000];
+	base_text(t, sizeof t, 0x10C);
+	for (int v = 0; v < 3; v++)
+		for (size_t p = 1016; p < 1032; p++) {
+			size_t o = 0;
+			for (size_t i = 0; i < sizeof t; i++) {
+				int e = (v == 0 && i == p) || (v == 1 && i % 1024 == p % 1024) ||
+				        (v == 2 && i % 31 == p % 31) || t[i] == '+';
+				if (e)
+					o += (size_t)snprintf(u + o, 4, "%%%02X", (unsigned char)t[i]);
+				else
+					u[o++] = t[i] == ' ' ? '+' : t[i];
+			}
+			compare_one(500000 + (int)p, u, o, sizeof t);
+			compare_one(500100 + (int)p, u, o, (p - 1016) * 48 + 700);
+			compare_one(500200 + (int)p, u, o, p / 4 * 3);
+			compare_one(500300 + (int)p, u, o, 2 * p / 4 * 3 + 1);
+		}
+}
+
 int main(void)
 {
 	test_each_byte();
 	test_json();
 	test_random();
+	test_lengths();
+	test_anomalies();
+	test_each_byte_in_blocks();
+	test_long();
 	return 0;
 }
