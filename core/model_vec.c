@@ -159,21 +159,51 @@ VEC_INLINE void activate(float *x, size_t n_rows, size_t C, enum activation act)
 			x[k] = tanh_approx(x[k]);
 		return;
 	case ACT_SOFTMAX:
+		/* max-subtracted rows, then one exp loop over all of them (it vectorizes
+		 * across rows: the traffic weekday head has rows of 7), then the sums */
 		for (size_t r = 0; r < n_rows; r++) {
 			float *row = x + r * C;
-			float mx = row[0], sum = 0.0f;
+			float mx = row[0];
 			for (size_t c = 1; c < C; c++)
 				mx = row[c] > mx ? row[c] : mx;
-			for (size_t c = 0; c < C; c++) {
-				row[c] = exp_approx(row[c] - mx);
+			for (size_t c = 0; c < C; c++)
+				row[c] -= mx;
+		}
+		for (size_t k = 0; k < n; k++)
+			x[k] = exp_approx(x[k]);
+		for (size_t r = 0; r < n_rows; r++) {
+			float *row = x + r * C;
+			float sum = 0.0f;
+			for (size_t c = 0; c < C; c++)
 				sum += row[c];
-			}
 			float inv = 1.0f / sum;
 			for (size_t c = 0; c < C; c++)
 				row[c] *= inv;
 		}
 		return;
 	}
+}
+
+/*
+ * dst[0..n) = src[0..n), not overlapping, for the short row copies of the
+ * graph (1 to a few dozen floats): whole vectors, then floats one by one,
+ * inline where a memcpy call of a variable size costs more than the copy.
+ */
+VEC_INLINE void copy_row(float *restrict dst, const float *restrict src, size_t n)
+{
+	size_t k = 0;
+	for (; k + 8 <= n; k += 8)
+		memcpy(dst + k, src + k, sizeof(v8sf));
+	if (k + 4 <= n) {
+		memcpy(dst + k, src + k, 4 * sizeof *dst);
+		k += 4;
+	}
+	if (k + 2 <= n) {
+		memcpy(dst + k, src + k, 2 * sizeof *dst);
+		k += 2;
+	}
+	if (k < n)
+		dst[k] = src[k];
 }
 
 /*
@@ -284,8 +314,31 @@ VEC_INLINE void dense_rows(float *restrict y, const float *restrict x, const str
 		size_t r = N - n < ROWS_MAX ? N - n : ROWS_MAX;
 		panel_rows(stage, Wp, x + n * pk->K, r, pk, pk->bias, 0);
 		for (size_t k = 0; k < r; k++)
-			memcpy(y + (n + k) * pk->OC, stage + k * Wp, pk->OC * sizeof *y);
+			copy_row(y + (n + k) * pk->OC, stage + k * Wp, pk->OC);
 	}
+}
+
+/*
+ * Σ (x[c] - center)^p over C floats, p 1 or 2 (a constant after inlining),
+ * in 8 interleaved partial sums (lane l takes c ≡ l mod 8) added pairwise at
+ * the end: the lane loop vectorizes, where one running sum is a chain of C
+ * dependent adds.
+ */
+VEC_INLINE float sum_lanes(const float *restrict x, size_t C, float center, int p)
+{
+	float s[8] = {0.0f}, tail = 0.0f;
+	size_t c = 0;
+	for (; c + 8 <= C; c += 8)
+#pragma GCC unroll 8
+		for (size_t l = 0; l < 8; l++) {
+			float d = x[c + l] - center;
+			s[l] += p == 2 ? d * d : d;
+		}
+	for (; c < C; c++) {
+		float d = x[c] - center;
+		tail += p == 2 ? d * d : d;
+	}
+	return (((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))) + tail;
 }
 
 VEC_INLINE void layer_norm_rows(float *restrict y, const float *restrict x, const float *gamma,
@@ -294,13 +347,8 @@ VEC_INLINE void layer_norm_rows(float *restrict y, const float *restrict x, cons
 	for (size_t n = 0; n < N; n++) {
 		const float *restrict xr = x + n * C;
 		float *restrict yr = y + n * C;
-		float mean = 0.0f, var = 0.0f;
-		for (size_t c = 0; c < C; c++)
-			mean += xr[c];
-		mean /= (float)C;
-		for (size_t c = 0; c < C; c++)
-			var += (xr[c] - mean) * (xr[c] - mean);
-		var /= (float)C;
+		float mean = sum_lanes(xr, C, 0.0f, 1) / (float)C;
+		float var = sum_lanes(xr, C, mean, 2) / (float)C;
 		float inv = 1.0f / sqrtf(var + eps);
 		for (size_t c = 0; c < C; c++) {
 			float g = gamma != NULL ? gamma[c] : 1.0f;
@@ -341,7 +389,7 @@ VEC_INLINE void lstm_steps(float *restrict y, const float *restrict proj, int re
 				hb[u] = og * tanh_approx(cb[u]);
 			}
 			if (return_sequences)
-				memcpy(y + (b * T + t) * H, hb, H * sizeof *hb);
+				copy_row(y + (b * T + t) * H, hb, H);
 		}
 	}
 	if (!return_sequences)
@@ -395,14 +443,14 @@ VEC_INLINE void forward_layer(struct model_vec *v, size_t i, size_t B)
 	case LAYER_REPEAT_VECTOR:
 		for (size_t b = 0; b < B; b++)
 			for (size_t r = 0; r < l->repeat; r++)
-				memcpy(y + (b * l->repeat + r) * l->C, x + b * l->C, l->C * sizeof *y);
+				copy_row(y + (b * l->repeat + r) * l->C, x + b * l->C, l->C);
 		return;
 	case LAYER_CONCATENATE:
 		for (size_t n = 0; n < N; n++) {
 			size_t off = 0;
 			for (size_t j = 0; j < l->n_inputs; j++) {
 				size_t Cj = m->layers[l->inputs[j]].C;
-				memcpy(y + n * l->C + off, v->act[l->inputs[j]] + n * Cj, Cj * sizeof *y);
+				copy_row(y + n * l->C + off, v->act[l->inputs[j]] + n * Cj, Cj);
 				off += Cj;
 			}
 		}
