@@ -1,7 +1,8 @@
 /*
  * bench_infer: time per batch of the traffic model on every inference path
- * (reference, oneDNN, vector, auto) and on oneDNN variants, with ratios
- * measured in the same run; plus the time of infer_new. Prints tables;
+ * (reference, oneDNN, vector, auto), on each compiled build of the vector
+ * path the CPU can run, and on oneDNN variants, with ratios measured in the
+ * same run; plus the time of infer_new. Prints tables;
  * asserts nothing. The first table is what sets INFER_AUTO_VECTOR_MAX: the
  * largest batch at which the vector path still beats oneDNN. Run it with OMP_NUM_THREADS=1 (one worker = one
  * thread, as the service runs):
@@ -16,6 +17,7 @@
 #include "infer.h"
 #include "model.h"
 #include "model_dnnl.h"
+#include "model_vec.h"
 
 #define REF_RUNS 3
 #define DNNL_RUNS 11
@@ -68,6 +70,13 @@ static double time_runs(run_fn f, void *h, const float *x, size_t B, float *y, s
 static enum rb_code run_infer(void *h, const float *in, size_t B, float *out, struct rb_err *err)
 {
 	return infer_run(h, in, B, out, err);
+}
+
+static enum rb_code run_vec(void *h, const float *in, size_t B, float *out, struct rb_err *err)
+{
+	(void)err;
+	model_vec_run(h, in, B, out);
+	return RB_OK;
 }
 
 static enum rb_code run_dnnl(void *h, const float *in, size_t B, float *out, struct rb_err *err)
@@ -149,6 +158,42 @@ int main(int argc, char **argv)
 		double ta = time_runs(run_infer, aut, x, B, y, runs);
 		printf("| %zu | %.1f | %.1f | %.2f× | %.1f | %.1f |\n", B, td, tv, td / tv, ta, ta / (double)B);
 	}
+
+	/* The vector path's builds, interleaved run by run so that they see the same neighbours. */
+	static const enum model_vec_isa isas[] = {MODEL_VEC_BASELINE, MODEL_VEC_AVX2, MODEL_VEC_AVX512};
+	enum { N_ISA = sizeof isas / sizeof isas[0] };
+	struct model_vec *vb[N_ISA] = {NULL};
+	for (size_t k = 0; k < N_ISA; k++)
+		if (model_vec_isa_supported(isas[k]) && model_vec_new(&vb[k], m, isas[k], &err) != RB_OK)
+			die("model_vec_new", &err);
+	static const size_t Bisa[] = {1, 2, 3, 4, 8, 16};
+	printf("\nVector path by build, CPU time per batch, medians of %d runs, µs (\"-\": this CPU cannot run it)\n",
+	       SMALL_RUNS);
+	printf("| batch | baseline | avx2+fma | avx512 | avx2+fma / avx512 |\n|---|---|---|---|---|\n");
+	for (size_t i = 0; i < sizeof Bisa / sizeof Bisa[0]; i++) {
+		size_t B = Bisa[i];
+		double t[N_ISA][SMALL_RUNS];
+		for (size_t r = 0; r < SMALL_RUNS; r++)
+			for (size_t k = 0; k < N_ISA; k++)
+				if (vb[k] != NULL)
+					t[k][r] = time_runs(run_vec, vb[k], x, B, y, 1);
+		double med[N_ISA] = {0};
+		printf("| %zu |", B);
+		for (size_t k = 0; k < N_ISA; k++) {
+			if (vb[k] != NULL) {
+				med[k] = median(t[k], SMALL_RUNS);
+				printf(" %.1f |", med[k]);
+			} else {
+				printf(" - |");
+			}
+		}
+		if (vb[1] != NULL && vb[2] != NULL)
+			printf(" %.2f× |\n", med[1] / med[2]);
+		else
+			printf(" - |\n");
+	}
+	for (size_t k = 0; k < N_ISA; k++)
+		model_vec_free(vb[k]);
 
 	printf("\nCPU time per batch, medians (reference %d runs, oneDNN %d runs), µs; ratio = reference / column\n",
 	       REF_RUNS, DNNL_RUNS);

@@ -17,8 +17,10 @@
  *     row);
  *   - BatchNorm is a precomputed per-channel scale and shift; Dropout and
  *     GaussianNoise alias their input.
- * The forward is compiled twice, for the baseline x86-64 (SSE2) and for
- * AVX2+FMA, and the handle picks the one the CPU supports when it is created.
+ * The forward is compiled three times, for the baseline x86-64 (SSE2), for
+ * AVX2+FMA and for AVX-512 (F, VL, DQ, BW, with FMA: 32 vector registers,
+ * 512-bit elementwise loops), and the handle picks the best the CPU
+ * supports when it is created.
  * Not here: graph validation (model_ref_check), threads.
  */
 #include "model_vec.h"
@@ -30,9 +32,20 @@
 #include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define VEC_HAVE_AVX2 1
+#define VEC_HAVE_X86 1
 #else
-#define VEC_HAVE_AVX2 0
+#define VEC_HAVE_X86 0
+#endif
+
+/*
+ * The AVX-512 build also lets the vectorizer use 512-bit vectors in the
+ * elementwise loops (GCC's default for AVX-512 targets is 256); measured
+ * faster on Zen 4 (docs/INFERENCE.md). Clang has no such target option.
+ */
+#if defined(__clang__)
+#define VEC_AVX512_TARGET "avx512f,avx512vl,avx512dq,avx512bw,fma"
+#else
+#define VEC_AVX512_TARGET "avx512f,avx512vl,avx512dq,avx512bw,fma,prefer-vector-width=512"
 #endif
 
 #define VEC_INLINE static inline __attribute__((always_inline))
@@ -69,7 +82,7 @@ struct model_vec {
 	float *lstm_state;    /* [VEC_BATCH · (2·max H + max padded 4H)]: h, c, gates */
 	float *row;           /* [ROWS_MAX · max padded Dense width]: staged Dense rows */
 	float *arena;         /* everything above that is float, one allocation */
-	int avx2;             /* 1: run forward_avx2 */
+	enum model_vec_isa isa; /* the build run: BASELINE, AVX2 or AVX512, never BEST */
 };
 
 static size_t rows_of(const struct layer *l) { return l->T > 0 ? l->T : 1; }
@@ -146,21 +159,51 @@ VEC_INLINE void activate(float *x, size_t n_rows, size_t C, enum activation act)
 			x[k] = tanh_approx(x[k]);
 		return;
 	case ACT_SOFTMAX:
+		/* max-subtracted rows, then one exp loop over all of them (it vectorizes
+		 * across rows: the traffic weekday head has rows of 7), then the sums */
 		for (size_t r = 0; r < n_rows; r++) {
 			float *row = x + r * C;
-			float mx = row[0], sum = 0.0f;
+			float mx = row[0];
 			for (size_t c = 1; c < C; c++)
 				mx = row[c] > mx ? row[c] : mx;
-			for (size_t c = 0; c < C; c++) {
-				row[c] = exp_approx(row[c] - mx);
+			for (size_t c = 0; c < C; c++)
+				row[c] -= mx;
+		}
+		for (size_t k = 0; k < n; k++)
+			x[k] = exp_approx(x[k]);
+		for (size_t r = 0; r < n_rows; r++) {
+			float *row = x + r * C;
+			float sum = 0.0f;
+			for (size_t c = 0; c < C; c++)
 				sum += row[c];
-			}
 			float inv = 1.0f / sum;
 			for (size_t c = 0; c < C; c++)
 				row[c] *= inv;
 		}
 		return;
 	}
+}
+
+/*
+ * dst[0..n) = src[0..n), not overlapping, for the short row copies of the
+ * graph (1 to a few dozen floats): whole vectors, then floats one by one,
+ * inline where a memcpy call of a variable size costs more than the copy.
+ */
+VEC_INLINE void copy_row(float *restrict dst, const float *restrict src, size_t n)
+{
+	size_t k = 0;
+	for (; k + 8 <= n; k += 8)
+		memcpy(dst + k, src + k, sizeof(v8sf));
+	if (k + 4 <= n) {
+		memcpy(dst + k, src + k, 4 * sizeof *dst);
+		k += 4;
+	}
+	if (k + 2 <= n) {
+		memcpy(dst + k, src + k, 2 * sizeof *dst);
+		k += 2;
+	}
+	if (k < n)
+		dst[k] = src[k];
 }
 
 /*
@@ -271,8 +314,31 @@ VEC_INLINE void dense_rows(float *restrict y, const float *restrict x, const str
 		size_t r = N - n < ROWS_MAX ? N - n : ROWS_MAX;
 		panel_rows(stage, Wp, x + n * pk->K, r, pk, pk->bias, 0);
 		for (size_t k = 0; k < r; k++)
-			memcpy(y + (n + k) * pk->OC, stage + k * Wp, pk->OC * sizeof *y);
+			copy_row(y + (n + k) * pk->OC, stage + k * Wp, pk->OC);
 	}
+}
+
+/*
+ * Σ (x[c] - center)^p over C floats, p 1 or 2 (a constant after inlining),
+ * in 8 interleaved partial sums (lane l takes c ≡ l mod 8) added pairwise at
+ * the end: the lane loop vectorizes, where one running sum is a chain of C
+ * dependent adds.
+ */
+VEC_INLINE float sum_lanes(const float *restrict x, size_t C, float center, int p)
+{
+	float s[8] = {0.0f}, tail = 0.0f;
+	size_t c = 0;
+	for (; c + 8 <= C; c += 8)
+#pragma GCC unroll 8
+		for (size_t l = 0; l < 8; l++) {
+			float d = x[c + l] - center;
+			s[l] += p == 2 ? d * d : d;
+		}
+	for (; c < C; c++) {
+		float d = x[c] - center;
+		tail += p == 2 ? d * d : d;
+	}
+	return (((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))) + tail;
 }
 
 VEC_INLINE void layer_norm_rows(float *restrict y, const float *restrict x, const float *gamma,
@@ -281,13 +347,8 @@ VEC_INLINE void layer_norm_rows(float *restrict y, const float *restrict x, cons
 	for (size_t n = 0; n < N; n++) {
 		const float *restrict xr = x + n * C;
 		float *restrict yr = y + n * C;
-		float mean = 0.0f, var = 0.0f;
-		for (size_t c = 0; c < C; c++)
-			mean += xr[c];
-		mean /= (float)C;
-		for (size_t c = 0; c < C; c++)
-			var += (xr[c] - mean) * (xr[c] - mean);
-		var /= (float)C;
+		float mean = sum_lanes(xr, C, 0.0f, 1) / (float)C;
+		float var = sum_lanes(xr, C, mean, 2) / (float)C;
 		float inv = 1.0f / sqrtf(var + eps);
 		for (size_t c = 0; c < C; c++) {
 			float g = gamma != NULL ? gamma[c] : 1.0f;
@@ -328,7 +389,7 @@ VEC_INLINE void lstm_steps(float *restrict y, const float *restrict proj, int re
 				hb[u] = og * tanh_approx(cb[u]);
 			}
 			if (return_sequences)
-				memcpy(y + (b * T + t) * H, hb, H * sizeof *hb);
+				copy_row(y + (b * T + t) * H, hb, H);
 		}
 	}
 	if (!return_sequences)
@@ -382,14 +443,14 @@ VEC_INLINE void forward_layer(struct model_vec *v, size_t i, size_t B)
 	case LAYER_REPEAT_VECTOR:
 		for (size_t b = 0; b < B; b++)
 			for (size_t r = 0; r < l->repeat; r++)
-				memcpy(y + (b * l->repeat + r) * l->C, x + b * l->C, l->C * sizeof *y);
+				copy_row(y + (b * l->repeat + r) * l->C, x + b * l->C, l->C);
 		return;
 	case LAYER_CONCATENATE:
 		for (size_t n = 0; n < N; n++) {
 			size_t off = 0;
 			for (size_t j = 0; j < l->n_inputs; j++) {
 				size_t Cj = m->layers[l->inputs[j]].C;
-				memcpy(y + n * l->C + off, v->act[l->inputs[j]] + n * Cj, Cj * sizeof *y);
+				copy_row(y + n * l->C + off, v->act[l->inputs[j]] + n * Cj, Cj);
 				off += Cj;
 			}
 		}
@@ -405,12 +466,44 @@ VEC_INLINE void forward_body(struct model_vec *v, size_t B)
 
 static void forward_baseline(struct model_vec *v, size_t B) { forward_body(v, B); }
 
-#if VEC_HAVE_AVX2
+#if VEC_HAVE_X86
 __attribute__((target("avx2,fma"))) static void forward_avx2(struct model_vec *v, size_t B)
 {
 	forward_body(v, B);
 }
+
+__attribute__((target(VEC_AVX512_TARGET))) static void forward_avx512(struct model_vec *v, size_t B)
+{
+	forward_body(v, B);
+}
 #endif
+
+int model_vec_isa_supported(enum model_vec_isa isa)
+{
+	switch (isa) {
+	case MODEL_VEC_BEST:
+	case MODEL_VEC_BASELINE:
+		return 1;
+	case MODEL_VEC_AVX2:
+#if VEC_HAVE_X86
+		__builtin_cpu_init();
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+		return 0;
+#endif
+	case MODEL_VEC_AVX512:
+#if VEC_HAVE_X86
+		/* libgcc's and compiler-rt's checks include the OS saving the zmm state (XCR0) */
+		__builtin_cpu_init();
+		return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+		       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+		       __builtin_cpu_supports("fma");
+#else
+		return 0;
+#endif
+	}
+	return 0;
+}
 
 /* ---- handle ---- */
 
@@ -450,6 +543,13 @@ enum rb_code model_vec_new(struct model_vec **out, const struct model *m, enum m
 {
 	assert(out != NULL && m != NULL);
 	*out = NULL;
+	if (!model_vec_isa_supported(isa))
+		return rb_err_set(err, RB_E_CONFIG, "vector forward: this CPU cannot run the %s build",
+		                  isa == MODEL_VEC_AVX512 ? "avx512" : "avx2+fma");
+	if (isa == MODEL_VEC_BEST)
+		isa = model_vec_isa_supported(MODEL_VEC_AVX512) ? MODEL_VEC_AVX512
+		      : model_vec_isa_supported(MODEL_VEC_AVX2) ? MODEL_VEC_AVX2
+		                                                : MODEL_VEC_BASELINE;
 	/* model_ref_check has bounded every per-sample size (T, C <= 2^24 elements per
 	 * tensor, n_layers layers); the sums below stay far from SIZE_MAX. */
 	size_t floats = 0, max_proj = 0, max_state = 0, max_row = 0;
@@ -522,12 +622,7 @@ enum rb_code model_vec_new(struct model_vec **out, const struct model *m, enum m
 	v->lstm_proj = next;
 	v->lstm_state = next + max_proj;
 	v->row = v->lstm_state + max_state;
-#if VEC_HAVE_AVX2
-	__builtin_cpu_init();
-	v->avx2 = isa == MODEL_VEC_BEST && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-	(void)isa;
-#endif
+	v->isa = isa;
 	*out = v;
 	return RB_OK;
 }
@@ -540,21 +635,33 @@ void model_vec_run(struct model_vec *v, const float *in, size_t B, float *out)
 	for (size_t b = 0; b < B; b += VEC_BATCH) {
 		size_t n = B - b < VEC_BATCH ? B - b : VEC_BATCH;
 		memcpy(v->act[v->in_layer], in + b * in_n, n * in_n * sizeof *in);
-#if VEC_HAVE_AVX2
-		if (v->avx2)
+		switch (v->isa) {
+#if VEC_HAVE_X86
+		case MODEL_VEC_AVX512:
+			forward_avx512(v, n);
+			break;
+		case MODEL_VEC_AVX2:
 			forward_avx2(v, n);
-		else
-			forward_baseline(v, n);
-#else
-		forward_baseline(v, n);
+			break;
 #endif
+		default:
+			forward_baseline(v, n);
+			break;
+		}
 		memcpy(out + b * out_n, v->act[m->output], n * out_n * sizeof *out);
 	}
 }
 
 const char *model_vec_isa(const struct model_vec *v)
 {
-	return v->avx2 ? "avx2+fma" : "baseline";
+	switch (v->isa) {
+	case MODEL_VEC_AVX512:
+		return "avx512";
+	case MODEL_VEC_AVX2:
+		return "avx2+fma";
+	default:
+		return "baseline";
+	}
 }
 
 void model_vec_free(struct model_vec *v)

@@ -18,15 +18,21 @@ struct model_vec;
 
 /* Which compiled forward a handle runs. */
 enum model_vec_isa {
-	MODEL_VEC_BEST,     /* AVX2+FMA when the CPU has it, else baseline (the service's) */
+	MODEL_VEC_BEST,     /* the best build this CPU runs: AVX512, else AVX2, else BASELINE (the service's) */
 	MODEL_VEC_BASELINE, /* the baseline build (x86-64: SSE2), for tests and benchmarks */
+	MODEL_VEC_AVX2,     /* the AVX2+FMA build, for tests and benchmarks */
+	MODEL_VEC_AVX512,   /* the AVX-512 F/VL/DQ/BW + FMA build, for tests and benchmarks */
 };
+
+/* 1 when this CPU (and this compiler's target) can run that build; BEST and BASELINE always. */
+int model_vec_isa_supported(enum model_vec_isa isa);
 
 /*
  * Repacks the Dense and LSTM kernels into column panels, precomputes
  * BatchNorm scale and shift, and allocates activation buffers for a few
  * samples. m must already pass model_ref_check and outlive the handle.
- * RB_E_NOMEM only.
+ * RB_E_NOMEM; RB_E_CONFIG when isa names a build this CPU cannot run
+ * (see model_vec_isa_supported).
  */
 enum rb_code model_vec_new(struct model_vec **out, const struct model *m, enum model_vec_isa isa,
                            struct rb_err *err);
@@ -34,7 +40,7 @@ enum rb_code model_vec_new(struct model_vec **out, const struct model *m, enum m
 /* in [B, in_T, in_C] -> out [B, out_T, out_C], float32; any B >= 1. Never fails. */
 void model_vec_run(struct model_vec *v, const float *in, size_t B, float *out);
 
-/* The instruction set the forward was compiled for on this CPU: "avx2+fma" or "baseline". */
+/* The build the handle runs: "avx512", "avx2+fma" or "baseline". */
 const char *model_vec_isa(const struct model_vec *v);
 
 void model_vec_free(struct model_vec *v);

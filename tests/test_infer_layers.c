@@ -4,8 +4,8 @@
  * return modes with and without bias, Dropout, GaussianNoise, RepeatVector,
  * Concatenate) and every activation (linear, relu, gelu, sigmoid, tanh,
  * softmax), with and without the oneDNN path's rewrites (BatchNorm folding,
- * head merging, plain LSTM weights), and the vector path in both of its
- * compiled forms. Each must match the double-precision reference within
+ * head merging, plain LSTM weights), and the vector path in every compiled
+ * form this CPU can run (the others are reported as skipped). Each must match the double-precision reference within
  * TOL (oneDNN) or VEC_TOL (vector) on random inputs.
  */
 #include <math.h>
@@ -123,6 +123,10 @@ static void compare_all(const struct model *m, const char *what)
 		compare(m, &off, Bs[k], 23 + k, what);
 		compare_vec(m, MODEL_VEC_BEST, Bs[k], 31 + k, what);
 		compare_vec(m, MODEL_VEC_BASELINE, Bs[k], 31 + k, what);
+		if (model_vec_isa_supported(MODEL_VEC_AVX2))
+			compare_vec(m, MODEL_VEC_AVX2, Bs[k], 31 + k, what);
+		if (model_vec_isa_supported(MODEL_VEC_AVX512))
+			compare_vec(m, MODEL_VEC_AVX512, Bs[k], 31 + k, what);
 	}
 }
 
@@ -228,6 +232,10 @@ static void graph_traffic(void)
 
 int main(void)
 {
+	if (!model_vec_isa_supported(MODEL_VEC_AVX2))
+		printf("SKIPPED: vector build avx2+fma (this CPU cannot run it)\n");
+	if (!model_vec_isa_supported(MODEL_VEC_AVX512))
+		printf("SKIPPED: vector build avx512 (this CPU cannot run it)\n");
 	graph_sequence();
 	graph_vector();
 	graph_small();

@@ -1,5 +1,6 @@
 /*
- * infer, the float32 vector path (model_vec.c, both compiled forwards) and
+ * infer, the float32 vector path (model_vec.c, every compiled forward this
+ * CPU can run; the others are reported as skipped and must be refused) and
  * the service's auto path against the float64 reference on traffic.keras,
  * on fresh seeded random inputs in [0, 1) (the range of the rescaled
  * features), for batch sizes around the vector path's internal batch of 4
@@ -41,11 +42,32 @@ int main(void)
 	struct infer *ref = NULL, *aut = NULL;
 	CHECKF(infer_new(&ref, m, INFER_REFERENCE, &err) == RB_OK, "%s", err.msg);
 	CHECKF(infer_new(&aut, m, INFER_AUTO, &err) == RB_OK, "%s", err.msg);
-	struct model_vec *vec[2] = {NULL, NULL};
-	CHECKF(model_vec_new(&vec[0], m, MODEL_VEC_BEST, &err) == RB_OK, "%s", err.msg);
-	CHECKF(model_vec_new(&vec[1], m, MODEL_VEC_BASELINE, &err) == RB_OK, "%s", err.msg);
-	printf("vector path compiled for: %s (best), %s\n", model_vec_isa(vec[0]), model_vec_isa(vec[1]));
-	CHECK(strcmp(model_vec_isa(vec[1]), "baseline") == 0);
+	/* Every build: the CPU's best, then each one forced. */
+	static const enum model_vec_isa isas[] = {MODEL_VEC_BEST, MODEL_VEC_BASELINE, MODEL_VEC_AVX2, MODEL_VEC_AVX512};
+	static const char *const names[] = {"best", "baseline", "avx2+fma", "avx512"};
+	enum { N_ISA = sizeof isas / sizeof isas[0] };
+	struct model_vec *vec[N_ISA] = {NULL};
+	int nv = 0;
+	const char *best = "baseline";
+	for (int k = 0; k < N_ISA; k++) {
+		struct model_vec *h = NULL;
+		if (!model_vec_isa_supported(isas[k])) {
+			printf("SKIPPED: vector build %s (this CPU cannot run it)\n", names[k]);
+			CHECKF(model_vec_new(&h, m, isas[k], &err) == RB_E_CONFIG && h == NULL,
+			       "%s: an unsupported build must be refused", names[k]);
+			continue;
+		}
+		CHECKF(model_vec_new(&h, m, isas[k], &err) == RB_OK, "%s: %s", names[k], err.msg);
+		if (k > 0) {
+			CHECKF(strcmp(model_vec_isa(h), names[k]) == 0, "forced %s runs %s", names[k], model_vec_isa(h));
+			best = names[k]; /* isas are in increasing order after BEST */
+		}
+		vec[nv++] = h;
+	}
+	CHECKF(strcmp(model_vec_isa(vec[0]), best) == 0, "best is %s, the best supported build is %s",
+	       model_vec_isa(vec[0]), best);
+	printf("vector builds tested: %d (best: %s)\n", nv - 1, model_vec_isa(vec[0]));
+	CHECK(nv >= 2);
 
 	static const size_t Bs[] = {1, 2, 3, 4, 5, 9, INFER_AUTO_VECTOR_MAX, INFER_AUTO_VECTOR_MAX + 1, 40};
 	size_t in_n = m->in_T * m->in_C, out_n = m->out_T * m->out_C;
@@ -58,7 +80,7 @@ int main(void)
 		CHECK(x != NULL && yr != NULL && y != NULL);
 		sy_fill(x, B * in_n, &rng, 0.0, 1.0);
 		CHECKF(infer_run(ref, x, B, yr, &err) == RB_OK, "%s", err.msg);
-		for (int v = 0; v < 2; v++) {
+		for (int v = 0; v < nv; v++) {
 			memset(y, 0xff, B * out_n * sizeof *y); /* NaN: every output must be written */
 			model_vec_run(vec[v], x, B, y);
 			double w = max_abs_diff(y, yr, B * out_n);
@@ -82,7 +104,7 @@ int main(void)
 	float *x = malloc(B * in_n * sizeof *x), *y = malloc(B * out_n * sizeof *y);
 	CHECK(x != NULL && y != NULL);
 	sy_fill(x, B * in_n, &rng, -1e4, 1e4);
-	for (int v = 0; v < 2; v++) {
+	for (int v = 0; v < nv; v++) {
 		model_vec_run(vec[v], x, B, y);
 		for (size_t k = 0; k < B * out_n; k++)
 			CHECKF(isfinite(y[k]), "%s: output %zu not finite for inputs in [-1e4, 1e4]",
@@ -90,8 +112,8 @@ int main(void)
 	}
 	free(x);
 	free(y);
-	model_vec_free(vec[0]);
-	model_vec_free(vec[1]);
+	for (int v = 0; v < nv; v++)
+		model_vec_free(vec[v]);
 	model_vec_free(NULL);
 	infer_free(ref);
 	infer_free(aut);
