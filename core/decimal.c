@@ -125,7 +125,8 @@ static unsigned leading_digits(const char *p, uint64_t *v)
  * Reads the digits from *pp on into *w (w = w * 10 + digit, modulo 2^64),
  * up to eight at a time while eight bytes remain; advances *pp past them.
  */
-static void digits(const char **pp, const char *end, uint64_t *w)
+static inline __attribute__((always_inline)) void digits(const char **pp, const char *end,
+                                                          uint64_t *w)
 {
 	const char *p = *pp;
 	uint64_t x = *w;
