@@ -12,7 +12,9 @@
  *      UTF-8 checked, escapes and surrogate pairs decoded, numbers read by
  *      core/decimal.c, no recursion) that builds no tree: metric
  *      names go to a hash table in first-seen order, finite values to a flat
- *      list, the instant is parsed (core/instant.c);
+ *      list, timestamp strings to one block (no allocation per row), the
+ *      instant is parsed (core/instant.c; a Druid-shaped timestamp of the
+ *      same day as the previous one only has its time read);
  *   3. pass 2 moves timestamps and values into the series, in ascending time
  *      order (a stable sort when the input was not ascending).
  * Memory is bounded by the caps and linear in the input; nothing is kept per
