@@ -82,27 +82,39 @@ static int is_digit(char c)
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 /*
- * When the 8 bytes at p are all ASCII digits, sets *v to their value (the
- * first byte most significant) and returns 1. Little-endian loads: byte k of
- * the text is bits 8k..8k+7. Each step merges neighbouring lanes (the lower
- * lane holds the leading digits): 8 one-digit lanes -> 4 two-digit 16-bit
- * lanes -> 2 four-digit 32-bit lanes -> one 8-digit value; no lane overflows.
+ * How many of the 8 bytes at p (0..8) are ASCII digits before the first
+ * other byte; sets *v to the value of those digits (0 when none). The test
+ * is made per byte without carries between bytes: b & 0x7F is a digit when
+ * it is >= 0x30 ((b | 0x80) - 0x30 keeps its top bit, no borrow) and not
+ * >= 0x3A (b + 0x46 would set the top bit, no carry out); a byte with its
+ * own top bit set is never a digit. The digits are then moved to the top of
+ * the word (the bytes after them, and any borrow of the subtraction out of
+ * those bytes, are shifted out) so zeros take the leading places.
+ * Little-endian loads: byte k of the text is bits 8k..8k+7. Each merge step
+ * joins neighbouring lanes (the lower lane holds the leading digits): 8
+ * one-digit lanes -> 4 two-digit 16-bit lanes -> 2 four-digit 32-bit lanes
+ * -> one 8-digit value; no lane overflows.
  */
-static int eight_digits(const char *p, uint64_t *v)
+static unsigned leading_digits(const char *p, uint64_t *v)
 {
+	const uint64_t hi = 0x8080808080808080ull;
 	uint64_t x;
 	memcpy(&x, p, sizeof x);
-	/* every byte 0x30..0x39: high nibble 3, and still 3 after adding 6 (no carries:
-	 * the first test already bounds every byte to 0x30..0x3F) */
-	if ((x & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull ||
-	    ((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull)
+	uint64_t a = x & ~hi;
+	uint64_t ge0 = ((a | hi) - 0x3030303030303030ull) & hi;
+	uint64_t gt9 = (a + 0x4646464646464646ull) & hi;
+	uint64_t other = (x & hi) | gt9 | (ge0 ^ hi);
+	unsigned n = other == 0 ? 8u : (unsigned)__builtin_ctzll(other) >> 3;
+	if (n == 0) {
+		*v = 0;
 		return 0;
-	x -= 0x3030303030303030ull;
+	}
+	x = (x - 0x3030303030303030ull) << (8 * (8 - n));
 	x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFull;
 	x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFull;
 	x = (x * 10000 + (x >> 32)) & 0xFFFFFFFFull;
 	*v = x;
-	return 1;
+	return n;
 }
 #define EIGHT_DIGITS 1
 #else
@@ -111,17 +123,24 @@ static int eight_digits(const char *p, uint64_t *v)
 
 /*
  * Reads the digits from *pp on into *w (w = w * 10 + digit, modulo 2^64),
- * eight at a time where possible; advances *pp past them.
+ * up to eight at a time while eight bytes remain; advances *pp past them.
  */
-static void digits(const char **pp, const char *end, uint64_t *w)
+static inline __attribute__((always_inline)) void digits(const char **pp, const char *end,
+                                                          uint64_t *w)
 {
 	const char *p = *pp;
 	uint64_t x = *w;
 #if EIGHT_DIGITS
-	uint64_t v8;
-	while (end - p >= 8 && eight_digits(p, &v8)) {
-		x = x * 100000000u + v8;
-		p += 8;
+	while (end - p >= 8) {
+		uint64_t v8;
+		unsigned n = leading_digits(p, &v8);
+		x = x * POW10_U64[n] + v8;
+		p += n;
+		if (n < 8) {
+			*pp = p;
+			*w = x;
+			return;
+		}
 	}
 #endif
 	while (p < end && is_digit(*p)) {
@@ -170,6 +189,27 @@ static double convert(uint64_t w, int q)
 #endif
 	if (q >= 0)
 		return u128_to_double((unsigned __int128)w * POW10_U64[q]);
+#if defined(__x86_64__) && defined(__GNUC__)
+	{
+		/*
+		 * One 128-by-64-bit hardware division instead of __udivti3: N = w << s
+		 * with s chosen so that N lies in [2^(62 + bd), 2^(63 + bd)) for d in
+		 * [2^(bd - 1), 2^bd), hence Q = N / d in (2^62, 2^64): it fits
+		 * the instruction's 64-bit quotient (no fault) and has at least 63
+		 * significant bits, so the sticky-bit argument above still holds.
+		 * s is 3 .. 126 (bd >= 4 for d >= 10), so 2^-s is a normal double.
+		 */
+		uint64_t d = POW10_U64[-q];
+		int bd = 64 - __builtin_clzll(d), bw = 64 - __builtin_clzll(w);
+		int s = 63 + bd - bw;
+		unsigned __int128 n = (unsigned __int128)w << s;
+		uint64_t nhi = (uint64_t)(n >> 64), nlo = (uint64_t)n, quot, rem;
+		__asm__("divq %4" : "=a"(quot), "=d"(rem) : "a"(nlo), "d"(nhi), "rm"(d) : "cc");
+		if (rem != 0)
+			quot |= 1;
+		return (double)quot * pow2(-s);
+	}
+#endif
 	int s = 127 - (64 - __builtin_clzll(w));
 	unsigned __int128 n = (unsigned __int128)w << s;
 	uint64_t d = POW10_U64[-q];

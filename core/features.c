@@ -40,10 +40,19 @@ static double epoch_day(double t)
 	return floor(t / SECONDS_PER_DAY);
 }
 
-/* Weekday of instant t, Monday = 0 (1970-01-01 was a Thursday = 3). */
+/*
+ * Weekday of instant t, Monday = 0 (1970-01-01 was a Thursday = 3). Whole
+ * days of any real instant are exact in a long long, where % gives what fmod
+ * gives on the same whole numbers; fmod is kept for the rest (huge, NaN).
+ */
 static int weekday_of(double t)
 {
-	double d = fmod(epoch_day(t) + 3.0, 7.0);
+	double day = epoch_day(t);
+	if (fabs(day) < 1e15) {
+		long long k = ((long long)day + 3) % 7;
+		return (int)(k < 0 ? k + 7 : k);
+	}
+	double d = fmod(day + 3.0, 7.0);
 	if (d < 0)
 		d += 7.0;
 	return (int)d;
@@ -78,16 +87,97 @@ static int plan_timestamp_col(const char *name, struct col_plan *p)
  * tanh(log1p(v) / 32) = (u - 1) / (u + 1) with u = e^(log1p(v) / 16) =
  * (1 + v)^(1/16), four correctly rounded square roots: about 3x cheaper than
  * tanh and log1p, within 2.3e-16 of them for v >= 1e-3 (test_features).
- * Below that 1 + v would lose v's digits: the libm form.
+ * Below that 1 + v would lose v's digits: the libm form (0 -> +0 directly,
+ * which is what tanh(log1p(+0) / 32) gives).
  */
 double features_scale(double v)
 {
 	if (!(v > 0.0))
-		v = 0.0;
+		return 0.0;
 	if (v < 1e-3)
 		return tanh(log1p(v) / 32.0);
 	double u = sqrt(sqrt(sqrt(sqrt(1.0 + v))));
 	return (u - 1.0) / (u + 1.0);
+}
+
+/*
+ * The vector forms of features_scale: the same operations (add, square root,
+ * subtract, divide: each correctly rounded by IEEE 754, so the same bits in a
+ * vector lane as in a scalar register), then every lane whose clamped input
+ * is below 1e-3 redone by features_scale. No FMA is involved (nothing is
+ * multiplied), so contraction cannot change a bit either.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SCALE_X86 1
+
+/* in[0..2) to out[0..2); lanes whose clamped input is below 1e-3 go through features_scale. */
+static void scale2_sse2(const double *in, double *out)
+{
+	double keep[2] = {in[0], in[1]}; /* in may be out */
+	__m128d v = _mm_loadu_pd(in);
+	v = _mm_and_pd(v, _mm_cmpgt_pd(v, _mm_setzero_pd())); /* NaN, <= 0 -> +0 */
+	__m128d one = _mm_set1_pd(1.0);
+	__m128d u = _mm_sqrt_pd(_mm_sqrt_pd(_mm_sqrt_pd(_mm_sqrt_pd(_mm_add_pd(one, v)))));
+	_mm_storeu_pd(out, _mm_div_pd(_mm_sub_pd(u, one), _mm_add_pd(u, one)));
+	int small = _mm_movemask_pd(_mm_cmplt_pd(v, _mm_set1_pd(1e-3)));
+	for (int k = 0; k < 2; k++)
+		if (small & (1 << k))
+			out[k] = features_scale(keep[k]);
+}
+
+static void scale_n_sse2(const double *in, double *out, size_t n)
+{
+	size_t k = 0;
+	for (; k + 2 <= n; k += 2)
+		scale2_sse2(in + k, out + k);
+	for (; k < n; k++)
+		out[k] = features_scale(in[k]);
+}
+
+__attribute__((target("avx"))) static void scale_n_avx(const double *in, double *out, size_t n)
+{
+	size_t k = 0;
+	const __m256d one = _mm256_set1_pd(1.0), lim = _mm256_set1_pd(1e-3);
+	for (; k + 4 <= n; k += 4) {
+		double keep[4]; /* in may be out */
+		memcpy(keep, in + k, sizeof keep);
+		__m256d v = _mm256_loadu_pd(in + k);
+		v = _mm256_and_pd(v, _mm256_cmp_pd(v, _mm256_setzero_pd(), _CMP_GT_OQ));
+		__m256d u = _mm256_sqrt_pd(
+		        _mm256_sqrt_pd(_mm256_sqrt_pd(_mm256_sqrt_pd(_mm256_add_pd(one, v)))));
+		_mm256_storeu_pd(out + k, _mm256_div_pd(_mm256_sub_pd(u, one), _mm256_add_pd(u, one)));
+		int small = _mm256_movemask_pd(_mm256_cmp_pd(v, lim, _CMP_LT_OQ));
+		for (int j = 0; j < 4; j++)
+			if (small & (1 << j))
+				out[k + (size_t)j] = features_scale(keep[j]);
+	}
+	for (; k < n; k++)
+		out[k] = features_scale(in[k]);
+}
+#else
+#define SCALE_X86 0
+#endif
+
+void features_scale_n_baseline(const double *v, double *out, size_t n)
+{
+#if SCALE_X86
+	scale_n_sse2(v, out, n);
+#else
+	for (size_t k = 0; k < n; k++)
+		out[k] = features_scale(v[k]);
+#endif
+}
+
+void features_scale_n(const double *v, double *out, size_t n)
+{
+#if SCALE_X86
+	if (__builtin_cpu_supports("avx")) {
+		scale_n_avx(v, out, n);
+		return;
+	}
+#endif
+	features_scale_n_baseline(v, out, n);
 }
 
 double features_descale(double y)
@@ -148,8 +238,9 @@ enum rb_code features_build(struct features *f, const struct series *s,
 		free(plan);
 		return rb_err_set(err, RB_E_TOO_LARGE, "too many rows for the feature matrix");
 	}
-	f->raw = calloc(cells > 0 ? cells : 1, sizeof *f->raw);
-	f->x = calloc(cells > 0 ? cells : 1, sizeof *f->x);
+	/* every cell is written below */
+	f->raw = malloc((cells > 0 ? cells : 1) * sizeof *f->raw);
+	f->x = malloc((cells > 0 ? cells : 1) * sizeof *f->x);
 	if (f->raw == NULL || f->x == NULL) {
 		free(plan);
 		features_release(f);
@@ -170,6 +261,11 @@ enum rb_code features_build(struct features *f, const struct series *s,
 		}
 	}
 
+	void (*scale)(const double *, double *, size_t) = features_scale_n_baseline;
+#if SCALE_X86
+	if (__builtin_cpu_supports("avx"))
+		scale = scale_n_avx;
+#endif
 	for (size_t i = 0; i < n; i++) {
 		double gran = 0.0;
 		if (n >= 2) {
@@ -197,12 +293,13 @@ enum rb_code features_build(struct features *f, const struct series *s,
 			}
 			raw[c] = v;
 			if (c < f->n_scaled)
-				x[c] = features_scale(v);
-			else if (plan[c].kind == COL_MINUTE)
+				continue;
+			if (plan[c].kind == COL_MINUTE)
 				x[c] = v / 1440.0;
 			else
 				x[c] = v;
 		}
+		scale(raw, x, f->n_scaled);
 	}
 	free(plan);
 	return RB_OK;

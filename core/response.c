@@ -107,12 +107,27 @@ static size_t utf8_seq(const unsigned char *s, size_t avail)
 	return n;
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* The 8 bytes at p as one word (any alignment). */
+static uint64_t load8(const void *p)
+{
+	uint64_t x;
+	memcpy(&x, p, sizeof x);
+	return x;
+}
+
 /* 0 when s[0..n) is valid UTF-8, -1 otherwise. */
 static int utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < n) {
+		if (n - i >= 8 && (load8(u + i) & HIGHS) == 0) {
+			i += 8; /* eight ASCII bytes */
+			continue;
+		}
 		if (u[i] < 0x80) {
 			i++;
 			continue;
@@ -126,6 +141,18 @@ static int utf8_valid(const char *s, size_t n)
 }
 
 /*
+ * 1 when one of the 8 bytes of x is below 0x20, '"' or '\\' (any byte that
+ * put_string escapes). Each test is the exact "some byte is below k" bit
+ * trick: (x - k * ONES) & ~x & HIGHS is nonzero iff some byte of x is below
+ * k (k <= 0x80), applied to x and to x xor the quote and backslash bytes.
+ */
+static int needs_escape8(uint64_t x)
+{
+	uint64_t q = x ^ (0x22 * ONES), b = x ^ (0x5C * ONES);
+	return (((x - 0x20 * ONES) & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS ? 1 : 0;
+}
+
+/*
  * Appends s (n bytes, valid UTF-8) as a JSON string with its quotes; needs
  * 6 * n + 2 bytes of room reserved.
  */
@@ -135,6 +162,12 @@ static void put_string(struct out *o, const char *s, size_t n)
 	char *w = o->p + o->len;
 	*w++ = '"';
 	for (size_t i = 0; i < n; i++) {
+		if (n - i >= 8 && !needs_escape8(load8(s + i))) {
+			memcpy(w, s + i, 8); /* eight bytes written as they are */
+			w += 8;
+			i += 7;
+			continue;
+		}
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\') {
 			*w++ = (char)c;
@@ -208,10 +241,21 @@ static const uint64_t POW10[20] = {
 static int digits15(double a, uint64_t *digits, int *exp10)
 {
 	int e2;
-	double f = frexp(a, &e2);                   /* a = f * 2^e2, 0.5 <= f < 1 */
-	uint64_t m = (uint64_t)ldexp(f, 53);        /* exact: a = m * 2^(e2 - 53) */
+	uint64_t m, bits;
+	memcpy(&bits, &a, sizeof bits);
+	int biased = (int)(bits >> 52) & 0x7FF;
+	if (biased != 0) { /* normal: read from the bits what frexp and ldexp below give */
+		m = (bits & ((1ull << 52) - 1)) | (1ull << 52);
+		e2 = biased - 1022;
+	} else {
+		double f = frexp(a, &e2);           /* a = f * 2^e2, 0.5 <= f < 1 */
+		m = (uint64_t)ldexp(f, 53);         /* exact: a = m * 2^(e2 - 53) */
+	}
 	int e = e2 - 53;
 	int x = (int)floor((double)(e2 - 1) * 0.30102999566398120); /* off by at most 1 */
+	/* one too low about a third of the time: 10^(x + 1) is an exact double up to 10^19 */
+	if (x >= -1 && x < 19 && a >= (double)POW10[x + 1])
+		x++;
 
 	for (int tries = 0; tries < 3; tries++) {
 		int p = 14 - x; /* scale: a * 10^p should lie in [10^14, 10^15) */
@@ -332,11 +376,22 @@ static size_t format_real(char *buf, double v)
 		}
 		return jansson_fixup(buf, (size_t)n);
 	}
-	char dig[15];
-	for (int i = 14; i >= 0; i--) {
-		dig[i] = (char)('0' + (int)(d % 10u));
-		d /= 10u;
+	/* the 15 digits, two at a time: 7 from d / 10^8, 8 from d % 10^8 */
+	static const char PAIRS[] = "00010203040506070809101112131415161718192021222324"
+	                            "25262728293031323334353637383940414243444546474849"
+	                            "50515253545556575859606162636465666768697071727374"
+	                            "75767778798081828384858687888990919293949596979899";
+	char dig[16];
+	uint32_t hi = (uint32_t)(d / 100000000u), lo = (uint32_t)(d % 100000000u);
+	for (int i = 14; i > 7; i -= 2) {
+		memcpy(dig + i - 1, PAIRS + 2 * (lo % 100u), 2);
+		lo /= 100u;
 	}
+	for (int i = 6; i > 0; i -= 2) { /* hi < 10^7: dig[1..6], then dig[0] */
+		memcpy(dig + i - 1, PAIRS + 2 * (hi % 100u), 2);
+		hi /= 100u;
+	}
+	dig[0] = (char)('0' + hi);
 	size_t L = 15;
 	while (L > 1 && dig[L - 1] == '0')
 		L--;

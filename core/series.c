@@ -12,7 +12,9 @@
  *      UTF-8 checked, escapes and surrogate pairs decoded, numbers read by
  *      core/decimal.c, no recursion) that builds no tree: metric
  *      names go to a hash table in first-seen order, finite values to a flat
- *      list, the instant is parsed (core/instant.c);
+ *      list, timestamp strings to one block (no allocation per row), the
+ *      instant is parsed (core/instant.c; a Druid-shaped timestamp of the
+ *      same day as the previous one only has its time read);
  *   3. pass 2 moves timestamps and values into the series, in ascending time
  *      order (a stable sort when the input was not ascending).
  * Memory is bounded by the caps and linear in the input; nothing is kept per
@@ -379,6 +381,50 @@ static void colmap_release(struct colmap *m)
 	free(m->slot);
 }
 
+/* ---- timestamp texts: one block for all rows ---------------------------- */
+
+/*
+ * The timestamps' bytes, each NUL-terminated, one after the other in one
+ * allocation that becomes the series' text (no allocation per row). Rows
+ * refer to their timestamp by offset until the block stops moving. Its size
+ * is bounded by the input: every timestamp is a string of the text, and a
+ * NUL replaces at least its closing quote.
+ */
+struct text {
+	char *p;
+	size_t len, cap;
+};
+
+/* Appends n bytes and a NUL; *off is where they start. -1 when out of memory. */
+static int text_append(struct text *t, const char *bytes, size_t n, size_t *off)
+{
+	if (n + 1 > t->cap - t->len) {
+		size_t cap = t->cap == 0 ? 1024 : t->cap;
+		while (n + 1 > cap - t->len)
+			cap *= 2;
+		char *p = realloc(t->p, cap);
+		if (p == NULL)
+			return -1;
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, bytes, n);
+	t->p[t->len + n] = '\0';
+	*off = t->len;
+	t->len += n + 1;
+	return 0;
+}
+
+/* Room for cap bytes before the first append (a guess; appends still grow it). */
+static int text_presize(struct text *t, size_t cap)
+{
+	t->p = malloc(cap);
+	if (t->p == NULL)
+		return -1;
+	t->cap = cap;
+	return 0;
+}
+
 /* ---- per-row results, kept until the number of columns is known -------- */
 
 struct cell {
@@ -460,6 +506,7 @@ struct reader {
 	size_t max_depth;
 	int strtod_numbers; /* every number through strtod (SERIES_OPT_NUMBERS_STRTOD) */
 	int open_end;      /* end is the text's end, not the row's: stop after the row's value */
+	struct text *text; /* where timestamp strings are copied */
 	const char *why;   /* fixed reason for JR_SYNTAX */
 };
 
@@ -813,11 +860,11 @@ static int raw_key(struct reader *r, const char *quoted, size_t n)
 }
 
 /*
- * Reads the string at pos (a '"') into *out, a new malloc'd copy. A string
- * of plain bytes (printable ASCII, no escape) is copied once from the text;
- * any other goes through read_string().
+ * Reads the string at pos (a '"') into r->text, at *off. A string of plain
+ * bytes (printable ASCII, no escape) is copied once from the text; any other
+ * goes through read_string().
  */
-static enum jr read_string_copy(struct reader *r, char **out)
+static enum jr read_string_copy(struct reader *r, size_t *off)
 {
 	size_t start = r->pos + 1, k = start;
 	while (k < r->end) {
@@ -826,24 +873,22 @@ static enum jr read_string_copy(struct reader *r, char **out)
 			break;
 		k++;
 	}
-	enum jr rc = JR_OK;
 	if (k < r->end && r->s[k] == '"') {
-		*out = copy_string(r->s + start, k - start);
 		r->pos = k + 1;
-	} else {
-		rc = read_string(r);
-		if (rc != JR_OK)
-			return rc;
-		*out = copy_string(r->str, r->str_len);
+		return text_append(r->text, r->s + start, k - start, off) != 0 ? JR_NOMEM : JR_OK;
 	}
-	return *out == NULL ? JR_NOMEM : rc;
+	enum jr rc = read_string(r);
+	if (rc != JR_OK)
+		return rc;
+	return text_append(r->text, r->str, r->str_len, off) != 0 ? JR_NOMEM : JR_OK;
 }
 
 
 
 /* What a row held, beyond the values it added to the cells. */
 struct row {
-	char *timestamp;    /* malloc'd copy, NULL when absent or not a string */
+	size_t ts;          /* offset of its copy in the reader's text, when ts_string */
+	int ts_string;      /* the timestamp was a string (and was copied) */
 	int has_timestamp;  /* the key was present */
 	int result;         /* 0 absent, 1 an object, 2 an array, 3 another value */
 	int event;          /* an "event" key (groupBy) */
@@ -1011,7 +1056,8 @@ static enum rb_code read_row(struct reader *r, size_t i, struct colmap *cols,
 				                  "row %zu (1-based): \"timestamp\" given twice", i + 1);
 			row->has_timestamp = 1;
 			if (peek(r) == '"') {
-				*jrc = read_string_copy(r, &row->timestamp);
+				*jrc = read_string_copy(r, &row->ts);
+				row->ts_string = *jrc == JR_OK;
 			} else {
 				*jrc = skip_value(r, 2);
 			}
@@ -1075,25 +1121,92 @@ static const char *shape_hint(const struct row *row)
 	return "";
 }
 
-/* Checks a row read without a JSON error: timestamp and result present and usable. */
-static enum rb_code row_shape(const struct row *row, size_t i, double *t, struct rb_err *err)
+/*
+ * The last date seen by the full instant parser in a timestamp of Druid's
+ * own shape, "YYYY-MM-DDThh:mm:ss.000Z" (or without ".000"): consecutive
+ * rows differ only in the time of day, so a timestamp of that shape with
+ * the same first 11 bytes needs only its time read. The instant is then the
+ * same integer number of seconds converted once to double, plus a zero
+ * fraction, as instant.c computes it: the same bits.
+ */
+struct instant_cache {
+	char prefix[11]; /* "YYYY-MM-DDT" */
+	long long base;  /* seconds from the epoch to that day's 00:00:00Z */
+	int valid;
+};
+
+static int two_digits(const char *p, int max)
+{
+	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+		return -1;
+	int v = (p[0] - '0') * 10 + (p[1] - '0');
+	return v <= max ? v : -1;
+}
+
+/*
+ * Seconds of the day of ts (len bytes) when its time part is Druid's
+ * "hh:mm:ss.000Z" or "hh:mm:ssZ" with fields in range; -1 for any other text
+ * (which the full parser then reads, or refuses with its reason).
+ */
+static long plain_time(const char *ts, size_t len)
+{
+	if (len == 24) {
+		if (memcmp(ts + 19, ".000Z", 5) != 0)
+			return -1;
+	} else if (len != 20 || ts[19] != 'Z') {
+		return -1;
+	}
+	if (ts[13] != ':' || ts[16] != ':')
+		return -1;
+	int h = two_digits(ts + 11, 23), m = two_digits(ts + 14, 59), sec = two_digits(ts + 17, 59);
+	if (h < 0 || m < 0 || sec < 0)
+		return -1;
+	return h * 3600L + m * 60L + sec;
+}
+
+/* series_instant_error(ts, t) for ts of len bytes, through the cache when it applies. */
+static const char *instant_cached(struct instant_cache *c, const char *ts, size_t len, double *t)
+{
+	long sec = plain_time(ts, len);
+	if (sec >= 0 && c->valid && memcmp(ts, c->prefix, sizeof c->prefix) == 0) {
+		*t = (double)(c->base + sec);
+		return NULL;
+	}
+	const char *why = series_instant_error(ts, t);
+	if (why == NULL && sec >= 0 && fabs(*t) < 1e15) {
+		memcpy(c->prefix, ts, sizeof c->prefix);
+		c->base = (long long)*t - sec; /* *t is a whole number of seconds here */
+		c->valid = 1;
+	}
+	return why;
+}
+
+/*
+ * Checks a row read without a JSON error: timestamp and result present and
+ * usable. text holds the timestamp's copy.
+ */
+static enum rb_code row_shape(const struct row *row, const char *text,
+                              struct instant_cache *cache, size_t i, double *t,
+                              struct rb_err *err)
 {
 	char q[QUOTE_MAX + 4];
 	if (!row->has_timestamp)
 		return rb_err_set(err, RB_E_INPUT, "row %zu (1-based): no \"timestamp\"%s", i + 1,
 		                  shape_hint(row));
-	if (row->timestamp == NULL)
+	if (!row->ts_string)
 		return rb_err_set(err, RB_E_INPUT, "row %zu (1-based): \"timestamp\" is not a string",
 		                  i + 1);
-	if (strlen(row->timestamp) > SERIES_INSTANT_MAX)
+	const char *ts = text + row->ts;
+	size_t len = strlen(ts);
+	if (len > SERIES_INSTANT_MAX)
 		return rb_err_set(err, RB_E_INPUT,
 		                  "row %zu (1-based): timestamp is longer than %d characters", i + 1,
 		                  SERIES_INSTANT_MAX);
-	const char *why = series_instant_error(row->timestamp, t);
+	const char *why = instant_cached(cache, ts, len, t);
 	if (why != NULL)
 		return rb_err_set(err, RB_E_INPUT,
 		                  "row %zu (1-based): timestamp \"%s\" is not an ISO-8601 instant: %s",
-		                  i + 1, quote(q, sizeof q, row->timestamp), why);
+		                  i + 1, quote(q, sizeof q, ts), why);
 	if (row->result == 0)
 		return rb_err_set(err, RB_E_INPUT, "row %zu (1-based): no \"result\"%s", i + 1,
 		                  shape_hint(row));
@@ -1147,7 +1260,9 @@ static enum rb_code row_failure(const struct reader *r, size_t i, enum rb_code r
 
 /* Pass 1's results, input order, until pass 2 moves them into a series. */
 struct pass {
-	char **ts;          /* [cap] timestamp copies, moved into the series */
+	size_t *ts;         /* [cap] offsets of the timestamps in text */
+	struct text text;   /* the timestamps, moved into the series */
+	struct instant_cache instants;
 	struct order *ord;  /* [cap] instants */
 	size_t cap;         /* capacity of ts, ord and cells.first (which has cap + 1) */
 	size_t n;           /* rows read */
@@ -1165,10 +1280,9 @@ static int pass_reserve(struct pass *p, size_t need)
 	size_t cap = p->cap == 0 ? need : p->cap;
 	while (cap < need)
 		cap *= 2;
-	char **ts = realloc(p->ts, cap * sizeof *ts);
+	size_t *ts = realloc(p->ts, cap * sizeof *ts);
 	if (ts == NULL)
 		return -1;
-	memset(ts + p->cap, 0, (cap - p->cap) * sizeof *ts);
 	p->ts = ts;
 	struct order *ord = realloc(p->ord, cap * sizeof *ord);
 	if (ord == NULL)
@@ -1184,10 +1298,8 @@ static int pass_reserve(struct pass *p, size_t need)
 
 static void pass_release(struct pass *p)
 {
-	if (p->ts != NULL)
-		for (size_t i = 0; i < p->cap; i++)
-			free(p->ts[i]);
 	free(p->ts);
+	free(p->text.p);
 	free(p->ord);
 	free(p->cells.cell);
 	free(p->cells.first);
@@ -1197,14 +1309,13 @@ static void pass_release(struct pass *p)
 /* Row i has been read without error: checks its shape and keeps it. */
 static enum rb_code pass_keep(struct pass *p, size_t i, struct row *row, struct rb_err *err)
 {
-	enum rb_code rc = row_shape(row, i, &p->ord[i].t, err);
+	enum rb_code rc = row_shape(row, p->text.p, &p->instants, i, &p->ord[i].t, err);
 	if (rc != RB_OK)
 		return rc;
 	p->ord[i].i = i;
 	if (i > 0 && p->ord[i].t < p->ord[i - 1].t)
 		p->ascending = 0;
-	p->ts[i] = row->timestamp;
-	row->timestamp = NULL;
+	p->ts[i] = row->ts;
 	p->n_null += row->nulls;
 	p->n_nonnumeric += row->others;
 	p->n = i + 1;
@@ -1229,10 +1340,12 @@ static enum rb_code pass_build(struct pass *p, struct series **out, struct rb_er
 		s->names[c] = p->cols.names[c];
 		p->cols.names[c] = NULL;
 	}
+	s->text = p->text.p;
+	s->text_len = p->text.len;
+	p->text.p = NULL;
 	for (size_t r = 0; r < n; r++) {
 		size_t src = p->ord[r].i;
-		s->timestamps[r] = p->ts[src];
-		p->ts[src] = NULL;
+		s->timestamps[r] = s->text + p->ts[src];
 		s->t[r] = p->ord[r].t;
 		for (size_t k = p->cells.first[src]; k < p->cells.first[src + 1]; k++) {
 			size_t at = r * s->ncols + p->cells.cell[k].col;
@@ -1259,6 +1372,7 @@ static enum rb_code parse_prescan(struct series **out, const char *json, size_t 
 	struct row row = {0};
 	struct pass p = {.ascending = 1, .cols = {.first = -1}};
 	size_t n = 0;
+	rd.text = &p.text;
 
 	rc = scan_rows(json, len, lim, &rows, err);
 	if (rc != RB_OK)
@@ -1297,7 +1411,6 @@ static enum rb_code parse_prescan(struct series **out, const char *json, size_t 
 	}
 	rc = pass_build(&p, out, err);
 done:
-	free(row.timestamp);
 	free(rows.cut);
 	free(rd.str);
 	free(rd.stack);
@@ -1324,10 +1437,16 @@ static enum rb_code parse_direct(struct series **out, const char *json, size_t l
 	                    .strtod_numbers = strtod_numbers, .open_end = 1};
 	struct row row = {0};
 	struct pass p = {.ascending = 1, .cols = {.first = -1}};
+	rd.text = &p.text;
+	/* A Druid row takes 100 to 400 bytes: room for most answers without regrowing. */
+	size_t rows_guess = len / 128 + 8;
+	if (rows_guess > lim->max_rows)
+		rows_guess = lim->max_rows;
 
 	skip_space(&rd);
 	if (peek(&rd) != '[' || colmap_rehash(&p.cols, 64) != 0 ||
-	    cells_presize(&p.cells, len) != 0)
+	    cells_presize(&p.cells, len) != 0 || pass_reserve(&p, rows_guess) != 0 ||
+	    text_presize(&p.text, rows_guess * 25) != 0) /* "2023-09-21T09:00:00.000Z" */
 		goto done;
 	rd.pos++;
 	for (size_t i = 0;; i++) {
@@ -1358,7 +1477,6 @@ static enum rb_code parse_direct(struct series **out, const char *json, size_t l
 		goto done;
 	rc = pass_build(&p, out, err);
 done:
-	free(row.timestamp);
 	free(rd.str);
 	free(rd.stack);
 	pass_release(&p);
@@ -1422,13 +1540,21 @@ enum rb_code series_alloc(struct series **out, size_t n, size_t ncols, struct rb
 	return RB_OK;
 }
 
+/* 1 when p points into s->text (a string of the block, not its own allocation). */
+static int in_text(const struct series *s, const char *p)
+{
+	return s->text != NULL && (uintptr_t)p - (uintptr_t)s->text < s->text_len;
+}
+
 void series_free(struct series *s)
 {
 	if (s == NULL)
 		return;
 	if (s->timestamps != NULL)
 		for (size_t i = 0; i < s->n; i++)
-			free(s->timestamps[i]);
+			if (!in_text(s, s->timestamps[i]))
+				free(s->timestamps[i]);
+	free(s->text);
 	if (s->names != NULL)
 		for (size_t c = 0; c < s->ncols; c++)
 			free(s->names[c]);

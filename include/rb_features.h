@@ -46,8 +46,17 @@ enum rb_code features_build(struct features *f, const struct series *s,
 /* Frees the arrays; safe on a zeroed or already released struct. */
 void features_release(struct features *f);
 
-/* tanh(log1p(max(v, 0)) / 32), within 2.3e-16 (see features.c); v must not be NaN. */
+/* tanh(log1p(max(v, 0)) / 32), within 2.3e-16 (see features.c); NaN counts as 0. */
 double features_scale(double v);
+
+/*
+ * out[k] = features_scale(v[k]) for k < n, bit for bit (NaN included: +0),
+ * several values at once (SSE2 pairs, or AVX quadruples when the CPU has
+ * AVX). v and out may be the same array, not otherwise overlap.
+ */
+void features_scale_n(const double *v, double *out, size_t n);
+/* The same without AVX whatever the CPU (for tests and benchmarks). */
+void features_scale_n_baseline(const double *v, double *out, size_t n);
 
 /*
  * Inverse of features_scale: expm1(32 * atanh(y)) with y clipped to the

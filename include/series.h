@@ -35,6 +35,10 @@ struct series {
 	size_t n_null;       /* values given as JSON null (missing) */
 	size_t n_nonnumeric; /* values given as a string, bool, array or object (missing) */
 	int reordered;       /* 1 when the input was not in ascending time order and was sorted */
+	char *text;          /* NULL, or one malloc'd block holding timestamp strings back to back
+	                      * (series_parse puts all of them there: no allocation per row) */
+	size_t text_len;     /* bytes of text; timestamps[i] inside [text, text + text_len) are
+	                      * not allocations of their own */
 };
 
 /* Longest timestamp string accepted, in bytes. */
@@ -76,7 +80,10 @@ double series_value(const struct series *s, size_t i, size_t c);
 
 /*
  * Frees a series: every timestamps[i] and names[c] (each its own malloc'd
- * string, NULL allowed), the arrays and s. NULL is a no-op.
+ * string, NULL allowed), except timestamps pointing into text, then text,
+ * the arrays and s. NULL is a no-op. So a timestamp may be replaced by a
+ * malloc'd string of one's own; the one it replaces is freed only when it
+ * is not inside text.
  */
 void series_free(struct series *s);
 

@@ -58,6 +58,31 @@ static void same_as_strtod(const char *text)
 	CHECKF(bits(got) == bits(want), "'%s': %.17g (0x%016llx), strtod %.17g (0x%016llx)", text,
 	       got, (unsigned long long)bits(got), want, (unsigned long long)bits(want));
 	CHECK(bits(ref) == bits(want));
+	/* followed by more text (the eight-byte digit reads see bytes after the number) */
+	static const char *const tails[] = {",\"k\":12345678}", "}", "0", ("\x80\xff" "999999"), " ]"};
+	for (size_t k = 0; k < sizeof tails / sizeof tails[0]; k++) {
+		char buf[1200];
+		size_t tl = strlen(tails[k]);
+		if (len + tl > sizeof buf)
+			break;
+		memcpy(buf, text, len);
+		memcpy(buf + len, tails[k], tl);
+		double more = -12345.0;
+		size_t used_more = 0;
+		enum decimal_res rm = decimal_parse(buf, len + tl, &used_more, &more);
+		if (tails[k][0] == '0' && (strcmp(text, "0") == 0 || strcmp(text, "-0") == 0))
+			continue; /* "00" is "0" then junk */
+		if (tails[k][0] == '0') { /* the digit joins the number: compare with strtod again */
+			buf[len + 1] = '\0';
+			double w2 = strtod(buf, NULL);
+			CHECKF(rm == (isinf(w2) ? DECIMAL_RANGE : DECIMAL_OK) && used_more == len + 1 &&
+			               (isinf(w2) || bits(more) == bits(w2)),
+			       "'%s' + '0': %d", text, rm);
+			continue;
+		}
+		CHECKF(rm == r && used_more == len && bits(more) == bits(got),
+		       "'%s' followed by '%s': %d, used %zu, %a", text, tails[k], rm, used_more, more);
+	}
 }
 
 static void hand_picked(void)
