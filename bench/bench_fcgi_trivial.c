@@ -5,6 +5,8 @@
  * WORKERS pre-forked processes, each serving one connection at a time, on the
  * listen socket inherited on fd 0 as from spawn-fcgi -n). It does no
  * detection, no parsing and no logging; it is not a test and not installed.
+ * It closes connections as the daemon's workers do (LIBFCGI_OS_CLOSE_POLL_TIMEOUT
+ * 0 unless set, fcgi/worker.c), so that the ceiling has the same close.
  *   spawn-fcgi -n -s SOCKET -- bench_fcgi_trivial [WORKERS]   (default 2, 1..64)
  * SIGTERM or SIGINT to the master stops the workers and exits 0.
  */
@@ -60,6 +62,7 @@ int main(int argc, char **argv)
 		        MAX_WORKERS);
 		return 2;
 	}
+	setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 0);
 	if (FCGX_Init() != 0)
 		return 1;
 	sigset_t set;

@@ -27,8 +27,10 @@
 # A measurement, not a test: no pass/fail on timings.
 #   bash bench/service.sh            (after building into build/)
 # Environment: RB_BUILD_DIR (default build), RB_SHARED_DIR (default ../shared),
-# RB_BENCH_SECONDS (default 6), RB_BENCH_CONNS (default 4), RB_KEEP=1 keeps
-# the temporary directory (logs, bodies, raw wrk output).
+# RB_BENCH_SECONDS (default 6), RB_BENCH_CONNS (default 4), RB_BENCH_CASES
+# (a space-separated subset of the case names below; default all; every body is
+# still checked once), RB_KEEP=1 keeps the temporary directory (logs, bodies,
+# raw wrk output).
 # Profile mode: RB_BENCH_PROFILE=CASE (one of the case names below, e.g.
 # deep-1h) runs the daemon with 1 worker, records it with perf (cpu-clock,
 # DWARF call graphs) under wrk -c1 for RB_BENCH_SECONDS, and prints the
@@ -158,6 +160,10 @@ declare -A label=(
 	[deep-1w]="traffic model, 1 week inline (10,080 rows × 11 metrics)"
 	[query-1h]="traffic model, 1 h via Druid emulator (query)"
 )
+run_cases=${RB_BENCH_CASES:-$cases}
+for c in $run_cases; do
+	[[ " $cases " == *" $c "* ]] || die "RB_BENCH_CASES: no case '$c' (one of: $cases)"
+done
 declare -A want_model=([default-1h]=default [default-1w]=default [deep-1h]=traffic
 	[deep-1w]=traffic [query-1h]=traffic)
 for c in $cases; do
@@ -267,7 +273,7 @@ cpu_per_request() {
 trivial_pid=$(pgrep -f "bench_fcgi_trivial" | head -1)
 
 declare -A res wp50 wcpu tcpu lcpu tlcpu mcpu tmcpu
-for c in $cases; do
+for c in $run_cases; do
 	echo "running $c ..." >&2
 	first=$(($(wc -l <"$tmp/daemon.log") + 1))
 	t0=$(worker_ticks "$daemon_pid") l0=$(proc_ticks "$svc_lighttpd_pid") m0=$(busy_ticks)
@@ -294,7 +300,7 @@ echo "wrk -t1 -c$conns -d${secs}s --latency, loopback, lighttpd 1.4 -> Unix sock
 echo
 echo "| case | body | req/s | p50 | p99 | non-2xx | socket errors | worker p50 | worker CPU/req | trivial req/s | trivial CPU/req | ratio |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-for c in $cases; do
+for c in $run_cases; do
 	read -r rps p50 p99 bad err <<<"${res[svc-$c]}"
 	read -r trps _ _ tbad terr <<<"${res[triv-$c]}"
 	size=$(stat -c %s "$tmp/body-$c")
@@ -316,7 +322,7 @@ echo "machine = every busy CPU tick of the machine during the case, idle exclude
 echo
 echo "| case | workers | lighttpd | machine | trivial workers | trivial lighttpd | trivial machine |"
 echo "|---|---|---|---|---|---|---|"
-for c in $cases; do
+for c in $run_cases; do
 	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$c" "${wcpu[$c]}" "${lcpu[$c]}" "${mcpu[$c]}" \
 		"${tcpu[$c]}" "${tlcpu[$c]}" "${tmcpu[$c]}"
 done

@@ -7,6 +7,17 @@
  * own beyond the pool's signal mask pair and the log line's write: the pid is
  * read once, the body buffer is kept from one request to the next (up to the
  * trim rule). Not the routes or the detection (app.c).
+ *
+ * Closing a connection: libfcgi closes with shutdown(SHUT_WR), then reads and
+ * discards until the web server closes its end, each wait bounded by
+ * LIBFCGI_OS_CLOSE_POLL_TIMEOUT ms (libfcgi's default 2000). A request whose
+ * input was read to its end has nothing left to discard, and that wait only
+ * ties the worker to the web server's scheduling (measured: 1-hour model
+ * requests 5.7k -> 8.1k req/s through lighttpd, docs/BENCHMARKS.md), so a
+ * worker sets it to 0 (unless the environment sets it) and closes at once, after
+ * reading every request's input to its end. An answer sent with input left
+ * unread (past the drain limit) waits itself (linger_until_closed), so that the
+ * client gets the answer and not a reset.
  */
 #include "worker.h"
 
@@ -15,10 +26,12 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +41,10 @@
 /* Past the cap the body is still read and discarded up to this factor, so the web server
  * is not cut off mid-write and the client gets our 413 rather than a 502. */
 #define WORKER_DRAIN_FACTOR 4
+
+/* After a 413 sent with input still unread: how long the worker waits for the web server
+ * to close the connection, discarding what it still sends (libfcgi's own default wait). */
+#define WORKER_LINGER_MS 2000
 
 /* After a request whose body or answer was at least this big, the worker hands the freed
  * heap back to the system (malloc_trim) instead of keeping its peak for its whole life. */
@@ -104,13 +121,46 @@ static char *read_body(struct worker_state *ws, FCGX_Stream *in, size_t len)
 	return buf;
 }
 
-static void drain(FCGX_Stream *in, unsigned long long limit)
+/* Reads and discards the body up to limit bytes: 1 when it reached the body's end. */
+static int drain(FCGX_Stream *in, unsigned long long limit)
 {
 	char sink[16384];
 	unsigned long long seen = 0;
-	int n;
+	int n = 1;
 	while (seen < limit && (n = FCGX_GetStr(sink, sizeof sink, in)) > 0)
 		seen += (unsigned long long)n;
+	return n <= 0;
+}
+
+/*
+ * For an answer sent before the input was read to its end: completes the answer
+ * (FCGI_END_REQUEST), half-closes, then discards what the web server still sends until
+ * it closes or WORKER_LINGER_MS pass. Without this the close could reset the connection
+ * before the web server has read the answer. A kept (FCGI_KEEP_CONN) connection is left
+ * to libfcgi.
+ */
+static void linger_until_closed(FCGX_Request *fr)
+{
+	if (fr->keepConnection)
+		return;
+	FCGX_FClose(fr->err);
+	FCGX_FClose(fr->out);
+	if (shutdown(fr->ipcFd, SHUT_WR) != 0)
+		return;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char sink[16384];
+	for (;;) {
+		double left = WORKER_LINGER_MS - elapsed_ms(&t0);
+		if (left <= 0)
+			return;
+		struct pollfd pfd = {fr->ipcFd, POLLIN, 0};
+		int rc = poll(&pfd, 1, (int)left + 1);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0 || read(fr->ipcFd, sink, sizeof sink) <= 0)
+			return;
+	}
 }
 
 /* Headers are formatted with snprintf: libfcgi's own FCGX_FPrintF lacks C99 length modifiers. */
@@ -151,8 +201,9 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 	struct app_response res;
 	memset(&res, 0, sizeof res);
 	char *body = NULL;
+	int input_left = 0;
 	if (clen > 0 && (unsigned long long)clen > cfg->max_body_bytes) {
-		drain(fr->in, cfg->max_body_bytes * WORKER_DRAIN_FACTOR);
+		input_left = !drain(fr->in, cfg->max_body_bytes * WORKER_DRAIN_FACTOR);
 		app_too_large(app, (size_t)clen, &res);
 	} else {
 		if (clen > 0) {
@@ -164,11 +215,18 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 				return 0; /* the client went away: nothing to answer */
 			}
 		}
+		/* The input is read to its end (FastCGI's empty stdin record; past CONTENT_LENGTH,
+		 * or all of it when CONTENT_LENGTH is absent, discarded) before answering: a web
+		 * server still sending it when the connection closes fails the request (Apache:
+		 * 503). */
+		input_left = !drain(fr->in, cfg->max_body_bytes * WORKER_DRAIN_FACTOR);
 		req.body = body;
 		req.body_len = clen > 0 ? (size_t)clen : 0;
 		app_handle(app, &req, &res);
 	}
 	send_response(fr, &res, rid);
+	if (input_left)
+		linger_until_closed(fr);
 	log_msg_pid(res.status >= 500 ? LOG_LVL_WARN : LOG_LVL_INFO, ws->pid, rid,
 	            "%s %s %d %zu bytes %.1f ms%s%s", req.method, req.uri, res.status, res.body_len,
 	            elapsed_ms(&t0), res.model[0] != '\0' ? " model=" : "", res.model);
@@ -213,6 +271,8 @@ static void release_body(struct worker_state *ws, size_t peak)
 int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg,
                  const struct pool_worker_env *env)
 {
+	/* libfcgi reads it in FCGX_Init; see the head of this file. */
+	setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 0);
 	if (FCGX_Init() != 0) {
 		log_error("FCGX_Init failed");
 		return 1;
