@@ -110,18 +110,18 @@ void app_too_large(struct app *app, size_t content_length, struct app_response *
 	respond_error(res, 413, msg);
 }
 
-/* The series text of a request: inline data, or the answer to its Druid query (rewritten
- * for a model, passed through unchanged for the default detector). *text is new. */
+/* The series text of a request: inline data (*text points into rq, *owned stays NULL), or
+ * the answer to its Druid query (rewritten for a model, passed through unchanged for the
+ * default detector; *text == *owned, new, the caller frees it). */
 static enum rb_code fetch_series_text(struct app *app, const struct rb_request *rq,
-                                      const struct registry_entry *model, char **text,
-                                      size_t *len, const char *rid, struct rb_err *err)
+                                      const struct registry_entry *model, const char **text,
+                                      size_t *len, char **owned, const char *rid,
+                                      struct rb_err *err)
 {
 	*text = NULL;
+	*owned = NULL;
 	if (rq->data != NULL) {
-		*text = malloc(rq->data_len + 1);
-		if (*text == NULL)
-			return rb_err_set(err, RB_E_NOMEM, "out of memory");
-		memcpy(*text, rq->data, rq->data_len + 1);
+		*text = rq->data;
 		*len = rq->data_len;
 		return RB_OK;
 	}
@@ -141,8 +141,9 @@ static enum rb_code fetch_series_text(struct app *app, const struct rb_request *
 	if (rc != RB_OK)
 		return rc;
 	log_msg(LOG_LVL_DEBUG, rid, "Druid query: %s", body);
-	rc = druid_query(app->druid, body, body_len, text, len, err);
+	rc = druid_query(app->druid, body, body_len, owned, len, err);
 	free(body);
+	*text = *owned;
 	return rc;
 }
 
@@ -159,7 +160,8 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	struct series *s = NULL;
 	struct detection det;
 	memset(&det, 0, sizeof det);
-	char *text = NULL;
+	const char *text = NULL;
+	char *text_owned = NULL;
 	size_t text_len = 0;
 
 	enum rb_code rc = request_fields_parse(req->content_type,
@@ -180,7 +182,8 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 		log_msg(LOG_LVL_INFO, req->request_id,
 		        "model field is not a valid model name; using the default detector");
 	}
-	rc = fetch_series_text(app, &rq, model, &text, &text_len, req->request_id, &err);
+	rc = fetch_series_text(app, &rq, model, &text, &text_len, &text_owned, req->request_id,
+	                       &err);
 	if (rc != RB_OK)
 		goto done;
 	/* The text is already capped upstream (max_body_bytes for data, druid_max_response_bytes
@@ -226,7 +229,7 @@ done:
 	}
 	detection_release(&det);
 	series_free(s);
-	free(text);
+	free(text_owned);
 	request_fields_release(&rq);
 }
 
