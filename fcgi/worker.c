@@ -42,8 +42,9 @@
  * is not cut off mid-write and the client gets our 413 rather than a 502. */
 #define WORKER_DRAIN_FACTOR 4
 
-/* After a 413 sent with input still unread: how long the worker waits for the web server
- * to close the connection, discarding what it still sends (libfcgi's own default wait). */
+/* After an answer sent with input still unread (a 413 past the drain limit): how long the
+ * worker waits for the web server to close the connection, discarding what it still sends
+ * (libfcgi's own default wait). */
 #define WORKER_LINGER_MS 2000
 
 /* After a request whose body or answer was at least this big, the worker hands the freed
