@@ -169,15 +169,21 @@ void features_scale_n_baseline(const double *v, double *out, size_t n)
 #endif
 }
 
-void features_scale_n(const double *v, double *out, size_t n)
+typedef void (*scale_n_fn)(const double *, double *, size_t);
+
+/* The best features_scale_n implementation this CPU runs. */
+static scale_n_fn best_scale_n(void)
 {
 #if SCALE_X86
-	if (__builtin_cpu_supports("avx")) {
-		scale_n_avx(v, out, n);
-		return;
-	}
+	if (__builtin_cpu_supports("avx"))
+		return scale_n_avx;
 #endif
-	features_scale_n_baseline(v, out, n);
+	return features_scale_n_baseline;
+}
+
+void features_scale_n(const double *v, double *out, size_t n)
+{
+	best_scale_n()(v, out, n);
 }
 
 double features_descale(double y)
@@ -261,11 +267,7 @@ enum rb_code features_build(struct features *f, const struct series *s,
 		}
 	}
 
-	void (*scale)(const double *, double *, size_t) = features_scale_n_baseline;
-#if SCALE_X86
-	if (__builtin_cpu_supports("avx"))
-		scale = scale_n_avx;
-#endif
+	scale_n_fn scale = best_scale_n(); /* picked once, not per row */
 	for (size_t i = 0; i < n; i++) {
 		double gran = 0.0;
 		if (n >= 2) {
