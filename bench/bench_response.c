@@ -16,41 +16,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "detection.h"
 #include "score.h"
 #include "response_ref.h"
 #include "series.h"
 
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static uint64_t next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static double unit(uint64_t *s)
-{
-	return (double)(next(s) >> 11) / 9007199254740992.0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* The former score_median(): qsort, then the middle (mean of the two middle ones). */
 static double median_qsort(double *v, size_t n)
 {
-	qsort(v, n, sizeof *v, cmp_double);
+	qsort(v, n, sizeof *v, bench_cmp_double);
 	if (n % 2 == 1)
 		return v[n / 2];
 	return 0.5 * (v[n / 2 - 1] + v[n / 2]);
@@ -60,18 +35,12 @@ static double median_qsort(double *v, size_t n)
 static double time_median(double (*med)(double *, size_t), const double *src, double *work,
                           size_t n, int iters, double *result)
 {
-	double t0 = now_us();
+	double t0 = bench_wall_us();
 	for (int k = 0; k < iters; k++) {
 		memcpy(work, src, n * sizeof *src);
 		*result = med(work, n);
 	}
-	return (now_us() - t0) / iters;
-}
-
-static double median_of(double *v, size_t n)
-{
-	qsort(v, n, sizeof *v, cmp_double);
-	return v[n / 2];
+	return (bench_wall_us() - t0) / iters;
 }
 
 /* Mean µs per body of one builder, over iters bodies. */
@@ -79,7 +48,7 @@ static double time_one(char *(*build)(const struct series *, const struct detect
                        const struct series *s, const struct detection *d, int iters,
                        size_t *bytes)
 {
-	double t0 = now_us();
+	double t0 = bench_wall_us();
 	for (int k = 0; k < iters; k++) {
 		char *b = build(s, d);
 		if (b == NULL) {
@@ -89,7 +58,7 @@ static double time_one(char *(*build)(const struct series *, const struct detect
 		*bytes = strlen(b);
 		free(b);
 	}
-	return (now_us() - t0) / iters;
+	return (bench_wall_us() - t0) / iters;
 }
 
 int main(int argc, char **argv)
@@ -120,10 +89,10 @@ int main(int argc, char **argv)
 			gmtime_r(&t, &tm);
 			strftime(s->timestamps[i], 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
 			double base = 3e7 + 1e7 * sin((double)i / 200.0);
-			d.observed[i] = floor(base * (0.9 + 0.2 * unit(&seed)));
-			d.expected[i] = base * (0.95 + 0.1 * unit(&seed));
-			d.score[i] = 0.02 * unit(&seed);
-			d.anomaly[i] = unit(&seed) < 0.02;
+			d.observed[i] = floor(base * (0.9 + 0.2 * bench_unit(&seed)));
+			d.expected[i] = base * (0.95 + 0.1 * bench_unit(&seed));
+			d.score[i] = 0.02 * bench_unit(&seed);
+			d.anomaly[i] = bench_unit(&seed) < 0.02;
 		}
 		d.threshold = 0.0113;
 		snprintf(d.metric, sizeof d.metric, "bytes");
@@ -139,7 +108,7 @@ int main(int argc, char **argv)
 			tr[r] = time_one(response_success_reference, s, &d, iters, &bytes);
 			td[r] = time_one(response_success, s, &d, iters, &bytes);
 		}
-		double mr = median_of(tr, (size_t)runs), md = median_of(td, (size_t)runs);
+		double mr = bench_median(tr, (size_t)runs), md = bench_median(td, (size_t)runs);
 		char label[32];
 		snprintf(label, sizeof label, "%zu rows", n);
 		printf("%-14s %10zu %16.1f %12.1f %7.1fx\n", label, bytes, mr, md, mr / md);
@@ -160,7 +129,7 @@ int main(int argc, char **argv)
 		if (src == NULL || work == NULL || tq == NULL || ts == NULL)
 			return 1;
 		for (size_t i = 0; i < n; i++)
-			src[i] = 0.01 * (unit(&seed) - 0.5) + 0.001 * sin((double)i);
+			src[i] = 0.01 * (bench_unit(&seed) - 0.5) + 0.001 * sin((double)i);
 		int iters = n < 1000 ? 20000 : n < 50000 ? 200 : 20;
 		double rq = 0, rs = 0;
 		for (int r = 0; r < runs; r++) {
@@ -171,7 +140,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "medians differ: %.17g %.17g\n", rq, rs);
 			return 1;
 		}
-		double mq = median_of(tq, (size_t)runs), ms = median_of(ts, (size_t)runs);
+		double mq = bench_median(tq, (size_t)runs), ms = bench_median(ts, (size_t)runs);
 		char label[32];
 		snprintf(label, sizeof label, "%zu rows", n);
 		printf("%-14s %16.2f %12.2f %7.1fx\n", label, mq, ms, mq / ms);

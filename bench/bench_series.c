@@ -19,29 +19,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "series.h"
 
 #define NMETRICS 11
-
-static double cpu_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static uint64_t next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static double unit(uint64_t *s)
-{
-	return (double)(next(s) >> 11) / 9007199254740992.0;
-}
 
 /* A growable text buffer; exits on allocation failure (a benchmark, not the service). */
 struct buf {
@@ -151,17 +132,17 @@ static char *make_body(size_t n, size_t *len)
 		gmtime_r(&t, &tm);
 		char ts[64];
 		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-		level = level * (0.9 + 0.2 * unit(&seed));
+		level = level * (0.9 + 0.2 * bench_unit(&seed));
 		if (level < 1e5)
 			level = 1e5;
 		if (level > 4e8)
 			level = 4e8;
 		double bytes = floor(level);
-		double pkts = floor(bytes / (300 + 900 * unit(&seed)));
-		double flows = floor(pkts / (10 + 40 * unit(&seed))) + 1;
+		double pkts = floor(bytes / (300 + 900 * bench_unit(&seed)));
+		double flows = floor(pkts / (10 + 40 * bench_unit(&seed))) + 1;
 		/* clients: a whole number half of the time (Druid writes 5.0), else a mean */
-		double clients = next(&seed) % 2 == 0 ? (double)(1 + next(&seed) % 40)
-		                                      : 1 + 30 * unit(&seed);
+		double clients = bench_next(&seed) % 2 == 0 ? (double)(1 + bench_next(&seed) % 40)
+		                                      : 1 + 30 * bench_unit(&seed);
 		double v[NMETRICS] = {
 			flows / clients, flows / 60 / clients, pkts / 60, clients, bytes / clients,
 			bytes * 8 / 60,  flows,                bytes,     flows / 60,
@@ -189,12 +170,6 @@ static char *make_body(size_t n, size_t *len)
 	return b.p;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 static struct series *parse(const char *body, size_t len, int strtod_numbers)
 {
 	struct series *s = NULL;
@@ -217,10 +192,10 @@ static struct series *parse(const char *body, size_t len, int strtod_numbers)
 /* Mean CPU µs per parse over iters parses. */
 static double time_parse(const char *body, size_t len, int strtod_numbers, int iters)
 {
-	double t0 = cpu_us();
+	double t0 = bench_cpu_us();
 	for (int k = 0; k < iters; k++)
 		series_free(parse(body, len, strtod_numbers));
-	return (cpu_us() - t0) / iters;
+	return (bench_cpu_us() - t0) / iters;
 }
 
 static void same_series(const struct series *a, const struct series *b)
@@ -278,8 +253,8 @@ int main(int argc, char **argv)
 			ts[r] = time_parse(body, len, 1, cases[k].iters);
 			tf[r] = time_parse(body, len, 0, cases[k].iters);
 		}
-		qsort(ts, (size_t)runs, sizeof *ts, cmp_double);
-		qsort(tf, (size_t)runs, sizeof *tf, cmp_double);
+		qsort(ts, (size_t)runs, sizeof *ts, bench_cmp_double);
+		qsort(tf, (size_t)runs, sizeof *tf, bench_cmp_double);
 		double ms = ts[runs / 2], mf = tf[runs / 2];
 		printf("| %s | %zu | %.1f | %.1f | %.2f |\n", cases[k].name, len, ms, mf, ms / mf);
 		free(ts);

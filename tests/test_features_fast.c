@@ -1,7 +1,7 @@
 /*
  * test_features_fast: the vectorised rescaling and the reworked row loop of
- * core/features.c against the implementation they replaced, kept here as the
- * oracle (old_scale, old_build: the code as of commit 71a5065). Bit for bit:
+ * core/features.c against the implementation they replaced, kept as the
+ * oracle in tests/oracle/features_old.inc (old_scale, old_build). Bit for bit:
  * features_scale_n and features_scale_n_baseline against old_scale on edge
  * values (NaN, +-0, negatives, subnormals, both sides of the 1e-3 switch,
  * huge, +inf) and a million random ones, in place and out of place, every
@@ -18,86 +18,7 @@
 #include "rb_features.h"
 #include "testutil.h"
 
-/* ---- the oracle: core/features.c before the rework ---- */
-
-static double old_scale(double v)
-{
-	if (!(v > 0.0))
-		v = 0.0;
-	if (v < 1e-3)
-		return tanh(log1p(v) / 32.0);
-	double u = sqrt(sqrt(sqrt(sqrt(1.0 + v))));
-	return (u - 1.0) / (u + 1.0);
-}
-
-static double old_epoch_day(double t)
-{
-	return floor(t / 86400.0);
-}
-
-static int old_weekday_of(double t)
-{
-	double d = fmod(old_epoch_day(t) + 3.0, 7.0);
-	if (d < 0)
-		d += 7.0;
-	return (int)d;
-}
-
-static double old_minute_of_day(double t)
-{
-	double sec = t - old_epoch_day(t) * 86400.0;
-	double m = floor(sec / 60.0);
-	return m > 1439.0 ? 1439.0 : (m < 0.0 ? 0.0 : m);
-}
-
-/*
- * The old row loop for the column layout of make_spec() below: metrics m0..,
- * "granularity", then "minute" and weekday_0..6. src[c] is the series column
- * of metric c (-1 absent).
- */
-static void old_build(const struct series *s, const struct model_spec *spec, const long *src,
-                      double *raw, double *x)
-{
-	size_t C = spec->n_metrics + spec->n_timestamp, n = s->n;
-	int dropped_day = -1;
-	if (spec->weekday == WEEKDAY_QUIRK) {
-		dropped_day = 7;
-		for (size_t i = 0; i < n; i++) {
-			int wd = old_weekday_of(s->t[i]);
-			if (wd < dropped_day)
-				dropped_day = wd;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		double gran = 0.0;
-		if (n >= 2) {
-			size_t a = i > 0 ? i - 1 : 0, b = i > 0 ? i : 1;
-			gran = (s->t[b] - s->t[a]) / 60.0;
-		}
-		int wd = old_weekday_of(s->t[i]);
-		for (size_t c = 0; c < C; c++) {
-			double v = 0.0;
-			if (c + 1 < spec->n_metrics) {
-				if (src[c] >= 0 && s->present[i * s->ncols + (size_t)src[c]])
-					v = s->values[i * s->ncols + (size_t)src[c]];
-			} else if (c + 1 == spec->n_metrics) {
-				v = gran;
-			} else if (c == spec->n_metrics) {
-				v = old_minute_of_day(s->t[i]);
-			} else {
-				long k = (long)(c - spec->n_metrics - 1);
-				v = (wd == k && wd != dropped_day) ? 1.0 : 0.0;
-			}
-			raw[i * C + c] = v;
-			if (c < spec->n_metrics)
-				x[i * C + c] = old_scale(v);
-			else if (c == spec->n_metrics)
-				x[i * C + c] = v / 1440.0;
-			else
-				x[i * C + c] = v;
-		}
-	}
-}
+#include "oracle/features_old.inc"
 
 /* ---- random inputs ---- */
 

@@ -24,29 +24,7 @@
 #include "series.h"
 #include "testutil.h"
 
-#define series_parse old_series_parse
-#define series_parse_with old_series_parse_with
-#define series_alloc old_series_alloc
-#define series_free old_series_free
-#define series_col old_series_col
-#define series_value old_series_value
-/* the oracle's prototypes (series.h was read above, with the real names) */
-enum rb_code series_parse(struct series **out, const char *json, size_t len,
-                          const struct series_limits *limits, struct rb_err *err);
-enum rb_code series_parse_with(struct series **out, const char *json, size_t len,
-                               const struct series_limits *limits, unsigned opts,
-                               struct rb_err *err);
-long series_col(const struct series *s, const char *name);
-double series_value(const struct series *s, size_t i, size_t c);
-void series_free(struct series *s);
-enum rb_code series_alloc(struct series **out, size_t n, size_t ncols, struct rb_err *err);
-#include "oracle/series_old.inc"
-#undef series_parse
-#undef series_parse_with
-#undef series_alloc
-#undef series_free
-#undef series_col
-#undef series_value
+#include "oracle/series_old.h"
 
 static uint64_t next(uint64_t *s)
 {
@@ -54,24 +32,6 @@ static uint64_t next(uint64_t *s)
 	*s ^= *s >> 7;
 	*s ^= *s << 17;
 	return *s;
-}
-
-/* 1 when a and b are the same series bit for bit. */
-static int same_series(const struct series *a, const struct series *b)
-{
-	if (a->n != b->n || a->ncols != b->ncols || a->n_null != b->n_null ||
-	    a->n_nonnumeric != b->n_nonnumeric || a->reordered != b->reordered)
-		return 0;
-	for (size_t c = 0; c < a->ncols; c++)
-		if (strcmp(a->names[c], b->names[c]) != 0)
-			return 0;
-	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->timestamps[i], b->timestamps[i]) != 0 ||
-		    memcmp(&a->t[i], &b->t[i], sizeof a->t[i]) != 0)
-			return 0;
-	size_t cells = a->n * a->ncols;
-	return memcmp(a->values, b->values, cells * sizeof *a->values) == 0 &&
-	       memcmp(a->present, b->present, cells) == 0;
 }
 
 static size_t n_compared, n_ok;
@@ -90,7 +50,7 @@ static void compare(const char *body, size_t len, const struct series_limits *li
 		CHECKF(ra == rb, "codes %d (new) and %d (old) for %.*s", ra, rb, (int)(len < 300 ? len : 300),
 		       body);
 		if (ra == RB_OK) {
-			CHECKF(same_series(a, b), "different series for %.*s", (int)(len < 300 ? len : 300),
+			CHECKF(series_identical(a, b), "different series for %.*s", (int)(len < 300 ? len : 300),
 			       body);
 			n_ok++;
 		} else {
