@@ -61,7 +61,12 @@ void emu_buf_free(struct emu_buf *b);
 void emu_buf_add(struct emu_buf *b, const void *data, size_t n);
 void emu_buf_str(struct emu_buf *b, const char *s);
 void emu_buf_printf(struct emu_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s as a JSON string literal (quotes and escapes included). */
+/*
+ * Appends s as a JSON string literal (quotes and escapes included), always
+ * valid UTF-8: each byte of s that does not start a well-formed UTF-8
+ * sequence (stray continuation, cut or overlong sequence, surrogate, past
+ * U+10FFFF) becomes U+FFFD, as Jackson writes undecodable input.
+ */
 void emu_buf_json_str(struct emu_buf *b, const char *s);
 /* Appends a double as Java's Double.toString prints it (shortest digits; 1.0E7 style outside [1e-3,1e7)). */
 void emu_buf_java_double(struct emu_buf *b, double v);

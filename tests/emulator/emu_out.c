@@ -98,6 +98,41 @@ void emu_buf_printf(struct emu_buf *b, const char *fmt, ...)
 	emu_buf_add(b, tmp, (size_t)n);
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+ * forms, no surrogates, at most U+10FFFF), 0 when p does not start one.
+ * p[0] >= 0x80; the string is NUL-terminated, so a cut sequence stops at
+ * its NUL.
+ */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n;
+	unsigned lo = 0x80, hi = 0xBF; /* range of the second byte */
+	if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+		n = 2;
+	} else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+		n = 3;
+		if (p[0] == 0xE0)
+			lo = 0xA0;
+		else if (p[0] == 0xED)
+			hi = 0x9F;
+	} else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+		n = 4;
+		if (p[0] == 0xF0)
+			lo = 0x90;
+		else if (p[0] == 0xF4)
+			hi = 0x8F;
+	} else {
+		return 0;
+	}
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k < n; k++)
+		if (p[k] < 0x80 || p[k] > 0xBF)
+			return 0;
+	return n;
+}
+
 void emu_buf_json_str(struct emu_buf *b, const char *s)
 {
 	emu_buf_add(b, "\"", 1);
@@ -107,8 +142,16 @@ void emu_buf_json_str(struct emu_buf *b, const char *s)
 			emu_buf_add(b, e, 2);
 		} else if (*p < 0x20) {
 			emu_buf_printf(b, "\\u%04x", *p);
-		} else {
+		} else if (*p < 0x80) {
 			emu_buf_add(b, p, 1);
+		} else {
+			size_t n = utf8_len(p);
+			if (n == 0) {
+				emu_buf_str(b, "\\ufffd");
+			} else {
+				emu_buf_add(b, p, n);
+				p += n - 1;
+			}
 		}
 	}
 	emu_buf_add(b, "\"", 1);

@@ -1,8 +1,10 @@
 /*
  * emulator_unit: rb-druid-emulator's pieces in-process: the ISO-8601
  * instant/period/zone readers and timestamp printer, Java-style double
- * printing, the dataset (patterns and every documented anomaly, checked on raw
- * rows), and the engine's sums against the raw rows added up here.
+ * printing, JSON string escaping (always valid UTF-8, also for the invalid
+ * bytes an error message may quote), the dataset (patterns and every
+ * documented anomaly, checked on raw rows), and the engine's sums against the
+ * raw rows added up here.
  * argv[1] (the executable) is unused.
  */
 #include <jansson.h>
@@ -138,6 +140,36 @@ static void test_java_double(void)
 	emu_buf_free(&b);
 }
 
+/* emu_buf_json_str(in) must be exactly want, and Jansson must read it back. */
+static void check_json_str(const char *in, const char *want)
+{
+	struct emu_buf b;
+	emu_buf_init(&b, 256);
+	emu_buf_json_str(&b, in);
+	CHECKF(b.p != NULL && strcmp(b.p, want) == 0, "escaped %s (want %s)", b.p, want);
+	json_error_t je;
+	json_t *j = json_loadb(b.p, b.len, JSON_DECODE_ANY, &je);
+	CHECKF(json_is_string(j), "%s does not read back: %s", b.p, je.text);
+	json_decref(j);
+	emu_buf_free(&b);
+}
+
+static void test_json_str(void)
+{
+	check_json_str("plain", "\"plain\"");
+	check_json_str("q\"b\\t\x01", "\"q\\\"b\\\\t\\u0001\"");
+	check_json_str("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+	/* cut, stray, overlong, surrogate, past U+10FFFF, never-valid bytes: U+FFFD each */
+	check_json_str("a\xc3", "\"a\\ufffd\"");
+	check_json_str("\xc2\xb9\x8c", "\"\xc2\xb9\\ufffd\"");
+	check_json_str("\xc0\xaf", "\"\\ufffd\\ufffd\"");
+	check_json_str("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"");
+	check_json_str("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");
+	check_json_str("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
+	check_json_str("\xf0\x9f\x98", "\"\\ufffd\\ufffd\\ufffd\"");
+	check_json_str("\xfe\xff", "\"\\ufffd\\ufffd\"");
+}
+
 /* Raw-row sum of one metric for a sensor (NULL = all) over [from, to). */
 static int64_t raw_sum(uint64_t seed, const char *sensor, int64_t from, int64_t to, int *rows_out)
 {
@@ -260,6 +292,7 @@ int main(void)
 	test_instants();
 	test_periods_zones();
 	test_java_double();
+	test_json_str();
 	test_dataset();
 	test_engine_against_rows();
 	printf("emulator_unit: ok\n");
