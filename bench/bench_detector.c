@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "detector.h"
+#include "rb/detect/detector.h"
 
 static double cpu_now(void)
 {

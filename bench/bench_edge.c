@@ -22,10 +22,10 @@
 #include <time.h>
 
 #include "../fcgi/b64.c"
-#include "../fcgi/config.c"
-#include "../fcgi/form.c"
-#include "../fcgi/request_fields.c"
-#include "../fcgi/strnum.c"
+#include "fcgi/config.c"
+#include "fcgi/form.c"
+#include "fcgi/request_fields.c"
+#include "fcgi/strnum.c"
 
 static double now_us(void)
 {

@@ -36,9 +36,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "detection.h"
-#include "detector.h"
-#include "series.h"
+#include "rb/detect/detection.h"
+#include "rb/detect/detector.h"
+#include "rb/input/series.h"
 
 #define MAX_CSV_BYTES (64u << 20)
 #define MAX_WINDOWS 64

@@ -17,9 +17,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../tests/oracle/features_old.inc"
+#include "tests/oracle/features_old.inc"
 #include "bench_util.h"
-#include "rb_features.h"
+#include "rb/detect/features.h"
 
 static char *metric_names[] = {"flows_per_client", "flows_per_sec_per_client", "pps", "clients",
                                "bytes_per_client", "bps", "flows", "bytes", "fps",

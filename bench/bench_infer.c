@@ -14,10 +14,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "infer.h"
-#include "model.h"
-#include "model_dnnl.h"
-#include "model_vec.h"
+#include "rb/model/infer.h"
+#include "rb/model/model.h"
+#include "core/model/model_dnnl.h"
+#include "core/model/model_vec.h"
 
 #define REF_RUNS 3
 #define DNNL_RUNS 11

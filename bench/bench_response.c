@@ -1,6 +1,6 @@
 /*
  * bench_response: time of building the success body, the Jansson reference
- * (core/response_ref.c) against the direct writer (core/response.c), on
+ * (tests/oracle/response_ref.c) against the direct writer (core/answer/response.c), on
  * synthetic detections of 60 rows (1 hour), 10,080 rows (1 week) and
  * 100,000 rows, realistic values (traffic bytes with decimals, small
  * scores, 2% anomalies, ISO timestamps). Prints per case the median over
@@ -17,10 +17,10 @@
 #include <time.h>
 
 #include "bench_util.h"
-#include "detection.h"
-#include "score.h"
-#include "response_ref.h"
-#include "series.h"
+#include "rb/detect/detection.h"
+#include "rb/detect/score.h"
+#include "oracle/response_ref.h"
+#include "rb/input/series.h"
 
 /* The former score_median(): qsort, then the middle (mean of the two middle ones). */
 static double median_qsort(double *v, size_t n)

@@ -20,7 +20,7 @@
 #include <time.h>
 
 #include "bench_util.h"
-#include "series.h"
+#include "rb/input/series.h"
 
 #define NMETRICS 11
 

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detection.h"
-#include "detector.h"
-#include "series.h"
+#include "rb/detect/detection.h"
+#include "rb/detect/detector.h"
+#include "rb/input/series.h"
 
 /* Private_Dirty of the whole process in kB (smaps_rollup), -1 when unreadable. */
 static long private_dirty_kb(void)

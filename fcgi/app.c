@@ -5,24 +5,24 @@
  * engine (deep model), detector (model-free), response. This file decides
  * only the order, which model runs, and which HTTP status an error becomes.
  */
-#include "app.h"
+#include "rb/fcgi/app.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "detection.h"
-#include "detector.h"
-#include "druid.h"
-#include "druid_query.h"
-#include "engine.h"
-#include "form.h"
-#include "infer.h"
-#include "log.h"
-#include "request_fields.h"
-#include "route.h"
-#include "series.h"
+#include "rb/detect/detection.h"
+#include "rb/detect/detector.h"
+#include "rb/druid/druid_client.h"
+#include "rb/druid/druid_query.h"
+#include "rb/detect/engine.h"
+#include "rb/fcgi/form.h"
+#include "rb/model/infer.h"
+#include "rb/fcgi/log.h"
+#include "rb/fcgi/request_fields.h"
+#include "rb/fcgi/route.h"
+#include "rb/input/series.h"
 
 struct app {
 	const struct rb_config *cfg;    /* borrowed */

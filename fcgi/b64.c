@@ -1,13 +1,13 @@
 /*
  * b64: lenient base64 decoding of form fields (CONTRACT §1); the accepted and
- * rejected inputs are listed in include/b64.h. One pass (a table lookup per
+ * rejected inputs are listed in include/rb/fcgi/b64.h. One pass (a table lookup per
  * byte, whole groups of four at a time), no allocation in b64_decode_buf, a
  * hard output cap. The percent-encoded decoder also has a block path (16 raw
  * bytes a step, SSSE3 or GNU C vectors) for long runs of alphabet characters;
  * the byte rules stay the one definition of what is accepted and of every
  * message. Not an encoder; not constant-time (the input is not secret).
  */
-#include "b64.h"
+#include "rb/fcgi/b64.h"
 
 #include <stdint.h>
 #include <stdlib.h>

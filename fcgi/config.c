@@ -5,7 +5,7 @@
  * and its help text; the sample file and the man page list are written from
  * the same rows. Not the daemon, not a general INI library (no sections).
  */
-#include "config.h"
+#include "rb/fcgi/config.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -13,8 +13,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "request_fields.h"
-#include "strnum.h"
+#include "rb/fcgi/request_fields.h"
+#include "rb/fcgi/strnum.h"
 
 /* The whole file is read at once; a config file is small. */
 enum { CONFIG_MAX_FILE = 1 << 20, CONFIG_MAX_LINE = 4096 };

@@ -1,11 +1,11 @@
 /*
  * form: request bodies (urlencoded and multipart/form-data) into named fields;
- * the rules are in include/form.h. Every copy is capped before it is made;
+ * the rules are in include/rb/fcgi/form.h. Every copy is capped before it is made;
  * the body itself is never modified. Fields named by form_parse_raw are not
  * copied at all: checked and measured, then borrowed from the body. Not a
  * MIME library (see form.h).
  */
-#include "form.h"
+#include "rb/fcgi/form.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * only read afterwards; a line is written with a single write(2) so lines of
  * concurrent workers do not interleave.
  */
-#include "log.h"
+#include "rb/fcgi/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

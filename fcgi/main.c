@@ -17,13 +17,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "config.h"
-#include "druid.h"
-#include "log.h"
-#include "pool.h"
-#include "registry.h"
-#include "worker.h"
+#include "rb/fcgi/app.h"
+#include "rb/fcgi/config.h"
+#include "rb/druid/druid_client.h"
+#include "rb/fcgi/log.h"
+#include "rb/fcgi/pool.h"
+#include "rb/fcgi/registry.h"
+#include "rb/fcgi/worker.h"
 
 #ifndef RB_DEFAULT_CONFIG
 #define RB_DEFAULT_CONFIG "/etc/rb-aioutliers/rb-aioutliers.conf"

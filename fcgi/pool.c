@@ -9,7 +9,7 @@
  * The only process-wide variable is the worker's stop flag, written by its
  * signal handler (a volatile sig_atomic_t, as signal handlers require).
  */
-#include "pool.h"
+#include "rb/fcgi/pool.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "rb/fcgi/log.h"
 
 #define POOL_TICK_MS 100        /* master wake-up period */
 #define POOL_RESIGNAL_MS 200    /* re-send a stop this often (closes the accept race) */

@@ -1,9 +1,9 @@
 /*
  * registry: loads the models directory into memory (see registry.h).
- * Not the model file parser (core/model_load.c) nor the Druid template
- * parser (core/druid_query.c): this file only finds the files and pairs them.
+ * Not the model file parser (core/model/model_load.c) nor the Druid template
+ * parser (core/druid/druid_query.c): this file only finds the files and pairs them.
  */
-#include "registry.h"
+#include "rb/fcgi/registry.h"
 
 #include <dirent.h>
 #include <stdlib.h>

@@ -1,18 +1,18 @@
 /*
  * request_fields: the outliers request's form fields, one table row each
- * (name, decoder); the rules are in include/request_fields.h. Decoded text is
+ * (name, decoder); the rules are in include/rb/fcgi/request_fields.h. Decoded text is
  * only checked to start like the JSON it should be; parsing it is the series
  * and Druid modules' job. The base64 fields (data, query, model) may come
  * still urlencoded (request_fields_parse): then percent- and base64-decoding
  * are one pass (b64_decode_pct_*). Not the form parser, not the model lookup.
  */
-#include "request_fields.h"
+#include "rb/fcgi/request_fields.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
-#include "strnum.h"
+#include "rb/fcgi/b64.h"
+#include "rb/fcgi/strnum.h"
 
 static int name_char(char c)
 {

@@ -1,8 +1,8 @@
 /*
- * route: the table of paths the daemon serves (see include/route.h). No
+ * route: the table of paths the daemon serves (see include/rb/fcgi/route.h). No
  * decoding or normalisation beyond dropping "?query" and one trailing '/'.
  */
-#include "route.h"
+#include "rb/fcgi/route.h"
 
 #include <stddef.h>
 #include <string.h>

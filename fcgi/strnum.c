@@ -1,9 +1,9 @@
 /*
- * strnum: bounded decimal parsers (see include/strnum.h). The syntax is checked
+ * strnum: bounded decimal parsers (see include/rb/fcgi/strnum.h). The syntax is checked
  * here by hand first; strtoll/strtod then only see text that is a plain number
  * (so their leniencies - leading spaces, hex, "inf", "nan" - never apply).
  */
-#include "strnum.h"
+#include "rb/fcgi/strnum.h"
 
 #include <errno.h>
 #include <math.h>

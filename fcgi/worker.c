@@ -19,7 +19,7 @@
  * unread (past the drain limit) waits itself (linger_until_closed), so that the
  * client gets the answer and not a reset.
  */
-#include "worker.h"
+#include "rb/fcgi/worker.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -35,8 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "pool.h"
+#include "rb/fcgi/log.h"
+#include "rb/fcgi/pool.h"
 
 /* Past the cap the body is still read and discarded up to this factor, so the web server
  * is not cut off mid-write and the client gets our 413 rather than a 502. */

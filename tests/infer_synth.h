@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "rb/model/model.h"
 #include "testutil.h"
 
 #define SY_MAX_LAYERS 40

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
+#include "rb/fcgi/b64.h"
 #include "testutil.h"
 
 struct b64_case {

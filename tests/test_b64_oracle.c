@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "b64.h"
+#include "rb/fcgi/b64.h"
 #include "testutil.h"
 
 /* Sextet of an alphabet character; B64_SKIP for CR/LF/TAB, B64_PAD for '=', B64_BAD otherwise. */

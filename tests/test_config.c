@@ -11,7 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "config.h"
+#include "rb/fcgi/config.h"
 #include "testutil.h"
 
 static enum rb_code parse(const char *text, struct rb_config *cfg, struct rb_err *err)

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decimal.h"
+#include "rb/input/decimal.h"
 #include "testutil.h"
 
 static uint64_t next(uint64_t *s)

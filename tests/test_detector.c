@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detector.h"
+#include "rb/detect/detector.h"
 #include "testutil.h"
 
 #define MAXN 20000

@@ -1,13 +1,13 @@
 /*
  * test_detector_median: the rolling median of the default detector
- * (rollmed() in core/detector_robust.c, reached by including the file)
+ * (rollmed() in core/detect/detector_robust.c, reached by including the file)
  * against a brute-force oracle (sort the window, take the middle) on random
  * series: ties (values drawn from a few levels), irregular spacing with
  * gaps, duplicate instants, windows from 1 row to longer than the series,
  * and the end rule (windows keep their length inside the data span). Exact
  * equality is required: both take the same elements.
  */
-#include "../core/detector_robust.c"
+#include "core/detect/detector_robust.c"
 
 #include "testutil.h"
 

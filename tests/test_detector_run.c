@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detection.h"
-#include "detector.h"
-#include "series.h"
+#include "rb/detect/detection.h"
+#include "rb/detect/detector.h"
+#include "rb/input/series.h"
 #include "testutil.h"
 
 static struct series *parse(const char *json)

@@ -27,7 +27,7 @@
 #include <sys/prctl.h>
 #endif
 
-#include "druid.h"
+#include "rb/druid/druid_client.h"
 #include "testutil.h"
 
 #define CAP ((size_t)1 << 20) /* answer cap used by these tests */

@@ -10,8 +10,8 @@
 #include <dirent.h>
 #include <string.h>
 
-#include "druid_private.h"
-#include "druid_query.h"
+#include "core/druid/druid_private.h"
+#include "rb/druid/druid_query.h"
 #include "testutil.h"
 
 static struct druid_template *traffic_template(void)

@@ -14,8 +14,8 @@
 
 #include <jansson.h>
 
-#include "engine.h"
-#include "rb_features.h"
+#include "rb/detect/engine.h"
+#include "rb/detect/features.h"
 #include "testutil.h"
 
 /* Model output vs the float64 golden output of the same weights: float32 arithmetic

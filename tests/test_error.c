@@ -1,7 +1,7 @@
 /* rb_error: every code has a message and the HTTP status CONTRACT §1 asks for. */
 #include <string.h>
 
-#include "rb_error.h"
+#include "rb/base/error.h"
 #include "testutil.h"
 
 int main(void)

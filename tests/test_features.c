@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "rb_features.h"
+#include "rb/detect/features.h"
 #include "testutil.h"
 
 #define NEAR(a, b, tol) (fabs((a) - (b)) <= (tol) * (1.0 + fabs(b)))

@@ -1,6 +1,6 @@
 /*
  * test_features_fast: the vectorised rescaling and the reworked row loop of
- * core/features.c against the implementation they replaced, kept as the
+ * core/detect/features.c against the implementation they replaced, kept as the
  * oracle in tests/oracle/features_old.inc (old_scale, old_build). Bit for bit:
  * features_scale_n and features_scale_n_baseline against old_scale on edge
  * values (NaN, +-0, negatives, subnormals, both sides of the 1e-3 switch,
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rb_features.h"
+#include "rb/detect/features.h"
 #include "testutil.h"
 
 #include "oracle/features_old.inc"

@@ -11,9 +11,9 @@
 
 #include <jansson.h>
 
-#include "model.h"
-#include "rb_features.h"
-#include "series.h"
+#include "rb/model/model.h"
+#include "rb/detect/features.h"
+#include "rb/input/series.h"
 #include "testutil.h"
 
 #define REL_TOL 1e-9

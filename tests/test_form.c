@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
+#include "rb/fcgi/form.h"
 #include "testutil.h"
 
 #define URLENC "application/x-www-form-urlencoded"

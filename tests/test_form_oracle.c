@@ -10,7 +10,7 @@
  * the oracle's decoding of its first occurrence, duplicates and empty names
  * are skipped, and a malformed escape in a skipped value is still an error.
  */
-#include "../fcgi/form.c"
+#include "fcgi/form.c"
 
 #include <stdint.h>
 

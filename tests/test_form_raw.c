@@ -9,7 +9,7 @@
  * the same order; a raw field's bytes are the very bytes of the body and
  * percent-decode to form_parse's value; form_get gives NULL for it.
  */
-#include "../fcgi/form.c"
+#include "fcgi/form.c"
 
 #include <stdint.h>
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detector.h"
+#include "rb/detect/detector.h"
 #include "testutil.h"
 
 static uint64_t rng_state = 12345;

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "infer.h"
+#include "rb/model/infer.h"
 #include "infer_synth.h"
-#include "model.h"
-#include "model_dnnl.h"
+#include "rb/model/model.h"
+#include "core/model/model_dnnl.h"
 #include "testutil.h"
 
 /* float32 vs float64, max abs error; measured up to 1.2e-5 on traffic.keras (its first

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "infer.h"
+#include "rb/model/infer.h"
 #include "infer_synth.h"
-#include "model_ref.h"
+#include "rb/model/model_ref.h"
 #include "testutil.h"
 
 /* A valid small graph: input [4, 3] -> LN -> LSTM 5 (last) -> repeat 4 -> Dense 3 -> concat. */

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "infer.h"
+#include "rb/model/infer.h"
 #include "infer_synth.h"
-#include "model_dnnl.h"
-#include "model_ref.h"
-#include "model_vec.h"
+#include "core/model/model_dnnl.h"
+#include "rb/model/model_ref.h"
+#include "core/model/model_vec.h"
 #include "testutil.h"
 
 /* float32 oneDNN vs float64 reference, max abs error over the output (values O(1));

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "infer.h"
-#include "model.h"
-#include "model_ref.h"
+#include "rb/model/infer.h"
+#include "rb/model/model.h"
+#include "rb/model/model_ref.h"
 #include "testutil.h"
 
 /* Same float32 weights, both float64: only summation order differs; measured 1.2e-14. */

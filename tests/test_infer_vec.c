@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "infer.h"
+#include "rb/model/infer.h"
 #include "infer_synth.h"
-#include "model.h"
-#include "model_vec.h"
+#include "rb/model/model.h"
+#include "core/model/model_vec.h"
 #include "testutil.h"
 
 /* float32 vs float64, max abs error; same bound as the oneDNN path (test_infer_dnnl_vs_ref:

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "rb/fcgi/log.h"
 #include "testutil.h"
 
 static char out[8192];

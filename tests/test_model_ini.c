@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "model_internal.h"
+#include "core/model/model_internal.h"
 #include "testutil.h"
 
 #define BASE_COLUMNS "[Columns]\nmetrics = a, b, granularity\ntimestamp = minute, weekday_0\n"

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "model.h"
+#include "rb/model/model.h"
 #include "testutil.h"
 
 static char shared_path[4096];

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "model.h"
+#include "rb/model/model.h"
 #include "model_fixture.h"
 #include "testutil.h"
 

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "model_internal.h"
+#include "core/model/model_internal.h"
 #include "testutil.h"
 
 #define IN43 "{\"class_name\": \"InputLayer\", \"name\": \"in\", \"config\": {\"batch_input_shape\": [null, 4, 3]}, \"inbound_nodes\": []}"

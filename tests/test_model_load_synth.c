@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "model.h"
+#include "rb/model/model.h"
 #include "model_fixture.h"
 #include "testutil.h"
 

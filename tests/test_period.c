@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "period.h"
+#include "rb/input/period.h"
 #include "testutil.h"
 
 static const struct {

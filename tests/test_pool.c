@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "pool.h"
+#include "rb/fcgi/log.h"
+#include "rb/fcgi/pool.h"
 #include "testutil.h"
 
 struct ctx {

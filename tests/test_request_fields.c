@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
-#include "request_fields.h"
+#include "rb/fcgi/form.h"
+#include "rb/fcgi/request_fields.h"
 #include "testutil.h"
 
 #define DATA_B64 "W3sidGltZXN0YW1wIjoiMjAyMy0wOS0yMVQwOTowMDowMC4wMDBaIiwicmVzdWx0Ijp7ImJ5dGVzIjoxfX1d"

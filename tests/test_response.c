@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "detection.h"
+#include "rb/detect/detection.h"
 #include "testutil.h"
 
 static void test_success(void)

@@ -1,7 +1,7 @@
 /*
  * test_response_oracle: response_success() and response_error() (the direct
- * writer of core/response.c) give byte for byte the bodies of the Jansson
- * reference (core/response_ref.c): on the upstream sample series through the
+ * writer of core/answer/response.c) give byte for byte the bodies of the Jansson
+ * reference (tests/oracle/response_ref.c): on the upstream sample series through the
  * default and legacy detectors and through the deep model (traffic.keras),
  * on random detections (random bit patterns, decimal-looking, integral,
  * huge, tiny, subnormal, negative, non-finite, exact rounding ties of the
@@ -14,13 +14,13 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "detection.h"
-#include "detector.h"
-#include "engine.h"
-#include "infer.h"
-#include "model.h"
-#include "response_ref.h"
-#include "series.h"
+#include "rb/detect/detection.h"
+#include "rb/detect/detector.h"
+#include "rb/detect/engine.h"
+#include "rb/model/infer.h"
+#include "rb/model/model.h"
+#include "oracle/response_ref.h"
+#include "rb/input/series.h"
 #include "testutil.h"
 
 struct rng {

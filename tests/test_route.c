@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "route.h"
+#include "rb/fcgi/route.h"
 #include "testutil.h"
 
 struct route_case {

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "score.h"
+#include "rb/detect/score.h"
 #include "testutil.h"
 
 #define N 9

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "score.h"
+#include "rb/detect/score.h"
 #include "testutil.h"
 
 struct rng {

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "series.h"
+#include "rb/input/series.h"
 #include "testutil.h"
 
 static const char *const traffic_names[11] = {

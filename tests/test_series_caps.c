@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "series.h"
+#include "rb/input/series.h"
 #include "testutil.h"
 
 static enum rb_code try(const char *text, size_t len, const struct series_limits *lim,

@@ -1,6 +1,6 @@
 /*
  * test_series_fast: series_parse() against the parser it replaced, kept as
- * the oracle in tests/oracle/series_old.inc (core/series.c of commit
+ * the oracle in tests/oracle/series_old.inc (core/input/series.c of commit
  * 71a5065, its public names renamed old_series_*). The new parser puts all
  * timestamps in one block and reads Druid-shaped timestamps of an already
  * seen day through a cache; neither may change a result. For every input
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "series.h"
+#include "rb/input/series.h"
 #include "testutil.h"
 
 #include "oracle/series_old.h"

@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "series.h"
+#include "rb/input/series.h"
 #include "testutil.h"
 
 static char doc[8192];

@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "series.h"
+#include "rb/input/series.h"
 #include "testutil.h"
 
 /* Parses text (NUL-terminated); on failure returns the code with err filled. */

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "series.h"
+#include "rb/input/series.h"
 #include "testutil.h"
 
 static size_t compared, failures_compared;

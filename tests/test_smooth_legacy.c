@@ -9,8 +9,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "detector.h"
-#include "series.h"
+#include "rb/detect/detector.h"
+#include "rb/input/series.h"
 #include "testutil.h"
 
 static int close_rel(double a, double b, double rel)

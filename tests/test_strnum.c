@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "strnum.h"
+#include "rb/fcgi/strnum.h"
 #include "testutil.h"
 
 struct ll_case {

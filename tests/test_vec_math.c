@@ -8,7 +8,7 @@
  * reachable; the forward itself is tested through the library build in
  * test_infer_vec.
  */
-#include "../core/model_vec.c"
+#include "core/model/model_vec.c"
 
 #include <stdio.h>
 

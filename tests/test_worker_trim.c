@@ -8,7 +8,7 @@
  * so it is compiled out under AddressSanitizer (which replaces malloc); the
  * threshold assertions run everywhere.
  */
-#include "../fcgi/worker.c"
+#include "fcgi/worker.c"
 
 #include "testutil.h"
 

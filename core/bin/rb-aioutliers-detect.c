@@ -12,14 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detection.h"
-#include "detector.h"
-#include "engine.h"
-#include "infer.h"
-#include "model.h"
-#include "rb_error.h"
-#include "score.h"
-#include "series.h"
+#include "rb/detect/detection.h"
+#include "rb/detect/detector.h"
+#include "rb/detect/engine.h"
+#include "rb/model/infer.h"
+#include "rb/model/model.h"
+#include "rb/base/error.h"
+#include "rb/detect/score.h"
+#include "rb/input/series.h"
 
 #ifndef RB_DEFAULT_MODELS_DIR
 #define RB_DEFAULT_MODELS_DIR "/usr/share/rb-aioutliers/models"

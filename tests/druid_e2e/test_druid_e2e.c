@@ -14,10 +14,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "druid.h"
-#include "druid_query.h"
+#include "rb/druid/druid_client.h"
+#include "rb/druid/druid_query.h"
 #include "emu_testlib.h"
-#include "series.h"
+#include "rb/input/series.h"
 #include "testutil.h"
 
 static const char *emu_exe;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
+#include "rb/fcgi/b64.h"
 
 #define REQUIRE(c)                                                                               \
 	do {                                                                                     \

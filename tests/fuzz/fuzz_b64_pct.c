@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
-#include "form.h"
-#include "request_fields.h"
+#include "rb/fcgi/b64.h"
+#include "rb/fcgi/form.h"
+#include "rb/fcgi/request_fields.h"
 
 #define REQUIRE(c)                                                                               \
 	do {                                                                                     \

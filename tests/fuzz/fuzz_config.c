@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "rb/fcgi/config.h"
 
 #define REQUIRE(c)                                                                               \
 	do {                                                                                     \

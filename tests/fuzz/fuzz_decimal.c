@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decimal.h"
+#include "rb/input/decimal.h"
 
 #define REQUIRE(c)                     \
 	do {                           \

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detector.h"
+#include "rb/detect/detector.h"
 
 #define MAX_ROWS 4096
 #define MAX_LEGACY 512

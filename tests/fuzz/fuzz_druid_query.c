@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "druid_private.h"
-#include "druid_query.h"
+#include "core/druid/druid_private.h"
+#include "rb/druid/druid_query.h"
 
 #define FUZZ_CHECK(c)              \
 	do {                       \

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
-#include "request_fields.h"
+#include "rb/fcgi/form.h"
+#include "rb/fcgi/request_fields.h"
 
 #define REQUIRE(c)                                                                               \
 	do {                                                                                     \

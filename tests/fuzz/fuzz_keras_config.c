@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "model_internal.h"
+#include "core/model/model_internal.h"
 
 static void require(int cond)
 {

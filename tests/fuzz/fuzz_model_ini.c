@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_internal.h"
+#include "core/model/model_internal.h"
 
 static void require(int cond)
 {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "period.h"
+#include "rb/input/period.h"
 
 #define FUZZ_CHECK(c)              \
 	do {                       \

@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "series.h"
+#include "rb/input/series.h"
 
 #define REQUIRE(c)                     \
 	do {                           \

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "../oracle/series_old.h"
-#include "series.h"
+#include "rb/input/series.h"
 
 #define REQUIRE(c)                     \
 	do {                           \

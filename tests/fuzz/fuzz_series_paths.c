@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "series.h"
+#include "rb/input/series.h"
 
 #define REQUIRE(c)                     \
 	do {                           \

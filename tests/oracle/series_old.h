@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "series.h"
+#include "rb/input/series.h"
 
 #define series_parse old_series_parse
 #define series_parse_with old_series_parse_with

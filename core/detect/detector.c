@@ -1,0 +1,85 @@
+/*
+ * detector: which metric of a series is analysed, and dispatch to a
+ * model-free detector by name ("default" or "iforest-legacy"), filling a
+ * struct detection. The rule for the metric (docs/DEFAULT-DETECTOR.md):
+ * "monitors" when the rows carry it (the old service's choice), else the
+ * request's metric, else the configured default metric when the rows carry
+ * it, else the first metric of the first row (the old fallback).
+ * Not here: the detectors themselves (core/detect/detector_robust.c,
+ * core/detect/detector_legacy.c), the deep model, the JSON answer.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rb/detect/detector.h"
+
+int detector_known(const char *name)
+{
+	return name == NULL || strcmp(name, DETECTOR_DEFAULT) == 0 ||
+	       strcmp(name, DETECTOR_LEGACY) == 0;
+}
+
+long detector_pick_column(const struct series *s, const struct detector_opts *opts,
+                          struct rb_err *err)
+{
+	if (s->ncols == 0) {
+		rb_err_set(err, RB_E_INPUT, "the data carries no metric to analyse");
+		return -1;
+	}
+	long c = series_col(s, "monitors");
+	if (c >= 0)
+		return c;
+	if (opts->metric != NULL && opts->metric[0] != '\0') {
+		c = series_col(s, opts->metric);
+		if (c < 0)
+			rb_err_set(err, RB_E_INPUT, "metric \"%.64s\" is not in the data", opts->metric);
+		return c;
+	}
+	if (opts->default_metric != NULL && opts->default_metric[0] != '\0') {
+		c = series_col(s, opts->default_metric);
+		if (c >= 0)
+			return c;
+	}
+	return 0;
+}
+
+enum rb_code detector_run(const struct series *s, const struct detector_opts *opts,
+                          struct detection *out, struct rb_err *err)
+{
+	const char *name = opts->name != NULL ? opts->name : DETECTOR_DEFAULT;
+	if (!detector_known(name))
+		return rb_err_set(err, RB_E_INPUT, "unknown detector \"%.64s\" (known: %s, %s)", name,
+		                  DETECTOR_DEFAULT, DETECTOR_LEGACY);
+	double sens = opts->sensitivity;
+	if (!isnan(sens) && !(sens >= 0.0 && sens <= 1.0))
+		return rb_err_set(err, RB_E_INPUT, "sensitivity must be a number in [0, 1]");
+	int legacy = strcmp(name, DETECTOR_LEGACY) == 0;
+	if (isnan(sens))
+		sens = legacy ? DETECTOR_LEGACY_SENSITIVITY : DETECTOR_DEFAULT_SENSITIVITY;
+	if (s->n == 0)
+		return rb_err_set(err, RB_E_INPUT, "the data has no rows to analyse");
+	long c = detector_pick_column(s, opts, err);
+	if (c < 0)
+		return err != NULL ? err->code : RB_E_INPUT;
+	enum rb_code rc = detection_init(out, s->n, err);
+	if (rc != RB_OK)
+		return rc;
+	double *x = out->observed; /* filled first, then read by the detector */
+	for (size_t i = 0; i < s->n; i++)
+		x[i] = s->present[i * s->ncols + (size_t)c] ? s->values[i * s->ncols + (size_t)c] : NAN;
+	if (legacy)
+		rc = legacy_detect(x, s->t, s->n, sens, out->expected, out->score, out->anomaly,
+		                   &out->threshold, err);
+	else
+		rc = robust_detect(x, s->t, s->n, sens, out->expected, out->score, out->anomaly,
+		                   &out->threshold, err);
+	if (rc != RB_OK) {
+		detection_release(out);
+		return rc;
+	}
+	snprintf(out->metric, sizeof out->metric, "%s", s->names[c]);
+	snprintf(out->model, sizeof out->model, "%s", name);
+	return RB_OK;
+}

@@ -1,0 +1,890 @@
+/*
+ * detector_robust: the default (model-free) detector, a robust seasonal
+ * baseline with robust z-scores. The method and its reasons are in
+ * docs/DEFAULT-DETECTOR.md; in short, over the whole window:
+ *
+ *  1. rows are ordered by time; the sampling step is the median positive
+ *     spacing (no positive spacing: the row index is the time axis);
+ *  2. a non-negative series whose positive values span > LOG_RANGE
+ *     (p90/p10) is analysed as log(x + p10): it varies by ratios;
+ *  3. candidate periods: daily, weekly, each when a period holds >=
+ *     MIN_BINS steps and the window spans >= MIN_CYCLES periods;
+ *  4. a global linear trend is removed, its slope the median of the slopes
+ *     between points one period (else a tenth of the rows) apart;
+ *  5. baselines: trend only (a rolling median over a tenth of the rows), and
+ *     per period a rolling median over whole periods plus a per-phase median
+ *     profile, fitted twice (STL-like). The one with the smallest mean
+ *     absolute residual wins, a profile being judged on the cycles it was
+ *     not fitted on (so a profile that only fits noise does not win);
+ *  6. expected = baseline shifted so the median residual is 0; residual
+ *     scale sigma = 1.4826 * MAD (a higher quantile when the MAD is
+ *     rounding noise or ties), raised towards the 97th percentile of
+ *     |residual| / 2.17 when the tail is heavier than Gaussian, by at most
+ *     TAIL_CAP times; per row, raised to the MAD of its phase group (with a
+ *     profile); floored at REL_FLOOR * median |x| so flat or near-constant
+ *     series do not flag noise in their last digits;
+ *  7. score = |x - expected| / sigma; anomaly when score > k(sensitivity).
+ *
+ * Time O(n log n): a radix sort per rolling median, then each point enters
+ * and leaves the window once and the median moves by bit scans over a rank
+ * bitmap; memory ~150 bytes per row in one allocation. Deterministic.
+ * Not here: choice of the metric and of the detector (core/detect/detector.c), the
+ * legacy detector (core/detect/detector_legacy.c).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rb/detect/detector.h"
+
+#define DAY 86400.0
+#define WEEK 604800.0
+#define MIN_CYCLES 3.0        /* periods a window must span to fit a profile */
+#define MIN_BINS 2.0          /* steps a period must hold to be a candidate */
+#define MAX_BINS 10080        /* phase bins per period (cap) */
+#define NONSEASONAL_FRAC 0.1  /* rolling-median window without a period, share of rows */
+#define NONSEASONAL_MIN 7.0   /* ... and its minimum, in rows */
+#define SIMPLER_BONUS 0.95    /* a period must cut the residual spread below this share */
+#define SELECT_POINTS 8192    /* residuals used to compare candidates (an even subsample) */
+#define TAIL_Q 0.97           /* tail quantile of |residual| used for heavy tails */
+#define TAIL_Z 2.170090378    /* its value for Gaussian residuals, in sigmas */
+#define TAIL_CAP 3.0          /* the tail raises sigma by at most this factor */
+#define TAIL_MIN_ROWS 334     /* ... and only when >= 10 rows lie above TAIL_Q */
+#define PHASE_MIN_ROWS 15.0   /* rows per phase group of the per-phase scale */
+#define MAD_TO_SIGMA 1.482602218505602
+#define LOG_RANGE 100.0       /* positive values spanning more than this (p90/p10): log scale */
+#define REL_FLOOR 1e-4        /* sigma >= REL_FLOOR * median |x| */
+#define ABS_FLOOR_REL 1e-12   /* sigma >= ABS_FLOOR_REL * max |x| (keeps scores finite) */
+#define ZERO_TOL_REL 1e-9     /* |residual| <= ZERO_TOL_REL * max |x| counts as 0 */
+#define SCORE_CAP 1e12        /* scores are clamped to this */
+
+/* Sensitivity s in [0, 1] -> threshold k in robust sigmas, linear: s = 0 gives K_MAX, 1 K_MIN. */
+#define K_MIN 4.4
+#define K_MAX 10.0
+
+double robust_threshold(double sensitivity)
+{
+	double s = isfinite(sensitivity) ? sensitivity : DETECTOR_DEFAULT_SENSITIVITY;
+	if (s < 0.0)
+		s = 0.0;
+	if (s > 1.0)
+		s = 1.0;
+	return K_MAX - (K_MAX - K_MIN) * s;
+}
+
+/* ---------------------------------------------------------------- sorting */
+
+struct keyed {
+	uint64_t key; /* order-preserving image of a double */
+	size_t idx;
+};
+
+static uint64_t order_key(double v)
+{
+	uint64_t u;
+	memcpy(&u, &v, sizeof u);
+	return (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
+}
+
+/* Stable LSD radix sort of a[n] by key (8-bit digits, one counting pass), tmp[n] scratch. */
+static void radix_sort(struct keyed *a, struct keyed *tmp, size_t n)
+{
+	size_t cnt[8][256];
+	memset(cnt, 0, sizeof cnt);
+	for (size_t i = 0; i < n; i++)
+		for (int d = 0; d < 8; d++)
+			cnt[d][(a[i].key >> (8 * d)) & 0xFF]++;
+	for (int d = 0; d < 8; d++) {
+		int shift = 8 * d;
+		if (n == 0 || cnt[d][(a[0].key >> shift) & 0xFF] == n)
+			continue; /* every key has this digit */
+		size_t sum = 0;
+		for (int b = 0; b < 256; b++) {
+			size_t c = cnt[d][b];
+			cnt[d][b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[cnt[d][(a[i].key >> shift) & 0xFF]++] = a[i];
+		memcpy(a, tmp, n * sizeof *a);
+	}
+}
+
+/* k-th smallest (0-based) of v[n], reordering v (Hoare quickselect, median-of-3). */
+static double select_kth(double *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+	while (hi > lo) {
+		size_t mid = lo + (hi - lo) / 2;
+		double a = v[lo], b = v[mid], c = v[hi];
+		double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				double tmp = v[i];
+				v[i] = v[j];
+				v[j] = tmp;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return v[k];
+	}
+	return v[k];
+}
+
+/* Median of v[n] (n >= 1), reordering v. */
+static double median_inplace(double *v, size_t n)
+{
+	double hi = select_kth(v, n, n / 2);
+	if (n % 2)
+		return hi;
+	/* After the selection v[0 .. n/2) holds the smaller half: its largest is the lower middle. */
+	double lo = v[0];
+	for (size_t i = 1; i < n / 2; i++)
+		if (v[i] > lo)
+			lo = v[i];
+	return lo + (hi - lo) / 2.0;
+}
+
+/* ---------------------------------------------------------------- workspace */
+
+struct ws {
+	void *block;        /* the one allocation every array below points into */
+	size_t n, m;
+	double step;        /* sampling step */
+	double tol;         /* |residual| at most this is rounding noise */
+	size_t sel_stride;  /* candidates are compared on every sel_stride-th residual */
+	double *tq;         /* [n] times of all rows, ascending */
+	size_t *qrow;       /* [n] row at sorted position q */
+	double *tv;         /* [m] times of the rows with a finite value, ascending */
+	double *v;          /* [m] their values, global linear trend removed */
+	size_t *vq;         /* [m] sorted position of valid point j */
+	double *trend;      /* [n] rolling median at every row (current fit) */
+	double *best_trend; /* [n] the trend of the best candidate so far */
+	double *resid;      /* [m] scratch */
+	double *tmp;        /* [m] scratch */
+	double *prof;       /* [min(m, MAX_BINS)] profile of the current fit */
+	double *prof2;      /* [min(m, MAX_BINS)] scratch profile */
+	double *best_prof;  /* [min(m, MAX_BINS)] profile of the best candidate */
+	size_t *bins;       /* [m] phase bin of valid point j */
+	unsigned char *odd; /* [m] 1 when point j lies in an odd cycle */
+	size_t *cnt;        /* [min(m, MAX_BINS) + 1] */
+	double *buf;        /* [m] values grouped by bin */
+	struct keyed *pairs, *pairs_tmp; /* [n] */
+	size_t *rank;       /* [m] rank of point j */
+	double *sorted;     /* [m] values in rank order */
+	uint64_t *bits;     /* [ceil(m / 64)] rank bitmap of a rolling window */
+	uint64_t *bsum;     /* [ceil(m / 4096)] its summary */
+};
+
+static void ws_free(struct ws *w)
+{
+	free(w->block);
+	w->block = NULL;
+}
+
+/* Carves the next count * size bytes (16-byte aligned) out of the block at *off. */
+static void *carve(struct ws *w, size_t *off, size_t count, size_t size)
+{
+	void *p = w->block == NULL ? NULL : (char *)w->block + *off;
+	*off += (count * size + 15) & ~(size_t)15;
+	return p;
+}
+
+/*
+ * All arrays in one allocation: ~150 bytes per row. One block rather than
+ * twenty also lets the allocator keep the memory between calls instead of
+ * returning and re-faulting it each time.
+ */
+static int ws_alloc(struct ws *w, size_t n, size_t m)
+{
+	size_t nbmax = m < MAX_BINS ? m : MAX_BINS;
+	memset(w, 0, sizeof *w);
+	w->n = n;
+	w->m = m;
+	for (int pass = 0; pass < 2; pass++) {
+		size_t off = 0;
+		w->tq = carve(w, &off, n, sizeof *w->tq);
+		w->qrow = carve(w, &off, n, sizeof *w->qrow);
+		w->trend = carve(w, &off, n, sizeof *w->trend);
+		w->best_trend = carve(w, &off, n, sizeof *w->best_trend);
+		w->pairs = carve(w, &off, n, sizeof *w->pairs);
+		w->pairs_tmp = carve(w, &off, n, sizeof *w->pairs_tmp);
+		w->tv = carve(w, &off, m, sizeof *w->tv);
+		w->v = carve(w, &off, m, sizeof *w->v);
+		w->vq = carve(w, &off, m, sizeof *w->vq);
+		w->resid = carve(w, &off, m, sizeof *w->resid);
+		w->tmp = carve(w, &off, m, sizeof *w->tmp);
+		w->bins = carve(w, &off, m, sizeof *w->bins);
+		w->odd = carve(w, &off, m, sizeof *w->odd);
+		w->buf = carve(w, &off, m, sizeof *w->buf);
+		w->rank = carve(w, &off, m, sizeof *w->rank);
+		w->sorted = carve(w, &off, m, sizeof *w->sorted);
+		w->bits = carve(w, &off, (m + 63) / 64, sizeof *w->bits);
+		w->bsum = carve(w, &off, (m + 4095) / 4096, sizeof *w->bsum);
+		w->prof = carve(w, &off, nbmax, sizeof *w->prof);
+		w->prof2 = carve(w, &off, nbmax, sizeof *w->prof2);
+		w->best_prof = carve(w, &off, nbmax, sizeof *w->best_prof);
+		w->cnt = carve(w, &off, nbmax + 1, sizeof *w->cnt);
+		if (pass == 0) {
+			w->block = malloc(off);
+			if (w->block == NULL)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/* ------------------------------------------- rolling median (rank bitmap) */
+
+/*
+ * The values of a window as a set of ranks (positions in the sorted order
+ * of all values): a bitmap over the m ranks with a summary bitmap (bit i
+ * set when word i is non-zero), and a pointer pos to the lower median with
+ * the count of members below it. Inserting or deleting one rank moves the
+ * median by at most one member, found with a bit scan: O(1) word operations
+ * for dense windows, at most O(m / 4096) for very sparse ones.
+ */
+struct slider {
+	uint64_t *bits;  /* [ceil(m / 64)] */
+	uint64_t *sum;   /* [ceil(m / 4096)] */
+	size_t nwords;
+	size_t cnt;      /* members */
+	size_t pos;      /* rank of the ((cnt + 1) / 2)-th member */
+	size_t below;    /* members with rank < pos */
+};
+
+#define NONE SIZE_MAX
+
+static void sl_set(struct slider *s, size_t r)
+{
+	s->bits[r >> 6] |= (uint64_t)1 << (r & 63);
+	s->sum[r >> 12] |= (uint64_t)1 << ((r >> 6) & 63);
+}
+
+static void sl_clear(struct slider *s, size_t r)
+{
+	s->bits[r >> 6] &= ~((uint64_t)1 << (r & 63));
+	if (s->bits[r >> 6] == 0)
+		s->sum[r >> 12] &= ~((uint64_t)1 << ((r >> 6) & 63));
+}
+
+/* Smallest member rank > r, or NONE. */
+static size_t sl_next(const struct slider *s, size_t r)
+{
+	size_t q = r + 1;
+	size_t wi = q >> 6;
+	if (wi >= s->nwords)
+		return NONE;
+	uint64_t word = s->bits[wi] & (~(uint64_t)0 << (q & 63));
+	if (word)
+		return (wi << 6) + (size_t)__builtin_ctzll(word);
+	/* Next non-zero word after wi, through the summary. */
+	size_t wq = wi + 1;
+	size_t si = wq >> 6;
+	size_t nsum = (s->nwords + 63) >> 6;
+	if (si >= nsum)
+		return NONE;
+	uint64_t sw = s->sum[si] & ((wq & 63) ? (~(uint64_t)0 << (wq & 63)) : ~(uint64_t)0);
+	while (sw == 0) {
+		if (++si >= nsum)
+			return NONE;
+		sw = s->sum[si];
+	}
+	wi = (si << 6) + (size_t)__builtin_ctzll(sw);
+	return (wi << 6) + (size_t)__builtin_ctzll(s->bits[wi]);
+}
+
+/* Largest member rank < r, or NONE. */
+static size_t sl_prev(const struct slider *s, size_t r)
+{
+	if (r == 0)
+		return NONE;
+	size_t q = r - 1;
+	size_t wi = q >> 6;
+	uint64_t mask = (q & 63) == 63 ? ~(uint64_t)0 : (((uint64_t)1 << ((q & 63) + 1)) - 1);
+	uint64_t word = s->bits[wi] & mask;
+	if (word)
+		return (wi << 6) + 63 - (size_t)__builtin_clzll(word);
+	if (wi == 0)
+		return NONE;
+	size_t wq = wi - 1;
+	size_t si = wq >> 6;
+	uint64_t smask = (wq & 63) == 63 ? ~(uint64_t)0 : (((uint64_t)1 << ((wq & 63) + 1)) - 1);
+	uint64_t sw = s->sum[si] & smask;
+	while (sw == 0) {
+		if (si == 0)
+			return NONE;
+		sw = s->sum[--si];
+	}
+	wi = (si << 6) + 63 - (size_t)__builtin_clzll(sw);
+	return (wi << 6) + 63 - (size_t)__builtin_clzll(s->bits[wi]);
+}
+
+/* Moves pos to the ((cnt + 1) / 2)-th member. */
+static void sl_fix(struct slider *s)
+{
+	size_t k = (s->cnt + 1) / 2;
+	while (s->below + 1 > k) {
+		s->pos = sl_prev(s, s->pos);
+		s->below--;
+	}
+	while (s->below + 1 < k) {
+		s->pos = sl_next(s, s->pos);
+		s->below++;
+	}
+}
+
+static void sl_add(struct slider *s, size_t r)
+{
+	sl_set(s, r);
+	if (s->cnt++ == 0) {
+		s->pos = r;
+		s->below = 0;
+		return;
+	}
+	if (r < s->pos)
+		s->below++;
+	sl_fix(s);
+}
+
+static void sl_del(struct slider *s, size_t r)
+{
+	sl_clear(s, r);
+	if (--s->cnt == 0)
+		return;
+	if (r < s->pos) {
+		s->below--;
+	} else if (r == s->pos) {
+		size_t nx = sl_next(s, r);
+		if (nx != NONE) {
+			s->pos = nx;
+		} else {
+			s->pos = sl_prev(s, r);
+			s->below--;
+		}
+	}
+	sl_fix(s);
+}
+
+/*
+ * w->trend[q] = median of the v[j] with tv[j] in the window [a, a + 2 half)
+ * of row time tq[q], a = tq[q] - half moved inside the data span when the
+ * span allows (near the ends the window keeps its length instead of
+ * shrinking: a shrunk window is biased by a seasonal shape or a slope).
+ * Half-open, so a window of one period holds one period of a regular grid.
+ * An empty window takes the nearest point's value. v[m] is indexed like
+ * w->tv. After the rank sort, each point enters and leaves the window once
+ * and each move of the median is one bit scan (struct slider).
+ */
+static void rollmed(struct ws *w, const double *v, double half)
+{
+	size_t m = w->m, nq = w->n;
+	const double *tv = w->tv, *tq = w->tq;
+	double *out = w->trend;
+	for (size_t j = 0; j < m; j++) {
+		w->pairs[j].key = order_key(v[j]);
+		w->pairs[j].idx = j;
+	}
+	radix_sort(w->pairs, w->pairs_tmp, m);
+	for (size_t r = 0; r < m; r++) {
+		w->rank[w->pairs[r].idx] = r;
+		w->sorted[r] = v[w->pairs[r].idx];
+	}
+	struct slider sl = {.bits = w->bits, .sum = w->bsum, .nwords = (m + 63) / 64};
+	memset(sl.bits, 0, sl.nwords * sizeof *sl.bits);
+	memset(sl.sum, 0, ((sl.nwords + 63) / 64) * sizeof *sl.sum);
+	double first = tv[0], last = tv[m - 1] + w->step;
+	size_t lo = 0, hi = 0; /* window = points [lo, hi) */
+	for (size_t q = 0; q < nq; q++) {
+		double a = tq[q] - half, b = tq[q] + half;
+		if (last - first >= 2.0 * half) {
+			if (a < first) {
+				a = first;
+				b = first + 2.0 * half;
+			} else if (b > last) {
+				b = last;
+				a = last - 2.0 * half;
+			}
+		}
+		while (hi < m && tv[hi] < b)
+			sl_add(&sl, w->rank[hi++]);
+		while (lo < hi && tv[lo] < a)
+			sl_del(&sl, w->rank[lo++]);
+		size_t cnt = hi - lo;
+		if (cnt == 0) {
+			size_t j;
+			if (hi >= m)
+				j = m - 1;
+			else if (hi == 0)
+				j = 0;
+			else
+				j = (tv[hi] - tq[q] < tq[q] - tv[hi - 1]) ? hi : hi - 1;
+			out[q] = v[j];
+		} else {
+			double lo_mid = w->sorted[sl.pos];
+			if (cnt % 2) {
+				out[q] = lo_mid;
+			} else {
+				double hi_mid = w->sorted[sl_next(&sl, sl.pos)];
+				out[q] = lo_mid + (hi_mid - lo_mid) / 2.0;
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------ seasonal profiles */
+
+struct season {
+	double period; /* seconds */
+	size_t nb;     /* phase bins */
+	double bw;     /* bin width = period / nb */
+	double half;   /* half-width of its rolling median: whole periods, >= NONSEASONAL_MIN rows */
+};
+
+static size_t season_bin(const struct season *S, double t)
+{
+	double ph = t - floor(t / S->period) * S->period;
+	if (!(ph >= 0))
+		ph = 0;
+	double b = ph / S->bw; /* ph may be off for |t| near DBL_MAX: clamp before converting */
+	return b < (double)S->nb ? (size_t)b : S->nb - 1;
+}
+
+/* Sets w->bins and w->odd of every valid point for season S. */
+static void season_index(struct ws *w, const struct season *S)
+{
+	for (size_t j = 0; j < w->m; j++) {
+		w->bins[j] = season_bin(S, w->tv[j]);
+		w->odd[j] = fmod(fabs(floor(w->tv[j] / S->period)), 2.0) >= 1.0;
+	}
+}
+
+/*
+ * prof[nb] = per-bin median of r[m] over the valid points (parity -1: all;
+ * 0 or 1: only points in even or odd cycles), empty bins taking the nearest
+ * filled bin before them (circularly), then centred to mean 0. Uses w->bins
+ * and w->odd (season_index). All 0 when no point qualifies.
+ */
+static void profile(struct ws *w, size_t nb, const double *r, int parity, double *prof)
+{
+	size_t m = w->m;
+	memset(w->cnt, 0, (nb + 1) * sizeof *w->cnt);
+	for (size_t j = 0; j < m; j++)
+		if (parity < 0 || w->odd[j] == parity)
+			w->cnt[w->bins[j] + 1]++;
+	for (size_t b = 0; b < nb; b++)
+		w->cnt[b + 1] += w->cnt[b];
+	if (w->cnt[nb] == 0) {
+		memset(prof, 0, nb * sizeof *prof);
+		return;
+	}
+	/* Counting sort into buf; cnt[b] advances to the end of bin b, then is restored. */
+	for (size_t j = 0; j < m; j++)
+		if (parity < 0 || w->odd[j] == parity)
+			w->buf[w->cnt[w->bins[j]]++] = r[j];
+	for (size_t b = nb; b > 0; b--)
+		w->cnt[b] = w->cnt[b - 1];
+	w->cnt[0] = 0;
+	for (size_t b = 0; b < nb; b++) {
+		size_t k = w->cnt[b + 1] - w->cnt[b];
+		prof[b] = k ? median_inplace(w->buf + w->cnt[b], k) : NAN;
+	}
+	size_t first = 0;
+	while (isnan(prof[first]))
+		first++;
+	double last = prof[first];
+	for (size_t i = 1; i < nb; i++) {
+		size_t b = (first + i) % nb;
+		if (isnan(prof[b]))
+			prof[b] = last;
+		else
+			last = prof[b];
+	}
+	double mean = 0.0;
+	for (size_t b = 0; b < nb; b++)
+		mean += prof[b];
+	mean /= (double)nb;
+	for (size_t b = 0; b < nb; b++)
+		prof[b] -= mean;
+}
+
+/* ------------------------------------------------------------ the fit */
+
+/*
+ * Robust spread of r[m] about its median c (written to *centre when not
+ * NULL): 1.4826 * median |r - c|, or a higher quantile of |r - c| scaled
+ * likewise when that is at most tol (rounding noise, or ties of discrete
+ * data); 0 when all are. Only every stride-th r is used.
+ */
+static double robust_sigma(const double *r, size_t m, size_t stride, double tol, double *scratch,
+                           double *centre)
+{
+	static const double q[] = {0.5, 0.75, 0.9, 0.95, 0.99};
+	static const double z[] = {0.6744897501960817, 1.1503493803760079, 1.6448536269514722,
+	                           1.959963984540054, 2.5758293035489004};
+	size_t ns = 0;
+	for (size_t j = 0; j < m; j += stride)
+		scratch[ns++] = r[j];
+	double c = median_inplace(scratch, ns);
+	if (centre != NULL)
+		*centre = c;
+	ns = 0;
+	for (size_t j = 0; j < m; j += stride)
+		scratch[ns++] = fabs(r[j] - c);
+	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+		size_t k = (size_t)(q[i] * (double)(ns - 1) + 0.5);
+		double a = select_kth(scratch, ns, k);
+		if (a > tol)
+			return a / z[i];
+	}
+	return 0.0;
+}
+
+/*
+ * Spread used to compare candidates: mean |r - median r| over every
+ * sel_stride-th r. Not the MAD: a profile that fixes one busy hour a day
+ * changes less than half of the residuals, which the MAD does not see.
+ */
+static double select_spread(const struct ws *w, const double *r, double *scratch)
+{
+	size_t ns = 0;
+	for (size_t j = 0; j < w->m; j += w->sel_stride)
+		scratch[ns++] = r[j];
+	double c = median_inplace(scratch, ns);
+	double sum = 0.0;
+	ns = 0;
+	for (size_t j = 0; j < w->m; j += w->sel_stride, ns++)
+		sum += fabs(r[j] - c);
+	return sum / (double)ns;
+}
+
+/*
+ * Trend-only baseline: w->trend = rolling median of the values, half-width
+ * half. Returns the residual spread.
+ */
+static double fit_none(struct ws *w, double half)
+{
+	rollmed(w, w->v, half);
+	for (size_t j = 0; j < w->m; j++)
+		w->resid[j] = w->v[j] - w->trend[w->vq[j]];
+	return select_spread(w, w->resid, w->tmp);
+}
+
+/*
+ * Seasonal baseline for season S, rolling medians of half-width half.
+ * Leaves the trend in w->trend[n] and the profile in w->prof;
+ * the expected value of sorted row q is trend[q] + prof[bin(tq[q])].
+ * Returns the residual spread, out of sample for the profile (the profile
+ * of the even cycles judged on the odd ones and vice versa).
+ */
+static double fit_season(struct ws *w, const struct season *S, double half)
+{
+	size_t m = w->m;
+	rollmed(w, w->v, half);
+	season_index(w, S);
+	/* Pass 1: profile of the values less their rolling median; pass 2: trend of the
+	 * deseasonalised values, and the profile again. */
+	for (size_t j = 0; j < m; j++)
+		w->resid[j] = w->v[j] - w->trend[w->vq[j]];
+	profile(w, S->nb, w->resid, -1, w->prof);
+	for (size_t j = 0; j < m; j++)
+		w->resid[j] = w->v[j] - w->prof[w->bins[j]];
+	rollmed(w, w->resid, half);
+	for (size_t j = 0; j < m; j++)
+		w->resid[j] = w->v[j] - w->trend[w->vq[j]];
+	profile(w, S->nb, w->resid, 0, w->prof);
+	profile(w, S->nb, w->resid, 1, w->prof2);
+	for (size_t j = 0; j < m; j++)
+		w->tmp[j] = w->resid[j] - (w->odd[j] ? w->prof[w->bins[j]] : w->prof2[w->bins[j]]);
+	double sig = select_spread(w, w->tmp, w->buf);
+	profile(w, S->nb, w->resid, -1, w->prof);
+	return sig;
+}
+
+/* Sorts the rows by time into w->tq/w->qrow; the row index when t is unusable. */
+static void order_rows(struct ws *w, const double *t, int use_index)
+{
+	size_t n = w->n;
+	int sorted = 1;
+	for (size_t i = 0; i < n; i++) {
+		w->qrow[i] = i;
+		w->tq[i] = use_index ? (double)i : t[i];
+		if (i > 0 && w->tq[i] < w->tq[i - 1])
+			sorted = 0;
+	}
+	if (sorted)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		w->pairs[i].key = order_key(w->tq[i]);
+		w->pairs[i].idx = i;
+	}
+	radix_sort(w->pairs, w->pairs_tmp, n);
+	for (size_t q = 0; q < n; q++) {
+		w->qrow[q] = w->pairs[q].idx;
+		w->tq[q] = t[w->pairs[q].idx];
+	}
+}
+
+enum rb_code robust_detect(const double *x, const double *t, size_t n, double sensitivity,
+                           double *expected, double *score, unsigned char *anomaly,
+                           double *threshold, struct rb_err *err)
+{
+	double k = robust_threshold(sensitivity);
+	*threshold = k;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		m += isfinite(x[i]) != 0;
+		expected[i] = 0.0;
+		score[i] = 0.0;
+		anomaly[i] = 0;
+	}
+	if (m == 0)
+		return RB_OK;
+	struct ws w;
+	if (!ws_alloc(&w, n, m)) {
+		ws_free(&w);
+		return rb_err_set(err, RB_E_NOMEM, "out of memory for the default detector (%zu rows)",
+		                  n);
+	}
+
+	/* 1. Time order and sampling step; no usable time axis -> the row index. */
+	int use_index = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(t[i]))
+			use_index = 1;
+	order_rows(&w, t, use_index);
+	double step = 0.0;
+	size_t nd = 0;
+	for (size_t q = 1; q < n; q++)
+		if (w.tq[q] > w.tq[q - 1])
+			w.trend[nd++] = w.tq[q] - w.tq[q - 1];
+	if (nd > 0)
+		step = median_inplace(w.trend, nd);
+	if (!(step > 0.0)) { /* a single instant: the row index becomes the time axis */
+		use_index = 1;
+		for (size_t q = 0; q < n; q++)
+			w.tq[q] = (double)q;
+		step = 1.0;
+	}
+	w.step = step;
+	size_t j = 0;
+	double maxabs = 0.0;
+	for (size_t q = 0; q < n; q++) {
+		double xi = x[w.qrow[q]];
+		if (!isfinite(xi))
+			continue;
+		w.tv[j] = w.tq[q];
+		w.v[j] = xi;
+		w.vq[j] = q;
+		w.tmp[j] = fabs(xi);
+		if (w.tmp[j] > maxabs)
+			maxabs = w.tmp[j];
+		j++;
+	}
+	/*
+	 * A non-negative series spanning more than LOG_RANGE between its 10th and 90th
+	 * percentile of positive values (on/off traffic: nights near 0, days at 1e9) varies
+	 * by ratios, not by amounts: it is analysed as log(x + c), c = that 10th percentile.
+	 */
+	int use_log = 0;
+	double c_log = 0.0;
+	{
+		size_t npos = 0;
+		int nonneg = 1;
+		for (j = 0; j < m; j++) {
+			if (w.v[j] < 0)
+				nonneg = 0;
+			else if (w.v[j] > 0)
+				w.tmp[npos++] = w.v[j];
+		}
+		if (nonneg && npos >= 10) {
+			double q10 = select_kth(w.tmp, npos, (size_t)(0.1 * (double)(npos - 1)));
+			double q90 = select_kth(w.tmp, npos, (size_t)(0.9 * (double)(npos - 1)));
+			if (q90 > LOG_RANGE * q10) {
+				use_log = 1;
+				c_log = q10;
+				maxabs = 0.0;
+				for (j = 0; j < m; j++) {
+					w.v[j] = log(w.v[j] + c_log);
+					if (fabs(w.v[j]) > maxabs)
+						maxabs = fabs(w.v[j]);
+				}
+			}
+		}
+		for (j = 0; j < m; j++)
+			w.tmp[j] = fabs(w.v[j]);
+	}
+	double level = median_inplace(w.tmp, m);
+	w.tol = ZERO_TOL_REL * maxabs;
+
+	/* 2. Candidate periods. */
+	double span = w.tv[m - 1] - w.tv[0] + step;
+	struct season cands[2];
+	size_t ncand = 0;
+	const double periods[2] = {DAY, WEEK};
+	for (int c = 0; c < 2 && !use_index; c++) {
+		double P = periods[c];
+		if (P / step < MIN_BINS || span < MIN_CYCLES * P)
+			continue;
+		double nbf = floor(P / step + 0.5);
+		cands[ncand].period = P;
+		/* A window of whole periods holding >= NONSEASONAL_MIN rows: a median of fewer
+		 * rows sits on the row itself too often and the residual scale comes out small. */
+		cands[ncand].half = ceil(NONSEASONAL_MIN / floor(P / step + 0.5)) * P / 2.0;
+		size_t nbcap = m < MAX_BINS ? m : MAX_BINS;
+		cands[ncand].nb = nbf > (double)nbcap ? nbcap : (size_t)nbf;
+		cands[ncand].bw = P / (double)cands[ncand].nb;
+		ncand++;
+	}
+	/*
+	 * 3. Global robust linear trend: the median of the slopes between points L rows
+	 * apart, L = one period of the shortest candidate (so the cycle cancels), else a
+	 * tenth of the rows. A level shift only touches the pairs that straddle it.
+	 */
+	double slope = 0.0, tmid = w.tv[m / 2];
+	double lagf = ncand > 0 ? floor(cands[0].period / step + 0.5)
+	                        : floor(NONSEASONAL_FRAC * (double)m);
+	size_t lag = lagf < 1.0 ? 1 : (lagf >= (double)m ? m : (size_t)lagf);
+	size_t ns = 0;
+	for (j = 0; j + lag < m; j++) {
+		double dt = w.tv[j + lag] - w.tv[j];
+		if (dt > 0)
+			w.resid[ns++] = (w.v[j + lag] - w.v[j]) / dt;
+	}
+	if (ns > 0)
+		slope = median_inplace(w.resid, ns);
+	if (!isfinite(slope))
+		slope = 0.0;
+	for (j = 0; j < m; j++)
+		w.v[j] -= slope * (w.tv[j] - tmid);
+
+	/* 4. Fit the candidates, keep the best. */
+	/* Trend only: a rolling median over a tenth of the rows (at least NONSEASONAL_MIN). */
+	double none_half = floor(NONSEASONAL_FRAC * (double)m);
+	if (none_half < NONSEASONAL_MIN)
+		none_half = NONSEASONAL_MIN;
+	none_half = none_half / 2.0 * step;
+	w.sel_stride = m > SELECT_POINTS ? (m + SELECT_POINTS - 1) / SELECT_POINTS : 1;
+	const struct season *best = NULL;
+	double best_sig = fit_none(&w, none_half);
+	memcpy(w.best_trend, w.trend, n * sizeof *w.trend);
+	for (size_t c = 0; c < ncand; c++) {
+		double sig = fit_season(&w, &cands[c], cands[c].half);
+		if (sig < SIMPLER_BONUS * best_sig || (sig == 0.0 && best_sig == 0.0 && best == NULL)) {
+			best = &cands[c];
+			best_sig = sig;
+			memcpy(w.best_trend, w.trend, n * sizeof *w.trend);
+			memcpy(w.best_prof, w.prof, best->nb * sizeof *w.prof);
+		}
+	}
+
+	/* 5. Expected values and residual scale. */
+	for (size_t q = 0; q < n; q++) {
+		double e = w.best_trend[q] + slope * (w.tq[q] - tmid);
+		if (best != NULL)
+			e += w.best_prof[season_bin(best, w.tq[q])];
+		expected[w.qrow[q]] = isfinite(e) ? e : 0.0;
+	}
+	for (j = 0; j < m; j++) {
+		size_t i = w.qrow[w.vq[j]];
+		w.resid[j] = (use_log ? log(x[i] + c_log) : x[i]) - expected[i];
+	}
+	/* The baseline is shifted so the median residual is 0 (the profile is centred by its mean). */
+	double centre = 0.0;
+	double sigma = robust_sigma(w.resid, m, 1, w.tol, w.tmp, &centre);
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(expected[i] + centre))
+			expected[i] += centre;
+	for (j = 0; j < m; j++)
+		w.resid[j] -= centre;
+	if (m >= TAIL_MIN_ROWS) {
+		for (j = 0; j < m; j++)
+			w.tmp[j] = fabs(w.resid[j]);
+		double tail = select_kth(w.tmp, m, (size_t)(TAIL_Q * (double)(m - 1))) / TAIL_Z;
+		if (tail > TAIL_CAP * sigma)
+			tail = TAIL_CAP * sigma;
+		if (tail > sigma)
+			sigma = tail;
+	}
+	if (sigma < REL_FLOOR * level)
+		sigma = REL_FLOOR * level;
+	if (sigma < ABS_FLOOR_REL * maxabs)
+		sigma = ABS_FLOOR_REL * maxabs;
+
+	/*
+	 * Per-phase scale: with a profile, noise may depend on the phase too (quiet nights,
+	 * busy days). Each row's sigma is the larger of the global one and 1.4826 * median
+	 * |residual| of its phase group (bins pooled so a group holds >= PHASE_MIN_ROWS
+	 * rows), so a phase is judged against its own noise, never below the global one.
+	 */
+	double *rowsig = w.buf; /* [m] */
+	for (j = 0; j < m; j++)
+		rowsig[j] = sigma;
+	if (best != NULL) {
+		double cycles = (w.tv[m - 1] - w.tv[0] + step) / best->period;
+		double per_bin = cycles > 1 ? cycles : 1;
+		/* Bins pooled per group: at least 1, at most every bin (per_bin may be huge or
+		 * non-finite when the instants span far more than the data's cycles). */
+		double want = ceil(PHASE_MIN_ROWS / per_bin);
+		size_t group = 1;
+		if (want > 1)
+			group = want < (double)best->nb ? (size_t)want : best->nb;
+		if (group < 1)
+			group = 1;
+		struct season G = *best;
+		G.nb = (best->nb + group - 1) / group;
+		G.bw = best->period / (double)G.nb;
+		season_index(&w, &G);
+		memset(w.cnt, 0, (G.nb + 1) * sizeof *w.cnt);
+		for (j = 0; j < m; j++)
+			w.cnt[w.bins[j] + 1]++;
+		for (size_t b = 0; b < G.nb; b++)
+			w.cnt[b + 1] += w.cnt[b];
+		double *grouped = w.v; /* the detrended values are no longer needed */
+		for (j = 0; j < m; j++)
+			grouped[w.cnt[w.bins[j]]++] = fabs(w.resid[j]);
+		for (size_t b = G.nb; b > 0; b--)
+			w.cnt[b] = w.cnt[b - 1];
+		w.cnt[0] = 0;
+		for (size_t b = 0; b < G.nb; b++) {
+			size_t cnt = w.cnt[b + 1] - w.cnt[b];
+			w.prof[b] = cnt ? MAD_TO_SIGMA * median_inplace(grouped + w.cnt[b], cnt) : 0.0;
+		}
+		for (j = 0; j < m; j++)
+			if (w.prof[w.bins[j]] > rowsig[j])
+				rowsig[j] = w.prof[w.bins[j]];
+	}
+
+	/* 6. Scores. */
+	for (j = 0; j < m; j++) {
+		size_t i = w.qrow[w.vq[j]];
+		double y = use_log ? log(x[i] + c_log) : x[i];
+		double z = rowsig[j] > 0 ? fabs(y - expected[i]) / rowsig[j] : 0.0;
+		if (!(z < SCORE_CAP))
+			z = SCORE_CAP;
+		score[i] = z;
+		anomaly[i] = z > k;
+	}
+	if (use_log) {
+		for (size_t i = 0; i < n; i++) {
+			double e = exp(expected[i]) - c_log;
+			expected[i] = e > 0 && isfinite(e) ? e : 0.0;
+		}
+	}
+	ws_free(&w);
+	return RB_OK;
+}

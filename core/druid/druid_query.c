@@ -1,0 +1,645 @@
+/*
+ * druid_query: checking a caller's Druid query, measuring its granularity,
+ * loading a model's Druid template and rewriting the query with it. The
+ * rules are in druid_query.h and docs/DRUID.md.
+ *
+ * It never mutates a query it is given and never talks to Druid (that is
+ * druid_client.c). Placeholders are resolved by copying the template, so a
+ * loaded template is read-only and may serve any number of requests.
+ */
+#include "rb/druid/druid_query.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "druid_private.h"
+#include "rb/input/period.h"
+
+/* Template format version this code reads ("version" key). */
+#define TEMPLATE_VERSION 1
+/* Cap on a template file. */
+#define TEMPLATE_MAX_BYTES ((size_t)1 << 20)
+/* How much of a user's text is quoted back in a message. */
+#define QUOTE_MAX 48
+
+/* The placeholders a template may use; each is a whole JSON string value. */
+#define PH_SECONDS "$granularity_seconds"
+#define PH_MILLIS "$granularity_millis"
+
+struct druid_template {
+	json_t *aggregations;      /* new: non-empty array of objects */
+	json_t *post_aggregations; /* new: array of objects, may be empty */
+};
+
+void druid_clean_text(char *dst, size_t cap, const char *src, size_t len)
+{
+	if (cap == 0)
+		return;
+	size_t o = 0;
+	int pending_space = 0, cut = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)src[i];
+		if (c <= 0x20 || c == 0x7f) {
+			pending_space = (o > 0);
+			continue;
+		}
+		size_t need = (size_t)pending_space + 1;
+		if (o + need + 1 > cap) {
+			cut = 1;
+			break;
+		}
+		if (pending_space)
+			dst[o++] = ' ';
+		pending_space = 0;
+		dst[o++] = (c < 0x7f) ? (char)c : '?';
+	}
+	if (cut) {
+		/* Room for "..." within cap, if cap allows it at all. */
+		size_t keep = cap > 4 ? cap - 4 : 0;
+		if (o > keep)
+			o = keep;
+		while (o > 0 && dst[o - 1] == ' ')
+			o--;
+		for (size_t k = 0; k < 3 && o + 1 < cap; k++)
+			dst[o++] = '.';
+	}
+	dst[o] = '\0';
+}
+
+static void quote(char *dst, size_t cap, const char *s)
+{
+	druid_clean_text(dst, cap, s, strlen(s));
+}
+
+/* 0 when text nests arrays/objects deeper than max (strings are skipped). */
+static int depth_ok(const char *s, size_t len, size_t max)
+{
+	size_t depth = 0;
+	int in_str = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == '"') {
+			in_str = 1;
+		} else if (c == '[' || c == '{') {
+			if (++depth > max)
+				return 0;
+		} else if ((c == ']' || c == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return 1;
+}
+
+/* Parses capped, depth-checked JSON text with duplicate keys rejected; *out new or NULL. */
+static enum rb_code load_json(json_t **out, const char *text, size_t len, size_t max_bytes,
+                              enum rb_code bad, const char *what, struct rb_err *err)
+{
+	*out = NULL;
+	if (len > max_bytes)
+		return rb_err_set(err, RB_E_TOO_LARGE, "%s is larger than %zu bytes", what, max_bytes);
+	if (!depth_ok(text, len, DRUID_QUERY_MAX_DEPTH))
+		return rb_err_set(err, RB_E_TOO_LARGE, "%s nests deeper than %d levels", what,
+		                  DRUID_QUERY_MAX_DEPTH);
+	json_error_t jerr;
+	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (doc == NULL) {
+		char why[96];
+		quote(why, sizeof why, jerr.text);
+		return rb_err_set(err, bad, "%s is not valid JSON: %s (line %d, column %d)", what, why,
+		                  jerr.line, jerr.column);
+	}
+	*out = doc;
+	return RB_OK;
+}
+
+enum rb_code druid_query_check(const json_t *query, struct rb_err *err)
+{
+	if (!json_is_object(query))
+		return rb_err_set(err, RB_E_INPUT, "the query must be a JSON object");
+	const json_t *qt = json_object_get(query, "queryType");
+	if (qt == NULL)
+		return rb_err_set(err, RB_E_INPUT, "query has no queryType");
+	if (!json_is_string(qt) || strcmp(json_string_value(qt), "timeseries") != 0) {
+		char q[QUOTE_MAX];
+		quote(q, sizeof q, json_is_string(qt) ? json_string_value(qt) : "not a string");
+		return rb_err_set(err, RB_E_INPUT,
+		                  "only timeseries queries are supported (queryType is \"%s\")", q);
+	}
+	const json_t *ds = json_object_get(query, "dataSource");
+	if (ds == NULL || !(json_is_string(ds) || json_is_object(ds)))
+		return rb_err_set(err, RB_E_INPUT, "query has no dataSource");
+
+	const json_t *iv = json_object_get(query, "intervals");
+	if (iv == NULL || json_is_null(iv))
+		return rb_err_set(err, RB_E_INPUT, "query has no intervals");
+	int iv_ok = json_is_object(iv) || (json_is_string(iv) && json_string_length(iv) > 0);
+	if (json_is_array(iv) && json_array_size(iv) > 0) {
+		iv_ok = 1;
+		size_t i;
+		const json_t *v;
+		json_array_foreach(iv, i, v) {
+			if (!json_is_string(v))
+				iv_ok = 0;
+		}
+	}
+	if (!iv_ok)
+		return rb_err_set(err, RB_E_INPUT,
+		                  "query intervals must be a string, a non-empty list of strings "
+		                  "or an object");
+
+	const json_t *g = json_object_get(query, "granularity");
+	if (g == NULL || json_is_null(g))
+		return rb_err_set(err, RB_E_INPUT, "query has no granularity");
+	if (!json_is_string(g) && !json_is_object(g))
+		return rb_err_set(err, RB_E_INPUT, "query granularity must be a name or an object");
+	return RB_OK;
+}
+
+enum rb_code druid_query_parse(json_t **out, const char *text, size_t len, size_t max_bytes,
+                               struct rb_err *err)
+{
+	*out = NULL;
+	if (max_bytes == 0)
+		max_bytes = DRUID_QUERY_MAX_BYTES;
+	json_t *q = NULL;
+	enum rb_code rc = load_json(&q, text, len, max_bytes, RB_E_INPUT, "the query", err);
+	if (rc != RB_OK)
+		return rc;
+	rc = druid_query_check(q, err);
+	if (rc != RB_OK) {
+		json_decref(q);
+		return rc;
+	}
+	*out = q;
+	return RB_OK;
+}
+
+/* Druid's simple granularity names; ms 0 = no fixed length, with the reason. */
+static const struct {
+	const char *name;
+	int64_t ms;
+	const char *why;
+} simple_granularity[] = {
+	{"second", 1000, NULL},
+	{"minute", 60 * 1000, NULL},
+	{"five_minute", 5 * 60 * 1000, NULL},
+	{"ten_minute", 10 * 60 * 1000, NULL},
+	{"fifteen_minute", 15 * 60 * 1000, NULL},
+	{"thirty_minute", 30 * 60 * 1000, NULL},
+	{"hour", 3600 * 1000, NULL},
+	{"six_hour", 6 * 3600 * 1000, NULL},
+	{"eight_hour", 8 * 3600 * 1000, NULL},
+	{"day", 86400 * 1000, NULL},
+	{"week", 7 * 86400 * 1000, NULL},
+	{"month", 0, "months vary in length"},
+	{"quarter", 0, "quarters vary in length"},
+	{"year", 0, "years vary in length"},
+	{"all", 0, "it puts the whole interval in one bucket"},
+	{"none", 0, "it does not bucket rows at all"},
+};
+
+static enum rb_code no_fixed_length(const char *name, const char *why, struct rb_err *err)
+{
+	char q[QUOTE_MAX];
+	quote(q, sizeof q, name);
+	return rb_err_set(err, RB_E_INPUT,
+	                  "granularity \"%s\" has no fixed length (%s); use a period such as PT5M",
+	                  q, why);
+}
+
+static enum rb_code simple_ms(const char *name, int64_t *ms, struct rb_err *err)
+{
+	for (size_t i = 0; i < sizeof simple_granularity / sizeof simple_granularity[0]; i++) {
+		if (strcasecmp(name, simple_granularity[i].name) != 0)
+			continue;
+		if (simple_granularity[i].ms == 0)
+			return no_fixed_length(simple_granularity[i].name, simple_granularity[i].why,
+			                       err);
+		*ms = simple_granularity[i].ms;
+		return RB_OK;
+	}
+	char q[QUOTE_MAX];
+	quote(q, sizeof q, name);
+	return rb_err_set(err, RB_E_INPUT,
+	                  "unknown granularity \"%s\" (use a name such as \"minute\" or "
+	                  "{\"type\":\"period\",\"period\":\"PT5M\"})",
+	                  q);
+}
+
+enum rb_code druid_granularity_ms(const json_t *g, int64_t *ms, struct rb_err *err)
+{
+	*ms = 0;
+	if (json_is_string(g)) {
+		if (strlen(json_string_value(g)) != json_string_length(g))
+			return rb_err_set(err, RB_E_INPUT, "granularity name contains a NUL");
+		return simple_ms(json_string_value(g), ms, err);
+	}
+	if (!json_is_object(g))
+		return rb_err_set(err, RB_E_INPUT, "granularity must be a name or an object");
+	const json_t *type = json_object_get(g, "type");
+	if (!json_is_string(type))
+		return rb_err_set(err, RB_E_INPUT, "granularity object has no \"type\"");
+	const char *t = json_string_value(type);
+
+	if (strcasecmp(t, "period") == 0) {
+		const json_t *p = json_object_get(g, "period");
+		if (!json_is_string(p))
+			return rb_err_set(err, RB_E_INPUT,
+			                  "period granularity has no \"period\" string (e.g. \"PT5M\")");
+		enum rb_code rc = period_parse_ms(json_string_value(p), json_string_length(p), ms, err);
+		if (rc != RB_OK) {
+			char q[QUOTE_MAX];
+			druid_clean_text(q, sizeof q, json_string_value(p), json_string_length(p));
+			rb_err_prefix(err, "granularity period \"%s\"", q);
+		}
+		return rc;
+	}
+	if (strcasecmp(t, "duration") == 0) {
+		const json_t *d = json_object_get(g, "duration");
+		if (!json_is_integer(d) || json_integer_value(d) <= 0 ||
+		    json_integer_value(d) > PERIOD_MAX_MS)
+			return rb_err_set(err, RB_E_INPUT,
+			                  "duration granularity needs \"duration\": a positive whole "
+			                  "number of milliseconds (at most %lld)",
+			                  (long long)PERIOD_MAX_MS);
+		*ms = (int64_t)json_integer_value(d);
+		return RB_OK;
+	}
+	if (strcasecmp(t, "all") == 0 || strcasecmp(t, "none") == 0) {
+		int64_t dummy = 0;
+		return simple_ms(t, &dummy, err);
+	}
+	char q[QUOTE_MAX];
+	quote(q, sizeof q, t);
+	return rb_err_set(err, RB_E_INPUT,
+	                  "unknown granularity type \"%s\" (supported: period, duration)", q);
+}
+
+enum rb_code druid_query_granularity_ms(const json_t *query, int64_t *ms, struct rb_err *err)
+{
+	*ms = 0;
+	const json_t *g = json_is_object(query) ? json_object_get(query, "granularity") : NULL;
+	if (g == NULL)
+		return rb_err_set(err, RB_E_INPUT, "query has no granularity");
+	return druid_granularity_ms(g, ms, err);
+}
+
+/* ---- templates ---- */
+
+static int name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 63 || name[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		         c == '.' || c == '_' || c == '-';
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* RB_OK when every string in v that starts with '$' is a known placeholder or "$$..." escape. */
+static enum rb_code check_placeholders(const json_t *v, struct rb_err *err)
+{
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		if (s[0] != '$' || s[1] == '$' || strcmp(s, PH_SECONDS) == 0 ||
+		    strcmp(s, PH_MILLIS) == 0)
+			return RB_OK;
+		char q[QUOTE_MAX];
+		quote(q, sizeof q, s);
+		return rb_err_set(err, RB_E_MODEL,
+		                  "unknown placeholder \"%s\" (known: " PH_SECONDS ", " PH_MILLIS
+		                  "; write $$ for a literal $)",
+		                  q);
+	}
+	if (json_is_array(v)) {
+		size_t i;
+		const json_t *e;
+		json_array_foreach(v, i, e) {
+			enum rb_code rc = check_placeholders(e, err);
+			if (rc != RB_OK)
+				return rc;
+		}
+	} else if (json_is_object(v)) {
+		const char *k;
+		const json_t *e;
+		json_object_foreach((json_t *)v, k, e) {
+			enum rb_code rc = check_placeholders(e, err);
+			if (rc != RB_OK)
+				return rc;
+		}
+	}
+	return RB_OK;
+}
+
+/* Each entry an object with a string "type" and a unique non-empty "name" (names: seen so far). */
+static enum rb_code check_entries(const json_t *arr, const char *key, json_t *names,
+                                  struct rb_err *err)
+{
+	size_t i;
+	const json_t *e;
+	json_array_foreach(arr, i, e) {
+		if (!json_is_object(e))
+			return rb_err_set(err, RB_E_MODEL, "%s[%zu] is not an object", key, i);
+		if (!json_is_string(json_object_get(e, "type")))
+			return rb_err_set(err, RB_E_MODEL, "%s[%zu] has no \"type\"", key, i);
+		const json_t *name = json_object_get(e, "name");
+		if (!json_is_string(name) || json_string_length(name) == 0)
+			return rb_err_set(err, RB_E_MODEL, "%s[%zu] has no \"name\"", key, i);
+		const char *n = json_string_value(name);
+		if (json_object_get(names, n) != NULL) {
+			char q[QUOTE_MAX];
+			quote(q, sizeof q, n);
+			return rb_err_set(err, RB_E_MODEL, "%s[%zu]: name \"%s\" is used twice", key, i,
+			                  q);
+		}
+		if (json_object_set_new(names, n, json_true()) != 0)
+			return rb_err_set(err, RB_E_NOMEM, "out of memory");
+	}
+	return check_placeholders(arr, err);
+}
+
+static enum rb_code template_from_doc(struct druid_template **out, json_t *doc,
+                                      struct rb_err *err)
+{
+	if (!json_is_object(doc))
+		return rb_err_set(err, RB_E_MODEL, "a template must be a JSON object");
+	const char *k;
+	json_t *v;
+	json_object_foreach(doc, k, v) {
+		if (strcmp(k, "version") != 0 && strcmp(k, "description") != 0 &&
+		    strcmp(k, "aggregations") != 0 && strcmp(k, "postAggregations") != 0) {
+			char q[QUOTE_MAX];
+			quote(q, sizeof q, k);
+			return rb_err_set(err, RB_E_MODEL,
+			                  "unknown key \"%s\" (known: version, description, "
+			                  "aggregations, postAggregations)",
+			                  q);
+		}
+	}
+	const json_t *ver = json_object_get(doc, "version");
+	if (!json_is_integer(ver) || json_integer_value(ver) != TEMPLATE_VERSION)
+		return rb_err_set(err, RB_E_MODEL, "\"version\" must be %d", TEMPLATE_VERSION);
+	const json_t *desc = json_object_get(doc, "description");
+	if (desc != NULL && !json_is_string(desc))
+		return rb_err_set(err, RB_E_MODEL, "\"description\" must be a string");
+	json_t *aggs = json_object_get(doc, "aggregations");
+	if (!json_is_array(aggs) || json_array_size(aggs) == 0)
+		return rb_err_set(err, RB_E_MODEL, "\"aggregations\" must be a non-empty array");
+	json_t *post = json_object_get(doc, "postAggregations");
+	if (post != NULL && !json_is_array(post))
+		return rb_err_set(err, RB_E_MODEL, "\"postAggregations\" must be an array");
+
+	json_t *names = json_object(); /* new: output names seen */
+	if (names == NULL)
+		return rb_err_set(err, RB_E_NOMEM, "out of memory");
+	enum rb_code rc = check_entries(aggs, "aggregations", names, err);
+	if (rc == RB_OK && post != NULL)
+		rc = check_entries(post, "postAggregations", names, err);
+	json_decref(names);
+	if (rc != RB_OK)
+		return rc;
+
+	struct druid_template *t = calloc(1, sizeof *t);
+	if (t == NULL)
+		return rb_err_set(err, RB_E_NOMEM, "out of memory");
+	t->aggregations = json_incref(aggs);
+	t->post_aggregations = post != NULL ? json_incref(post) : json_array();
+	if (t->post_aggregations == NULL) {
+		druid_template_free(t);
+		return rb_err_set(err, RB_E_NOMEM, "out of memory");
+	}
+	*out = t;
+	return RB_OK;
+}
+
+enum rb_code druid_template_parse(struct druid_template **out, const char *text, size_t len,
+                                  const char *what, struct rb_err *err)
+{
+	*out = NULL;
+	json_t *doc = NULL;
+	enum rb_code rc = load_json(&doc, text, len, TEMPLATE_MAX_BYTES, RB_E_MODEL, "template", err);
+	if (rc == RB_OK)
+		rc = template_from_doc(out, doc, err);
+	json_decref(doc);
+	if (rc == RB_E_TOO_LARGE) {
+		rc = RB_E_MODEL; /* a template over a cap is a bad model file */
+		if (err != NULL)
+			err->code = rc;
+	}
+	if (rc != RB_OK)
+		rb_err_prefix(err, "%s", what);
+	return rc;
+}
+
+enum rb_code druid_template_load(struct druid_template **out, const char *models_dir,
+                                 const char *name, struct rb_err *err)
+{
+	*out = NULL;
+	if (!name_valid(name))
+		return rb_err_set(err, RB_E_NOT_FOUND, "invalid model name");
+	char file[96], path[4096];
+	snprintf(file, sizeof file, "%s.druid.json", name);
+	int n = snprintf(path, sizeof path, "%s/%s", models_dir, file);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return rb_err_set(err, RB_E_CONFIG, "models directory path is too long");
+
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		if (errno == ENOENT)
+			return rb_err_set(err, RB_E_NOT_FOUND, "no Druid template %s for model %s", file,
+			                  name);
+		return rb_err_set(err, RB_E_MODEL, "%s: cannot open: %s", file, strerror(errno));
+	}
+	char *buf = malloc(TEMPLATE_MAX_BYTES + 1);
+	if (buf == NULL) {
+		fclose(f);
+		return rb_err_set(err, RB_E_NOMEM, "out of memory");
+	}
+	size_t len = fread(buf, 1, TEMPLATE_MAX_BYTES + 1, f);
+	int bad = ferror(f);
+	fclose(f);
+	enum rb_code rc;
+	if (bad)
+		rc = rb_err_set(err, RB_E_MODEL, "%s: read error", file);
+	else if (len > TEMPLATE_MAX_BYTES)
+		rc = rb_err_set(err, RB_E_MODEL, "%s: larger than %zu bytes", file, TEMPLATE_MAX_BYTES);
+	else
+		rc = druid_template_parse(out, buf, len, file, err);
+	free(buf);
+	return rc;
+}
+
+void druid_template_free(struct druid_template *t)
+{
+	if (t == NULL)
+		return;
+	json_decref(t->aggregations);
+	json_decref(t->post_aggregations);
+	free(t);
+}
+
+static int has_name(const json_t *arr, const char *name)
+{
+	size_t i;
+	const json_t *e;
+	json_array_foreach(arr, i, e) {
+		const json_t *n = json_object_get(e, "name");
+		if (json_is_string(n) && strcmp(json_string_value(n), name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int druid_template_provides(const struct druid_template *t, const char *name)
+{
+	return has_name(t->aggregations, name) || has_name(t->post_aggregations, name);
+}
+
+/* ---- rewrite ---- */
+
+/* A new copy of template value v with placeholders resolved for a granularity of ms. */
+static json_t *instantiate(const json_t *v, int64_t ms)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING: {
+		const char *s = json_string_value(v);
+		if (s[0] != '$')
+			return json_stringn(s, json_string_length(v));
+		if (strcmp(s, PH_SECONDS) == 0) {
+			if (ms % 1000 == 0)
+				return json_integer(ms / 1000);
+			return json_real((double)ms / 1000.0);
+		}
+		if (strcmp(s, PH_MILLIS) == 0)
+			return json_integer(ms);
+		/* "$$x" -> "$x" (the template was checked: nothing else starts with '$'). */
+		return json_stringn(s + 1, json_string_length(v) - 1);
+	}
+	case JSON_ARRAY: {
+		json_t *a = json_array();
+		size_t i;
+		const json_t *e;
+		if (a == NULL)
+			return NULL;
+		json_array_foreach(v, i, e) {
+			if (json_array_append_new(a, instantiate(e, ms)) != 0) {
+				json_decref(a);
+				return NULL;
+			}
+		}
+		return a;
+	}
+	case JSON_OBJECT: {
+		json_t *o = json_object();
+		const char *k;
+		const json_t *e;
+		if (o == NULL)
+			return NULL;
+		json_object_foreach((json_t *)v, k, e) {
+			if (json_object_set_new(o, k, instantiate(e, ms)) != 0) {
+				json_decref(o);
+				return NULL;
+			}
+		}
+		return o;
+	}
+	default:
+		return json_deep_copy(v);
+	}
+}
+
+enum rb_code druid_query_rewrite(json_t **out, const json_t *query, const struct druid_template *t,
+                                 struct rb_err *err)
+{
+	*out = NULL;
+	enum rb_code rc = druid_query_check(query, err);
+	if (rc != RB_OK)
+		return rc;
+	int64_t ms = 0;
+	rc = druid_query_granularity_ms(query, &ms, err);
+	if (rc != RB_OK)
+		return rc;
+
+	json_t *q = json_deep_copy(query); /* new */
+	json_t *aggs = instantiate(t->aggregations, ms);      /* new */
+	json_t *post = instantiate(t->post_aggregations, ms); /* new */
+	if (q == NULL || aggs == NULL || post == NULL ||
+	    json_object_set(q, "aggregations", aggs) != 0 ||
+	    json_object_set(q, "postAggregations", post) != 0) {
+		json_decref(q);
+		json_decref(aggs);
+		json_decref(post);
+		return rb_err_set(err, RB_E_NOMEM, "out of memory rewriting the query");
+	}
+	json_decref(aggs);
+	json_decref(post);
+	*out = q;
+	return RB_OK;
+}
+
+enum rb_code druid_query_dump(const json_t *query, char **text, size_t *len, size_t max_bytes,
+                              struct rb_err *err)
+{
+	*text = NULL;
+	*len = 0;
+	if (max_bytes == 0)
+		max_bytes = DRUID_QUERY_MAX_BYTES;
+	char *s = json_dumps(query, JSON_COMPACT);
+	if (s == NULL)
+		return rb_err_set(err, RB_E_NOMEM, "out of memory writing the query");
+	size_t n = strlen(s);
+	if (n > max_bytes) {
+		free(s);
+		return rb_err_set(err, RB_E_TOO_LARGE, "the query to send is larger than %zu bytes",
+		                  max_bytes);
+	}
+	*text = s;
+	*len = n;
+	return RB_OK;
+}
+
+enum rb_code druid_query_prepare(const char *text, size_t len, const struct druid_template *t,
+                                 size_t max_bytes, char **body, size_t *body_len,
+                                 struct rb_err *err)
+{
+	*body = NULL;
+	*body_len = 0;
+	json_t *q = NULL; /* new */
+	enum rb_code rc = druid_query_parse(&q, text, len, max_bytes, err);
+	if (rc != RB_OK)
+		return rc;
+	if (t == NULL) {
+		json_decref(q);
+		char *copy = malloc(len + 1);
+		if (copy == NULL)
+			return rb_err_set(err, RB_E_NOMEM, "out of memory");
+		memcpy(copy, text, len);
+		copy[len] = '\0';
+		*body = copy;
+		*body_len = len;
+		return RB_OK;
+	}
+	json_t *out = NULL; /* new */
+	rc = druid_query_rewrite(&out, q, t, err);
+	json_decref(q);
+	if (rc != RB_OK)
+		return rc;
+	rc = druid_query_dump(out, body, body_len, max_bytes, err);
+	json_decref(out);
+	return rc;
+}

@@ -1,0 +1,48 @@
+/*
+ * model_vec: private interface between infer.c and the float32 plain-C
+ * forward (model_vec.c): one sample at a time, loops written for the
+ * compiler's vectorizer, no library calls in the inner loops. It exists for
+ * small batches, where oneDNN's per-primitive and per-time-step overheads
+ * dominate (docs/INFERENCE.md has the measured crossover). Not a public
+ * module: the service uses include/rb/model/infer.h.
+ */
+#ifndef RB_MODEL_VEC_H
+#define RB_MODEL_VEC_H
+
+#include <stddef.h>
+
+#include "rb/model/model.h"
+#include "rb/base/error.h"
+
+struct model_vec;
+
+/* Which compiled forward a handle runs. */
+enum model_vec_isa {
+	MODEL_VEC_BEST,     /* the best build this CPU runs: AVX512, else AVX2, else BASELINE (the service's) */
+	MODEL_VEC_BASELINE, /* the baseline build (x86-64: SSE2), for tests and benchmarks */
+	MODEL_VEC_AVX2,     /* the AVX2+FMA build, for tests and benchmarks */
+	MODEL_VEC_AVX512,   /* the AVX-512 F/VL/DQ/BW + FMA build, for tests and benchmarks */
+};
+
+/* 1 when this CPU (and this compiler's target) can run that build; BEST and BASELINE always. */
+int model_vec_isa_supported(enum model_vec_isa isa);
+
+/*
+ * Repacks the Dense and LSTM kernels into column panels, precomputes
+ * BatchNorm scale and shift, and allocates activation buffers for a few
+ * samples. m must already pass model_ref_check and outlive the handle.
+ * RB_E_NOMEM; RB_E_CONFIG when isa names a build this CPU cannot run
+ * (see model_vec_isa_supported).
+ */
+enum rb_code model_vec_new(struct model_vec **out, const struct model *m, enum model_vec_isa isa,
+                           struct rb_err *err);
+
+/* in [B, in_T, in_C] -> out [B, out_T, out_C], float32; any B >= 1. Never fails. */
+void model_vec_run(struct model_vec *v, const float *in, size_t B, float *out);
+
+/* The build the handle runs: "avx512", "avx2+fma" or "baseline". */
+const char *model_vec_isa(const struct model_vec *v);
+
+void model_vec_free(struct model_vec *v);
+
+#endif

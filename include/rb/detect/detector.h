@@ -1,0 +1,124 @@
+/*
+ * detector: the model-free detectors used when a request names no model.
+ *
+ * detector_run() picks the metric to analyse from a parsed series and runs
+ * one detector by name over it, filling a struct detection for every row:
+ *   "default"         robust seasonal baseline (docs/DEFAULT-DETECTOR.md);
+ *   "iforest-legacy"  the old service's smoothing + IsolationForest
+ *                     (CONTRACT §6), kept as an option and as the baseline.
+ * The lower-level entry points below work on plain arrays; they are what
+ * the tests, the benchmarks and detector_run() share.
+ *
+ * Not here: the deep model (include/rb/model/infer.h), the JSON answer
+ * (include/rb/detect/detection.h), request parsing (include/rb/input/series.h).
+ */
+#ifndef RB_DETECTOR_H
+#define RB_DETECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rb/detect/detection.h"
+#include "rb/base/error.h"
+#include "rb/input/series.h"
+
+#define DETECTOR_DEFAULT "default"
+#define DETECTOR_LEGACY "iforest-legacy"
+
+/* Sensitivity of the legacy detector when none is given (the old service's value). */
+#define DETECTOR_LEGACY_SENSITIVITY 0.95
+/* Sensitivity of the default detector when none is given (chosen on dev data, see docs). */
+#define DETECTOR_DEFAULT_SENSITIVITY 0.5
+
+struct detector_opts {
+	const char *name;           /* DETECTOR_DEFAULT or DETECTOR_LEGACY; NULL = default */
+	const char *metric;         /* the request's metric, may be NULL */
+	const char *default_metric; /* the configured default metric, may be NULL */
+	double sensitivity;         /* in [0, 1], larger flags more; NAN = the detector's default */
+};
+
+/*
+ * Chooses the analysed column of s: "monitors" when the rows carry it, else
+ * opts->metric (RB_E_INPUT when named but carried by no row), else
+ * opts->default_metric when the rows carry it, else the first metric seen.
+ * Returns the column index, or -1 with err set (RB_E_INPUT) when s has no
+ * metric at all or the named one is absent.
+ */
+long detector_pick_column(const struct series *s, const struct detector_opts *opts,
+                          struct rb_err *err);
+
+/* 1 when name is a detector this module runs (NULL counts as the default). */
+int detector_known(const char *name);
+
+/*
+ * Runs the named detector over the chosen metric of s. out must be zeroed
+ * (or released); on RB_OK it holds n = s->n rows (detection_init), finite
+ * expected and score, and the names of metric and detector; the caller
+ * releases it with detection_release(). On failure out holds no memory.
+ * Errors: RB_E_INPUT (no rows, no such metric, unknown detector name,
+ * sensitivity outside [0, 1]), RB_E_NOMEM.
+ */
+enum rb_code detector_run(const struct series *s, const struct detector_opts *opts,
+                          struct detection *out, struct rb_err *err);
+
+/* ---- plain-array detectors (x[i] NAN = missing; t[i] seconds, any order) ---- */
+
+/*
+ * Default detector (core/detect/detector_robust.c). Writes expected[n] (finite),
+ * score[n] (finite, >= 0; 0 for missing rows), anomaly[n] (0/1; 0 for missing
+ * rows) and *threshold (a row is flagged when score > threshold). Works for
+ * any n >= 0, O(n log n) time, O(n) memory. RB_E_NOMEM is its only failure.
+ */
+enum rb_code robust_detect(const double *x, const double *t, size_t n, double sensitivity,
+                           double *expected, double *score, unsigned char *anomaly,
+                           double *threshold, struct rb_err *err);
+
+/* The robust z-score threshold k used by robust_detect for a sensitivity in [0, 1]. */
+double robust_threshold(double sensitivity);
+
+/*
+ * The old service's smoothing (core/detect/smooth_legacy.c): centred kernel
+ * [1..h, h^2/4, h..1]/sum, w = max(int(0.05 n), min(n, int(5 + ln n))) made
+ * odd, h = w / 2, edges padded by repetition. x must be finite; out[n] may
+ * not alias x. With h = 0 (n = 1) out = x (the old code divided by zero
+ * there).
+ */
+void smooth_legacy(const double *x, size_t n, double *out);
+/* The half-width h the legacy kernel uses for n rows. */
+size_t smooth_legacy_halfwidth(size_t n);
+
+/* IsolationForest parameters (core/detect/iforest.c). */
+struct iforest_params {
+	size_t trees;        /* number of trees (legacy: 100) */
+	size_t max_samples;  /* subsample size cap (legacy: 256); min(max_samples, n) is used */
+	uint64_t seed;       /* PRNG seed (legacy: 42); same seed, same forest */
+};
+
+/*
+ * Fits an isolation forest on the n rows of X (row-major [n][d], finite) and
+ * writes each row's anomaly score 2^(-E[h(x)]/c(psi)) in (0, 1] to score[n]
+ * (sklearn's -score_samples). With one row (psi = 1, c = 0, undefined) the
+ * score is 0.5, "nothing to tell". Deterministic for a seed. RB_E_NOMEM only.
+ */
+enum rb_code iforest_score(const double *X, size_t n, size_t d, const struct iforest_params *p,
+                           double *score, struct rb_err *err);
+
+/*
+ * numpy.percentile(v, q) with linear interpolation, q in [0, 100]; v[n] is
+ * sorted in place. n must be >= 1.
+ */
+double iforest_percentile(double *v, size_t n, double q);
+
+/*
+ * The old default detector (core/detect/detector_legacy.c): smoothing, the five
+ * features of CONTRACT §6, a 100-tree forest seeded 42, contamination 0.01
+ * and the offset moved to sensitivity*(1+offset)-1. Missing values are
+ * filled by linear interpolation between their finite neighbours for the
+ * smoothing and never flagged. expected = smoothed, score = forest score,
+ * *threshold = -(moved offset). RB_E_NOMEM only.
+ */
+enum rb_code legacy_detect(const double *x, const double *t, size_t n, double sensitivity,
+                           double *expected, double *score, unsigned char *anomaly,
+                           double *threshold, struct rb_err *err);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * druid_query: the caller's Druid query, checked, its granularity measured,
+ * and (for model-based detection) rewritten with the model's aggregations
+ * and post-aggregations taken from a template file, <models_dir>/<name>.druid.json.
+ * The template format, the granularity rules and the rewrite are specified in
+ * docs/DRUID.md.
+ *
+ * Not here: sending the query (druid.h), parsing Druid's answer (series.h).
+ * Nothing in this module mutates a query it is given: the rewrite works on a
+ * deep copy. Jansson references: "borrowed" parameters are only read; "new"
+ * results belong to the caller (json_decref).
+ */
+#ifndef RB_DRUID_QUERY_H
+#define RB_DRUID_QUERY_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rb/base/error.h"
+
+/* Default cap on a query's JSON text (druid_query_parse with max_bytes 0). */
+#define DRUID_QUERY_MAX_BYTES ((size_t)1 << 20)
+/* Deepest accepted nesting of arrays/objects in a query or template. */
+#define DRUID_QUERY_MAX_DEPTH 64
+
+/*
+ * Parses len bytes of JSON text (need not be NUL-terminated) into a new
+ * query object and checks it with druid_query_check(). max_bytes 0 means
+ * DRUID_QUERY_MAX_BYTES. RB_E_TOO_LARGE over the size or depth cap,
+ * RB_E_INPUT for bad JSON (duplicate keys included) or a failed check.
+ * *out is NULL on failure.
+ */
+enum rb_code druid_query_parse(json_t **out /* new */, const char *text, size_t len,
+                               size_t max_bytes, struct rb_err *err);
+
+/*
+ * Checks what this service needs of a query (query: borrowed): a JSON
+ * object, queryType "timeseries" (anything else: "only timeseries queries
+ * are supported"), a dataSource, intervals (a string, a non-empty list of
+ * strings, or an object) and a granularity (a name or an object). It does
+ * not require the granularity to have a fixed length (only the rewrite does).
+ */
+enum rb_code druid_query_check(const json_t *query /* borrowed */, struct rb_err *err);
+
+/*
+ * Length in milliseconds of a granularity value (granularity: borrowed):
+ *   "minute", "FIFTEEN_MINUTE", ... (case-insensitive simple names),
+ *   {"type":"period","period":"PT5M"} (origin and timeZone do not change the length),
+ *   {"type":"duration","duration":300000} (milliseconds).
+ * RB_E_INPUT, naming the granularity, for "all", "none", "month", "quarter",
+ * "year", periods with months or years, and anything unknown or malformed.
+ */
+enum rb_code druid_granularity_ms(const json_t *granularity /* borrowed */, int64_t *ms,
+                                  struct rb_err *err);
+
+/* The same, reading query["granularity"] (query: borrowed). */
+enum rb_code druid_query_granularity_ms(const json_t *query /* borrowed */, int64_t *ms,
+                                        struct rb_err *err);
+
+/* A model's aggregations and post-aggregations, with placeholders (docs/DRUID.md). */
+struct druid_template;
+
+/*
+ * Reads <models_dir>/<name>.druid.json. name must be a plain model name
+ * ([A-Za-z0-9._-]{1,63}, no leading dot). RB_E_NOT_FOUND when the file does
+ * not exist, RB_E_MODEL when it is not a valid template (the message names
+ * the file, not the directory).
+ */
+enum rb_code druid_template_load(struct druid_template **out, const char *models_dir,
+                                 const char *name, struct rb_err *err);
+
+/* Parses a template from len bytes of JSON text; what names it in messages. RB_E_MODEL on error. */
+enum rb_code druid_template_parse(struct druid_template **out, const char *text, size_t len,
+                                  const char *what, struct rb_err *err);
+
+/* Frees a template; NULL is a no-op. */
+void druid_template_free(struct druid_template *t);
+
+/* 1 when the rewritten query yields a top-level column called name (an aggregation or post-aggregation). */
+int druid_template_provides(const struct druid_template *t, const char *name);
+
+/*
+ * The query to send for model-based detection: a new deep copy of query
+ * (borrowed, never modified) whose "aggregations" and "postAggregations" are
+ * the template's, with every placeholder replaced for the query's
+ * granularity. Checks the query (druid_query_check) and fails with
+ * RB_E_INPUT when its granularity has no fixed length. *out is NULL on failure.
+ */
+enum rb_code druid_query_rewrite(json_t **out /* new */, const json_t *query /* borrowed */,
+                                 const struct druid_template *t, struct rb_err *err);
+
+/*
+ * Compact JSON text of a query (query: borrowed) as a new NUL-terminated
+ * string (caller frees) of *len bytes. max_bytes 0 means
+ * DRUID_QUERY_MAX_BYTES; longer is RB_E_TOO_LARGE.
+ */
+enum rb_code druid_query_dump(const json_t *query /* borrowed */, char **text, size_t *len,
+                              size_t max_bytes, struct rb_err *err);
+
+/*
+ * From a client's query text to the body to POST to Druid, in one call:
+ * druid_query_parse (max_bytes 0 = default cap), then with a template
+ * druid_query_rewrite + druid_query_dump, or without one (the default
+ * detector) the client's own len bytes, unchanged. *body is a new
+ * NUL-terminated string (caller frees) of *body_len bytes; NULL on failure.
+ */
+enum rb_code druid_query_prepare(const char *text, size_t len, const struct druid_template *t,
+                                 size_t max_bytes, char **body, size_t *body_len,
+                                 struct rb_err *err);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * app: one worker's request handler, independent of FastCGI framing: a
+ * method, a path, a content type and a body in; a status, headers and a JSON
+ * body out. The routes and status codes are those of CONTRACT §1 and
+ * docs/API.md. Not the accept loop (fcgi/worker.c) nor the pool.
+ *
+ * An app is built in a worker after fork: it owns the worker's oneDNN
+ * runners (one per model of the registry) and its Druid client (one
+ * persistent curl handle); config, registry and board are borrowed from the
+ * master's memory and read-only.
+ */
+#ifndef RB_APP_H
+#define RB_APP_H
+
+#include <stddef.h>
+
+#include "rb/fcgi/config.h"
+#include "rb/fcgi/pool.h"
+#include "rb/base/error.h"
+#include "rb/fcgi/registry.h"
+
+struct app;
+
+struct app_request {
+	const char *method;       /* "GET", "POST", ... */
+	const char *uri;          /* request URI; a query string is ignored */
+	const char *content_type; /* may be NULL */
+	const char *body;         /* may be NULL when body_len is 0 */
+	size_t body_len;
+	const char *request_id;   /* for logs */
+};
+
+struct app_response {
+	int status;               /* HTTP status */
+	const char *allow;        /* Allow header for 405, else NULL (static string) */
+	char *body;               /* JSON text, malloc'd; app_response_release frees it */
+	size_t body_len;
+	char model[64];           /* what ran (model name or detector), for the access log */
+};
+
+/* Builds the worker's handler. board may be NULL (tests). */
+enum rb_code app_new(struct app **out, const struct rb_config *cfg, const struct registry *reg,
+                     const struct pool_board *board, struct rb_err *err);
+
+/* Always fills res (an error becomes its JSON body and status); never fails. */
+void app_handle(struct app *app, const struct app_request *req, struct app_response *res);
+
+/* The answer for a body over max_body_bytes, without reading it (413). */
+void app_too_large(struct app *app, size_t content_length, struct app_response *res);
+
+void app_response_release(struct app_response *res);
+
+void app_free(struct app *app);
+
+#endif

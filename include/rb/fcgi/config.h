@@ -1,0 +1,99 @@
+/*
+ * config: the daemon's configuration file (etc/rb-aioutliers.conf, documented
+ * in docs/man/rb-aioutliers.conf.5), parsed into a plain value struct.
+ *
+ * Format: one "key = value" per line; blank lines and lines whose first
+ * non-blank character is '#' or ';' are comments; keys and values are trimmed
+ * of blanks; there are no sections, no quoting and no comments after a value
+ * (the value is everything after '='). Every key is optional (the default
+ * applies). An unknown key, a key given twice, a bad or out-of-range value:
+ * RB_E_CONFIG with a message "FILE:LINE: ...".
+ *
+ * The keys are one table in config.c (name, parser, default, range, help);
+ * the shipped config file and the man page's key list are generated from it
+ * (config_write_sample, config_write_man) and a test keeps them equal.
+ * Not the daemon: nothing here opens sockets or reads models.
+ */
+#ifndef RB_CONFIG_H
+#define RB_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "rb/base/error.h"
+
+/* Where the FastCGI listen socket comes from. */
+enum rb_listen_kind {
+	RB_LISTEN_INHERIT = 0, /* fd 0, set up by the web server or spawn-fcgi (listen empty) */
+	RB_LISTEN_UNIX,        /* "unix:/abs/path": a Unix socket the daemon creates */
+	RB_LISTEN_TCP          /* "host:port" or "[v6addr]:port": a TCP socket */
+};
+
+struct rb_listen {
+	enum rb_listen_kind kind;
+	char path[108];        /* RB_LISTEN_UNIX: absolute path (fits sockaddr_un.sun_path) */
+	char host[256];        /* RB_LISTEN_TCP: host name or address, without brackets */
+	unsigned port;         /* RB_LISTEN_TCP: 1..65535 */
+};
+
+enum rb_inference { RB_INFER_AUTO = 0, RB_INFER_DNNL, RB_INFER_VECTOR, RB_INFER_REFERENCE };
+enum rb_detector_kind { RB_DETECTOR_DEFAULT = 0, RB_DETECTOR_IFOREST_LEGACY };
+enum rb_log_level { RB_LOG_ERROR = 0, RB_LOG_WARN, RB_LOG_INFO, RB_LOG_DEBUG };
+enum rb_log_target { RB_LOG_STDERR = 0, RB_LOG_SYSLOG };
+
+/* The parsed configuration; a plain value (copy it freely). Meanings: config.c's table. */
+struct rb_config {
+	struct rb_listen listen;
+	unsigned listen_mode;               /* permission bits of a Unix socket */
+	unsigned workers;                   /* worker processes, 1..64 */
+	char models_dir[1024];              /* directory of <name>.keras + <name>.ini */
+	char druid_url[1024];               /* the broker's full URL, http:// or https:// */
+	unsigned druid_connect_timeout_ms;
+	unsigned druid_timeout_ms;          /* whole Druid request */
+	unsigned long long druid_max_response_bytes;
+	unsigned long long max_body_bytes;  /* request body cap (413 above it) */
+	char default_metric[64];            /* metric analysed when the request names none */
+	char default_model[64];             /* model used when the request names none; "" = none */
+	enum rb_inference inference;
+	enum rb_detector_kind detector;     /* the model-free detector */
+	double sensitivity;                 /* default detector sensitivity, 0..1 */
+	enum rb_log_level log_level;
+	enum rb_log_target log_target;
+	unsigned request_timeout_ms;        /* a worker's budget for one request */
+};
+
+/* Sets every key to its default. */
+void config_defaults(struct rb_config *cfg);
+
+/*
+ * Parses text[0..len) (need not be NUL-terminated) over the defaults into *cfg.
+ * name is used in messages ("name:line: ..."). On failure *cfg is untouched and
+ * err holds RB_E_CONFIG (or RB_E_NOMEM).
+ */
+enum rb_code config_parse_buffer(const char *text, size_t len, const char *name,
+                                 struct rb_config *cfg, struct rb_err *err);
+
+/* Reads the file at path (at most 1 MiB) and parses it as config_parse_buffer does. */
+enum rb_code config_load(const char *path, struct rb_config *cfg, struct rb_err *err);
+
+/* Writes every key as "key = value" (values as config_parse_buffer reads them back). */
+void config_dump(const struct rb_config *cfg, FILE *out);
+
+/* Writes the commented sample file (etc/rb-aioutliers.conf): every key, meaning, default, range. */
+void config_write_sample(FILE *out);
+
+/* Writes the man-page (roff) list of keys used in docs/man/rb-aioutliers.conf.5. */
+void config_write_man(FILE *out);
+
+/* Number of keys, and the name of key i (< config_key_count()), for tests and tools. */
+size_t config_key_count(void);
+const char *config_key_name(size_t i);
+
+/* Names of the enum values as written in the file ("dnnl", "iforest-legacy", "info", ...). */
+const char *config_inference_name(enum rb_inference v);
+const char *config_detector_name(enum rb_detector_kind v);
+/* RB_OK and *out when s[0..len) names a detector; RB_E_INPUT otherwise (err says which are known). */
+enum rb_code config_detector_parse(const char *s, size_t len, enum rb_detector_kind *out,
+                                   struct rb_err *err);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * request_fields: the fields of an outliers request (CONTRACT §1), decoded and
+ * validated from a parsed form by one table (CONVENTIONS 12). Not the form
+ * parser (form.h), not JSON parsing (the decoded query/data are only checked
+ * to look like a JSON object/array; the series and Druid modules parse them).
+ *
+ * Fields (all optional, an empty value counts as absent):
+ *   data        base64 of a Druid timeseries result, a JSON array. Wins over query:
+ *               when data is present, query is ignored (not even decoded).
+ *   query       base64 of a Druid native query, a JSON object.
+ *   model       base64 of a model name. Absent, undecodable or unsafe: no model
+ *               (model_status says which); the caller maps an unknown name to
+ *               the default detector too. Never an error.
+ *   metric      our extension: the metric to analyse.
+ *   sensitivity our extension: a number in [0, 1] for the default detector.
+ *   detector    our extension: "default" or "iforest-legacy".
+ * The extension fields take plain text when it is valid for the field,
+ * otherwise base64 of valid text (so a client may base64 everything); neither
+ * is an RB_E_INPUT naming the field. Caveat: an unpadded base64 text that is
+ * itself a valid value (e.g. "cGt0") is read as plain text.
+ * Neither data nor query: RB_E_INPUT "No data provided or requested".
+ */
+#ifndef RB_REQUEST_FIELDS_H
+#define RB_REQUEST_FIELDS_H
+
+#include <stddef.h>
+
+#include "rb/fcgi/config.h"
+#include "rb/fcgi/form.h"
+#include "rb/base/error.h"
+
+/* Longest model or metric name, in bytes (a name fits in char[RB_NAME_MAX + 1]). */
+#define RB_NAME_MAX 63
+
+/* 1 when s[0..len) is a safe model name: 1..63 bytes of [A-Za-z0-9._-], not starting with '.'. */
+int rb_model_name_ok(const char *s, size_t len);
+/* 1 when s[0..len) is a metric name: 1..63 bytes of [A-Za-z0-9._-]. */
+int rb_metric_name_ok(const char *s, size_t len);
+
+enum rb_model_status {
+	RB_MODEL_ABSENT = 0,  /* no model field, or an empty one */
+	RB_MODEL_NAMED,       /* model holds a safe name (the caller checks that it exists) */
+	RB_MODEL_UNDECODABLE, /* the field is not valid base64 */
+	RB_MODEL_UNSAFE       /* it decodes to something that is not a safe model name */
+};
+
+/* One decoded request. Release with request_fields_release (also after a failure). */
+struct rb_request {
+	char *data;                 /* decoded data (malloc'd, NUL-terminated) or NULL */
+	size_t data_len;
+	char *query;                /* decoded query (malloc'd, NUL-terminated) or NULL */
+	size_t query_len;
+	char model[RB_NAME_MAX + 1];   /* "" unless model_status == RB_MODEL_NAMED */
+	enum rb_model_status model_status;
+	char metric[RB_NAME_MAX + 1];  /* "" when absent (the caller applies its default) */
+	int has_sensitivity;
+	double sensitivity;
+	int has_detector;
+	enum rb_detector_kind detector;
+};
+
+/*
+ * Fills *req from the form. max_json caps the decoded size of data and of
+ * query (RB_E_TOO_LARGE). Errors name the field ("data: invalid base64: ...").
+ * *req is always initialised, so request_fields_release is always safe.
+ */
+enum rb_code request_fields_decode(const struct form *f, size_t max_json, struct rb_request *req,
+                                   struct rb_err *err);
+
+/*
+ * form_parse followed by request_fields_decode, with the same result, codes
+ * and messages, in fewer passes: the base64 fields (data, query, model) of an
+ * urlencoded body are not percent-decoded into a copy but decoded from the
+ * body's bytes in one pass (form_parse_raw, b64_decode_pct_alloc). body only
+ * needs to live for the call. lim NULL means the form defaults. *req is
+ * always initialised (request_fields_release is always safe).
+ */
+enum rb_code request_fields_parse(const char *content_type, const char *body, size_t len,
+                                  const struct form_limits *lim, size_t max_json,
+                                  struct rb_request *req, struct rb_err *err);
+
+/* Frees what request_fields_decode allocated and zeroes *req; NULL is a no-op. */
+void request_fields_release(struct rb_request *req);
+
+#endif
