@@ -4,26 +4,35 @@
  * docs/DEFAULT-DETECTOR.md; in short, over the whole window:
  *
  *  1. rows are ordered by time; the sampling step is the median positive
- *     spacing (no positive spacing: the row index is the time axis);
+ *     spacing (no positive spacing: the row index is the time axis)
+ *     [time_axis, valid_points];
  *  2. a non-negative series whose positive values span > LOG_RANGE
- *     (p90/p10) is analysed as log(x + p10): it varies by ratios;
+ *     (p90/p10) is analysed as log(x + p10): it varies by ratios
+ *     [analysis_scale];
  *  3. candidate periods: daily, weekly, each when a period holds >=
- *     MIN_BINS steps and the window spans >= MIN_CYCLES periods;
+ *     MIN_BINS steps and the window spans >= MIN_CYCLES periods
+ *     [candidate_periods];
  *  4. a global linear trend is removed, its slope the median of the slopes
- *     between points one period (else a tenth of the rows) apart;
+ *     between points one period (else a tenth of the rows) apart
+ *     [remove_trend];
  *  5. baselines: trend only (a rolling median over a tenth of the rows), and
  *     per period a rolling median over whole periods plus a per-phase median
  *     profile, fitted twice (STL-like). The one with the smallest mean
  *     absolute residual wins, a profile being judged on the cycles it was
- *     not fitted on (so a profile that only fits noise does not win);
+ *     not fitted on (so a profile that only fits noise does not win)
+ *     [fit_baseline];
  *  6. expected = baseline shifted so the median residual is 0; residual
  *     scale sigma = 1.4826 * MAD (a higher quantile when the MAD is
  *     rounding noise or ties), raised towards the 97th percentile of
  *     |residual| / 2.17 when the tail is heavier than Gaussian, by at most
  *     TAIL_CAP times; per row, raised to the MAD of its phase group (with a
  *     profile); floored at REL_FLOOR * median |x| so flat or near-constant
- *     series do not flag noise in their last digits;
- *  7. score = |x - expected| / sigma; anomaly when score > k(sensitivity).
+ *     series do not flag noise in their last digits [baseline_values,
+ *     centre_residuals, global_sigma, row_sigma];
+ *  7. score = |x - expected| / sigma; anomaly when score > k(sensitivity)
+ *     [score_rows]; expected back in the metric's units [metric_units].
+ * robust_detect() is the driver that calls the stages in this order; each
+ * is a static function whose comment is its contract.
  *
  * Time O(n log n): a radix sort per rolling median, then each point enters
  * and leaves the window once and the median moves by bit scans over a rank
@@ -615,6 +624,36 @@ static double fit_season(struct ws *w, const struct season *S, double half)
 	return sig;
 }
 
+/* ------------------------------------------------------------ the stages */
+
+/*
+ * Each stage of robust_detect() is one function below, in the order the
+ * driver calls them. They talk through the workspace (its arrays, and step,
+ * tol and sel_stride) and through the small value structs returned here;
+ * each contract says what a stage reads, what it writes and which arrays it
+ * uses as scratch, so a stage can be replaced alone.
+ */
+
+/* The scale of analysis (analysis_scale) and the sizes of the analysed values. */
+struct analysis {
+	int use_log;   /* 1: values are analysed as log(x + c_log), else as x */
+	double c_log;  /* 10th percentile of the positive values (use_log only) */
+	double maxabs; /* max |value| analysed */
+	double level;  /* median |value| analysed */
+};
+
+/* x on the scale of analysis. */
+static double analysed(const struct analysis *A, double x)
+{
+	return A->use_log ? log(x + A->c_log) : x;
+}
+
+/* The global linear trend (remove_trend): slope * (t - tmid) is taken out of the values. */
+struct line {
+	double slope; /* per unit of the time axis */
+	double tmid;  /* instant of the middle valid point, where the line is 0 */
+};
+
 /* Sorts the rows by time into w->tq/w->qrow; the row index when t is unusable. */
 static void order_rows(struct ws *w, const double *t, int use_index)
 {
@@ -639,6 +678,349 @@ static void order_rows(struct ws *w, const double *t, int use_index)
 	}
 }
 
+/*
+ * Stage 1, the time axis: w->tq/w->qrow = the n rows in time order, w->step =
+ * the median positive spacing. When an instant is not finite, or no spacing
+ * is positive (every row at one instant), the row index is the time axis
+ * (tq[q] = q, step 1). Returns 1 when it is. Uses w->trend as scratch.
+ */
+static int time_axis(struct ws *w, const double *t)
+{
+	size_t n = w->n;
+	int use_index = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(t[i]))
+			use_index = 1;
+	order_rows(w, t, use_index);
+	double step = 0.0;
+	size_t nd = 0;
+	for (size_t q = 1; q < n; q++)
+		if (w->tq[q] > w->tq[q - 1])
+			w->trend[nd++] = w->tq[q] - w->tq[q - 1];
+	if (nd > 0)
+		step = median_inplace(w->trend, nd);
+	if (!(step > 0.0)) { /* a single instant: the row index becomes the time axis */
+		use_index = 1;
+		for (size_t q = 0; q < n; q++)
+			w->tq[q] = (double)q;
+		step = 1.0;
+	}
+	w->step = step;
+	return use_index;
+}
+
+/*
+ * Stage 1, the analysed points: w->tv, w->v, w->vq = instant, value and sorted
+ * position of every row with a finite x, in time order (w->m of them; needs
+ * time_axis). Returns max |x| over them.
+ */
+static double valid_points(struct ws *w, const double *x)
+{
+	size_t j = 0;
+	double maxabs = 0.0;
+	for (size_t q = 0; q < w->n; q++) {
+		double xi = x[w->qrow[q]];
+		if (!isfinite(xi))
+			continue;
+		w->tv[j] = w->tq[q];
+		w->v[j] = xi;
+		w->vq[j] = q;
+		if (fabs(xi) > maxabs)
+			maxabs = fabs(xi);
+		j++;
+	}
+	return maxabs;
+}
+
+/*
+ * Stage 2, the scale of analysis. A non-negative series spanning more than
+ * LOG_RANGE between the 10th and 90th percentile of its positive values
+ * (on/off traffic: nights near 0, days at 1e9) varies by ratios, not by
+ * amounts: w->v becomes log(v + c), c = that 10th percentile. Other series
+ * are analysed as they are. maxabs is max |x| (valid_points). Returns the
+ * choice with max and median |value| on the chosen scale. Uses w->tmp.
+ */
+static struct analysis analysis_scale(struct ws *w, double maxabs)
+{
+	size_t m = w->m;
+	struct analysis A = {.use_log = 0, .c_log = 0.0, .maxabs = maxabs, .level = 0.0};
+	size_t npos = 0;
+	int nonneg = 1;
+	for (size_t j = 0; j < m; j++) {
+		if (w->v[j] < 0)
+			nonneg = 0;
+		else if (w->v[j] > 0)
+			w->tmp[npos++] = w->v[j];
+	}
+	if (nonneg && npos >= 10) {
+		double q10 = select_kth(w->tmp, npos, (size_t)(0.1 * (double)(npos - 1)));
+		double q90 = select_kth(w->tmp, npos, (size_t)(0.9 * (double)(npos - 1)));
+		if (q90 > LOG_RANGE * q10) {
+			A.use_log = 1;
+			A.c_log = q10;
+			A.maxabs = 0.0;
+			for (size_t j = 0; j < m; j++) {
+				w->v[j] = log(w->v[j] + A.c_log);
+				if (fabs(w->v[j]) > A.maxabs)
+					A.maxabs = fabs(w->v[j]);
+			}
+		}
+	}
+	for (size_t j = 0; j < m; j++)
+		w->tmp[j] = fabs(w->v[j]);
+	A.level = median_inplace(w->tmp, m);
+	return A;
+}
+
+/*
+ * Stage 3, the candidate periods: daily and weekly, each when a period
+ * holds >= MIN_BINS steps and the points span >= MIN_CYCLES periods; none
+ * on the row-index axis. Writes them to cands[2], shortest first, with
+ * their phase bins and the half-width of their rolling median; returns how
+ * many.
+ */
+static size_t candidate_periods(const struct ws *w, int use_index, struct season cands[2])
+{
+	const double periods[2] = {DAY, WEEK};
+	size_t m = w->m;
+	double step = w->step;
+	double span = w->tv[m - 1] - w->tv[0] + step;
+	size_t ncand = 0;
+	for (int c = 0; c < 2 && !use_index; c++) {
+		double P = periods[c];
+		if (P / step < MIN_BINS || span < MIN_CYCLES * P)
+			continue;
+		double nbf = floor(P / step + 0.5);
+		cands[ncand].period = P;
+		/* A window of whole periods holding >= NONSEASONAL_MIN rows: a median of fewer
+		 * rows sits on the row itself too often and the residual scale comes out small. */
+		cands[ncand].half = ceil(NONSEASONAL_MIN / floor(P / step + 0.5)) * P / 2.0;
+		size_t nbcap = m < MAX_BINS ? m : MAX_BINS;
+		cands[ncand].nb = nbf > (double)nbcap ? nbcap : (size_t)nbf;
+		cands[ncand].bw = P / (double)cands[ncand].nb;
+		ncand++;
+	}
+	return ncand;
+}
+
+/*
+ * Stage 4, the global robust linear trend, taken out of w->v: the median of
+ * the slopes between points L rows apart, L = one period of shortest (so the
+ * cycle cancels), or a tenth of the rows when shortest is NULL. A level shift
+ * only touches the pairs that straddle it. A non-finite median gives no
+ * trend. Returns the line. Uses w->resid.
+ */
+static struct line remove_trend(struct ws *w, const struct season *shortest)
+{
+	size_t m = w->m;
+	struct line L = {.slope = 0.0, .tmid = w->tv[m / 2]};
+	double lagf = shortest != NULL ? floor(shortest->period / w->step + 0.5)
+	                               : floor(NONSEASONAL_FRAC * (double)m);
+	size_t lag = lagf < 1.0 ? 1 : (lagf >= (double)m ? m : (size_t)lagf);
+	size_t ns = 0;
+	for (size_t j = 0; j + lag < m; j++) {
+		double dt = w->tv[j + lag] - w->tv[j];
+		if (dt > 0)
+			w->resid[ns++] = (w->v[j + lag] - w->v[j]) / dt;
+	}
+	if (ns > 0)
+		L.slope = median_inplace(w->resid, ns);
+	if (!isfinite(L.slope))
+		L.slope = 0.0;
+	for (size_t j = 0; j < m; j++)
+		w->v[j] -= L.slope * (w->tv[j] - L.tmid);
+	return L;
+}
+
+/*
+ * Stage 5, the baseline of the detrended w->v: trend only (a rolling median
+ * over a tenth of the rows, at least NONSEASONAL_MIN), or trend + profile
+ * for one of cands[ncand] (fit_season). The smallest residual spread wins;
+ * a profile must cut the spread of the best simpler one below SIMPLER_BONUS
+ * times (all spreads 0: the first profile). Leaves the winner's trend in
+ * w->best_trend[n] (by sorted row) and, for a season, its profile in
+ * w->best_prof. Returns the winning season (an element of cands), NULL for
+ * trend only. Sets w->sel_stride; uses every other array of the fit.
+ */
+static const struct season *fit_baseline(struct ws *w, const struct season *cands, size_t ncand)
+{
+	size_t m = w->m, n = w->n;
+	double none_half = floor(NONSEASONAL_FRAC * (double)m);
+	if (none_half < NONSEASONAL_MIN)
+		none_half = NONSEASONAL_MIN;
+	none_half = none_half / 2.0 * w->step;
+	w->sel_stride = m > SELECT_POINTS ? (m + SELECT_POINTS - 1) / SELECT_POINTS : 1;
+	const struct season *best = NULL;
+	double best_sig = fit_none(w, none_half);
+	memcpy(w->best_trend, w->trend, n * sizeof *w->trend);
+	for (size_t c = 0; c < ncand; c++) {
+		double sig = fit_season(w, &cands[c], cands[c].half);
+		if (sig < SIMPLER_BONUS * best_sig || (sig == 0.0 && best_sig == 0.0 && best == NULL)) {
+			best = &cands[c];
+			best_sig = sig;
+			memcpy(w->best_trend, w->trend, n * sizeof *w->trend);
+			memcpy(w->best_prof, w->prof, best->nb * sizeof *w->prof);
+		}
+	}
+	return best;
+}
+
+/*
+ * Stage 6, the baseline at every row, on the scale of analysis and not yet
+ * centred: expected[row] = the line + w->best_trend + the profile of best
+ * (NULL: none) at the row's instant; 0 where that sum is not finite. Rows
+ * with a missing value get one too.
+ */
+static void baseline_values(const struct ws *w, const struct line *L, const struct season *best,
+                            double *expected)
+{
+	for (size_t q = 0; q < w->n; q++) {
+		double e = w->best_trend[q] + L->slope * (w->tq[q] - L->tmid);
+		if (best != NULL)
+			e += w->best_prof[season_bin(best, w->tq[q])];
+		expected[w->qrow[q]] = isfinite(e) ? e : 0.0;
+	}
+}
+
+/*
+ * Stage 6, the residuals: w->resid[j] = analysed x - expected of valid point
+ * j; then the baseline is shifted so that the median residual is 0 (the
+ * profile was centred by its mean): expected (where the sum stays finite)
+ * and w->resid. Returns robust_sigma of the residuals (the MAD scale, with
+ * its fallback for ties). Uses w->tmp.
+ */
+static double centre_residuals(struct ws *w, const double *x, const struct analysis *A,
+                               double *expected)
+{
+	size_t m = w->m, n = w->n;
+	for (size_t j = 0; j < m; j++) {
+		size_t i = w->qrow[w->vq[j]];
+		w->resid[j] = analysed(A, x[i]) - expected[i];
+	}
+	double centre = 0.0;
+	double sigma = robust_sigma(w->resid, m, 1, w->tol, w->tmp, &centre);
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(expected[i] + centre))
+			expected[i] += centre;
+	for (size_t j = 0; j < m; j++)
+		w->resid[j] -= centre;
+	return sigma;
+}
+
+/*
+ * Stage 6, the global residual scale from the MAD scale sigma: raised
+ * towards the TAIL_Q quantile of |w->resid| / TAIL_Z when the tail is
+ * heavier than Gaussian (by at most TAIL_CAP times, and only with
+ * >= TAIL_MIN_ROWS points), then floored at REL_FLOOR * level (flat series
+ * do not flag noise in their last digits) and ABS_FLOOR_REL * maxabs (keeps
+ * scores finite). Uses w->tmp.
+ */
+static double global_sigma(struct ws *w, double sigma, const struct analysis *A)
+{
+	size_t m = w->m;
+	if (m >= TAIL_MIN_ROWS) {
+		for (size_t j = 0; j < m; j++)
+			w->tmp[j] = fabs(w->resid[j]);
+		double tail = select_kth(w->tmp, m, (size_t)(TAIL_Q * (double)(m - 1))) / TAIL_Z;
+		if (tail > TAIL_CAP * sigma)
+			tail = TAIL_CAP * sigma;
+		if (tail > sigma)
+			sigma = tail;
+	}
+	if (sigma < REL_FLOOR * A->level)
+		sigma = REL_FLOOR * A->level;
+	if (sigma < ABS_FLOOR_REL * A->maxabs)
+		sigma = ABS_FLOOR_REL * A->maxabs;
+	return sigma;
+}
+
+/*
+ * Stage 6, the scale of each valid point, rowsig[m]: sigma, or with a
+ * season (best not NULL) the larger of sigma and MAD_TO_SIGMA * median
+ * |w->resid| of the point's phase group, bins pooled so that a group holds
+ * >= PHASE_MIN_ROWS rows: noise may depend on the phase (quiet nights, busy
+ * days), and a phase is judged against its own noise, never below the
+ * global one. Uses w->bins, w->odd, w->cnt, w->prof and w->v (the detrended
+ * values are no longer needed) as scratch; rowsig must be none of them.
+ */
+static void row_sigma(struct ws *w, const struct season *best, double sigma, double *rowsig)
+{
+	size_t m = w->m;
+	for (size_t j = 0; j < m; j++)
+		rowsig[j] = sigma;
+	if (best == NULL)
+		return;
+	double cycles = (w->tv[m - 1] - w->tv[0] + w->step) / best->period;
+	double per_bin = cycles > 1 ? cycles : 1;
+	/* Bins pooled per group: at least 1, at most every bin (per_bin may be huge or
+	 * non-finite when the instants span far more than the data's cycles). */
+	double want = ceil(PHASE_MIN_ROWS / per_bin);
+	size_t group = 1;
+	if (want > 1)
+		group = want < (double)best->nb ? (size_t)want : best->nb;
+	if (group < 1)
+		group = 1;
+	struct season G = *best;
+	G.nb = (best->nb + group - 1) / group;
+	G.bw = best->period / (double)G.nb;
+	season_index(w, &G);
+	memset(w->cnt, 0, (G.nb + 1) * sizeof *w->cnt);
+	for (size_t j = 0; j < m; j++)
+		w->cnt[w->bins[j] + 1]++;
+	for (size_t b = 0; b < G.nb; b++)
+		w->cnt[b + 1] += w->cnt[b];
+	double *grouped = w->v;
+	for (size_t j = 0; j < m; j++)
+		grouped[w->cnt[w->bins[j]]++] = fabs(w->resid[j]);
+	for (size_t b = G.nb; b > 0; b--)
+		w->cnt[b] = w->cnt[b - 1];
+	w->cnt[0] = 0;
+	for (size_t b = 0; b < G.nb; b++) {
+		size_t cnt = w->cnt[b + 1] - w->cnt[b];
+		w->prof[b] = cnt ? MAD_TO_SIGMA * median_inplace(grouped + w->cnt[b], cnt) : 0.0;
+	}
+	for (size_t j = 0; j < m; j++)
+		if (w->prof[w->bins[j]] > rowsig[j])
+			rowsig[j] = w->prof[w->bins[j]];
+}
+
+/*
+ * Stage 7, scores and flags of the valid points: score = |analysed x -
+ * expected| / rowsig (0 when rowsig is 0; at most SCORE_CAP), anomaly =
+ * score > k. Rows with a missing value are not touched.
+ */
+static void score_rows(const struct ws *w, const double *x, const struct analysis *A,
+                       const double *expected, const double *rowsig, double k, double *score,
+                       unsigned char *anomaly)
+{
+	for (size_t j = 0; j < w->m; j++) {
+		size_t i = w->qrow[w->vq[j]];
+		double y = analysed(A, x[i]);
+		double z = rowsig[j] > 0 ? fabs(y - expected[i]) / rowsig[j] : 0.0;
+		if (!(z < SCORE_CAP))
+			z = SCORE_CAP;
+		score[i] = z;
+		anomaly[i] = z > k;
+	}
+}
+
+/*
+ * Stage 7, expected[n] back in the metric's units: on the log scale
+ * exp(e) - c_log, 0 where that is not positive and finite; unchanged
+ * otherwise.
+ */
+static void metric_units(const struct analysis *A, double *expected, size_t n)
+{
+	if (!A->use_log)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		double e = exp(expected[i]) - A->c_log;
+		expected[i] = e > 0 && isfinite(e) ? e : 0.0;
+	}
+}
+
+/* ------------------------------------------------------------ the driver */
+
 enum rb_code robust_detect(const double *x, const double *t, size_t n, double sensitivity,
                            double *expected, double *score, unsigned char *anomaly,
                            double *threshold, struct rb_err *err)
@@ -661,230 +1043,20 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 		                  n);
 	}
 
-	/* 1. Time order and sampling step; no usable time axis -> the row index. */
-	int use_index = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isfinite(t[i]))
-			use_index = 1;
-	order_rows(&w, t, use_index);
-	double step = 0.0;
-	size_t nd = 0;
-	for (size_t q = 1; q < n; q++)
-		if (w.tq[q] > w.tq[q - 1])
-			w.trend[nd++] = w.tq[q] - w.tq[q - 1];
-	if (nd > 0)
-		step = median_inplace(w.trend, nd);
-	if (!(step > 0.0)) { /* a single instant: the row index becomes the time axis */
-		use_index = 1;
-		for (size_t q = 0; q < n; q++)
-			w.tq[q] = (double)q;
-		step = 1.0;
-	}
-	w.step = step;
-	size_t j = 0;
-	double maxabs = 0.0;
-	for (size_t q = 0; q < n; q++) {
-		double xi = x[w.qrow[q]];
-		if (!isfinite(xi))
-			continue;
-		w.tv[j] = w.tq[q];
-		w.v[j] = xi;
-		w.vq[j] = q;
-		w.tmp[j] = fabs(xi);
-		if (w.tmp[j] > maxabs)
-			maxabs = w.tmp[j];
-		j++;
-	}
-	/*
-	 * A non-negative series spanning more than LOG_RANGE between its 10th and 90th
-	 * percentile of positive values (on/off traffic: nights near 0, days at 1e9) varies
-	 * by ratios, not by amounts: it is analysed as log(x + c), c = that 10th percentile.
-	 */
-	int use_log = 0;
-	double c_log = 0.0;
-	{
-		size_t npos = 0;
-		int nonneg = 1;
-		for (j = 0; j < m; j++) {
-			if (w.v[j] < 0)
-				nonneg = 0;
-			else if (w.v[j] > 0)
-				w.tmp[npos++] = w.v[j];
-		}
-		if (nonneg && npos >= 10) {
-			double q10 = select_kth(w.tmp, npos, (size_t)(0.1 * (double)(npos - 1)));
-			double q90 = select_kth(w.tmp, npos, (size_t)(0.9 * (double)(npos - 1)));
-			if (q90 > LOG_RANGE * q10) {
-				use_log = 1;
-				c_log = q10;
-				maxabs = 0.0;
-				for (j = 0; j < m; j++) {
-					w.v[j] = log(w.v[j] + c_log);
-					if (fabs(w.v[j]) > maxabs)
-						maxabs = fabs(w.v[j]);
-				}
-			}
-		}
-		for (j = 0; j < m; j++)
-			w.tmp[j] = fabs(w.v[j]);
-	}
-	double level = median_inplace(w.tmp, m);
-	w.tol = ZERO_TOL_REL * maxabs;
-
-	/* 2. Candidate periods. */
-	double span = w.tv[m - 1] - w.tv[0] + step;
+	int use_index = time_axis(&w, t);
+	struct analysis A = analysis_scale(&w, valid_points(&w, x));
+	w.tol = ZERO_TOL_REL * A.maxabs;
 	struct season cands[2];
-	size_t ncand = 0;
-	const double periods[2] = {DAY, WEEK};
-	for (int c = 0; c < 2 && !use_index; c++) {
-		double P = periods[c];
-		if (P / step < MIN_BINS || span < MIN_CYCLES * P)
-			continue;
-		double nbf = floor(P / step + 0.5);
-		cands[ncand].period = P;
-		/* A window of whole periods holding >= NONSEASONAL_MIN rows: a median of fewer
-		 * rows sits on the row itself too often and the residual scale comes out small. */
-		cands[ncand].half = ceil(NONSEASONAL_MIN / floor(P / step + 0.5)) * P / 2.0;
-		size_t nbcap = m < MAX_BINS ? m : MAX_BINS;
-		cands[ncand].nb = nbf > (double)nbcap ? nbcap : (size_t)nbf;
-		cands[ncand].bw = P / (double)cands[ncand].nb;
-		ncand++;
-	}
-	/*
-	 * 3. Global robust linear trend: the median of the slopes between points L rows
-	 * apart, L = one period of the shortest candidate (so the cycle cancels), else a
-	 * tenth of the rows. A level shift only touches the pairs that straddle it.
-	 */
-	double slope = 0.0, tmid = w.tv[m / 2];
-	double lagf = ncand > 0 ? floor(cands[0].period / step + 0.5)
-	                        : floor(NONSEASONAL_FRAC * (double)m);
-	size_t lag = lagf < 1.0 ? 1 : (lagf >= (double)m ? m : (size_t)lagf);
-	size_t ns = 0;
-	for (j = 0; j + lag < m; j++) {
-		double dt = w.tv[j + lag] - w.tv[j];
-		if (dt > 0)
-			w.resid[ns++] = (w.v[j + lag] - w.v[j]) / dt;
-	}
-	if (ns > 0)
-		slope = median_inplace(w.resid, ns);
-	if (!isfinite(slope))
-		slope = 0.0;
-	for (j = 0; j < m; j++)
-		w.v[j] -= slope * (w.tv[j] - tmid);
-
-	/* 4. Fit the candidates, keep the best. */
-	/* Trend only: a rolling median over a tenth of the rows (at least NONSEASONAL_MIN). */
-	double none_half = floor(NONSEASONAL_FRAC * (double)m);
-	if (none_half < NONSEASONAL_MIN)
-		none_half = NONSEASONAL_MIN;
-	none_half = none_half / 2.0 * step;
-	w.sel_stride = m > SELECT_POINTS ? (m + SELECT_POINTS - 1) / SELECT_POINTS : 1;
-	const struct season *best = NULL;
-	double best_sig = fit_none(&w, none_half);
-	memcpy(w.best_trend, w.trend, n * sizeof *w.trend);
-	for (size_t c = 0; c < ncand; c++) {
-		double sig = fit_season(&w, &cands[c], cands[c].half);
-		if (sig < SIMPLER_BONUS * best_sig || (sig == 0.0 && best_sig == 0.0 && best == NULL)) {
-			best = &cands[c];
-			best_sig = sig;
-			memcpy(w.best_trend, w.trend, n * sizeof *w.trend);
-			memcpy(w.best_prof, w.prof, best->nb * sizeof *w.prof);
-		}
-	}
-
-	/* 5. Expected values and residual scale. */
-	for (size_t q = 0; q < n; q++) {
-		double e = w.best_trend[q] + slope * (w.tq[q] - tmid);
-		if (best != NULL)
-			e += w.best_prof[season_bin(best, w.tq[q])];
-		expected[w.qrow[q]] = isfinite(e) ? e : 0.0;
-	}
-	for (j = 0; j < m; j++) {
-		size_t i = w.qrow[w.vq[j]];
-		w.resid[j] = (use_log ? log(x[i] + c_log) : x[i]) - expected[i];
-	}
-	/* The baseline is shifted so the median residual is 0 (the profile is centred by its mean). */
-	double centre = 0.0;
-	double sigma = robust_sigma(w.resid, m, 1, w.tol, w.tmp, &centre);
-	for (size_t i = 0; i < n; i++)
-		if (isfinite(expected[i] + centre))
-			expected[i] += centre;
-	for (j = 0; j < m; j++)
-		w.resid[j] -= centre;
-	if (m >= TAIL_MIN_ROWS) {
-		for (j = 0; j < m; j++)
-			w.tmp[j] = fabs(w.resid[j]);
-		double tail = select_kth(w.tmp, m, (size_t)(TAIL_Q * (double)(m - 1))) / TAIL_Z;
-		if (tail > TAIL_CAP * sigma)
-			tail = TAIL_CAP * sigma;
-		if (tail > sigma)
-			sigma = tail;
-	}
-	if (sigma < REL_FLOOR * level)
-		sigma = REL_FLOOR * level;
-	if (sigma < ABS_FLOOR_REL * maxabs)
-		sigma = ABS_FLOOR_REL * maxabs;
-
-	/*
-	 * Per-phase scale: with a profile, noise may depend on the phase too (quiet nights,
-	 * busy days). Each row's sigma is the larger of the global one and 1.4826 * median
-	 * |residual| of its phase group (bins pooled so a group holds >= PHASE_MIN_ROWS
-	 * rows), so a phase is judged against its own noise, never below the global one.
-	 */
-	double *rowsig = w.buf; /* [m] */
-	for (j = 0; j < m; j++)
-		rowsig[j] = sigma;
-	if (best != NULL) {
-		double cycles = (w.tv[m - 1] - w.tv[0] + step) / best->period;
-		double per_bin = cycles > 1 ? cycles : 1;
-		/* Bins pooled per group: at least 1, at most every bin (per_bin may be huge or
-		 * non-finite when the instants span far more than the data's cycles). */
-		double want = ceil(PHASE_MIN_ROWS / per_bin);
-		size_t group = 1;
-		if (want > 1)
-			group = want < (double)best->nb ? (size_t)want : best->nb;
-		if (group < 1)
-			group = 1;
-		struct season G = *best;
-		G.nb = (best->nb + group - 1) / group;
-		G.bw = best->period / (double)G.nb;
-		season_index(&w, &G);
-		memset(w.cnt, 0, (G.nb + 1) * sizeof *w.cnt);
-		for (j = 0; j < m; j++)
-			w.cnt[w.bins[j] + 1]++;
-		for (size_t b = 0; b < G.nb; b++)
-			w.cnt[b + 1] += w.cnt[b];
-		double *grouped = w.v; /* the detrended values are no longer needed */
-		for (j = 0; j < m; j++)
-			grouped[w.cnt[w.bins[j]]++] = fabs(w.resid[j]);
-		for (size_t b = G.nb; b > 0; b--)
-			w.cnt[b] = w.cnt[b - 1];
-		w.cnt[0] = 0;
-		for (size_t b = 0; b < G.nb; b++) {
-			size_t cnt = w.cnt[b + 1] - w.cnt[b];
-			w.prof[b] = cnt ? MAD_TO_SIGMA * median_inplace(grouped + w.cnt[b], cnt) : 0.0;
-		}
-		for (j = 0; j < m; j++)
-			if (w.prof[w.bins[j]] > rowsig[j])
-				rowsig[j] = w.prof[w.bins[j]];
-	}
-
-	/* 6. Scores. */
-	for (j = 0; j < m; j++) {
-		size_t i = w.qrow[w.vq[j]];
-		double y = use_log ? log(x[i] + c_log) : x[i];
-		double z = rowsig[j] > 0 ? fabs(y - expected[i]) / rowsig[j] : 0.0;
-		if (!(z < SCORE_CAP))
-			z = SCORE_CAP;
-		score[i] = z;
-		anomaly[i] = z > k;
-	}
-	if (use_log) {
-		for (size_t i = 0; i < n; i++) {
-			double e = exp(expected[i]) - c_log;
-			expected[i] = e > 0 && isfinite(e) ? e : 0.0;
-		}
-	}
+	size_t ncand = candidate_periods(&w, use_index, cands);
+	struct line L = remove_trend(&w, ncand > 0 ? &cands[0] : NULL);
+	const struct season *best = fit_baseline(&w, cands, ncand);
+	baseline_values(&w, &L, best, expected);
+	double sigma = centre_residuals(&w, x, &A, expected);
+	sigma = global_sigma(&w, sigma, &A);
+	double *rowsig = w.buf; /* [m]; row_sigma's scratch is elsewhere */
+	row_sigma(&w, best, sigma, rowsig);
+	score_rows(&w, x, &A, expected, rowsig, k, score, anomaly);
+	metric_units(&A, expected, n);
 	ws_free(&w);
 	return RB_OK;
 }
