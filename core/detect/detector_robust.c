@@ -37,8 +37,9 @@
  * Time O(n log n): a radix sort per rolling median, then each point enters
  * and leaves the window once and the median moves by bit scans over a rank
  * bitmap; memory ~150 bytes per row in one allocation. Deterministic.
- * Not here: choice of the metric and of the detector (core/detect/detector.c), the
- * legacy detector (core/detect/detector_legacy.c).
+ * Not here: the order statistics and the rolling median it is built on
+ * (core/detect/robust_median.c), choice of the metric and of the detector
+ * (core/detect/detector.c), the legacy detector (core/detect/detector_legacy.c).
  */
 #include <math.h>
 #include <stdint.h>
@@ -46,6 +47,8 @@
 #include <string.h>
 
 #include "rb/detect/detector.h"
+
+#include "robust_median.h"
 
 #define DAY 86400.0
 #define WEEK 604800.0
@@ -82,92 +85,6 @@ double robust_threshold(double sensitivity)
 	return K_MAX - (K_MAX - K_MIN) * s;
 }
 
-/* ---------------------------------------------------------------- sorting */
-
-struct keyed {
-	uint64_t key; /* order-preserving image of a double */
-	size_t idx;
-};
-
-static uint64_t order_key(double v)
-{
-	uint64_t u;
-	memcpy(&u, &v, sizeof u);
-	return (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
-}
-
-/* Stable LSD radix sort of a[n] by key (8-bit digits, one counting pass), tmp[n] scratch. */
-static void radix_sort(struct keyed *a, struct keyed *tmp, size_t n)
-{
-	size_t cnt[8][256];
-	memset(cnt, 0, sizeof cnt);
-	for (size_t i = 0; i < n; i++)
-		for (int d = 0; d < 8; d++)
-			cnt[d][(a[i].key >> (8 * d)) & 0xFF]++;
-	for (int d = 0; d < 8; d++) {
-		int shift = 8 * d;
-		if (n == 0 || cnt[d][(a[0].key >> shift) & 0xFF] == n)
-			continue; /* every key has this digit */
-		size_t sum = 0;
-		for (int b = 0; b < 256; b++) {
-			size_t c = cnt[d][b];
-			cnt[d][b] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++)
-			tmp[cnt[d][(a[i].key >> shift) & 0xFF]++] = a[i];
-		memcpy(a, tmp, n * sizeof *a);
-	}
-}
-
-/* k-th smallest (0-based) of v[n], reordering v (Hoare quickselect, median-of-3). */
-static double select_kth(double *v, size_t n, size_t k)
-{
-	size_t lo = 0, hi = n - 1;
-	while (hi > lo) {
-		size_t mid = lo + (hi - lo) / 2;
-		double a = v[lo], b = v[mid], c = v[hi];
-		double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-		size_t i = lo, j = hi;
-		while (i <= j) {
-			while (v[i] < pivot)
-				i++;
-			while (v[j] > pivot)
-				j--;
-			if (i <= j) {
-				double tmp = v[i];
-				v[i] = v[j];
-				v[j] = tmp;
-				i++;
-				if (j == 0)
-					break;
-				j--;
-			}
-		}
-		if (k <= j)
-			hi = j;
-		else if (k >= i)
-			lo = i;
-		else
-			return v[k];
-	}
-	return v[k];
-}
-
-/* Median of v[n] (n >= 1), reordering v. */
-static double median_inplace(double *v, size_t n)
-{
-	double hi = select_kth(v, n, n / 2);
-	if (n % 2)
-		return hi;
-	/* After the selection v[0 .. n/2) holds the smaller half: its largest is the lower middle. */
-	double lo = v[0];
-	for (size_t i = 1; i < n / 2; i++)
-		if (v[i] > lo)
-			lo = v[i];
-	return lo + (hi - lo) / 2.0;
-}
-
 /* ---------------------------------------------------------------- workspace */
 
 struct ws {
@@ -192,7 +109,7 @@ struct ws {
 	unsigned char *odd; /* [m] 1 when point j lies in an odd cycle */
 	size_t *cnt;        /* [min(m, MAX_BINS) + 1] */
 	double *buf;        /* [m] values grouped by bin */
-	struct keyed *pairs, *pairs_tmp; /* [n] */
+	struct robust_keyed *pairs, *pairs_tmp; /* [n] */
 	size_t *rank;       /* [m] rank of point j */
 	double *sorted;     /* [m] values in rank order */
 	uint64_t *bits;     /* [ceil(m / 64)] rank bitmap of a rolling window */
@@ -257,202 +174,23 @@ static int ws_alloc(struct ws *w, size_t n, size_t m)
 	return 1;
 }
 
-/* ------------------------------------------- rolling median (rank bitmap) */
+/* ------------------------------------------------------------ rolling median */
 
 /*
- * The values of a window as a set of ranks (positions in the sorted order
- * of all values): a bitmap over the m ranks with a summary bitmap (bit i
- * set when word i is non-zero), and a pointer pos to the lower median with
- * the count of members below it. Inserting or deleting one rank moves the
- * median by at most one member, found with a bit scan: O(1) word operations
- * for dense windows, at most O(m / 4096) for very sparse ones.
- */
-struct slider {
-	uint64_t *bits;  /* [ceil(m / 64)] */
-	uint64_t *sum;   /* [ceil(m / 4096)] */
-	size_t nwords;
-	size_t cnt;      /* members */
-	size_t pos;      /* rank of the ((cnt + 1) / 2)-th member */
-	size_t below;    /* members with rank < pos */
-};
-
-#define NONE SIZE_MAX
-
-static void sl_set(struct slider *s, size_t r)
-{
-	s->bits[r >> 6] |= (uint64_t)1 << (r & 63);
-	s->sum[r >> 12] |= (uint64_t)1 << ((r >> 6) & 63);
-}
-
-static void sl_clear(struct slider *s, size_t r)
-{
-	s->bits[r >> 6] &= ~((uint64_t)1 << (r & 63));
-	if (s->bits[r >> 6] == 0)
-		s->sum[r >> 12] &= ~((uint64_t)1 << ((r >> 6) & 63));
-}
-
-/* Smallest member rank > r, or NONE. */
-static size_t sl_next(const struct slider *s, size_t r)
-{
-	size_t q = r + 1;
-	size_t wi = q >> 6;
-	if (wi >= s->nwords)
-		return NONE;
-	uint64_t word = s->bits[wi] & (~(uint64_t)0 << (q & 63));
-	if (word)
-		return (wi << 6) + (size_t)__builtin_ctzll(word);
-	/* Next non-zero word after wi, through the summary. */
-	size_t wq = wi + 1;
-	size_t si = wq >> 6;
-	size_t nsum = (s->nwords + 63) >> 6;
-	if (si >= nsum)
-		return NONE;
-	uint64_t sw = s->sum[si] & ((wq & 63) ? (~(uint64_t)0 << (wq & 63)) : ~(uint64_t)0);
-	while (sw == 0) {
-		if (++si >= nsum)
-			return NONE;
-		sw = s->sum[si];
-	}
-	wi = (si << 6) + (size_t)__builtin_ctzll(sw);
-	return (wi << 6) + (size_t)__builtin_ctzll(s->bits[wi]);
-}
-
-/* Largest member rank < r, or NONE. */
-static size_t sl_prev(const struct slider *s, size_t r)
-{
-	if (r == 0)
-		return NONE;
-	size_t q = r - 1;
-	size_t wi = q >> 6;
-	uint64_t mask = (q & 63) == 63 ? ~(uint64_t)0 : (((uint64_t)1 << ((q & 63) + 1)) - 1);
-	uint64_t word = s->bits[wi] & mask;
-	if (word)
-		return (wi << 6) + 63 - (size_t)__builtin_clzll(word);
-	if (wi == 0)
-		return NONE;
-	size_t wq = wi - 1;
-	size_t si = wq >> 6;
-	uint64_t smask = (wq & 63) == 63 ? ~(uint64_t)0 : (((uint64_t)1 << ((wq & 63) + 1)) - 1);
-	uint64_t sw = s->sum[si] & smask;
-	while (sw == 0) {
-		if (si == 0)
-			return NONE;
-		sw = s->sum[--si];
-	}
-	wi = (si << 6) + 63 - (size_t)__builtin_clzll(sw);
-	return (wi << 6) + 63 - (size_t)__builtin_clzll(s->bits[wi]);
-}
-
-/* Moves pos to the ((cnt + 1) / 2)-th member. */
-static void sl_fix(struct slider *s)
-{
-	size_t k = (s->cnt + 1) / 2;
-	while (s->below + 1 > k) {
-		s->pos = sl_prev(s, s->pos);
-		s->below--;
-	}
-	while (s->below + 1 < k) {
-		s->pos = sl_next(s, s->pos);
-		s->below++;
-	}
-}
-
-static void sl_add(struct slider *s, size_t r)
-{
-	sl_set(s, r);
-	if (s->cnt++ == 0) {
-		s->pos = r;
-		s->below = 0;
-		return;
-	}
-	if (r < s->pos)
-		s->below++;
-	sl_fix(s);
-}
-
-static void sl_del(struct slider *s, size_t r)
-{
-	sl_clear(s, r);
-	if (--s->cnt == 0)
-		return;
-	if (r < s->pos) {
-		s->below--;
-	} else if (r == s->pos) {
-		size_t nx = sl_next(s, r);
-		if (nx != NONE) {
-			s->pos = nx;
-		} else {
-			s->pos = sl_prev(s, r);
-			s->below--;
-		}
-	}
-	sl_fix(s);
-}
-
-/*
- * w->trend[q] = median of the v[j] with tv[j] in the window [a, a + 2 half)
- * of row time tq[q], a = tq[q] - half moved inside the data span when the
- * span allows (near the ends the window keeps its length instead of
- * shrinking: a shrunk window is biased by a seasonal shape or a slope).
- * Half-open, so a window of one period holds one period of a regular grid.
- * An empty window takes the nearest point's value. v[m] is indexed like
- * w->tv. After the rank sort, each point enters and leaves the window once
- * and each move of the median is one bit scan (struct slider).
+ * w->trend[q] = the rolling median (robust_rolling_median, half-width half)
+ * at row instant tq[q] of the values v[m], indexed like w->tv.
  */
 static void rollmed(struct ws *w, const double *v, double half)
 {
-	size_t m = w->m, nq = w->n;
-	const double *tv = w->tv, *tq = w->tq;
-	double *out = w->trend;
-	for (size_t j = 0; j < m; j++) {
-		w->pairs[j].key = order_key(v[j]);
-		w->pairs[j].idx = j;
-	}
-	radix_sort(w->pairs, w->pairs_tmp, m);
-	for (size_t r = 0; r < m; r++) {
-		w->rank[w->pairs[r].idx] = r;
-		w->sorted[r] = v[w->pairs[r].idx];
-	}
-	struct slider sl = {.bits = w->bits, .sum = w->bsum, .nwords = (m + 63) / 64};
-	memset(sl.bits, 0, sl.nwords * sizeof *sl.bits);
-	memset(sl.sum, 0, ((sl.nwords + 63) / 64) * sizeof *sl.sum);
-	double first = tv[0], last = tv[m - 1] + w->step;
-	size_t lo = 0, hi = 0; /* window = points [lo, hi) */
-	for (size_t q = 0; q < nq; q++) {
-		double a = tq[q] - half, b = tq[q] + half;
-		if (last - first >= 2.0 * half) {
-			if (a < first) {
-				a = first;
-				b = first + 2.0 * half;
-			} else if (b > last) {
-				b = last;
-				a = last - 2.0 * half;
-			}
-		}
-		while (hi < m && tv[hi] < b)
-			sl_add(&sl, w->rank[hi++]);
-		while (lo < hi && tv[lo] < a)
-			sl_del(&sl, w->rank[lo++]);
-		size_t cnt = hi - lo;
-		if (cnt == 0) {
-			size_t j;
-			if (hi >= m)
-				j = m - 1;
-			else if (hi == 0)
-				j = 0;
-			else
-				j = (tv[hi] - tq[q] < tq[q] - tv[hi - 1]) ? hi : hi - 1;
-			out[q] = v[j];
-		} else {
-			double lo_mid = w->sorted[sl.pos];
-			if (cnt % 2) {
-				out[q] = lo_mid;
-			} else {
-				double hi_mid = w->sorted[sl_next(&sl, sl.pos)];
-				out[q] = lo_mid + (hi_mid - lo_mid) / 2.0;
-			}
-		}
-	}
+	const struct robust_rolling_ws rw = {
+		.pairs = w->pairs,
+		.pairs_tmp = w->pairs_tmp,
+		.rank = w->rank,
+		.sorted = w->sorted,
+		.bits = w->bits,
+		.bsum = w->bsum,
+	};
+	robust_rolling_median(w->tv, v, w->m, w->tq, w->n, w->step, half, &rw, w->trend);
 }
 
 /* ------------------------------------------------------ seasonal profiles */
@@ -510,7 +248,7 @@ static void profile(struct ws *w, size_t nb, const double *r, int parity, double
 	w->cnt[0] = 0;
 	for (size_t b = 0; b < nb; b++) {
 		size_t k = w->cnt[b + 1] - w->cnt[b];
-		prof[b] = k ? median_inplace(w->buf + w->cnt[b], k) : NAN;
+		prof[b] = k ? robust_median(w->buf + w->cnt[b], k) : NAN;
 	}
 	size_t first = 0;
 	while (isnan(prof[first]))
@@ -548,7 +286,7 @@ static double robust_sigma(const double *r, size_t m, size_t stride, double tol,
 	size_t ns = 0;
 	for (size_t j = 0; j < m; j += stride)
 		scratch[ns++] = r[j];
-	double c = median_inplace(scratch, ns);
+	double c = robust_median(scratch, ns);
 	if (centre != NULL)
 		*centre = c;
 	ns = 0;
@@ -556,7 +294,7 @@ static double robust_sigma(const double *r, size_t m, size_t stride, double tol,
 		scratch[ns++] = fabs(r[j] - c);
 	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
 		size_t k = (size_t)(q[i] * (double)(ns - 1) + 0.5);
-		double a = select_kth(scratch, ns, k);
+		double a = robust_select_kth(scratch, ns, k);
 		if (a > tol)
 			return a / z[i];
 	}
@@ -573,7 +311,7 @@ static double select_spread(const struct ws *w, const double *r, double *scratch
 	size_t ns = 0;
 	for (size_t j = 0; j < w->m; j += w->sel_stride)
 		scratch[ns++] = r[j];
-	double c = median_inplace(scratch, ns);
+	double c = robust_median(scratch, ns);
 	double sum = 0.0;
 	ns = 0;
 	for (size_t j = 0; j < w->m; j += w->sel_stride, ns++)
@@ -668,10 +406,10 @@ static void order_rows(struct ws *w, const double *t, int use_index)
 	if (sorted)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		w->pairs[i].key = order_key(w->tq[i]);
+		w->pairs[i].key = robust_order_key(w->tq[i]);
 		w->pairs[i].idx = i;
 	}
-	radix_sort(w->pairs, w->pairs_tmp, n);
+	robust_radix_sort(w->pairs, w->pairs_tmp, n);
 	for (size_t q = 0; q < n; q++) {
 		w->qrow[q] = w->pairs[q].idx;
 		w->tq[q] = t[w->pairs[q].idx];
@@ -698,7 +436,7 @@ static int time_axis(struct ws *w, const double *t)
 		if (w->tq[q] > w->tq[q - 1])
 			w->trend[nd++] = w->tq[q] - w->tq[q - 1];
 	if (nd > 0)
-		step = median_inplace(w->trend, nd);
+		step = robust_median(w->trend, nd);
 	if (!(step > 0.0)) { /* a single instant: the row index becomes the time axis */
 		use_index = 1;
 		for (size_t q = 0; q < n; q++)
@@ -753,8 +491,8 @@ static struct analysis analysis_scale(struct ws *w, double maxabs)
 			w->tmp[npos++] = w->v[j];
 	}
 	if (nonneg && npos >= 10) {
-		double q10 = select_kth(w->tmp, npos, (size_t)(0.1 * (double)(npos - 1)));
-		double q90 = select_kth(w->tmp, npos, (size_t)(0.9 * (double)(npos - 1)));
+		double q10 = robust_select_kth(w->tmp, npos, (size_t)(0.1 * (double)(npos - 1)));
+		double q90 = robust_select_kth(w->tmp, npos, (size_t)(0.9 * (double)(npos - 1)));
 		if (q90 > LOG_RANGE * q10) {
 			A.use_log = 1;
 			A.c_log = q10;
@@ -768,7 +506,7 @@ static struct analysis analysis_scale(struct ws *w, double maxabs)
 	}
 	for (size_t j = 0; j < m; j++)
 		w->tmp[j] = fabs(w->v[j]);
-	A.level = median_inplace(w->tmp, m);
+	A.level = robust_median(w->tmp, m);
 	return A;
 }
 
@@ -824,7 +562,7 @@ static struct line remove_trend(struct ws *w, const struct season *shortest)
 			w->resid[ns++] = (w->v[j + lag] - w->v[j]) / dt;
 	}
 	if (ns > 0)
-		L.slope = median_inplace(w->resid, ns);
+		L.slope = robust_median(w->resid, ns);
 	if (!isfinite(L.slope))
 		L.slope = 0.0;
 	for (size_t j = 0; j < m; j++)
@@ -921,7 +659,8 @@ static double global_sigma(struct ws *w, double sigma, const struct analysis *A)
 	if (m >= TAIL_MIN_ROWS) {
 		for (size_t j = 0; j < m; j++)
 			w->tmp[j] = fabs(w->resid[j]);
-		double tail = select_kth(w->tmp, m, (size_t)(TAIL_Q * (double)(m - 1))) / TAIL_Z;
+		size_t kq = (size_t)(TAIL_Q * (double)(m - 1));
+		double tail = robust_select_kth(w->tmp, m, kq) / TAIL_Z;
 		if (tail > TAIL_CAP * sigma)
 			tail = TAIL_CAP * sigma;
 		if (tail > sigma)
@@ -977,7 +716,7 @@ static void row_sigma(struct ws *w, const struct season *best, double sigma, dou
 	w->cnt[0] = 0;
 	for (size_t b = 0; b < G.nb; b++) {
 		size_t cnt = w->cnt[b + 1] - w->cnt[b];
-		w->prof[b] = cnt ? MAD_TO_SIGMA * median_inplace(grouped + w->cnt[b], cnt) : 0.0;
+		w->prof[b] = cnt ? MAD_TO_SIGMA * robust_median(grouped + w->cnt[b], cnt) : 0.0;
 	}
 	for (size_t j = 0; j < m; j++)
 		if (w->prof[w->bins[j]] > rowsig[j])
