@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "bench_util.h"
+#include "rb/answer/response.h"
 #include "rb/detect/detection.h"
 #include "rb/detect/score.h"
 #include "oracle/response_ref.h"

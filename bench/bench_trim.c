@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rb/answer/response.h"
 #include "rb/detect/detection.h"
 #include "rb/detect/detector.h"
 #include "rb/input/series.h"

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "rb/answer/response.h"
 #include "rb/detect/detection.h"
 #include "testutil.h"
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "rb/answer/response.h"
 #include "rb/detect/detection.h"
 #include "rb/detect/detector.h"
 #include "rb/detect/engine.h"

@@ -10,7 +10,7 @@
  * \u00XX, everything else verbatim) and refused when not valid UTF-8. Not the
  * HTTP layer (status codes, headers) and not any detection logic.
  */
-#include "rb/detect/detection.h"
+#include "rb/answer/response.h"
 
 #include <locale.h>
 #include <math.h>
