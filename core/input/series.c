@@ -32,12 +32,12 @@
  */
 #include "rb/input/series.h"
 
-#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rb/base/assert.h"
 #include "rb/input/json_scan.h"
 
 #define DEFAULT_MAX_BYTES ((size_t)64 << 20)
@@ -1026,7 +1026,7 @@ enum rb_code series_parse_with(struct series **out, const char *json, size_t len
                                const struct series_limits *limits, unsigned opts,
                                struct rb_err *err)
 {
-	assert(out != NULL);
+	RB_ASSERT(out != NULL);
 	*out = NULL;
 	if (json == NULL)
 		len = 0;
@@ -1046,7 +1046,7 @@ enum rb_code series_parse_with(struct series **out, const char *json, size_t len
 
 enum rb_code series_alloc(struct series **out, size_t n, size_t ncols, struct rb_err *err)
 {
-	assert(out != NULL);
+	RB_ASSERT(out != NULL);
 	*out = NULL;
 	if (ncols > 0 && n > SIZE_MAX / sizeof(double) / ncols)
 		return rb_err_set(err, RB_E_TOO_LARGE, "%zu rows x %zu metrics is too large", n, ncols);
@@ -1111,6 +1111,6 @@ long series_col(const struct series *s, const char *name)
 
 double series_value(const struct series *s, size_t i, size_t c)
 {
-	assert(s != NULL && i < s->n && c < s->ncols);
+	RB_ASSERT(s != NULL && i < s->n && c < s->ncols); /* else another row's value, or none */
 	return s->values[i * s->ncols + c];
 }
