@@ -133,7 +133,7 @@ static void same_cut(const char *text, size_t len, enum json_scan_res rc, json_t
 		REQUIRE(root == NULL || cuts.n == json_array_size(root));
 	}
 	if (cr == JSON_CUT_OK) {
-		REQUIRE(cuts.cut[0] == i && text[cuts.cut[cuts.n]] == ']');
+		REQUIRE(cuts.cut[0] == i && (cuts.n == 0 || text[cuts.cut[cuts.n]] == ']'));
 		int all = 1;
 		struct json_scan j;
 		json_scan_init(&j, text, 0, 0, DEPTH, 0);

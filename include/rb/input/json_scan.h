@@ -193,11 +193,14 @@ void json_scan_locate(const char *s, size_t pos, size_t *line, size_t *col);
 
 /* ---- cutting a top-level array ----------------------------------------- */
 
-/* Where the elements of a top-level array are: element k is the text strictly between
- * cut[k] and cut[k + 1]. */
+/*
+ * Where the elements of a top-level array are: element k (k < n) is the text
+ * strictly between cut[k] and cut[k + 1].
+ */
 struct json_cuts {
-	size_t *cut; /* [n + 1] the '[' or ',' before each element, then the closing ']';
-	              * malloc'd, the caller frees it (free(cut)), also on failure */
+	size_t *cut; /* the '[' or ',' before each element, then the closing ']' (cut[n]); an
+	              * empty array has n = 0 and cut[0] is its '['. malloc'd, the caller
+	              * frees it (free(cut)), also on failure */
 	size_t n;    /* elements (on failure: elements begun so far) */
 	size_t cap;
 };
