@@ -4,39 +4,41 @@
  * columnar struct series of include/rb/input/series.h.
  *
  * The contract for every odd input (order, duplicates, nulls, non-numbers,
- * caps) is docs/INPUT.md; this file implements it in three steps:
- *   1. scan_rows(): one cheap pass over the bytes, outside strings, checks the
- *      nesting depth and row caps and cuts the array into rows, before
- *      anything is allocated per row;
- *   2. pass 1 reads each row with a small strict JSON reader (RFC 8259:
- *      UTF-8 checked, escapes and surrogate pairs decoded, numbers read by
- *      core/input/decimal.c, no recursion) that builds no tree: metric
- *      names go to a hash table in first-seen order, finite values to a flat
- *      list, timestamp strings to one block (no allocation per row), the
- *      instant is parsed (core/input/instant.c; a Druid-shaped timestamp of the
- *      same day as the previous one only has its time read);
+ * caps) is docs/INPUT.md; this file holds the Druid row semantics and reads
+ * the JSON with the strict tree-less reader of include/rb/input/json_scan.h
+ * (core/input/json_scan.c: UTF-8 checked, escapes and surrogate pairs
+ * decoded, numbers read by core/input/decimal.c, no recursion). In three
+ * steps:
+ *   1. scan_rows(): json_scan_cut(), one cheap pass over the bytes, outside
+ *      strings, checks the nesting depth and row caps and cuts the array into
+ *      rows, before anything is allocated per row;
+ *   2. pass 1 reads each row with the json_scan cursor, building no tree:
+ *      metric names go to a hash table in first-seen order, finite values to
+ *      a flat list, timestamp strings to one block (no allocation per row),
+ *      the instant is parsed (core/input/instant.c; a Druid-shaped timestamp
+ *      of the same day as the previous one only has its time read);
  *   3. pass 2 moves timestamps and values into the series, in ascending time
  *      order (a stable sort when the input was not ascending).
  * Memory is bounded by the caps and linear in the input; nothing is kept per
  * JSON node. Jansson is not used here: building its tree cost more than
  * everything else (a 100,000-row answer took ~0.8 s of CPU with it).
  *
- * It is not a general JSON reader, a Druid client, or a parser for groupBy /
- * topN answers (those are refused with a hint). Numbers are converted
- * exactly as strtod() does in the "C" locale; the few that decimal_parse()
- * hands to strtod (over 19 significant digits, exponents past +-19) assume
- * the "C" LC_NUMERIC locale (the daemon never calls setlocale), and a
- * mismatch is detected and refused, never misread.
+ * It is not a general JSON reader (that is json_scan), a Druid client, or a
+ * parser for groupBy / topN answers (those are refused with a hint). Numbers
+ * are converted exactly as strtod() does in the "C" locale; the few that
+ * decimal_parse() hands to strtod (over 19 significant digits, exponents past
+ * +-19) assume the "C" LC_NUMERIC locale (the daemon never calls setlocale),
+ * and a mismatch is detected and refused, never misread.
  */
 #include "rb/input/series.h"
 
-#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "rb/input/decimal.h"
+#include "rb/base/assert.h"
+#include "rb/input/json_scan.h"
 
 #define DEFAULT_MAX_BYTES ((size_t)64 << 20)
 #define DEFAULT_MAX_ROWS ((size_t)1000000)
@@ -72,159 +74,47 @@ static const char *quote(char *buf, size_t size, const char *text)
 
 /* ---- outer scan: caps and row boundaries ------------------------------- */
 
-static int is_json_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* 1-based line and column of byte pos (for messages only). */
-static void locate(const char *s, size_t pos, size_t *line, size_t *col)
-{
-	size_t l = 1, c = 1;
-	for (size_t i = 0; i < pos; i++) {
-		if (s[i] == '\n') {
-			l++;
-			c = 1;
-		} else {
-			c++;
-		}
-	}
-	*line = l;
-	*col = c;
-}
-
-/* Where the rows are: row k is the text strictly between cut[k] and cut[k + 1]. */
-struct cuts {
-	size_t *cut;  /* [n + 1] the '[' or ',' before each row, then the closing ']' */
-	size_t n;     /* rows */
-	size_t cap;
-};
-
-static int cuts_push(struct cuts *c, size_t pos)
-{
-	if (c->n + 1 >= c->cap) {
-		size_t cap = c->cap == 0 ? 1024 : c->cap * 2;
-		size_t *cut = realloc(c->cut, cap * sizeof *cut);
-		if (cut == NULL)
-			return -1;
-		c->cut = cut;
-		c->cap = cap;
-	}
-	c->cut[c->n++] = pos;
-	return 0;
-}
-
-/* The bytes scan_rows() acts on outside strings; it skips every other byte. */
-static const unsigned char SCAN_STOP[256] = {
-	['"'] = 1, ['['] = 1, [']'] = 1, ['{'] = 1, ['}'] = 1, [','] = 1,
-};
-
 /*
- * Position of the '"' that closes the JSON string whose text starts at s[i]
- * (just after the opening quote), or len when the text ends first. A quote
- * closes the string when an even number of backslashes precedes it (within
- * the string): exactly what reading escapes forward (a backslash takes the
- * next byte with it) decides.
- */
-static size_t string_end(const char *s, size_t i, size_t len)
-{
-	const size_t start = i;
-	for (;;) {
-		const char *q = memchr(s + i, '"', len - i);
-		if (q == NULL)
-			return len;
-		size_t at = (size_t)(q - s), k = at;
-		while (k > start && s[k - 1] == '\\')
-			k--;
-		if ((at - k) % 2 == 0)
-			return at;
-		i = at + 1;
-	}
-}
-
-/*
- * One pass over the bytes, outside JSON strings: checks the depth and row
- * caps, that the text is '[' ... ']' with only whitespace after it, and cuts
- * it at the commas directly inside the array. It checks nothing else: every
- * row is then read on its own by the strict reader below, and since a JSON array is exactly
+ * The careful path's first pass: json_scan_cut() (rb/input/json_scan.h)
+ * checks the depth and row caps, that the text is '[' ... ']' with only
+ * whitespace after it, and cuts it into rows, before anything is allocated
+ * per row; its outcomes become the series' messages here. Every row is then
+ * read on its own by the cursor, and since a JSON array is exactly
  * '[' value (',' value)* ']', the text is valid JSON when every row is.
  */
 static enum rb_code scan_rows(const char *s, size_t len, const struct series_limits *lim,
-                              struct cuts *rows, struct rb_err *err)
+                              struct json_cuts *rows, struct rb_err *err)
 {
-	size_t i = 0;
-	while (i < len && is_json_space(s[i]))
-		i++;
-	if (i == len)
+	size_t at = 0, line, col;
+	switch (json_scan_cut(s, len, lim->max_depth, lim->max_rows, rows, &at)) {
+	case JSON_CUT_OK:
+		return RB_OK;
+	case JSON_CUT_EMPTY:
 		return rb_err_set(err, RB_E_INPUT, "the series is empty (no JSON text)");
-	if (s[i] != '[')
+	case JSON_CUT_NOT_ARRAY:
 		return rb_err_set(err, RB_E_INPUT,
 		                  "the series must be a JSON array of {\"timestamp\", \"result\"} "
-		                  "rows%s", s[i] == '{' ? ", not an object" : "");
-	if (cuts_push(rows, i) != 0)
-		return rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
-	/* The last byte scan_rows acts on bounds the skipping loop (normally the final ']'). */
-	size_t last = len - 1;
-	while (last > i && !SCAN_STOP[(unsigned char)s[last]])
-		last--;
-	size_t level = 1, depth = 1;
-	for (i++; i < len; i++) {
-		if (i > last) {
-			i = len; /* nothing more to act on: the text ends inside the array */
-			break;
-		}
-		while (!SCAN_STOP[(unsigned char)s[i]])
-			i++;
-		char c = s[i];
-		if (c == '"') {
-			i = string_end(s, i + 1, len);
-			if (i >= len)
-				break;
-		} else if (c == '[' || c == '{') {
-			level++;
-			if (level > depth)
-				depth = level;
-			if (depth > lim->max_depth)
-				return rb_err_set(err, RB_E_TOO_LARGE,
-				                  "the JSON is nested deeper than %zu levels "
-				                  "(a timeseries result needs 3)", lim->max_depth);
-		} else if (level == 1 && c == ']') {
-			break;
-		} else if (level == 1 && c == ',') {
-			if (rows->n >= lim->max_rows)
-				return rb_err_set(err, RB_E_TOO_LARGE,
-				                  "the series has more than %zu rows", lim->max_rows);
-			if (cuts_push(rows, i) != 0)
-				return rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
-		} else if (level > 1 && (c == ']' || c == '}')) {
-			level--; /* a mismatched pair is left for the row reader to refuse */
-		}
-	}
-	if (i >= len)
+		                  "rows%s", s[at] == '{' ? ", not an object" : "");
+	case JSON_CUT_DEPTH:
+		return rb_err_set(err, RB_E_TOO_LARGE,
+		                  "the JSON is nested deeper than %zu levels "
+		                  "(a timeseries result needs 3)", lim->max_depth);
+	case JSON_CUT_TOO_MANY:
+		return rb_err_set(err, RB_E_TOO_LARGE, "the series has more than %zu rows",
+		                  lim->max_rows);
+	case JSON_CUT_TRUNCATED:
 		return rb_err_set(err, RB_E_INPUT,
 		                  "invalid JSON: the text ends inside row %zu (1-based); truncated?",
 		                  rows->n);
-	size_t end = i;
-	for (i++; i < len && is_json_space(s[i]); i++)
-		;
-	if (i < len) {
-		size_t line, col;
-		locate(s, i, &line, &col);
+	case JSON_CUT_TRAILING:
+		json_scan_locate(s, at, &line, &col);
 		return rb_err_set(err, RB_E_INPUT,
 		                  "invalid JSON at line %zu, column %zu: text after the end of the array",
 		                  line, col);
+	case JSON_CUT_NOMEM:
+		break;
 	}
-	if (cuts_push(rows, end) != 0)
-		return rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
-	rows->n--; /* the closing ']' ends the last row, it does not start one */
-	if (rows->n == 1) {
-		size_t k = rows->cut[0] + 1;
-		while (k < end && is_json_space(s[k]))
-			k++;
-		if (k == end)
-			rows->n = 0;
-	}
-	return RB_OK;
+	return rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
 }
 
 /* ---- metric names: first-seen order, hashed lookup ---------------------- */
@@ -486,216 +376,14 @@ static int order_cmp(const void *a, const void *b)
 }
 
 
-/* ---- a strict JSON reader for one row ---------------------------------- */
+/* ---- reading rows ------------------------------------------------------ */
 
-/* Outcome of a reader step. */
-enum jr {
-	JR_OK = 0,
-	JR_SYNTAX, /* not JSON: why and pos say what and where */
-	JR_DEPTH,  /* nested past max_depth (the scan normally catches it first) */
-	JR_NOMEM,
-};
-
+/* The JSON cursor (rb/input/json_scan.h) and what reading rows adds to it. */
 struct reader {
-	const char *s;     /* the whole text (positions are absolute) */
-	size_t pos, end;   /* next byte, end of this row's text */
-	char *str;         /* last string read, decoded, NUL-terminated */
-	size_t str_len, str_cap;
-	char *stack;       /* open containers while skipping a value: '[' or '{' */
-	size_t stack_cap;
-	size_t max_depth;
-	int strtod_numbers; /* every number through strtod (SERIES_OPT_NUMBERS_STRTOD) */
-	int open_end;      /* end is the text's end, not the row's: stop after the row's value */
+	struct json_scan j;
+	int open_end;      /* j.end is the text's end, not the row's: stop after the row's value */
 	struct text *text; /* where timestamp strings are copied */
-	const char *why;   /* fixed reason for JR_SYNTAX */
 };
-
-static enum jr syntax(struct reader *r, const char *why)
-{
-	r->why = why;
-	return JR_SYNTAX;
-}
-
-static inline void skip_space(struct reader *r)
-{
-	/* every JSON space is <= ' ': most calls (compact text) stop at the first test */
-	while (r->pos < r->end && (unsigned char)r->s[r->pos] <= ' ' && is_json_space(r->s[r->pos]))
-		r->pos++;
-}
-
-/* The next byte, or -1 at the end of the row. */
-static int peek(const struct reader *r)
-{
-	return r->pos < r->end ? (unsigned char)r->s[r->pos] : -1;
-}
-
-static enum jr str_append(struct reader *r, const char *bytes, size_t n)
-{
-	if (r->str_len + n + 1 > r->str_cap) {
-		size_t cap = r->str_cap == 0 ? 256 : r->str_cap;
-		while (cap < r->str_len + n + 1)
-			cap *= 2;
-		char *str = realloc(r->str, cap);
-		if (str == NULL)
-			return JR_NOMEM;
-		r->str = str;
-		r->str_cap = cap;
-	}
-	memcpy(r->str + r->str_len, bytes, n);
-	r->str_len += n;
-	r->str[r->str_len] = '\0';
-	return JR_OK;
-}
-
-static int hex4(const char *p, unsigned *v)
-{
-	unsigned x = 0;
-	for (int k = 0; k < 4; k++) {
-		char c = p[k];
-		x <<= 4;
-		if (c >= '0' && c <= '9')
-			x |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			x |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			x |= (unsigned)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*v = x;
-	return 0;
-}
-
-/* Length of the well-formed UTF-8 sequence at p (at most avail bytes), 0 if none. */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-	unsigned char c = p[0];
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		if (c == 0xE0)
-			lo = 0xA0; /* no overlong forms */
-		if (c == 0xED)
-			hi = 0x9F; /* no UTF-16 surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		if (c == 0xF4)
-			hi = 0x8F; /* nothing past U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (avail < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t k = 2; k < n; k++)
-		if (p[k] < 0x80 || p[k] > 0xBF)
-			return 0;
-	return n;
-}
-
-/* Reads a string at pos (a '"') into r->str. \u0000 is refused (names are C strings). */
-static enum jr read_string(struct reader *r)
-{
-	r->str_len = 0;
-	if (str_append(r, "", 0) != JR_OK)
-		return JR_NOMEM;
-	r->pos++; /* the opening quote */
-	for (;;) {
-		size_t run = r->pos;
-		while (run < r->end) {
-			unsigned char c = (unsigned char)r->s[run];
-			if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
-				break;
-			run++;
-		}
-		if (run > r->pos && str_append(r, r->s + r->pos, run - r->pos) != JR_OK)
-			return JR_NOMEM;
-		r->pos = run;
-		if (r->pos >= r->end)
-			return syntax(r, "unterminated string");
-		unsigned char c = (unsigned char)r->s[r->pos];
-		if (c == '"') {
-			r->pos++;
-			return JR_OK;
-		}
-		if (c < 0x20)
-			return syntax(r, "control character in a string");
-		if (c >= 0x80) {
-			size_t n = utf8_len((const unsigned char *)r->s + r->pos, r->end - r->pos);
-			if (n == 0)
-				return syntax(r, "invalid UTF-8 in a string");
-			if (str_append(r, r->s + r->pos, n) != JR_OK)
-				return JR_NOMEM;
-			r->pos += n;
-			continue;
-		}
-		/* An escape. */
-		if (r->end - r->pos < 2)
-			return syntax(r, "unterminated string");
-		char e = r->s[r->pos + 1];
-		const char *simple = NULL;
-		switch (e) {
-		case '"': simple = "\""; break;
-		case '\\': simple = "\\"; break;
-		case '/': simple = "/"; break;
-		case 'b': simple = "\b"; break;
-		case 'f': simple = "\f"; break;
-		case 'n': simple = "\n"; break;
-		case 'r': simple = "\r"; break;
-		case 't': simple = "\t"; break;
-		case 'u': break;
-		default: return syntax(r, "invalid escape in a string");
-		}
-		if (simple != NULL) {
-			if (str_append(r, simple, 1) != JR_OK)
-				return JR_NOMEM;
-			r->pos += 2;
-			continue;
-		}
-		unsigned cp, lo;
-		if (r->end - r->pos < 6 || hex4(r->s + r->pos + 2, &cp) != 0)
-			return syntax(r, "invalid \\u escape in a string");
-		r->pos += 6;
-		if (cp >= 0xDC00 && cp <= 0xDFFF)
-			return syntax(r, "lone UTF-16 surrogate in a string");
-		if (cp >= 0xD800 && cp <= 0xDBFF) {
-			if (r->end - r->pos < 6 || r->s[r->pos] != '\\' || r->s[r->pos + 1] != 'u' ||
-			    hex4(r->s + r->pos + 2, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
-				return syntax(r, "lone UTF-16 surrogate in a string");
-			r->pos += 6;
-			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-		}
-		if (cp == 0)
-			return syntax(r, "\\u0000 in a string is not supported");
-		char u[4];
-		size_t n;
-		if (cp < 0x80) {
-			u[0] = (char)cp;
-			n = 1;
-		} else if (cp < 0x800) {
-			u[0] = (char)(0xC0 | (cp >> 6));
-			u[1] = (char)(0x80 | (cp & 0x3F));
-			n = 2;
-		} else if (cp < 0x10000) {
-			u[0] = (char)(0xE0 | (cp >> 12));
-			u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-			u[2] = (char)(0x80 | (cp & 0x3F));
-			n = 3;
-		} else {
-			u[0] = (char)(0xF0 | (cp >> 18));
-			u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-			u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-			u[3] = (char)(0x80 | (cp & 0x3F));
-			n = 4;
-		}
-		if (str_append(r, u, n) != JR_OK)
-			return JR_NOMEM;
-	}
-}
 
 static int is_digit(int c)
 {
@@ -703,184 +391,21 @@ static int is_digit(int c)
 }
 
 /*
- * Reads a number at pos (core/input/decimal.c: grammar and exact conversion in one
- * pass). A magnitude past the double range is refused.
- */
-static enum jr read_number(struct reader *r, double *v)
-{
-	size_t used;
-	enum decimal_res d = r->strtod_numbers
-	                             ? decimal_parse_strtod(r->s + r->pos, r->end - r->pos, &used, v)
-	                             : decimal_parse(r->s + r->pos, r->end - r->pos, &used, v);
-	switch (d) {
-	case DECIMAL_OK:
-		r->pos += used;
-		return JR_OK;
-	case DECIMAL_SYNTAX:
-		r->pos += used;
-		return syntax(r, "invalid number");
-	case DECIMAL_RANGE:
-		return syntax(r, "number out of the range of a double");
-	case DECIMAL_LOCALE:
-		return syntax(r, "number not understood (is LC_NUMERIC \"C\"?)");
-	case DECIMAL_NOMEM:
-		break;
-	}
-	return JR_NOMEM;
-}
-
-static enum jr read_literal(struct reader *r, const char *word)
-{
-	size_t n = strlen(word);
-	if (r->end - r->pos < n || memcmp(r->s + r->pos, word, n) != 0)
-		return syntax(r, "invalid literal");
-	r->pos += n;
-	return JR_OK;
-}
-
-/* Reads a scalar (string, number, true, false, null) at pos. */
-static enum jr read_scalar(struct reader *r)
-{
-	double v;
-	switch (peek(r)) {
-	case '"': return read_string(r);
-	case 't': return read_literal(r, "true");
-	case 'f': return read_literal(r, "false");
-	case 'n': return read_literal(r, "null");
-	case '-': return read_number(r, &v);
-	default:
-		if (is_digit(peek(r)))
-			return read_number(r, &v);
-		return syntax(r, "expected a value");
-	}
-}
-
-/* After an object member's key: the ':' and the space around it. */
-static enum jr read_colon(struct reader *r)
-{
-	skip_space(r);
-	if (peek(r) != ':')
-		return syntax(r, "expected ':'");
-	r->pos++;
-	skip_space(r);
-	return JR_OK;
-}
-
-/*
- * Checks and skips any value at pos, nested or not, without recursion: an
- * explicit stack of open containers. depth is the nesting of the value's
- * parent (its own container, if any, is depth + 1). Duplicate keys inside
- * a skipped value are not looked for: the value is discarded anyway.
- */
-static enum jr skip_value(struct reader *r, size_t depth)
-{
-	size_t top = 0;
-	enum jr rc;
-	for (;;) {
-		/* A value starts here. */
-		skip_space(r);
-		int c = peek(r);
-		if (c == '[' || c == '{') {
-			if (depth + top + 1 > r->max_depth)
-				return JR_DEPTH;
-			if (top == r->stack_cap) {
-				size_t cap = r->stack_cap == 0 ? 16 : r->stack_cap * 2;
-				char *stack = realloc(r->stack, cap);
-				if (stack == NULL)
-					return JR_NOMEM;
-				r->stack = stack;
-				r->stack_cap = cap;
-			}
-			r->stack[top++] = (char)c;
-			r->pos++;
-			skip_space(r);
-			if (peek(r) == (c == '[' ? ']' : '}')) {
-				r->pos++;
-				top--;
-			} else if (c == '{') {
-				if (peek(r) != '"')
-					return syntax(r, "expected a key string");
-				rc = read_string(r);
-				if (rc == JR_OK)
-					rc = read_colon(r);
-				if (rc != JR_OK)
-					return rc;
-				continue;
-			} else {
-				continue;
-			}
-		} else {
-			rc = read_scalar(r);
-			if (rc != JR_OK)
-				return rc;
-		}
-		/* A value ended: close containers or go to the next element. */
-		for (;;) {
-			if (top == 0)
-				return JR_OK;
-			skip_space(r);
-			c = peek(r);
-			char open = r->stack[top - 1];
-			if (c == ',') {
-				r->pos++;
-				if (open == '{') {
-					skip_space(r);
-					if (peek(r) != '"')
-						return syntax(r, "expected a key string");
-					rc = read_string(r);
-					if (rc == JR_OK)
-						rc = read_colon(r);
-					if (rc != JR_OK)
-						return rc;
-				}
-				break;
-			}
-			if ((open == '[' && c == ']') || (open == '{' && c == '}')) {
-				r->pos++;
-				top--;
-				continue;
-			}
-			return syntax(r, open == '[' ? "expected ',' or ']'" : "expected ',' or '}'");
-		}
-	}
-}
-
-/* ---- one row ------------------------------------------------------------ */
-
-/*
- * 1 when the text at pos is the n bytes of quoted (a JSON string written
- * without escapes, quotes included), which are then consumed.
- */
-static int raw_key(struct reader *r, const char *quoted, size_t n)
-{
-	if (r->end - r->pos < n || memcmp(r->s + r->pos, quoted, n) != 0)
-		return 0;
-	r->pos += n;
-	return 1;
-}
-
-/*
  * Reads the string at pos (a '"') into r->text, at *off. A string of plain
  * bytes (printable ASCII, no escape) is copied once from the text; any other
- * goes through read_string().
+ * goes through json_scan_string().
  */
-static enum jr read_string_copy(struct reader *r, size_t *off)
+static enum json_scan_res read_string_copy(struct reader *r, size_t *off)
 {
-	size_t start = r->pos + 1, k = start;
-	while (k < r->end) {
-		unsigned char c = (unsigned char)r->s[k];
-		if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
-			break;
-		k++;
-	}
-	if (k < r->end && r->s[k] == '"') {
-		r->pos = k + 1;
-		return text_append(r->text, r->s + start, k - start, off) != 0 ? JR_NOMEM : JR_OK;
-	}
-	enum jr rc = read_string(r);
-	if (rc != JR_OK)
+	struct json_scan *j = &r->j;
+	size_t start, n;
+	if (json_scan_plain_string(j, &start, &n))
+		return text_append(r->text, j->s + start, n, off) != 0 ? JSON_SCAN_NOMEM
+		                                                        : JSON_SCAN_OK;
+	enum json_scan_res rc = json_scan_string(j);
+	if (rc != JSON_SCAN_OK)
 		return rc;
-	return text_append(r->text, r->str, r->str_len, off) != 0 ? JR_NOMEM : JR_OK;
+	return text_append(r->text, j->str, j->str_len, off) != 0 ? JSON_SCAN_NOMEM : JSON_SCAN_OK;
 }
 
 
@@ -897,38 +422,38 @@ struct row {
 };
 
 /* Reads the "result" object at pos (depth 3): names to cols, values to cells. */
-static enum rb_code read_result(struct reader *r, size_t i, struct colmap *cols,
+static enum rb_code read_result(struct json_scan *j, size_t i, struct colmap *cols,
                                 struct cells *cells, struct row *row,
-                                const struct series_limits *lim, size_t n, enum jr *jrc,
+                                const struct series_limits *lim, size_t n, enum json_scan_res *jrc,
                                 struct rb_err *err)
 {
 	char q[QUOTE_MAX + 4];
-	r->pos++; /* '{' */
-	skip_space(r);
-	if (peek(r) == '}') {
-		r->pos++;
+	j->pos++; /* '{' */
+	json_scan_space(j);
+	if (json_scan_peek(j) == '}') {
+		j->pos++;
 		return RB_OK;
 	}
 	long guess = cols->first; /* rows tend to list their keys in one order */
 	long prev = -1;
 	for (;;) {
-		skip_space(r);
-		if (peek(r) != '"') {
-			*jrc = syntax(r, "expected a key string");
+		json_scan_space(j);
+		if (json_scan_peek(j) != '"') {
+			*jrc = json_scan_fail(j, "expected a key string");
 			return RB_E_INPUT;
 		}
 		long c;
-		if (guess >= 0 && colmap_is(cols, guess, r->s, r->pos, r->end)) {
+		if (guess >= 0 && colmap_is(cols, guess, j->s, j->pos, j->end)) {
 			c = guess;
-			r->pos += cols->len[c] + 2;
+			j->pos += cols->len[c] + 2;
 		} else {
-			*jrc = read_string(r);
-			if (*jrc != JR_OK)
+			*jrc = json_scan_string(j);
+			if (*jrc != JSON_SCAN_OK)
 				return RB_E_INPUT;
 			size_t before = cols->n;
-			c = colmap_get(cols, r->str, r->str_len, lim->max_cols);
+			c = colmap_get(cols, j->str, j->str_len, lim->max_cols);
 			if (c == -1) {
-				*jrc = JR_NOMEM;
+				*jrc = JSON_SCAN_NOMEM;
 				return RB_E_NOMEM;
 			}
 			if (c == -2)
@@ -951,103 +476,104 @@ static enum rb_code read_result(struct reader *r, size_t i, struct colmap *cols,
 			return rb_err_set(err, RB_E_INPUT, "row %zu (1-based): metric \"%s\" given twice",
 			                  i + 1, quote(q, sizeof q, cols->names[c]));
 		cols->seen[c] = i + 1;
-		*jrc = read_colon(r);
-		if (*jrc != JR_OK)
+		*jrc = json_scan_colon(j);
+		if (*jrc != JSON_SCAN_OK)
 			return RB_E_INPUT;
-		int v0 = peek(r);
+		int v0 = json_scan_peek(j);
 		if (v0 == '-' || is_digit(v0)) {
 			double v;
-			*jrc = read_number(r, &v);
-			if (*jrc != JR_OK)
+			*jrc = json_scan_number(j, &v);
+			if (*jrc != JSON_SCAN_OK)
 				return RB_E_INPUT;
 			if (cells_push(cells, (size_t)c, v) != 0) {
-				*jrc = JR_NOMEM;
+				*jrc = JSON_SCAN_NOMEM;
 				return RB_E_NOMEM;
 			}
 		} else {
-			*jrc = skip_value(r, 3);
-			if (*jrc != JR_OK)
-				return *jrc == JR_NOMEM ? RB_E_NOMEM : RB_E_INPUT;
+			*jrc = json_scan_skip(j, 3);
+			if (*jrc != JSON_SCAN_OK)
+				return *jrc == JSON_SCAN_NOMEM ? RB_E_NOMEM : RB_E_INPUT;
 			if (v0 == 'n')
 				row->nulls++;
 			else
 				row->others++;
 		}
-		skip_space(r);
-		if (peek(r) == ',') {
-			r->pos++;
+		json_scan_space(j);
+		if (json_scan_peek(j) == ',') {
+			j->pos++;
 			continue;
 		}
-		if (peek(r) == '}') {
-			r->pos++;
+		if (json_scan_peek(j) == '}') {
+			j->pos++;
 			return RB_OK;
 		}
-		*jrc = syntax(r, "expected ',' or '}'");
+		*jrc = json_scan_fail(j, "expected ',' or '}'");
 		return RB_E_INPUT;
 	}
 }
 
 /*
- * Reads row i, the text r->pos .. r->end (depth 2 once inside the object).
+ * Reads row i, the text j->pos .. j->end (depth 2 once inside the object).
  * On RB_OK the row's shape has still to be checked by the caller (row_shape).
  * A JSON error returns RB_E_INPUT (or NOMEM / TOO_LARGE) with *jrc saying
- * which, err unset; a cap or a duplicate returns with err set and *jrc JR_OK.
+ * which, err unset; a cap or a duplicate returns with err set and *jrc JSON_SCAN_OK.
  */
 static enum rb_code read_row(struct reader *r, size_t i, struct colmap *cols,
                              struct cells *cells, struct row *row,
-                             const struct series_limits *lim, size_t n, enum jr *jrc,
+                             const struct series_limits *lim, size_t n, enum json_scan_res *jrc,
                              struct rb_err *err)
 {
-	*jrc = JR_OK;
-	skip_space(r);
-	if (peek(r) != '{' && r->open_end) {
-		*jrc = syntax(r, "not an object");
+	struct json_scan *j = &r->j;
+	*jrc = JSON_SCAN_OK;
+	json_scan_space(j);
+	if (json_scan_peek(j) != '{' && r->open_end) {
+		*jrc = json_scan_fail(j, "not an object");
 		return RB_E_INPUT;
 	}
-	if (peek(r) != '{') {
-		*jrc = skip_value(r, 1);
-		if (*jrc != JR_OK)
-			return *jrc == JR_NOMEM ? RB_E_NOMEM : RB_E_INPUT;
-		skip_space(r);
-		if (r->pos != r->end) {
-			*jrc = syntax(r, "expected ',' or ']' after the row");
+	if (json_scan_peek(j) != '{') {
+		*jrc = json_scan_skip(j, 1);
+		if (*jrc != JSON_SCAN_OK)
+			return *jrc == JSON_SCAN_NOMEM ? RB_E_NOMEM : RB_E_INPUT;
+		json_scan_space(j);
+		if (j->pos != j->end) {
+			*jrc = json_scan_fail(j, "expected ',' or ']' after the row");
 			return RB_E_INPUT;
 		}
 		return rb_err_set(err, RB_E_INPUT,
 		                  "row %zu (1-based): not an object with \"timestamp\" and \"result\"",
 		                  i + 1);
 	}
-	if (2 > r->max_depth) {
-		*jrc = JR_DEPTH;
+	if (2 > j->max_depth) {
+		*jrc = JSON_SCAN_DEPTH;
 		return RB_E_TOO_LARGE;
 	}
-	r->pos++;
-	skip_space(r);
+	j->pos++;
+	json_scan_space(j);
 	int first = 1;
-	while (!(first && peek(r) == '}')) {
+	while (!(first && json_scan_peek(j) == '}')) {
 		first = 0;
-		skip_space(r);
-		if (peek(r) != '"') {
-			*jrc = syntax(r, "expected a key string");
+		json_scan_space(j);
+		if (json_scan_peek(j) != '"') {
+			*jrc = json_scan_fail(j, "expected a key string");
 			return RB_E_INPUT;
 		}
 		/* The two keys that matter, when written plainly, are matched on the raw bytes. */
 		enum { K_OTHER, K_TIMESTAMP, K_RESULT } key = K_OTHER;
-		if (raw_key(r, "\"timestamp\"", 11)) {
+		if (json_scan_raw(j, "\"timestamp\"", 11)) {
 			key = K_TIMESTAMP;
-		} else if (raw_key(r, "\"result\"", 8)) {
+		} else if (json_scan_raw(j, "\"result\"", 8)) {
 			key = K_RESULT;
 		} else {
-			*jrc = read_string(r);
-			if (*jrc != JR_OK)
-				return *jrc == JR_NOMEM ? RB_E_NOMEM : RB_E_INPUT;
-			if (strcmp(r->str, "timestamp") == 0)
+			*jrc = json_scan_string(j);
+			if (*jrc != JSON_SCAN_OK)
+				return *jrc == JSON_SCAN_NOMEM ? RB_E_NOMEM : RB_E_INPUT;
+			if (strcmp(j->str, "timestamp") == 0)
 				key = K_TIMESTAMP;
-			else if (strcmp(r->str, "result") == 0)
+			else if (strcmp(j->str, "result") == 0)
 				key = K_RESULT;
 		}
-		*jrc = read_colon(r);
-		if (*jrc != JR_OK)
+		*jrc = json_scan_colon(j);
+		if (*jrc != JSON_SCAN_OK)
 			return RB_E_INPUT;
 		enum rb_code rc = RB_OK;
 		if (key == K_TIMESTAMP) {
@@ -1055,55 +581,57 @@ static enum rb_code read_row(struct reader *r, size_t i, struct colmap *cols,
 				return rb_err_set(err, RB_E_INPUT,
 				                  "row %zu (1-based): \"timestamp\" given twice", i + 1);
 			row->has_timestamp = 1;
-			if (peek(r) == '"') {
+			if (json_scan_peek(j) == '"') {
 				*jrc = read_string_copy(r, &row->ts);
-				row->ts_string = *jrc == JR_OK;
+				row->ts_string = *jrc == JSON_SCAN_OK;
 			} else {
-				*jrc = skip_value(r, 2);
+				*jrc = json_scan_skip(j, 2);
 			}
 		} else if (key == K_RESULT) {
 			if (row->result != 0)
 				return rb_err_set(err, RB_E_INPUT,
 				                  "row %zu (1-based): \"result\" given twice", i + 1);
-			int c = peek(r);
+			int c = json_scan_peek(j);
 			if (c == '{') {
 				row->result = 1;
-				if (3 > r->max_depth) {
-					*jrc = JR_DEPTH;
+				if (3 > j->max_depth) {
+					*jrc = JSON_SCAN_DEPTH;
 					return RB_E_TOO_LARGE;
 				}
-				rc = read_result(r, i, cols, cells, row, lim, n, jrc, err);
+				rc = read_result(j, i, cols, cells, row, lim, n, jrc, err);
 			} else {
 				row->result = c == '[' ? 2 : 3;
-				*jrc = skip_value(r, 2);
+				*jrc = json_scan_skip(j, 2);
 			}
 		} else {
-			row->event |= strcmp(r->str, "event") == 0;
-			row->segment |= strcmp(r->str, "segmentId") == 0;
-			*jrc = skip_value(r, 2);
+			row->event |= strcmp(j->str, "event") == 0;
+			row->segment |= strcmp(j->str, "segmentId") == 0;
+			*jrc = json_scan_skip(j, 2);
 		}
 		if (rc != RB_OK)
 			return rc;
-		if (*jrc != JR_OK)
-			return *jrc == JR_NOMEM ? RB_E_NOMEM : *jrc == JR_DEPTH ? RB_E_TOO_LARGE : RB_E_INPUT;
-		skip_space(r);
-		if (peek(r) == ',') {
-			r->pos++;
-			skip_space(r);
+		if (*jrc != JSON_SCAN_OK)
+			return *jrc == JSON_SCAN_NOMEM   ? RB_E_NOMEM
+			       : *jrc == JSON_SCAN_DEPTH ? RB_E_TOO_LARGE
+			                                 : RB_E_INPUT;
+		json_scan_space(j);
+		if (json_scan_peek(j) == ',') {
+			j->pos++;
+			json_scan_space(j);
 			continue;
 		}
-		if (peek(r) != '}') {
-			*jrc = syntax(r, "expected ',' or '}'");
+		if (json_scan_peek(j) != '}') {
+			*jrc = json_scan_fail(j, "expected ',' or '}'");
 			return RB_E_INPUT;
 		}
 		break;
 	}
-	r->pos++; /* '}' */
+	j->pos++; /* '}' */
 	if (r->open_end)
 		return RB_OK;
-	skip_space(r);
-	if (r->pos != r->end) {
-		*jrc = syntax(r, "expected ',' or ']' after the row");
+	json_scan_space(j);
+	if (j->pos != j->end) {
+		*jrc = json_scan_fail(j, "expected ',' or ']' after the row");
 		return RB_E_INPUT;
 	}
 	return RB_OK;
@@ -1236,26 +764,30 @@ static struct series_limits effective_limits(const struct series_limits *l)
 	return e;
 }
 
-/* Sets err for a reader failure in row i (JR_OK: err already set by the reader's caller). */
-static enum rb_code row_failure(const struct reader *r, size_t i, enum rb_code rc, enum jr jrc,
-                                const struct series_limits *lim, struct rb_err *err)
+/*
+ * Sets err for a reader failure in row i (JSON_SCAN_OK: err already set by
+ * the reader's caller).
+ */
+static enum rb_code row_failure(const struct json_scan *j, size_t i, enum rb_code rc,
+                                enum json_scan_res jrc, const struct series_limits *lim,
+                                struct rb_err *err)
 {
 	size_t line, col;
 	switch (jrc) {
-	case JR_OK:
+	case JSON_SCAN_OK:
 		return rc;
-	case JR_NOMEM:
+	case JSON_SCAN_NOMEM:
 		return rb_err_set(err, RB_E_NOMEM, "out of memory reading the series");
-	case JR_DEPTH:
+	case JSON_SCAN_DEPTH:
 		return rb_err_set(err, RB_E_TOO_LARGE,
 		                  "the JSON is nested deeper than %zu levels "
 		                  "(a timeseries result needs 3)", lim->max_depth);
-	case JR_SYNTAX:
+	case JSON_SCAN_SYNTAX:
 		break;
 	}
-	locate(r->s, r->pos, &line, &col);
+	json_scan_locate(j->s, j->pos, &line, &col);
 	return rb_err_set(err, RB_E_INPUT, "row %zu (1-based): invalid JSON at line %zu, column %zu: %s",
-	                  i + 1, line, col, r->why);
+	                  i + 1, line, col, j->why);
 }
 
 /* Pass 1's results, input order, until pass 2 moves them into a series. */
@@ -1366,12 +898,13 @@ static enum rb_code parse_prescan(struct series **out, const char *json, size_t 
                                   struct rb_err *err)
 {
 	enum rb_code rc;
-	struct cuts rows = {0};
-	struct reader rd = {.s = json, .max_depth = lim->max_depth,
-	                    .strtod_numbers = strtod_numbers};
+	struct json_cuts rows = {0};
+	struct reader rd = {0};
+	struct json_scan *j = &rd.j;
 	struct row row = {0};
 	struct pass p = {.ascending = 1, .cols = {.first = -1}};
 	size_t n = 0;
+	json_scan_init(j, json, 0, 0, lim->max_depth, strtod_numbers ? JSON_SCAN_NUMBERS_STRTOD : 0);
 	rd.text = &p.text;
 
 	rc = scan_rows(json, len, lim, &rows, err);
@@ -1388,10 +921,10 @@ static enum rb_code parse_prescan(struct series **out, const char *json, size_t 
 		goto done;
 	}
 	for (size_t i = 0; i < n; i++) {
-		rd.pos = rows.cut[i] + 1;
-		rd.end = rows.cut[i + 1];
-		skip_space(&rd);
-		if (rd.pos == rd.end) {
+		j->pos = rows.cut[i] + 1;
+		j->end = rows.cut[i + 1];
+		json_scan_space(j);
+		if (j->pos == j->end) {
 			rc = rb_err_set(err, RB_E_INPUT,
 			                "row %zu (1-based): invalid JSON: no value before '%c'", i + 1,
 			                json[rows.cut[i + 1]]);
@@ -1399,10 +932,10 @@ static enum rb_code parse_prescan(struct series **out, const char *json, size_t 
 		}
 		memset(&row, 0, sizeof row);
 		p.cells.first[i] = p.cells.n;
-		enum jr jrc;
+		enum json_scan_res jrc;
 		rc = read_row(&rd, i, &p.cols, &p.cells, &row, lim, n, &jrc, err);
 		if (rc != RB_OK) {
-			rc = row_failure(&rd, i, rc, jrc, lim, err);
+			rc = row_failure(j, i, rc, jrc, lim, err);
 			goto done;
 		}
 		rc = pass_keep(&p, i, &row, err);
@@ -1412,8 +945,7 @@ static enum rb_code parse_prescan(struct series **out, const char *json, size_t 
 	rc = pass_build(&p, out, err);
 done:
 	free(rows.cut);
-	free(rd.str);
-	free(rd.stack);
+	json_scan_release(j);
 	pass_release(&p);
 	return rc;
 }
@@ -1433,30 +965,32 @@ static enum rb_code parse_direct(struct series **out, const char *json, size_t l
                                  struct rb_err *err)
 {
 	enum rb_code rc = RB_E_INPUT;
-	struct reader rd = {.s = json, .end = len, .max_depth = lim->max_depth,
-	                    .strtod_numbers = strtod_numbers, .open_end = 1};
+	struct reader rd = {.open_end = 1};
+	struct json_scan *j = &rd.j;
 	struct row row = {0};
 	struct pass p = {.ascending = 1, .cols = {.first = -1}};
+	json_scan_init(j, json, 0, len, lim->max_depth,
+	               strtod_numbers ? JSON_SCAN_NUMBERS_STRTOD : 0);
 	rd.text = &p.text;
 	/* A Druid row takes 100 to 400 bytes: room for most answers without regrowing. */
 	size_t rows_guess = len / 128 + 8;
 	if (rows_guess > lim->max_rows)
 		rows_guess = lim->max_rows;
 
-	skip_space(&rd);
-	if (peek(&rd) != '[' || colmap_rehash(&p.cols, 64) != 0 ||
+	json_scan_space(j);
+	if (json_scan_peek(j) != '[' || colmap_rehash(&p.cols, 64) != 0 ||
 	    cells_presize(&p.cells, len) != 0 || pass_reserve(&p, rows_guess) != 0 ||
 	    text_presize(&p.text, rows_guess * 25) != 0) /* "2023-09-21T09:00:00.000Z" */
 		goto done;
-	rd.pos++;
+	j->pos++;
 	for (size_t i = 0;; i++) {
-		skip_space(&rd);
-		int c = peek(&rd);
+		json_scan_space(j);
+		int c = json_scan_peek(j);
 		if (c == ']' || c == ',' || c < 0 || i >= lim->max_rows || pass_reserve(&p, i + 1) != 0)
 			goto done;
 		memset(&row, 0, sizeof row);
 		p.cells.first[i] = p.cells.n;
-		enum jr jrc;
+		enum json_scan_res jrc;
 		/* n = 0: read_result's max_cells check is left to the end */
 		rc = read_row(&rd, i, &p.cols, &p.cells, &row, lim, 0, &jrc, err);
 		if (rc == RB_OK)
@@ -1464,21 +998,20 @@ static enum rb_code parse_direct(struct series **out, const char *json, size_t l
 		if (rc != RB_OK)
 			goto done;
 		rc = RB_E_INPUT;
-		skip_space(&rd);
-		c = peek(&rd);
-		rd.pos++;
+		json_scan_space(j);
+		c = json_scan_peek(j);
+		j->pos++;
 		if (c == ']')
 			break;
 		if (c != ',')
 			goto done;
 	}
-	skip_space(&rd);
-	if (rd.pos != len || (p.cols.n > 0 && p.n > lim->max_cells / p.cols.n))
+	json_scan_space(j);
+	if (j->pos != len || (p.cols.n > 0 && p.n > lim->max_cells / p.cols.n))
 		goto done;
 	rc = pass_build(&p, out, err);
 done:
-	free(rd.str);
-	free(rd.stack);
+	json_scan_release(j);
 	pass_release(&p);
 	return rc;
 }
@@ -1493,7 +1026,7 @@ enum rb_code series_parse_with(struct series **out, const char *json, size_t len
                                const struct series_limits *limits, unsigned opts,
                                struct rb_err *err)
 {
-	assert(out != NULL);
+	RB_ASSERT(out != NULL);
 	*out = NULL;
 	if (json == NULL)
 		len = 0;
@@ -1513,7 +1046,7 @@ enum rb_code series_parse_with(struct series **out, const char *json, size_t len
 
 enum rb_code series_alloc(struct series **out, size_t n, size_t ncols, struct rb_err *err)
 {
-	assert(out != NULL);
+	RB_ASSERT(out != NULL);
 	*out = NULL;
 	if (ncols > 0 && n > SIZE_MAX / sizeof(double) / ncols)
 		return rb_err_set(err, RB_E_TOO_LARGE, "%zu rows x %zu metrics is too large", n, ncols);
@@ -1578,6 +1111,6 @@ long series_col(const struct series *s, const char *name)
 
 double series_value(const struct series *s, size_t i, size_t c)
 {
-	assert(s != NULL && i < s->n && c < s->ncols);
+	RB_ASSERT(s != NULL && i < s->n && c < s->ncols); /* else another row's value, or none */
 	return s->values[i * s->ncols + c];
 }

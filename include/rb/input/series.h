@@ -75,7 +75,7 @@ enum rb_code series_parse_with(struct series **out, const char *json, size_t len
 /* Column index of a metric name, or -1 when no row carries it. */
 long series_col(const struct series *s, const char *name);
 
-/* Value of column c at row i, NAN when missing (i < n and c < ncols: asserted). */
+/* Value of column c at row i, NAN when missing (i < n and c < ncols: RB_ASSERT, every build). */
 double series_value(const struct series *s, size_t i, size_t c);
 
 /*
