@@ -173,13 +173,12 @@ static size_t enc(const unsigned char *in, size_t len, int urlsafe, int pad, cha
 	return o;
 }
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static struct tu_rng rng = {0x9e3779b97f4a7c15u};
+
+/* 32 bits of the next random value (bits 16..47). */
 static uint32_t rnd(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 16);
+	return (uint32_t)(tu_rng_next(&rng) >> 16);
 }
 
 static void round_trips(void)

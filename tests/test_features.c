@@ -156,12 +156,9 @@ static void test_scale(void)
 	CHECK(features_scale(1.7976931348623157e308) == 1.0);
 	/* the root form against the defining libm form, v over 1e-12 .. 1e300 and at the switch */
 	double worst = 0.0;
-	uint64_t r = 88172645463325252ULL;
+	struct tu_rng r = {88172645463325252ULL};
 	for (int i = 0; i < 400000; i++) {
-		r ^= r << 13;
-		r ^= r >> 7;
-		r ^= r << 17;
-		double e = -12.0 + 312.0 * (double)(r >> 11) / 9007199254740992.0;
+		double e = -12.0 + 312.0 * tu_rng_unit(&r);
 		double v = i == 0 ? 1e-3 : i == 1 ? nextafter(1e-3, 0.0) : pow(10.0, e);
 		double d = fabs(features_scale(v) - tanh(log1p(v) / 32.0));
 		worst = d > worst ? d : worst;

@@ -15,26 +15,14 @@
 
 #include "testutil.h"
 
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *r)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return r->s;
-}
-
-static size_t random_text(struct rng *r, char *t, size_t max)
+static size_t random_text(struct tu_rng *r, char *t, size_t max)
 {
 	static const char *pieces[] = {"QUJD", "Zq9", "+", "%41", "%2b", "%2F", "%3D", "%00",
 	                               "%ff", "%", "%4", "%G1", "%4g", "x y", "\xc3\xa9", "=",
 	                               "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"};
-	size_t len = 0, parts = rnd(r) % 14;
+	size_t len = 0, parts = tu_rng_next(r) % 14;
 	for (size_t p = 0; p < parts; p++) {
-		const char *piece = pieces[rnd(r) % (sizeof pieces / sizeof pieces[0])];
+		const char *piece = pieces[tu_rng_next(r) % (sizeof pieces / sizeof pieces[0])];
 		size_t n = strlen(piece);
 		if (len + n > max)
 			break;
@@ -46,11 +34,11 @@ static size_t random_text(struct rng *r, char *t, size_t max)
 
 static void test_measure(void)
 {
-	struct rng r = {0x3EA5u};
+	struct tu_rng r = {0x3EA5u};
 	char in[400];
 	for (int t = 0; t < 100000; t++) {
 		size_t len = random_text(&r, in, sizeof in);
-		size_t cap = rnd(&r) % 2 ? rnd(&r) % 60 : (size_t)-1;
+		size_t cap = tu_rng_next(&r) % 2 ? tu_rng_next(&r) % 60 : (size_t)-1;
 		size_t na = 777, nb = 777, bada = 999, badb = 999;
 		enum pct_res ra = pct_measure(in, len, cap, &na, &bada);
 		enum pct_res rb = pct_decode(in, len, NULL, cap, &nb, &badb);
@@ -106,33 +94,33 @@ static void compare_forms(int t, const char *ct, const char *body, size_t blen,
 
 static void test_bodies(void)
 {
-	struct rng r = {0xB0D1E5u};
+	struct tu_rng r = {0xB0D1E5u};
 	static const char *names[] = {"data", "model", "", "query", "data", "d%61ta", "a+b",
 	                              "metric", "mod%65l", "%", "%00"};
 	int ok = 0;
 	for (int t = 0; t < 20000; t++) {
 		char body[8192];
-		size_t blen = 0, pairs = rnd(&r) % 8;
+		size_t blen = 0, pairs = tu_rng_next(&r) % 8;
 		for (size_t p = 0; p < pairs; p++) {
-			if (blen > 0 || rnd(&r) % 8 == 0)
+			if (blen > 0 || tu_rng_next(&r) % 8 == 0)
 				body[blen++] = '&';
-			const char *nm = names[rnd(&r) % (sizeof names / sizeof names[0])];
+			const char *nm = names[tu_rng_next(&r) % (sizeof names / sizeof names[0])];
 			memcpy(body + blen, nm, strlen(nm));
 			blen += strlen(nm);
-			if (rnd(&r) % 10 != 0)
+			if (tu_rng_next(&r) % 10 != 0)
 				body[blen++] = '=';
 			blen += random_text(&r, body + blen, 800);
 		}
 		struct form_limits lim;
 		form_limits_default(&lim);
-		if (rnd(&r) % 3 == 0)
-			lim.max_value = rnd(&r) % 200;
-		if (rnd(&r) % 8 == 0)
-			lim.max_fields = rnd(&r) % 4;
-		if (rnd(&r) % 8 == 0)
-			lim.max_pairs = rnd(&r) % 5;
-		compare_forms(t, rnd(&r) % 2 ? NULL : "application/x-www-form-urlencoded", body,
-		              blen, &lim);
+		if (tu_rng_next(&r) % 3 == 0)
+			lim.max_value = tu_rng_next(&r) % 200;
+		if (tu_rng_next(&r) % 8 == 0)
+			lim.max_fields = tu_rng_next(&r) % 4;
+		if (tu_rng_next(&r) % 8 == 0)
+			lim.max_pairs = tu_rng_next(&r) % 5;
+		compare_forms(t, tu_rng_next(&r) % 2 ? NULL : "application/x-www-form-urlencoded",
+		              body, blen, &lim);
 		struct form *f = NULL;
 		if (form_parse(NULL, body, blen, &lim, &f, NULL) == RB_OK)
 			ok++;

@@ -20,14 +20,6 @@
 
 static size_t compared, failures_compared;
 
-static uint64_t next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 static void same_paths(const char *text, size_t len, const struct series_limits *lim)
 {
 	struct series *a = NULL, *b = NULL;
@@ -73,27 +65,28 @@ static void all_limits(const char *text, size_t len)
 }
 
 /* A Druid-like body of n rows into buf (size cap); returns its length. */
-static size_t make_body(char *buf, size_t cap, size_t n, uint64_t *seed)
+static size_t make_body(char *buf, size_t cap, size_t n, struct tu_rng *rng)
 {
 	static const char *const keys[] = {"bytes", "pkts", "clients", "bps", "a\\u0062c", "x"};
 	static const char *const odd[] = {"null", "\"12\"", "true", "[1,{\"k\":2}]", "{\"a\":[]}",
 	                                  "-0", "1e-400", "123456789012345678901234567890",
 	                                  "0.1000000000000000055511151231257827"};
 	size_t o = 0;
-	int pretty = next(seed) % 4 == 0;
-	int order = (int)(next(seed) % 3); /* 0 ascending, 1 descending, 2 shuffled */
+	int pretty = tu_rng_next(rng) % 4 == 0;
+	int order = (int)(tu_rng_next(rng) % 3); /* 0 ascending, 1 descending, 2 shuffled */
 	o += (size_t)snprintf(buf + o, cap - o, "%s[", pretty ? " \n" : "");
 	for (size_t i = 0; i < n && o + 400 < cap; i++) {
-		size_t minute = order == 0 ? i : order == 1 ? n - i : next(seed) % (n + 1);
+		size_t minute = order == 0 ? i : order == 1 ? n - i : tu_rng_next(rng) % (n + 1);
 		o += (size_t)snprintf(buf + o, cap - o,
 		                      "%s{%s\"timestamp\"%s:\"2023-09-21T%02zu:%02zu:00.000Z\",%s"
 		                      "\"result\":{",
 		                      i > 0 ? "," : "", pretty ? "\n  " : "", pretty ? " " : "",
 		                      9 + minute / 60 % 10, minute % 60, pretty ? " " : "");
-		size_t nk = 1 + next(seed) % 5;
-		size_t k0 = next(seed) % 3 == 0 ? next(seed) % 6 : 0; /* order mostly stable */
+		size_t nk = 1 + tu_rng_next(rng) % 5;
+		/* order mostly stable */
+		size_t k0 = tu_rng_next(rng) % 3 == 0 ? tu_rng_next(rng) % 6 : 0;
 		for (size_t k = 0; k < nk; k++) {
-			uint64_t r = next(seed);
+			uint64_t r = tu_rng_next(rng);
 			const char *key = keys[(k0 + k) % 6];
 			o += (size_t)snprintf(buf + o, cap - o, "%s\"%s\":", k > 0 ? "," : "", key);
 			if (r % 7 == 0) {
@@ -106,7 +99,8 @@ static size_t make_body(char *buf, size_t cap, size_t n, uint64_t *seed)
 				o += (size_t)snprintf(buf + o, cap - o, (r >> 9) % 2 ? "%.17g" : "%.15g", x);
 			}
 		}
-		o += (size_t)snprintf(buf + o, cap - o, "}%s}", next(seed) % 9 == 0 ? ",\"v\":1" : "");
+		o += (size_t)snprintf(buf + o, cap - o, "}%s}",
+		                      tu_rng_next(rng) % 9 == 0 ? ",\"v\":1" : "");
 	}
 	o += (size_t)snprintf(buf + o, cap - o, "]%s", pretty ? "\n" : "");
 	return o;
@@ -157,26 +151,26 @@ int main(void)
 {
 	truncated();
 	seeds();
-	uint64_t seed = 42;
+	struct tu_rng rng = {42};
 	static char body[1 << 16], edit[1 << 16];
 	for (int k = 0; k < 300; k++) {
-		size_t len = make_body(body, sizeof body, 1 + next(&seed) % 40, &seed);
+		size_t len = make_body(body, sizeof body, 1 + tu_rng_next(&rng) % 40, &rng);
 		all_limits(body, len);
 	}
 	/* Every truncation and one-byte edits of small bodies. */
 	static const char bytes[] = {',', ']', '}', '[', '{', '"', '\\', ' ', ':', 'x', '0', '-',
 	                             '.', 'e', '\0', (char)0xC3};
 	for (int k = 0; k < 12; k++) {
-		size_t len = make_body(body, sizeof body, 1 + next(&seed) % 4, &seed);
+		size_t len = make_body(body, sizeof body, 1 + tu_rng_next(&rng) % 4, &rng);
 		for (size_t cut = 0; cut <= len; cut++)
 			all_limits(body, cut);
 		for (size_t at = 0; at < len; at++) {
 			memcpy(edit, body, len);
-			edit[at] = bytes[next(&seed) % sizeof bytes];
+			edit[at] = bytes[tu_rng_next(&rng) % sizeof bytes];
 			all_limits(edit, len);
 			memcpy(edit, body, at);
 			memcpy(edit + at + 1, body + at, len - at);
-			edit[at] = bytes[next(&seed) % sizeof bytes];
+			edit[at] = bytes[tu_rng_next(&rng) % sizeof bytes];
 			all_limits(edit, len + 1);
 		}
 	}
