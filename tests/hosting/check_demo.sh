@@ -7,7 +7,9 @@
 set -uo pipefail
 src=${RB_SOURCE_DIR:?}
 bld=${RB_BUILD_DIR:?}
-export RB_SHARED_DIR=${RB_SHARED_DIR:?} RB_BUILD_DIR=$bld
+. "$src/tests/hosting/need-shared.sh"
+need_shared upstream/traffic.keras upstream/traffic.ini
+export RB_SHARED_DIR RB_BUILD_DIR=$bld
 tmp=$(mktemp -d /tmp/rb-check-demo-XXXXXX)
 holder=
 cleanup() {

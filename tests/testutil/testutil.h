@@ -32,7 +32,12 @@
 		}                                                                \
 	} while (0)
 
-/* Absolute path of a file under shared/ (RB_SHARED_DIR): static buffer, valid until the next call. */
+/*
+ * Absolute path of a file or folder under shared/ (RB_SHARED_DIR): static
+ * buffer, valid until the next call. When RB_SHARED_DIR is unset or the path
+ * does not exist, prints "test needs the shared/ folder (RB_SHARED_DIR=...):
+ * missing <path>" on stderr and exits 1 (a failure, not a skip).
+ */
 const char *tu_shared(const char *rel);
 /* Absolute path of a file under the source tree (RB_SOURCE_DIR): same ownership as tu_shared. */
 const char *tu_source(const char *rel);
