@@ -6,7 +6,8 @@ need_shared() {
 	local rel
 	for rel in "$@"; do
 		if [ -z "${RB_SHARED_DIR:-}" ] || [ ! -e "$RB_SHARED_DIR/$rel" ]; then
-			echo "test needs the shared/ folder (RB_SHARED_DIR=${RB_SHARED_DIR:-}): missing ${RB_SHARED_DIR:-}/$rel" >&2
+			echo "test needs the shared/ folder (RB_SHARED_DIR=${RB_SHARED_DIR:-}):" \
+			     "missing ${RB_SHARED_DIR:-}/$rel" >&2
 			exit 1
 		fi
 	done
