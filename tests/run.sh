@@ -18,4 +18,12 @@ if [ -n "$missing" ]; then
 fi
 cmake -S . -B "$build" "${args[@]}" >/dev/null
 cmake --build "$build" -j"$(nproc)"
+# Every test carries a label (unit, fuzz-seeds, service, slow: tests/CMakeLists.txt).
+unlabelled=$(ctest --test-dir "$build" -N -LE 'unit|fuzz-seeds|service|slow' |
+             grep -E '^ +Test +#' || true)
+if [ -n "$unlabelled" ]; then
+  echo "tests/run.sh: tests without a ctest label (see tests/CMakeLists.txt):" >&2
+  echo "$unlabelled" >&2
+  exit 1
+fi
 ctest --test-dir "$build" --output-on-failure -j2

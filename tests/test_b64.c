@@ -1,9 +1,10 @@
 /*
  * b64: the lenient decoder of CONTRACT §1. A table of fixed cases (both
  * alphabets, space as '+', missing padding, ignored CR/LF/TAB, every byte
- * outside the alphabet rejected, '=' misplaced, 1-3 leftover characters, caps),
- * then round-trips of random bytes through a test-only encoder in both
- * alphabets, with and without padding, with '+' turned into ' ', and wrapped.
+ * outside the alphabet rejected, '=' misplaced, 1-3 leftover characters, caps,
+ * which of several problems is reported), then round-trips of random bytes
+ * through a test-only encoder in both alphabets, with and without padding,
+ * with '+' turned into ' ', and wrapped.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -113,6 +114,53 @@ static void every_byte(void)
 	}
 }
 
+/*
+ * Which error a text with several problems gets: the first one met reading
+ * left to right, where the cap is met at the end of the group of four that
+ * overflows it (or at the end, for the last partial group).
+ */
+static void first_problem_wins(void)
+{
+	static const struct {
+		const char *in;
+		size_t cap;
+		enum rb_code code;
+		const char *msg;
+	} cases[] = {
+		{"QUJDQUJD.", 3, RB_E_TOO_LARGE, "over 3 bytes"},
+		{"QUJD.QUJD", 3, RB_E_INPUT, "character '.' at offset 4"},
+		{"QUJDQU.JD", 3, RB_E_INPUT, "character '.' at offset 6"},
+		{"QUJDQUJ.", 3, RB_E_INPUT, "character '.' at offset 7"},
+		{"QQ==QUJDQUJD", 1, RB_E_INPUT, "'=' at offset 2 is followed by data"},
+		{"QUJDQUJDQQ==QUJD", 3, RB_E_TOO_LARGE, "over 3 bytes"},
+		{"QUJDQQ==QUJD", 3, RB_E_INPUT, "'=' at offset 6 is followed by data"},
+		{"QUJDQ", 3, RB_E_INPUT, "truncated"},
+		{"QUJDQUJDQ", 3, RB_E_TOO_LARGE, "over 3 bytes"},
+		{"QUJDQU", 3, RB_E_TOO_LARGE, "over 3 bytes"},
+		{"QUJDQUI", 4, RB_E_TOO_LARGE, "over 4 bytes"},
+		{"QUJDQUI=", 5, RB_OK, NULL},
+		{"QU\r\nJD\n.", 9, RB_E_INPUT, "character '.' at offset 7"},
+		{"QU\r\nJD\n\x80", 9, RB_E_INPUT, "byte 0x80 at offset 7"},
+		{"QQ=\n=", 1, RB_OK, NULL},
+		{"Q=\n", 9, RB_E_INPUT, "truncated"},
+		{"QUJD=Q", 9, RB_E_INPUT, "'=' at offset 4 is followed by data"},
+		{"QUJD===", 9, RB_E_INPUT, "unexpected '=' at offset 4"},
+		{"QQ=.", 9, RB_E_INPUT, "character '.' at offset 3"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		unsigned char out[16];
+		size_t n = 99;
+		struct rb_err err = {0};
+		enum rb_code rc = b64_decode_buf(cases[i].in, strlen(cases[i].in), out, cases[i].cap, &n,
+		                                 &err);
+		CHECKF(rc == cases[i].code, "case %zu: code %d, want %d (%s)", i, rc, cases[i].code,
+		       err.msg);
+		if (rc != RB_OK)
+			CHECKF(n == 0 && strstr(err.msg, cases[i].msg) != NULL,
+			       "case %zu: n %zu, message '%s' lacks '%s'", i, n, err.msg, cases[i].msg);
+	}
+}
+
 static void caps(void)
 {
 	unsigned char out[3];
@@ -173,13 +221,12 @@ static size_t enc(const unsigned char *in, size_t len, int urlsafe, int pad, cha
 	return o;
 }
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static struct tu_rng rng = {0x9e3779b97f4a7c15u};
+
+/* 32 bits of the next random value (bits 16..47). */
 static uint32_t rnd(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 16);
+	return (uint32_t)(tu_rng_next(&rng) >> 16);
 }
 
 static void round_trips(void)
@@ -231,6 +278,7 @@ int main(void)
 {
 	run_cases();
 	every_byte();
+	first_problem_wins();
 	caps();
 	round_trips();
 	return 0;

@@ -18,18 +18,6 @@
 #include "rb/fcgi/b64.h"
 #include "testutil.h"
 
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *r)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return r->s;
-}
-
 static int hexv(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
@@ -65,42 +53,42 @@ static long pct_oracle(const char *s, size_t len, char *out)
 static const char ALPHA[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* A decoded text: mostly base64 of random bytes, with random damage. */
-static size_t random_decoded(struct rng *r, char *t, size_t max)
+static size_t random_decoded(struct tu_rng *r, char *t, size_t max)
 {
-	size_t n = 0, groups = rnd(r) % (max / 5 + 1);
-	int mode = (int)(rnd(r) % 4); /* 0 clean, 1 variants, 2 damaged, 3 very damaged */
+	size_t n = 0, groups = tu_rng_next(r) % (max / 5 + 1);
+	int mode = (int)(tu_rng_next(r) % 4); /* 0 clean, 1 variants, 2 damaged, 3 very damaged */
 	for (size_t g = 0; g < groups && n + 6 < max; g++) {
 		for (int k = 0; k < 4; k++) {
-			char c = ALPHA[rnd(r) % 64];
-			if (mode >= 1 && rnd(r) % 16 == 0)
-				c = "-_ \r\n\t"[rnd(r) % 6];
-			if (mode >= 2 && rnd(r) % (mode == 2 ? 64 : 8) == 0)
-				c = "=%.*\0\x80\xff\x7f\x1f\"'"[rnd(r) % 12];
+			char c = ALPHA[tu_rng_next(r) % 64];
+			if (mode >= 1 && tu_rng_next(r) % 16 == 0)
+				c = "-_ \r\n\t"[tu_rng_next(r) % 6];
+			if (mode >= 2 && tu_rng_next(r) % (mode == 2 ? 64 : 8) == 0)
+				c = "=%.*\0\x80\xff\x7f\x1f\"'"[tu_rng_next(r) % 12];
 			t[n++] = c;
 		}
-		if (mode >= 1 && rnd(r) % 10 == 0)
+		if (mode >= 1 && tu_rng_next(r) % 10 == 0)
 			t[n++] = '\n';
 	}
-	if (n > 0 && rnd(r) % 3 == 0) /* an incomplete last group, padded or not */
-		n -= rnd(r) % 4;
-	size_t pads = rnd(r) % 4 == 0 ? rnd(r) % 4 : 0;
+	if (n > 0 && tu_rng_next(r) % 3 == 0) /* an incomplete last group, padded or not */
+		n -= tu_rng_next(r) % 4;
+	size_t pads = tu_rng_next(r) % 4 == 0 ? tu_rng_next(r) % 4 : 0;
 	while (pads-- > 0 && n < max)
 		t[n++] = '=';
 	return n;
 }
 
 /* Urlencodes t[0..n) at random into u (room 3 * n); hostile: may break escapes. */
-static size_t random_encode(struct rng *r, const char *t, size_t n, char *u, int hostile)
+static size_t random_encode(struct tu_rng *r, const char *t, size_t n, char *u, int hostile)
 {
 	static const char HEX[] = "0123456789ABCDEF0123456789abcdef";
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)t[i];
 		int must = c == '%' || c == '+' || c == '&' || c == '=';
-		if (c == ' ' && rnd(r) % 2 == 0) {
+		if (c == ' ' && tu_rng_next(r) % 2 == 0) {
 			u[o++] = '+';
-		} else if (must || rnd(r) % 5 == 0) {
-			int lc = (int)(rnd(r) % 2) * 16;
+		} else if (must || tu_rng_next(r) % 5 == 0) {
+			int lc = (int)(tu_rng_next(r) % 2) * 16;
 			u[o++] = '%';
 			u[o++] = HEX[lc + (c >> 4)];
 			u[o++] = HEX[lc + (c & 15)];
@@ -109,8 +97,8 @@ static size_t random_encode(struct rng *r, const char *t, size_t n, char *u, int
 		}
 	}
 	if (hostile && o > 0) { /* cut or spoil an escape, or end on a lone '%' */
-		size_t at = rnd(r) % o;
-		switch (rnd(r) % 3) {
+		size_t at = tu_rng_next(r) % o;
+		switch (tu_rng_next(r) % 3) {
 		case 0: u[at] = '%'; break;
 		case 1: u[o++] = '%'; break;
 		default: o = at; u[o++] = '%'; u[o++] = 'G'; break;
@@ -156,15 +144,15 @@ static void compare_one(int t, const char *u, size_t ulen, size_t cap)
 
 static void test_random(void)
 {
-	struct rng r = {0xB64FC5EDull};
+	struct tu_rng r = {0xB64FC5EDull};
 	char t[2048], u[6200];
 	int ok = 0, bad = 0;
 	for (int k = 0; k < 60000; k++) {
-		size_t n = random_decoded(&r, t, 1 + rnd(&r) % sizeof t);
-		int hostile = rnd(&r) % 8 == 0;
+		size_t n = random_decoded(&r, t, 1 + tu_rng_next(&r) % sizeof t);
+		int hostile = tu_rng_next(&r) % 8 == 0;
 		size_t ul = random_encode(&r, t, n, u, hostile);
 		size_t max = b64_decoded_max(n);
-		size_t cap = rnd(&r) % 3 == 0 ? rnd(&r) % (max + 3) : max;
+		size_t cap = tu_rng_next(&r) % 3 == 0 ? tu_rng_next(&r) % (max + 3) : max;
 		compare_one(k, u, ul, cap);
 		unsigned char sink[4096];
 		size_t sn;
@@ -239,9 +227,9 @@ static void test_json(void)
 static void base_text(char *t, size_t n, uint64_t seed)
 {
 	static const char ALL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_ ";
-	struct rng r = {seed};
+	struct tu_rng r = {seed};
 	for (size_t i = 0; i < n; i++)
-		t[i] = ALL[rnd(&r) % (sizeof ALL - 1)];
+		t[i] = ALL[tu_rng_next(&r) % (sizeof ALL - 1)];
 }
 
 /* Urlencodes t[0..n) into u: ' ' as '+', '+' and '%' escaped, and t[i] escaped when esc(i). */

@@ -21,14 +21,6 @@
 #include "rb/input/decimal.h"
 #include "testutil.h"
 
-static uint64_t next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 static uint64_t bits(double x)
 {
 	uint64_t b;
@@ -285,13 +277,13 @@ static uint64_t pow5(int k)
 
 static void generated(void)
 {
-	uint64_t seed = 0x9E3779B97F4A7C15ull;
+	struct tu_rng rng = {0x9E3779B97F4A7C15ull};
 	char text[128], digits[64];
 	size_t count = 0;
 
 	/* Random digit strings: 1-24 digits, point anywhere, optional exponent. */
 	for (int k = 0; k < 900000; k++) {
-		uint64_t r = next(&seed);
+		uint64_t r = tu_rng_next(&rng);
 		char *p = text;
 		if (r & 1)
 			*p++ = '-';
@@ -300,7 +292,7 @@ static void generated(void)
 		int lead = (int)((r >> 10) % 4);    /* zeros after the point */
 		int expo = (int)((r >> 12) % 4);    /* 0, 1: no exponent */
 		int eval = (int)((r >> 14) % 51) - 25;
-		uint64_t d = next(&seed);
+		uint64_t d = tu_rng_next(&rng);
 		if (nint == 0) {
 			*p++ = '0';
 		} else {
@@ -308,7 +300,7 @@ static void generated(void)
 			d /= 9;
 			for (int i = 1; i < nint; i++) {
 				if (d < 10)
-					d = next(&seed);
+					d = tu_rng_next(&rng);
 				*p++ = (char)('0' + d % 10);
 				d /= 10;
 			}
@@ -319,7 +311,7 @@ static void generated(void)
 				*p++ = '0';
 			for (int i = lead; i < nfrac; i++) {
 				if (d < 10)
-					d = next(&seed);
+					d = tu_rng_next(&rng);
 				*p++ = (char)('0' + d % 10);
 				d /= 10;
 			}
@@ -333,10 +325,10 @@ static void generated(void)
 
 	/* Exact ties between adjacent doubles, and one unit either side, as integers. */
 	for (int k = 0; k < 300000; k++) {
-		uint64_t r = next(&seed);
+		uint64_t r = tu_rng_next(&rng);
 		int e = 53 + (int)(r % 11);             /* value in [2^e, 2^(e+1)), e + 1 <= 63 */
 		uint64_t spacing = 1ull << (e - 52);
-		uint64_t m = (1ull << e) | (next(&seed) & ((1ull << e) - 1) & ~(spacing - 1));
+		uint64_t m = (1ull << e) | (tu_rng_next(&rng) & ((1ull << e) - 1) & ~(spacing - 1));
 		uint64_t tie = m + spacing / 2;
 		uint64_t v = tie + (uint64_t)((int)((r >> 8) % 3) - 1);
 		*put_u64(digits, v) = '\0';
@@ -346,10 +338,11 @@ static void generated(void)
 	}
 	/* Ties and near-ties with a fraction: doubles in [2^(52-j), 2^(53-j)) are 2^-j apart. */
 	for (int k = 0; k < 300000; k++) {
-		uint64_t r = next(&seed);
+		uint64_t r = tu_rng_next(&rng);
 		int j = 1 + (int)(r % 3);                  /* tie fractions of 2^-(j+1) */
-		uint64_t ip = (1ull << (52 - j)) | (next(&seed) & ((1ull << (52 - j)) - 1));
-		uint64_t num = 2 * (next(&seed) % (1ull << j)) + 1; /* odd numerator over 2^(j+1) */
+		uint64_t ip = (1ull << (52 - j)) | (tu_rng_next(&rng) & ((1ull << (52 - j)) - 1));
+		/* odd numerator over 2^(j+1) */
+		uint64_t num = 2 * (tu_rng_next(&rng) % (1ull << j)) + 1;
 		uint64_t frac = num * pow5(j + 1);                   /* digits of num / 2^(j+1) */
 		char *p = text;
 		if ((r >> 10) & 1)
@@ -374,10 +367,10 @@ static void generated(void)
 	 * tie in many of them, and only the sticky bit tells "above" from "tie".
 	 */
 	for (int k = 0; k < 300000; k++) {
-		uint64_t r = next(&seed);
+		uint64_t r = tu_rng_next(&rng);
 		int dk = 1 + (int)(r % 19);                        /* fraction digits */
 		double lo = pow(10.0, 18 - dk), hi = pow(10.0, 19 - dk);
-		double x = lo + (hi - lo) * (double)(next(&seed) >> 11) / 9007199254740992.0;
+		double x = lo + (hi - lo) * (double)(tu_rng_next(&rng) >> 11) / 9007199254740992.0;
 		int e2;
 		double fr = frexp(x, &e2);                         /* x = fr * 2^e2, fr in [0.5, 1) */
 		uint64_t mant = (uint64_t)ldexp(fr, 53);           /* x = mant * 2^(e2 - 53) */
@@ -418,20 +411,20 @@ static void generated(void)
 	/* Doubles written by printf in the shapes JSON writers use. */
 	static const char *const fmt[] = {"%.17g", "%.15g", "%.16e", "%.6f", "%.3f", "%.0f"};
 	for (int k = 0; k < 600000; k++) {
-		uint64_t r = next(&seed);
+		uint64_t r = tu_rng_next(&rng);
 		double x;
 		switch (r % 4) {
 		case 0: /* a rate: bytes / 60 */
-			x = (double)(next(&seed) % 4000000000ull) / 60.0;
+			x = (double)(tu_rng_next(&rng) % 4000000000ull) / 60.0;
 			break;
 		case 1: /* any magnitude 1e-20 .. 1e20 */
-			x = ldexp((double)(next(&seed) >> 11), (int)((r >> 8) % 130) - 118);
+			x = ldexp((double)(tu_rng_next(&rng) >> 11), (int)((r >> 8) % 130) - 118);
 			break;
 		case 2: /* a small count */
-			x = (double)(next(&seed) % 100000) / (double)(1 + (r >> 8) % 15);
+			x = (double)(tu_rng_next(&rng) % 100000) / (double)(1 + (r >> 8) % 15);
 			break;
 		default: /* a counter */
-			x = (double)(next(&seed) >> ((r >> 8) % 50));
+			x = (double)(tu_rng_next(&rng) >> ((r >> 8) % 50));
 			break;
 		}
 		if ((r >> 20) & 1)

@@ -11,15 +11,7 @@
 
 #include "testutil.h"
 
-static uint64_t rng = 77;
-
-static double unit(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (double)(rng >> 11) * 0x1.0p-53;
-}
+static struct tu_rng rng = {77};
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -76,14 +68,16 @@ int main(void)
 			for (size_t j = 0; j < n; j++) {
 				if (variant == 0)
 					tt = (double)j;
-				else if (variant == 1)
-					tt += unit() < 0.05 ? 30 * unit() : (unit() < 0.2 ? 0 : 1); /* gaps, dups */
+				else if (variant == 1) /* gaps, dups */
+					tt += tu_rng_unit(&rng) < 0.05 ? 30 * tu_rng_unit(&rng)
+					      : (tu_rng_unit(&rng) < 0.2 ? 0 : 1);
 				else
-					tt += 0.1 + 2 * unit();
+					tt += 0.1 + 2 * tu_rng_unit(&rng);
 				w.tq[j] = w.tv[j] = tt;
 				w.vq[j] = j;
 				w.qrow[j] = j;
-				w.v[j] = variant == 0 ? floor(4 * unit()) : 100 * unit() - 50;
+				w.v[j] = variant == 0 ? floor(4 * tu_rng_unit(&rng))
+				                      : 100 * tu_rng_unit(&rng) - 50;
 			}
 			w.step = 1.0;
 			double *buf = malloc(n * sizeof *buf);

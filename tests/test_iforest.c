@@ -18,19 +18,11 @@
 #include "rb/detect/detector.h"
 #include "testutil.h"
 
-static uint64_t rng_state = 12345;
-
-static double unit(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (double)(rng_state >> 11) * 0x1.0p-53;
-}
+static struct tu_rng rng = {12345};
 
 static double gauss(void)
 {
-	double u = unit(), v = unit();
+	double u = tu_rng_unit(&rng), v = tu_rng_unit(&rng);
 	return sqrt(-2.0 * log(u + 1e-300)) * cos(2.0 * M_PI * v);
 }
 
@@ -78,9 +70,9 @@ int main(void)
 	enum { M = 1000 };
 	static double x[M], t[M], e[M], sc[M];
 	static unsigned char a[M];
-	rng_state = 2024;
+	rng.s = 2024;
 	for (size_t i = 0; i < M; i++) {
-		x[i] = unit();
+		x[i] = tu_rng_unit(&rng);
 		t[i] = 1700000000.0 + 60.0 * (double)i;
 	}
 	x[100] = x[200] = x[500] = 100.0;
@@ -116,9 +108,9 @@ int main(void)
 	check_finite(e, sc, M);
 	for (size_t i = 0; i < M; i++)
 		CHECK(a[i] == 0 && e[i] == 0.0);
-	rng_state = 7;
+	rng.s = 7;
 	for (size_t i = 0; i < M; i++)
-		x[i] = unit();
+		x[i] = tu_rng_unit(&rng);
 	x[300] = NAN;
 	x[301] = 100.0;
 	CHECK(legacy_detect(x, t, M, 0.95, e, sc, a, &thr, &err) == RB_OK);

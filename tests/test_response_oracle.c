@@ -24,18 +24,6 @@
 #include "rb/input/series.h"
 #include "testutil.h"
 
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *r)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return r->s;
-}
-
 static double bits_double(uint64_t b)
 {
 	double v;
@@ -69,28 +57,30 @@ static void compare(const char *what, const struct series *s, const struct detec
 }
 
 /* A random double of one of several families (see the file comment). */
-static double random_double(struct rng *r)
+static double random_double(struct tu_rng *r)
 {
-	uint64_t k = rnd(r) % 12;
-	double sign = (rnd(r) & 1) ? -1.0 : 1.0;
+	uint64_t k = tu_rng_next(r) % 12;
+	double sign = (tu_rng_next(r) & 1) ? -1.0 : 1.0;
 	switch (k) {
 	case 0:
 	case 1:
-		return bits_double(rnd(r)); /* anything, NaN/Inf/subnormal included */
+		return bits_double(tu_rng_next(r)); /* anything, NaN/Inf/subnormal included */
 	case 2:
-		return sign * (double)(rnd(r) % 100000000000ull) / pow(10.0, (double)(rnd(r) % 12));
+		return sign * (double)(tu_rng_next(r) % 100000000000ull) /
+		       pow(10.0, (double)(tu_rng_next(r) % 12));
 	case 3:
-		return sign * (double)(rnd(r) >> (rnd(r) % 64)); /* integral, up to 2^64 */
+		/* integral, up to 2^64 */
+		return sign * (double)(tu_rng_next(r) >> (tu_rng_next(r) % 64));
 	case 4: {
 		/* exact ties at the 16th significant digit: 16-digit integers ending in 5 */
-		uint64_t q = 100000000000000ull + rnd(r) % 800000000000000ull;
+		uint64_t q = 100000000000000ull + tu_rng_next(r) % 800000000000000ull;
 		double v = (double)(q * 10u + 5u);
-		return sign * ldexp(v, (int)(rnd(r) % 7) - 3);
+		return sign * ldexp(v, (int)(tu_rng_next(r) % 7) - 3);
 	}
 	case 5: {
 		/* a power of ten or a neighbour, over the whole range */
-		double p = pow(10.0, (double)((int)(rnd(r) % 617) - 308));
-		int step = (int)(rnd(r) % 5) - 2;
+		double p = pow(10.0, (double)((int)(tu_rng_next(r) % 617) - 308));
+		int step = (int)(tu_rng_next(r) % 5) - 2;
 		for (; step > 0; step--)
 			p = nextafter(p, INFINITY);
 		for (; step < 0; step++)
@@ -98,27 +88,29 @@ static double random_double(struct rng *r)
 		return sign * p;
 	}
 	case 6:
-		return sign * ldexp((double)(rnd(r) >> 11), (int)(rnd(r) % 300) - 150);
+		return sign *
+		       ldexp((double)(tu_rng_next(r) >> 11), (int)(tu_rng_next(r) % 300) - 150);
 	case 7: {
 		static const double special[] = {0.0, -0.0, 1.0, 0.5, 1e15, 1e-5, 1e-4, 1e14,
 		                                 999999999999999.5, 99999999999999.95,
 		                                 0.000099999999999999995, DBL_MAX, DBL_MIN,
 		                                 DBL_TRUE_MIN, 1e-13, 1e38, 1e39, 1e-14,
 		                                 36453984.6858499, 0.1, 0.2, 0.3, 1.0 / 3.0};
-		return sign * special[rnd(r) % (sizeof special / sizeof special[0])];
+		return sign * special[tu_rng_next(r) % (sizeof special / sizeof special[0])];
 	}
 	case 8:
-		return (rnd(r) & 1) ? NAN : sign * INFINITY;
+		return (tu_rng_next(r) & 1) ? NAN : sign * INFINITY;
 	case 9:
-		return sign * (double)(rnd(r) % 100000000ull) * 1e-8; /* scores around [0, 1) */
+		/* scores around [0, 1) */
+		return sign * (double)(tu_rng_next(r) % 100000000ull) * 1e-8;
 	default:
-		return sign * bits_double((rnd(r) & 0x000FFFFFFFFFFFFFull) |
-		                          ((uint64_t)(1023 - 60 + rnd(r) % 200) << 52));
+		return sign * bits_double((tu_rng_next(r) & 0x000FFFFFFFFFFFFFull) |
+		                          ((uint64_t)(1023 - 60 + tu_rng_next(r) % 200) << 52));
 	}
 }
 
 /* A random timestamp-like string; bad is set to make some of them invalid UTF-8. */
-static char *random_ts(struct rng *r, int allow_bad)
+static char *random_ts(struct tu_rng *r, int allow_bad)
 {
 	static const char *pieces[] = {"2023-09-21T09:00:00.000Z", "\"", "\\", "\n", "\t", "\x01",
 	                               "\x1f", "\b", "\f", "\r", "/", "\x7f", "\xc3\xa9",
@@ -129,11 +121,11 @@ static char *random_ts(struct rng *r, int allow_bad)
 	char *t = malloc(256);
 	CHECK(t != NULL);
 	size_t len = 0;
-	size_t parts = rnd(r) % 6;
+	size_t parts = tu_rng_next(r) % 6;
 	for (size_t p = 0; p < parts; p++) {
-		const char *piece = pieces[rnd(r) % (sizeof pieces / sizeof pieces[0])];
-		if (allow_bad && rnd(r) % 50 == 0)
-			piece = bad[rnd(r) % (sizeof bad / sizeof bad[0])];
+		const char *piece = pieces[tu_rng_next(r) % (sizeof pieces / sizeof pieces[0])];
+		if (allow_bad && tu_rng_next(r) % 50 == 0)
+			piece = bad[tu_rng_next(r) % (sizeof bad / sizeof bad[0])];
 		size_t n = strlen(piece);
 		memcpy(t + len, piece, n);
 		len += n;
@@ -144,10 +136,10 @@ static char *random_ts(struct rng *r, int allow_bad)
 
 static void test_random(void)
 {
-	struct rng r = {0x9E3779B97F4A7C15ull};
+	struct tu_rng r = {0x9E3779B97F4A7C15ull};
 	struct rb_err err;
 	for (int round = 0; round < 60; round++) {
-		size_t n = rnd(&r) % 300;
+		size_t n = tu_rng_next(&r) % 300;
 		struct series *s = NULL;
 		CHECK(series_alloc(&s, n, 1, &err) == RB_OK);
 		int allow_bad = round % 3 == 2;
@@ -159,7 +151,7 @@ static void test_random(void)
 			d.expected[i] = random_double(&r);
 			d.observed[i] = random_double(&r);
 			d.score[i] = random_double(&r);
-			d.anomaly[i] = (unsigned char)(rnd(&r) % 3 == 0);
+			d.anomaly[i] = (unsigned char)(tu_rng_next(&r) % 3 == 0);
 		}
 		d.threshold = random_double(&r);
 		char *m = random_ts(&r, allow_bad);
@@ -179,7 +171,7 @@ static void test_random(void)
 /* Many doubles per body: one body of 20,000 rows of random doubles, plain timestamps. */
 static void test_many_doubles(void)
 {
-	struct rng r = {0x1234567887654321ull};
+	struct tu_rng r = {0x1234567887654321ull};
 	struct rb_err err;
 	size_t n = 20000;
 	struct series *s = NULL;
@@ -252,7 +244,7 @@ static void test_upstream(void)
 
 static void test_error_bodies(void)
 {
-	struct rng r = {0xDEADBEEFCAFEF00Dull};
+	struct tu_rng r = {0xDEADBEEFCAFEF00Dull};
 	const char *fixed[] = {NULL, "", "error", "bad \xff utf8", "quote \" and \\ backslash",
 	                       "ctl \x01\x1f\x7f", "\xc3\xa9t\xc3\xa9", "\xed\xa0\x80"};
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {

@@ -1,38 +1,58 @@
 /*
- * series paths: series_parse() (one quick pass, exact fast numbers) gives
+ * series paths: series_parse() (one quick pass, exact fast numbers, a cache
+ * of the day of Druid-shaped timestamps, all timestamps in one block) gives
  * exactly what the careful path gives (series_parse_with PRESCAN: rows cut by
  * a separate scan first; NUMBERS_STRTOD: every number through strtod), which
  * is the reader as it was before those speed-ups: the same code, the same
- * message when it fails, the same series bit for bit when it does not.
- * Inputs: the series fuzz seeds, generated Druid bodies (key orders that
- * change, nulls, strings, nested values, descending and shuffled rows,
- * escaped keys, pretty-printed), every truncation and many one-byte edits of
- * small bodies, each under default and under tight caps.
+ * message when it fails, the same series bit for bit when it does not. Each
+ * option alone is held to the same. Beyond the two paths, which share the
+ * day cache: every instant read equals, bit for bit, what the plain instant
+ * parser (series_instant_error, no cache) gives for the row's timestamp
+ * string; rows written from libc's gmtime carry the instants they were
+ * written from; and whether a timestamp after a cached day is accepted is
+ * what the instant parser says of its string as Jansson decodes it.
+ * Inputs: the series and series_paths fuzz seeds, generated Druid bodies
+ * (key orders that change, nulls, strings, nested values, descending and
+ * shuffled rows, escaped keys, pretty-printed; one-minute rows across
+ * midnight, a leap day and the epoch), every timestamp variant the instant
+ * parser knows or refuses, every truncation and many one-byte edits of small
+ * bodies, and 20,000 random edits (byte flips, cuts, insertions, duplicated
+ * spans) of Druid bodies, under default and under tight caps.
  */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <jansson.h>
 
 #include "rb/input/series.h"
 #include "testutil.h"
 
 static size_t compared, failures_compared;
 
-static uint64_t next(uint64_t *s)
+/* Every row's instant is the plain instant parser's reading of its timestamp, bit for bit. */
+static void same_instants(const struct series *s)
 {
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
+	for (size_t i = 0; i < s->n; i++) {
+		double t = 0.0;
+		const char *why = series_instant_error(s->timestamps[i], &t);
+		CHECKF(why == NULL, "row %zu: '%s' was accepted, the instant parser says: %s", i,
+		       s->timestamps[i], why);
+		CHECKF(memcmp(&t, &s->t[i], sizeof t) == 0, "row %zu: '%s' read as %.17g, not %.17g", i,
+		       s->timestamps[i], s->t[i], t);
+	}
 }
 
-static void same_paths(const char *text, size_t len, const struct series_limits *lim)
+/* series_parse_with(opts) against the careful path on one text under one set of caps. */
+static void same_paths_opts(const char *text, size_t len, const struct series_limits *lim,
+                            unsigned opts)
 {
 	struct series *a = NULL, *b = NULL;
 	struct rb_err ea = {0}, eb = {0};
-	enum rb_code ra = series_parse(&a, text, len, lim, &ea);
+	enum rb_code ra = series_parse_with(&a, text, len, lim, opts, &ea);
 	enum rb_code rb = series_parse_with(&b, text, len, lim,
 	                                    SERIES_OPT_PRESCAN | SERIES_OPT_NUMBERS_STRTOD, &eb);
 	CHECKF(ra == rb, "codes %d and %d on '%.*s' (%s)", ra, rb, (int)(len < 200 ? len : 200),
@@ -55,8 +75,15 @@ static void same_paths(const char *text, size_t len, const struct series_limits 
 	}
 	CHECK(memcmp(a->values, b->values, a->n * a->ncols * sizeof(double)) == 0);
 	CHECK(memcmp(a->present, b->present, a->n * a->ncols) == 0);
+	same_instants(a);
 	series_free(a);
 	series_free(b);
+}
+
+/* series_parse() against the careful path. */
+static void same_paths(const char *text, size_t len, const struct series_limits *lim)
+{
+	same_paths_opts(text, len, lim, 0);
 }
 
 static const struct series_limits TIGHT[] = {
@@ -73,27 +100,28 @@ static void all_limits(const char *text, size_t len)
 }
 
 /* A Druid-like body of n rows into buf (size cap); returns its length. */
-static size_t make_body(char *buf, size_t cap, size_t n, uint64_t *seed)
+static size_t make_body(char *buf, size_t cap, size_t n, struct tu_rng *rng)
 {
 	static const char *const keys[] = {"bytes", "pkts", "clients", "bps", "a\\u0062c", "x"};
 	static const char *const odd[] = {"null", "\"12\"", "true", "[1,{\"k\":2}]", "{\"a\":[]}",
 	                                  "-0", "1e-400", "123456789012345678901234567890",
 	                                  "0.1000000000000000055511151231257827"};
 	size_t o = 0;
-	int pretty = next(seed) % 4 == 0;
-	int order = (int)(next(seed) % 3); /* 0 ascending, 1 descending, 2 shuffled */
+	int pretty = tu_rng_next(rng) % 4 == 0;
+	int order = (int)(tu_rng_next(rng) % 3); /* 0 ascending, 1 descending, 2 shuffled */
 	o += (size_t)snprintf(buf + o, cap - o, "%s[", pretty ? " \n" : "");
 	for (size_t i = 0; i < n && o + 400 < cap; i++) {
-		size_t minute = order == 0 ? i : order == 1 ? n - i : next(seed) % (n + 1);
+		size_t minute = order == 0 ? i : order == 1 ? n - i : tu_rng_next(rng) % (n + 1);
 		o += (size_t)snprintf(buf + o, cap - o,
 		                      "%s{%s\"timestamp\"%s:\"2023-09-21T%02zu:%02zu:00.000Z\",%s"
 		                      "\"result\":{",
 		                      i > 0 ? "," : "", pretty ? "\n  " : "", pretty ? " " : "",
 		                      9 + minute / 60 % 10, minute % 60, pretty ? " " : "");
-		size_t nk = 1 + next(seed) % 5;
-		size_t k0 = next(seed) % 3 == 0 ? next(seed) % 6 : 0; /* order mostly stable */
+		size_t nk = 1 + tu_rng_next(rng) % 5;
+		/* order mostly stable */
+		size_t k0 = tu_rng_next(rng) % 3 == 0 ? tu_rng_next(rng) % 6 : 0;
 		for (size_t k = 0; k < nk; k++) {
-			uint64_t r = next(seed);
+			uint64_t r = tu_rng_next(rng);
 			const char *key = keys[(k0 + k) % 6];
 			o += (size_t)snprintf(buf + o, cap - o, "%s\"%s\":", k > 0 ? "," : "", key);
 			if (r % 7 == 0) {
@@ -106,15 +134,17 @@ static size_t make_body(char *buf, size_t cap, size_t n, uint64_t *seed)
 				o += (size_t)snprintf(buf + o, cap - o, (r >> 9) % 2 ? "%.17g" : "%.15g", x);
 			}
 		}
-		o += (size_t)snprintf(buf + o, cap - o, "}%s}", next(seed) % 9 == 0 ? ",\"v\":1" : "");
+		o += (size_t)snprintf(buf + o, cap - o, "}%s}",
+		                      tu_rng_next(rng) % 9 == 0 ? ",\"v\":1" : "");
 	}
 	o += (size_t)snprintf(buf + o, cap - o, "]%s", pretty ? "\n" : "");
 	return o;
 }
 
-static void seeds(void)
+/* Every seed of one fuzz corpus (tests/fuzz/corpus/<name>). */
+static void seeds(const char *corpus)
 {
-	const char *dir = tu_source("tests/fuzz/corpus/series");
+	const char *dir = tu_source(corpus);
 	DIR *d = opendir(dir);
 	CHECKF(d != NULL, "%s", dir);
 	char path[4096];
@@ -131,7 +161,240 @@ static void seeds(void)
 		files++;
 	}
 	closedir(d);
-	CHECK(files >= 10);
+	CHECKF(files >= 2, "%s: %zu seeds", dir, files);
+}
+
+/* A growable text; exits on failure. */
+struct buf {
+	char *p;
+	size_t n, cap;
+};
+
+static void put(struct buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap == 0 ? 4096 : b->cap;
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		b->p = realloc(b->p, cap);
+		CHECK(b->p != NULL);
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, n + 1);
+	b->n += n;
+}
+
+/* n one-minute rows from t0 (seconds; timestamps by gmtime), 3 metrics, in Druid's shape;
+ * a null or a string now and then. malloc'd. */
+static char *druid_body(long long t0, size_t n, struct tu_rng *r, int pretty)
+{
+	struct buf b = {0};
+	put(&b, pretty ? "[\n  " : "[");
+	for (size_t i = 0; i < n; i++) {
+		time_t t = (time_t)(t0 + 60 * (long long)i);
+		struct tm tm;
+		CHECK(gmtime_r(&t, &tm) != NULL);
+		char ts[64], row[512];
+		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+		double v = (double)(tu_rng_next(r) % 1000000) / 7.0;
+		const char *extra = tu_rng_next(r) % 10 == 0   ? ",\"x\":null"
+		                    : tu_rng_next(r) % 10 == 0 ? ",\"y\":\"s\""
+		                                               : "";
+		snprintf(row, sizeof row,
+		         "%s{\"timestamp\":\"%s\",%s\"result\":{\"bytes\":%llu,\"pps\":%.17g,"
+		         "\"clients\":%.1f%s}}",
+		         i == 0 ? "" : pretty ? ",\n  " : ",", ts, pretty ? " " : "",
+		         (unsigned long long)(tu_rng_next(r) % 100000000), v,
+		         (double)(tu_rng_next(r) % 40), extra);
+		put(&b, row);
+	}
+	put(&b, pretty ? "\n]\n" : "]");
+	return b.p;
+}
+
+/* One-minute Druid bodies across midnight, a leap day and the epoch: read as written. */
+static void druid_days(void)
+{
+	struct tu_rng r = {0x853C49E6748FEA9Bull};
+	/* 2023-09-21T09:00Z; 23:30 (crosses midnight); Feb 28 2024 23:50 (leap day);
+	 * Dec 31 1969 23:40 (before the epoch); Dec 31 2023 23:30 (a year's end) */
+	static const long long starts[] = {1695286800LL, 1695339000LL, 1709164200LL, -1200LL,
+	                                   1704065400LL};
+	for (size_t k = 0; k < sizeof starts / sizeof starts[0]; k++) {
+		for (int pretty = 0; pretty < 2; pretty++) {
+			char *body = druid_body(starts[k], 60, &r, pretty);
+			all_limits(body, strlen(body));
+			struct series *s;
+			struct rb_err err = {0};
+			CHECKF(series_parse(&s, body, strlen(body), NULL, &err) == RB_OK, "%s", err.msg);
+			CHECK(s->n == 60 && s->ncols >= 3 && !s->reordered);
+			for (size_t i = 0; i < s->n; i++)
+				CHECKF(s->t[i] == (double)(starts[k] + 60 * (long long)i),
+				       "start %lld row %zu: %s read as %.17g", starts[k], i,
+				       s->timestamps[i], s->t[i]);
+			series_free(s);
+			free(body);
+		}
+	}
+}
+
+/*
+ * One row with timestamp text ts (JSON string content) between two rows of
+ * 2023-09-21 (the cached day): both paths agree (same_paths), and the body is
+ * accepted exactly when Jansson reads it and the instant parser accepts the
+ * string Jansson decodes (at most SERIES_INSTANT_MAX bytes); a refusal names
+ * row 2.
+ */
+static void timestamp_after_cached_day(const char *ts)
+{
+	char body[512];
+	snprintf(body, sizeof body,
+	         "[{\"timestamp\":\"2023-09-21T09:00:00.000Z\",\"result\":{\"a\":1}},"
+	         "{\"timestamp\":\"%s\",\"result\":{\"a\":2}},"
+	         "{\"timestamp\":\"2023-09-21T09:02:00.000Z\",\"result\":{\"a\":3}}]",
+	         ts);
+	size_t len = strlen(body);
+	all_limits(body, len);
+
+	json_error_t je;
+	json_t *j = json_loadb(body, len, 0, &je); /* new */
+	int want_ok = 0;
+	if (j != NULL) {
+		const char *dec = json_string_value(json_object_get(json_array_get(j, 1), "timestamp"));
+		CHECK(dec != NULL);
+		double t;
+		want_ok = strlen(dec) <= SERIES_INSTANT_MAX && series_instant_error(dec, &t) == NULL;
+		json_decref(j);
+	}
+	struct series *s;
+	struct rb_err err = {0};
+	enum rb_code rc = series_parse(&s, body, len, NULL, &err);
+	CHECKF((rc == RB_OK) == want_ok, "timestamp '%s': code %d (%s), want %s", ts, rc, err.msg,
+	       want_ok ? "accepted" : "refused");
+	if (rc == RB_OK) {
+		CHECK(s->n == 3);
+		series_free(s);
+	} else {
+		CHECKF(rc == RB_E_INPUT && strstr(err.msg, "row 2 (1-based)") != NULL,
+		       "timestamp '%s': %s", ts, err.msg);
+	}
+}
+
+static void timestamps(void)
+{
+	static const char *const ts[] = {
+		"2023-09-21T09:01:00.000Z", "2023-09-21T09:01:00Z", "2023-09-21T09:01:00.000z",
+		"2023-09-21T09:01:00,000Z", "2023-09-21T09:01:00.001Z", "2023-09-21T09:01:00.0000Z",
+		"2023-09-21T09:01:00.00Z", "2023-09-21T09:01:00.000+00:00", "2023-09-21T09:01:00.000+02:00",
+		"2023-09-21T09:01:00.000-0130", "2023-09-21T09:01:00.000", "2023-09-21T09:01",
+		"2023-09-21T09:01:00.000Z ", "2023-09-21T09:01:60.000Z", "2023-09-21T09:60:00.000Z",
+		"2023-09-21T24:00:00.000Z", "2023-09-21T23:59:59.000Z", "2023-09-21T00:00:00.000Z",
+		"2023-09-21T9:01:00.000Z", "2023-09-21T09:0a:00.000Z", "2023-09-21T09:01:00.00aZ",
+		"2023-09-21T09-01:00.000Z", "2023-09-21t09:01:00.000Z", "2023-09-21 09:01:00.000Z",
+		"2023-09-22T09:01:00.000Z", "2023-09-20T09:01:00.000Z", "2023-09-31T09:01:00.000Z",
+		"2023-02-29T09:01:00.000Z", "2024-02-29T09:01:00.000Z", "0000-01-01T00:00:00.000Z",
+		"9999-12-31T23:59:59.000Z", "2023-09-21T09:01:00.000ZZ",
+		"2023-09-21T09:01:00.0\\u0030\\u0030Z", "2023-09-21T09:01:00.000\\u005a",
+		"2023-09-21T09:01:00.000\\u0000", "2023-09-21T09:01:00.000Z\\n", "", "2023-09-21",
+		"2023-09-21T09:01:00.000Z2023-09-21T09:01:00.000Z2023-09-21T09:01:00.000Z",
+		"2023-09-21T09:01:00.99999999999999999999Z", "\xc3\xa9", "2023-09-21T09:01:00.000\xc3\xa9",
+	};
+	for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++)
+		timestamp_after_cached_day(ts[k]);
+	/* not strings, twice, absent, an escaped key; descending and duplicate instants */
+	static const char *const bodies[] = {
+		"[{\"timestamp\":1,\"result\":{}}]",
+		"[{\"timestamp\":null,\"result\":{}}]",
+		"[{\"timestamp\":\"2023-09-21T09:00:00.000Z\",\"timestamp\":\"2023-09-21T09:00:00.000Z\","
+		"\"result\":{}}]",
+		"[{\"result\":{\"a\":1}}]",
+		"[{\"\\u0074imestamp\":\"2023-09-21T09:00:00.000Z\",\"result\":{\"a\":1}}]",
+		"[{\"timestamp\":\"2023-09-21T09:02:00.000Z\",\"result\":{\"a\":1}},"
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":2}},"
+		"{\"timestamp\":\"2023-09-21T11:01:00+02:00\",\"result\":{\"a\":3}},"
+		"{\"timestamp\":\"2023-09-21T09:01:00Z\",\"result\":{\"b\":4}}]",
+	};
+	for (size_t k = 0; k < sizeof bodies / sizeof bodies[0]; k++)
+		all_limits(bodies[k], strlen(bodies[k]));
+}
+
+/* Applies one random edit to body (a copy, malloc'd); *len is updated. */
+static char *mutate(const char *body, size_t *len, struct tu_rng *r)
+{
+	size_t n = *len;
+	char *m = malloc(n + 64);
+	CHECK(m != NULL);
+	memcpy(m, body, n);
+	size_t at = n > 0 ? (size_t)(tu_rng_next(r) % n) : 0;
+	static const char alphabet[] = "0123456789:.-+TZz\"{}[],e \\u";
+	switch (tu_rng_next(r) % 6) {
+	case 0: /* flip a byte to a JSON / timestamp character */
+		if (n > 0)
+			m[at] = alphabet[tu_rng_next(r) % (sizeof alphabet - 1)];
+		break;
+	case 1: /* flip to any byte */
+		if (n > 0)
+			m[at] = (char)(tu_rng_next(r) & 0xFF);
+		break;
+	case 2: /* cut */
+		n = at;
+		break;
+	case 3: { /* delete a span */
+		size_t k = at + tu_rng_next(r) % 8;
+		if (k > n)
+			k = n;
+		memmove(m + at, m + k, n - k);
+		n -= k - at;
+		break;
+	}
+	case 4: /* insert a character */
+		memmove(m + at + 1, m + at, n - at);
+		m[at] = alphabet[tu_rng_next(r) % (sizeof alphabet - 1)];
+		n++;
+		break;
+	default: { /* duplicate a span of up to 40 bytes */
+		size_t k = 1 + tu_rng_next(r) % 40;
+		if (at + k > n)
+			k = n - at;
+		memmove(m + at + k, m + at, n - at);
+		n += k;
+		break;
+	}
+	}
+	*len = n;
+	return m;
+}
+
+/* 20,000 bodies of one to three random edits each, through series_parse and each option. */
+static void mutations(void)
+{
+	struct tu_rng r = {0x2545F4914F6CDD1Dull};
+	char *bodies[3];
+	bodies[0] = druid_body(1695339000LL, 8, &r, 0);
+	bodies[1] = druid_body(1709164200LL, 5, &r, 1);
+	bodies[2] = strdup("[{\"timestamp\":\"2023-09-21T09:00:00Z\","
+	                   "\"result\":{\"a\":1.5,\"b\":null}},"
+	                   "{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"b\":-2e3}}]");
+	CHECK(bodies[2] != NULL);
+	static const struct series_limits small = {
+		.max_rows = 6, .max_cols = 3, .max_depth = 4, .max_cells = 12};
+	static const unsigned opts[] = {0, SERIES_OPT_NUMBERS_STRTOD, SERIES_OPT_PRESCAN};
+	for (int trial = 0; trial < 20000; trial++) {
+		const char *base = bodies[trial % 3];
+		size_t len = strlen(base);
+		char *m = mutate(base, &len, &r);
+		int edits = (int)(tu_rng_next(&r) % 3);
+		for (int e = 0; e < edits; e++) {
+			char *m2 = mutate(m, &len, &r);
+			free(m);
+			m = m2;
+		}
+		same_paths_opts(m, len, trial % 4 == 0 ? &small : NULL, opts[(trial / 3) % 3]);
+		free(m);
+	}
+	for (int k = 0; k < 3; k++)
+		free(bodies[k]);
 }
 
 /* Texts that end inside the array, with no bracket or comma after the last one. */
@@ -156,27 +419,31 @@ static void truncated(void)
 int main(void)
 {
 	truncated();
-	seeds();
-	uint64_t seed = 42;
+	seeds("tests/fuzz/corpus/series");
+	seeds("tests/fuzz/corpus/series_paths");
+	druid_days();
+	timestamps();
+	mutations();
+	struct tu_rng rng = {42};
 	static char body[1 << 16], edit[1 << 16];
 	for (int k = 0; k < 300; k++) {
-		size_t len = make_body(body, sizeof body, 1 + next(&seed) % 40, &seed);
+		size_t len = make_body(body, sizeof body, 1 + tu_rng_next(&rng) % 40, &rng);
 		all_limits(body, len);
 	}
 	/* Every truncation and one-byte edits of small bodies. */
 	static const char bytes[] = {',', ']', '}', '[', '{', '"', '\\', ' ', ':', 'x', '0', '-',
 	                             '.', 'e', '\0', (char)0xC3};
 	for (int k = 0; k < 12; k++) {
-		size_t len = make_body(body, sizeof body, 1 + next(&seed) % 4, &seed);
+		size_t len = make_body(body, sizeof body, 1 + tu_rng_next(&rng) % 4, &rng);
 		for (size_t cut = 0; cut <= len; cut++)
 			all_limits(body, cut);
 		for (size_t at = 0; at < len; at++) {
 			memcpy(edit, body, len);
-			edit[at] = bytes[next(&seed) % sizeof bytes];
+			edit[at] = bytes[tu_rng_next(&rng) % sizeof bytes];
 			all_limits(edit, len);
 			memcpy(edit, body, at);
 			memcpy(edit + at + 1, body + at, len - at);
-			edit[at] = bytes[next(&seed) % sizeof bytes];
+			edit[at] = bytes[tu_rng_next(&rng) % sizeof bytes];
 			all_limits(edit, len + 1);
 		}
 	}

@@ -3,8 +3,10 @@
  * series_parse_with(SERIES_OPT_PRESCAN | SERIES_OPT_NUMBERS_STRTOD) (rows
  * cut by a separate scan first, every number through strtod: the reader as
  * it was before its speed-ups), under default and tight caps. Both must give
- * the same code and message, or the same series bit for bit. A difference
- * aborts (a crash for libFuzzer).
+ * the same code and message, or the same series bit for bit; and every
+ * instant read (through the day cache, which both paths share) must be the
+ * plain instant parser's reading of the row's timestamp string, bit for bit.
+ * A difference aborts (a crash for libFuzzer).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,6 +45,11 @@ static void same_paths(const char *text, size_t len, const struct series_limits 
 	}
 	REQUIRE(memcmp(a->values, b->values, a->n * a->ncols * sizeof(double)) == 0);
 	REQUIRE(memcmp(a->present, b->present, a->n * a->ncols) == 0);
+	for (size_t i = 0; i < a->n; i++) {
+		double t = 0.0;
+		REQUIRE(series_instant_error(a->timestamps[i], &t) == NULL);
+		REQUIRE(memcmp(&t, &a->t[i], sizeof t) == 0);
+	}
 	series_free(a);
 	series_free(b);
 }

@@ -18,7 +18,9 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 src=${RB_SOURCE_DIR:?}
 bld=${RB_BUILD_DIR:?}
-shared=${RB_SHARED_DIR:?}
+. "$src/tests/hosting/need-shared.sh"
+need_shared upstream/traffic.keras upstream/traffic.ini
+shared=$RB_SHARED_DIR
 daemon="$bld/fcgi/rb-aioutliers"
 tmp=$(mktemp -d /tmp/rb-hosting-XXXXXX)
 chmod 755 "$tmp"

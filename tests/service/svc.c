@@ -168,18 +168,20 @@ static void start_emulator(struct svc_stack *st, const char *extra)
 	wait_port(st->druid_port, &st->emulator, "rb-druid-emulator");
 }
 
+/* The models of the stack: files of shared/ and the names they get in the models folder. */
+static const char *const shared_models[][2] = {
+	{"upstream/traffic.keras", "traffic.keras"},
+	{"upstream/traffic.ini", "traffic.ini"},
+};
+
 static void make_models_dir(struct svc_stack *st)
 {
 	snprintf(st->models, sizeof st->models, "%s/models", st->dir);
 	CHECK(mkdir(st->models, 0755) == 0);
-	const char *files[][2] = {
-		{"upstream/traffic.keras", "traffic.keras"},
-		{"upstream/traffic.ini", "traffic.ini"},
-	};
 	char dst[1024];
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(dst, sizeof dst, "%s/%s", st->models, files[i][1]);
-		CHECK(symlink(tu_shared(files[i][0]), dst) == 0);
+	for (size_t i = 0; i < sizeof shared_models / sizeof shared_models[0]; i++) {
+		snprintf(dst, sizeof dst, "%s/%s", st->models, shared_models[i][1]);
+		CHECK(symlink(tu_shared(shared_models[i][0]), dst) == 0);
 	}
 	snprintf(dst, sizeof dst, "%s/traffic.druid.json", st->models);
 	CHECK(symlink(tu_source("models/traffic.druid.json"), dst) == 0);
@@ -291,6 +293,9 @@ void svc_start(struct svc_stack *st, enum svc_web web, const struct svc_opts *op
 	static const struct svc_opts none;
 	if (opts == NULL)
 		opts = &none;
+	/* shared/ checked before anything is made (tu_shared exits with one line) */
+	for (size_t i = 0; i < sizeof shared_models / sizeof shared_models[0]; i++)
+		tu_shared(shared_models[i][0]);
 	memset(st, 0, sizeof *st);
 	snprintf(st->dir, sizeof st->dir, "/tmp/rb-svc-XXXXXX");
 	CHECK(mkdtemp(st->dir) != NULL);

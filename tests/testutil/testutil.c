@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static const char *env_or_die(const char *name)
 {
@@ -24,7 +25,28 @@ static const char *join(const char *env, const char *rel)
 	return buf;
 }
 
-const char *tu_shared(const char *rel) { return join("RB_SHARED_DIR", rel); }
+/*
+ * The one line a test prints when it cannot find what it needs of shared/
+ * (the upstream models, golden data and dev data live outside the repository):
+ * a failure, never a skip, so that a run without shared/ cannot pass.
+ */
+const char *tu_shared(const char *rel)
+{
+	const char *dir = getenv("RB_SHARED_DIR");
+	if (dir == NULL || dir[0] == '\0') {
+		fprintf(stderr, "test needs the shared/ folder (RB_SHARED_DIR is not set; run the test "
+		                "through ctest): missing %s\n", rel);
+		exit(1);
+	}
+	const char *path = join("RB_SHARED_DIR", rel);
+	if (access(path, F_OK) != 0) {
+		fprintf(stderr, "test needs the shared/ folder (RB_SHARED_DIR=%s): missing %s\n", dir,
+		        path);
+		exit(1);
+	}
+	return path;
+}
+
 const char *tu_source(const char *rel) { return join("RB_SOURCE_DIR", rel); }
 
 char *tu_read_file(const char *path, size_t *len_out)
