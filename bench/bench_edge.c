@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../fcgi/b64.c"
+#include "fcgi/b64.c"
 #include "fcgi/config.c"
 #include "fcgi/form.c"
 #include "fcgi/request_fields.c"

@@ -6,6 +6,6 @@
  * cases, same verdict.
  */
 #define B64_GENERIC_ONLY 1
-#include "../fcgi/b64.c"
+#include "fcgi/b64.c"
 
 #include "test_b64_pct.c"

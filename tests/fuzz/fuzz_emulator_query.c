@@ -9,10 +9,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../emulator/emu_out.c"
-#include "../emulator/emu_time.c"
-#include "../emulator/emu_data.c"
-#include "../emulator/emu_query.c"
+#include "tests/emulator/emu_out.c"
+#include "tests/emulator/emu_time.c"
+#include "tests/emulator/emu_data.c"
+#include "tests/emulator/emu_query.c"
 
 /* Not assert(): the seeds also run in NDEBUG builds and the oracle must hold there. */
 #define REQUIRE(c)                                                                                   \
