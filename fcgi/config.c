@@ -13,6 +13,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "rb/base/assert.h"
 #include "rb/fcgi/request_fields.h"
 #include "rb/fcgi/strnum.h"
 
@@ -752,15 +753,18 @@ void config_write_man(FILE *out)
 	}
 }
 
+/* Entries of a NULL-terminated name table, the NULL excluded. */
+#define NAMES_N(t) (sizeof(t) / sizeof(t)[0] - 1)
+
 const char *config_inference_name(enum rb_inference v)
 {
-	assert((unsigned)v < 2);
+	RB_ASSERT((unsigned)v < NAMES_N(inference_names));
 	return inference_names[v];
 }
 
 const char *config_detector_name(enum rb_detector_kind v)
 {
-	assert((unsigned)v < 2);
+	RB_ASSERT((unsigned)v < NAMES_N(detector_names));
 	return detector_names[v];
 }
 
