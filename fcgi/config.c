@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "rb/base/assert.h"
-#include "rb/fcgi/request_fields.h"
+#include "rb/fcgi/names.h"
 #include "rb/fcgi/strnum.h"
 
 /* The whole file is read at once; a config file is small. */
@@ -45,7 +45,8 @@ struct config_key {
 	double dmin, dmax;             /* real keys */
 	const char *const *choices; /* enum keys: names in enum order, NULL-terminated */
 	const char *def;            /* default, as text */
-	const char *range;          /* the accepted values, for the docs (NULL: generated) */
+	const char *range;          /* the accepted values, for the docs (NULL: generated; always
+	                               generated from choices for enum keys) */
 	const char *help;           /* meaning, one paragraph */
 };
 
@@ -201,7 +202,9 @@ static enum rb_code parse_choice(const struct config_key *k, const char *v, size
 			return RB_OK;
 		}
 	}
-	return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not one of %s", (int)len, v, k->range);
+	char known[256];
+	names_list(k->choices, known, sizeof known);
+	return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not one of %s", (int)len, v, known);
 }
 
 static void format_choice(const struct config_key *k, const struct rb_config *cfg, char *buf,
@@ -231,7 +234,7 @@ static enum rb_code parse_model_name(const struct config_key *k, const char *v, 
                                      const char *dir, struct rb_config *cfg, struct rb_err *err)
 {
 	(void)dir;
-	if (len > 0 && !rb_model_name_ok(v, len))
+	if (len > 0 && !names_model_ok(v, len))
 		return rb_err_set(err, RB_E_CONFIG,
 		                  "'%.*s' is not a model name (1..63 of A-Z a-z 0-9 . _ -, no leading dot)",
 		                  (int)len, v);
@@ -242,7 +245,7 @@ static enum rb_code parse_metric_name(const struct config_key *k, const char *v,
                                       const char *dir, struct rb_config *cfg, struct rb_err *err)
 {
 	(void)dir;
-	if (!rb_metric_name_ok(v, len))
+	if (!names_metric_ok(v, len))
 		return rb_err_set(err, RB_E_CONFIG,
 		                  "'%.*s' is not a metric name (1..63 of A-Z a-z 0-9 . _ -)", (int)len, v);
 	return set_string(k, v, len, cfg, err);
@@ -440,13 +443,13 @@ static const struct config_key keys[] = {
 	 "(model-free) detector, as the old service did. The model must exist in models_dir "
 	 "(checked at start-up)."},
 	{"inference", parse_choice, format_choice, OFF(inference), 0, 0, 0, 0, inference_names,
-	 "auto", "auto, dnnl, vector or reference",
+	 "auto", NULL,
 	 "How models run. auto: requests of at most 16 windows (up to 4.5 hours of one-minute rows) on the "
 	 "vector path, larger ones on oneDNN; dnnl: always oneDNN; vector: always the float32 "
 	 "plain-C path built for the CPU's vector unit; reference: the double-precision plain-C "
 	 "implementation (slow; for checking results). See docs/INFERENCE.md."},
 	{"detector", parse_choice, format_choice, OFF(detector), 0, 0, 0, 0, detector_names,
-	 "default", "default or iforest-legacy",
+	 "default", NULL,
 	 "The model-free detector used when no model applies: default is this service's "
 	 "detector; iforest-legacy reproduces the old service's isolation forest. A request "
 	 "may choose with its detector field."},
@@ -456,10 +459,10 @@ static const struct config_key keys[] = {
 	 "uses the detector's own default (docs/DEFAULT-DETECTOR.md). A request may override "
 	 "it with its sensitivity field."},
 	{"log_level", parse_choice, format_choice, OFF(log_level), 0, 0, 0, 0, log_level_names,
-	 "info", "error, warn, info or debug",
+	 "info", NULL,
 	 "Least severe message logged: error, warn, info (one line per request) or debug."},
 	{"log_target", parse_choice, format_choice, OFF(log_target), 0, 0, 0, 0, log_target_names,
-	 "stderr", "stderr or syslog",
+	 "stderr", NULL,
 	 "Where messages go: stderr (the web server's error log when it spawned the daemon) "
 	 "or syslog (facility daemon)."},
 	{"request_timeout_ms", parse_uint, format_uint, OFF(request_timeout_ms), 100, 600000, 0, 0,
@@ -485,7 +488,9 @@ const char *config_key_name(size_t i)
 /* The accepted values of a key, as text for messages and docs. */
 static void range_text(const struct config_key *k, char *buf, size_t cap)
 {
-	if (k->range != NULL)
+	if (k->choices != NULL)
+		names_list(k->choices, buf, cap);
+	else if (k->range != NULL)
 		snprintf(buf, cap, "%s", k->range);
 	else if (k->parse == parse_real)
 		snprintf(buf, cap, "%g to %g", k->dmin, k->dmax);

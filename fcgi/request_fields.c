@@ -14,27 +14,6 @@
 #include "rb/fcgi/b64.h"
 #include "rb/fcgi/strnum.h"
 
-static int name_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == '-';
-}
-
-int rb_metric_name_ok(const char *s, size_t len)
-{
-	if (len == 0 || len > RB_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!name_char(s[i]))
-			return 0;
-	return 1;
-}
-
-int rb_model_name_ok(const char *s, size_t len)
-{
-	return rb_metric_name_ok(s, len) && s[0] != '.';
-}
-
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -113,7 +92,7 @@ static enum rb_code decode_model(const struct field_rule *rule, const char *v, s
 	(void)rule;
 	(void)max_json;
 	(void)err;
-	char name[RB_NAME_MAX + 8];
+	char name[NAMES_MAX + 8];
 	size_t n;
 	enum rb_code rc =
 		encoded ? b64_decode_pct_buf(v, len, (unsigned char *)name, sizeof name - 1, &n, NULL)
@@ -124,7 +103,7 @@ static enum rb_code decode_model(const struct field_rule *rule, const char *v, s
 	}
 	if (rc == RB_OK)
 		trim_in_place(name, &n);
-	if (rc != RB_OK || !rb_model_name_ok(name, n)) {
+	if (rc != RB_OK || !names_model_ok(name, n)) {
 		req->model_status = RB_MODEL_UNSAFE;
 		return RB_OK;
 	}
@@ -164,7 +143,7 @@ static enum rb_code decode_metric(const struct field_rule *rule, const char *v, 
 	(void)encoded;
 	(void)max_json;
 	size_t n;
-	return plain_or_b64(rule, v, len, rb_metric_name_ok, req->metric, sizeof req->metric, &n,
+	return plain_or_b64(rule, v, len, names_metric_ok, req->metric, sizeof req->metric, &n,
 	                    err);
 }
 

@@ -223,36 +223,11 @@ static void caps(void)
 	free(big);
 }
 
-static void names(void)
-{
-	CHECK(rb_model_name_ok("traffic", 7));
-	CHECK(rb_model_name_ok("a", 1));
-	CHECK(rb_model_name_ok("A-Z_a.z-0.9", 11));
-	CHECK(rb_model_name_ok("a..b", 4));
-	CHECK(!rb_model_name_ok("", 0));
-	CHECK(!rb_model_name_ok(".", 1));
-	CHECK(!rb_model_name_ok("..", 2));
-	CHECK(!rb_model_name_ok(".x", 2));
-	CHECK(!rb_model_name_ok("a/b", 3));
-	CHECK(!rb_model_name_ok("a\\b", 3));
-	CHECK(!rb_model_name_ok("a\0b", 3));
-	CHECK(!rb_model_name_ok("a b", 3));
-	CHECK(!rb_model_name_ok("caf\xc3\xa9", 5));
-	char n64[65];
-	memset(n64, 'm', 64);
-	n64[64] = 0;
-	CHECK(rb_model_name_ok(n64, 63) && !rb_model_name_ok(n64, 64));
-	CHECK(rb_metric_name_ok(".x", 2) && rb_metric_name_ok("bytes", 5));
-	CHECK(!rb_metric_name_ok("", 0) && !rb_metric_name_ok("a:b", 3));
-	CHECK(rb_metric_name_ok(n64, 63) && !rb_metric_name_ok(n64, 64));
-}
-
 int main(void)
 {
 	run_cases();
 	model_field();
 	extension_fields();
 	caps();
-	names();
 	return 0;
 }
