@@ -59,12 +59,9 @@ enum rb_code app_new(struct app **out, const struct rb_config *cfg, const struct
 		app_free(app);
 		return rb_err_set(err, RB_E_NOMEM, "out of memory");
 	}
-	enum infer_path path = cfg->inference == RB_INFER_REFERENCE ? INFER_REFERENCE
-	                       : cfg->inference == RB_INFER_DNNL  ? INFER_DNNL
-	                       : cfg->inference == RB_INFER_VECTOR ? INFER_VECTOR
-	                                                           : INFER_AUTO;
 	for (size_t i = 0; i < reg->n; i++) {
-		enum rb_code rc = infer_new(&app->runners[i], reg->entries[i].model, path, err);
+		enum rb_code rc = infer_new(&app->runners[i], reg->entries[i].model, cfg->inference,
+		                            err);
 		if (rc != RB_OK) {
 			rb_err_prefix(err, "model %s", reg->entries[i].name);
 			app_free(app);
@@ -250,7 +247,7 @@ static void handle_health(struct app *app, struct app_response *res)
 	                    json_integer(app->board != NULL ? app->board->generation : 0));
 	json_object_set_new(root, "models", models);
 	json_object_set_new(root, "inference",
-	                    json_string(config_inference_name(app->cfg->inference)));
+	                    json_string(infer_path_name(app->cfg->inference)));
 	res->body = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (res->body == NULL) {

@@ -20,7 +20,7 @@
 /* The whole file is read at once; a config file is small. */
 enum { CONFIG_MAX_FILE = 1 << 20, CONFIG_MAX_LINE = 4096 };
 
-static_assert(sizeof(enum rb_inference) == sizeof(int), "enum fields are written as int");
+static_assert(sizeof(enum infer_path) == sizeof(int), "enum fields are written as int");
 static_assert(sizeof(enum rb_detector_kind) == sizeof(int), "enum fields are written as int");
 static_assert(sizeof(enum rb_log_level) == sizeof(int), "enum fields are written as int");
 static_assert(sizeof(enum rb_log_target) == sizeof(int), "enum fields are written as int");
@@ -50,7 +50,6 @@ struct config_key {
 	const char *help;           /* meaning, one paragraph */
 };
 
-static const char *const inference_names[] = {"auto", "dnnl", "vector", "reference", NULL};
 static const char *const detector_names[] = {"default", "iforest-legacy", NULL};
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_target_names[] = {"stderr", "syslog", NULL};
@@ -442,7 +441,7 @@ static const struct config_key keys[] = {
 	 "Model used when a request names none. Empty: such requests use the default "
 	 "(model-free) detector, as the old service did. The model must exist in models_dir "
 	 "(checked at start-up)."},
-	{"inference", parse_choice, format_choice, OFF(inference), 0, 0, 0, 0, inference_names,
+	{"inference", parse_choice, format_choice, OFF(inference), 0, 0, 0, 0, infer_path_names,
 	 "auto", NULL,
 	 "How models run. auto: requests of at most 16 windows (up to 4.5 hours of one-minute rows) on the "
 	 "vector path, larger ones on oneDNN; dnnl: always oneDNN; vector: always the float32 "
@@ -760,12 +759,6 @@ void config_write_man(FILE *out)
 
 /* Entries of a NULL-terminated name table, the NULL excluded. */
 #define NAMES_N(t) (sizeof(t) / sizeof(t)[0] - 1)
-
-const char *config_inference_name(enum rb_inference v)
-{
-	RB_ASSERT((unsigned)v < NAMES_N(inference_names));
-	return inference_names[v];
-}
 
 const char *config_detector_name(enum rb_detector_kind v)
 {

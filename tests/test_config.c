@@ -3,9 +3,11 @@
  * a table of bad files whose errors must name FILE:LINE and the key; values
  * accepted at the edges of each range; a failed parse leaves the config
  * untouched; relative models_dir; config_load on real files; dump → parse
- * round trip; and etc/rb-aioutliers.conf and the man page's key list equal
+ * round trip; every value of every enum key through its owner's name table
+ * (name -> parse -> value -> dump -> name); and etc/rb-aioutliers.conf and the man page's key list equal
  * what the key table generates (so no key goes undocumented).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <math.h>
@@ -33,7 +35,7 @@ static void defaults(void)
 	CHECK(c.druid_max_response_bytes == 64ull << 20);
 	CHECK(c.max_body_bytes == 16ull << 20);
 	CHECK(strcmp(c.default_metric, "bytes") == 0 && c.default_model[0] == '\0');
-	CHECK(c.inference == RB_INFER_AUTO && c.detector == RB_DETECTOR_DEFAULT);
+	CHECK(c.inference == INFER_AUTO && c.detector == RB_DETECTOR_DEFAULT);
 	CHECK(isnan(c.sensitivity)); /* auto: the detector's own default */
 	CHECK(c.log_level == RB_LOG_INFO && c.log_target == RB_LOG_STDERR);
 	CHECK(c.request_timeout_ms == 60000);
@@ -77,7 +79,7 @@ static void every_key(void)
 	CHECK(c.druid_max_response_bytes == 1ull << 30 && c.max_body_bytes == 1025);
 	CHECK(strcmp(c.default_metric, "bits_per_sec.v-2") == 0);
 	CHECK(strcmp(c.default_model, "traffic.v1") == 0);
-	CHECK(c.inference == RB_INFER_REFERENCE && c.detector == RB_DETECTOR_IFOREST_LEGACY);
+	CHECK(c.inference == INFER_REFERENCE && c.detector == RB_DETECTOR_IFOREST_LEGACY);
 	CHECK(c.sensitivity == 0.5);
 	CHECK(c.log_level == RB_LOG_DEBUG && c.log_target == RB_LOG_SYSLOG);
 	CHECK(c.request_timeout_ms == 600000);
@@ -389,12 +391,37 @@ static void shipped_docs(void)
 	free(man);
 }
 
+/*
+ * Every value 0..count-1 of the enum key `key` (an int at off in the config):
+ * its name from the owner's table parses to it, and config_dump writes that
+ * name back; the table ends after count names.
+ */
+static void enum_key(const char *key, const char *const *names, unsigned count, size_t off)
+{
+	CHECKF(names[count] == NULL, "%s: table longer than the enum", key);
+	for (unsigned v = 0; v < count; v++) {
+		char text[128], want[128];
+		struct rb_config c;
+		struct rb_err err = {0};
+		CHECKF(names[v] != NULL, "%s: value %u has no name", key, v);
+		snprintf(text, sizeof text, "%s = %s\n", key, names[v]);
+		CHECKF(parse(text, &c, &err) == RB_OK, "%s", err.msg);
+		CHECKF(*(const int *)((const char *)&c + off) == (int)v, "%s", text);
+		char *dump = NULL;
+		size_t dlen = 0;
+		FILE *m = open_memstream(&dump, &dlen);
+		CHECK(m != NULL);
+		config_dump(&c, m);
+		fclose(m);
+		snprintf(want, sizeof want, "\n%s", text);
+		CHECKF(strstr(dump, want) != NULL, "dump lacks %s", text);
+		free(dump);
+	}
+}
+
 static void names(void)
 {
-	CHECK(strcmp(config_inference_name(RB_INFER_REFERENCE), "reference") == 0);
-	CHECK(strcmp(config_inference_name(RB_INFER_AUTO), "auto") == 0);
-	CHECK(strcmp(config_inference_name(RB_INFER_VECTOR), "vector") == 0);
-	CHECK(strcmp(config_inference_name(RB_INFER_DNNL), "dnnl") == 0);
+	enum_key("inference", infer_path_names, INFER_PATH_COUNT, offsetof(struct rb_config, inference));
 	CHECK(strcmp(config_detector_name(RB_DETECTOR_IFOREST_LEGACY), "iforest-legacy") == 0);
 	enum rb_detector_kind d = RB_DETECTOR_DEFAULT;
 	struct rb_err err = {0};

@@ -39,11 +39,38 @@ struct args {
 	struct score_options score;
 };
 
+/*
+ * The names of a NULL-terminated table joined by sep, the last two by last;
+ * notes (NULL, or one entry per name, NULL for none) follow their names. Into
+ * buf[cap], cut to fit.
+ */
+static void name_list(char *buf, size_t cap, const char *const *names, const char *sep,
+                      const char *last, const char *const *notes)
+{
+	size_t n = 0, o = 0;
+	while (names[n] != NULL)
+		n++;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && o < cap; i++) {
+		int w = snprintf(buf + o, cap - o, "%s%s%s", i == 0 ? "" : i + 1 == n ? last : sep,
+		                 names[i], notes != NULL && notes[i] != NULL ? notes[i] : "");
+		if (w < 0)
+			return;
+		o += (size_t)w;
+	}
+}
+
+/* What the usage says after a name, beside the lists. */
+static const char *const path_notes[INFER_PATH_COUNT] = {[INFER_AUTO] = " (default)"};
+
 static void usage(FILE *to)
 {
+	char paths_bar[128], paths_text[160];
+	name_list(paths_bar, sizeof paths_bar, infer_path_names, "|", "|", NULL);
+	name_list(paths_text, sizeof paths_text, infer_path_names, ", ", " or ", path_notes);
 	fprintf(to,
 	        "usage: rb-aioutliers-detect [--model NAME] [--models-dir DIR] [--metric NAME]\n"
-	        "                            [--path auto|dnnl|vector|reference]\n"
+	        "                            [--path %s]\n"
 	        "                            [--threshold-rule centred|legacy]\n"
 	        "                            [--sigma K] [--detector NAME] [--sensitivity S] [FILE|-]\n"
 	        "Reads a Druid timeseries result (FILE, or stdin) and prints the JSON answer.\n"
@@ -52,13 +79,13 @@ static void usage(FILE *to)
 	        "  --models-dir DIR    default %s\n"
 	        "  --metric NAME       analysed metric (model: default bytes; detector: monitors,\n"
 	        "                      else bytes, else the first metric)\n"
-	        "  --path P            inference path: auto (default), dnnl, vector or reference\n"
+	        "  --path P            inference path: %s\n"
 	        "  --threshold-rule R  centred (default) or legacy (the old service's rule)\n"
 	        "  --sigma K           k of the model's k-sigma threshold (default: the rule's)\n"
 	        "  --detector NAME     model-free detector: %s (default) or %s\n"
 	        "  --sensitivity S     model-free detector sensitivity in [0, 1]\n"
 	        "Exit: 0 answer printed, 1 error body printed, 2 usage error.\n",
-	        RB_DEFAULT_MODELS_DIR, DETECTOR_DEFAULT, DETECTOR_LEGACY);
+	        paths_bar, RB_DEFAULT_MODELS_DIR, paths_text, DETECTOR_DEFAULT, DETECTOR_LEGACY);
 }
 
 static void die_usage(const char *msg, const char *arg)
@@ -110,8 +137,12 @@ static void parse_args(int argc, char **argv, struct args *a)
 		else if (strcmp(o, "--metric") == 0)
 			a->metric = v;
 		else if (strcmp(o, "--path") == 0) {
-			if (infer_path_parse(v, &a->path) != 0)
-				die_usage("--path must be auto, dnnl, vector or reference", v);
+			if (infer_path_parse(v, strlen(v), &a->path) != 0) {
+				char msg[160] = "--path must be ";
+				name_list(msg + strlen(msg), sizeof msg - strlen(msg), infer_path_names,
+				          ", ", " or ", NULL);
+				die_usage(msg, v);
+			}
 		} else if (strcmp(o, "--threshold-rule") == 0) {
 			if (score_rule_parse(v, &a->score.rule) != 0)
 				die_usage("--threshold-rule must be centred or legacy", v);
