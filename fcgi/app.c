@@ -202,8 +202,7 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 		rc = engine_run_model(app->runners[idx], model->model, s, metric, &det, &err);
 	} else {
 		struct detector_opts dopts = {
-			rq.has_detector ? config_detector_name(rq.detector)
-			                : config_detector_name(app->cfg->detector),
+			detector_kind_name(rq.has_detector ? rq.detector : app->cfg->detector),
 			rq.metric[0] != '\0' ? rq.metric : NULL, app->cfg->default_metric,
 			rq.has_sensitivity ? rq.sensitivity : app->cfg->sensitivity};
 		rc = detector_run(s, &dopts, &det, &err);

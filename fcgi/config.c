@@ -21,7 +21,7 @@
 enum { CONFIG_MAX_FILE = 1 << 20, CONFIG_MAX_LINE = 4096 };
 
 static_assert(sizeof(enum infer_path) == sizeof(int), "enum fields are written as int");
-static_assert(sizeof(enum rb_detector_kind) == sizeof(int), "enum fields are written as int");
+static_assert(sizeof(enum detector_kind) == sizeof(int), "enum fields are written as int");
 static_assert(sizeof(enum rb_log_level) == sizeof(int), "enum fields are written as int");
 static_assert(sizeof(enum rb_log_target) == sizeof(int), "enum fields are written as int");
 
@@ -50,7 +50,6 @@ struct config_key {
 	const char *help;           /* meaning, one paragraph */
 };
 
-static const char *const detector_names[] = {"default", "iforest-legacy", NULL};
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_target_names[] = {"stderr", "syslog", NULL};
 
@@ -447,7 +446,7 @@ static const struct config_key keys[] = {
 	 "vector path, larger ones on oneDNN; dnnl: always oneDNN; vector: always the float32 "
 	 "plain-C path built for the CPU's vector unit; reference: the double-precision plain-C "
 	 "implementation (slow; for checking results). See docs/INFERENCE.md."},
-	{"detector", parse_choice, format_choice, OFF(detector), 0, 0, 0, 0, detector_names,
+	{"detector", parse_choice, format_choice, OFF(detector), 0, 0, 0, 0, detector_kind_names,
 	 "default", NULL,
 	 "The model-free detector used when no model applies: default is this service's "
 	 "detector; iforest-legacy reproduces the old service's isolation forest. A request "
@@ -755,25 +754,4 @@ void config_write_man(FILE *out)
 		roff_text(out, range);
 		fputs(".\n", out);
 	}
-}
-
-/* Entries of a NULL-terminated name table, the NULL excluded. */
-#define NAMES_N(t) (sizeof(t) / sizeof(t)[0] - 1)
-
-const char *config_detector_name(enum rb_detector_kind v)
-{
-	RB_ASSERT((unsigned)v < NAMES_N(detector_names));
-	return detector_names[v];
-}
-
-enum rb_code config_detector_parse(const char *s, size_t len, enum rb_detector_kind *out,
-                                   struct rb_err *err)
-{
-	for (int i = 0; detector_names[i] != NULL; i++) {
-		if (strlen(detector_names[i]) == len && memcmp(detector_names[i], s, len) == 0) {
-			*out = (enum rb_detector_kind)i;
-			return RB_OK;
-		}
-	}
-	return rb_err_set(err, RB_E_INPUT, "unknown detector (known: default, iforest-legacy)");
 }

@@ -8,9 +8,11 @@
  */
 #include "rb/fcgi/request_fields.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rb/base/assert.h"
 #include "rb/fcgi/b64.h"
 #include "rb/fcgi/strnum.h"
 
@@ -116,8 +118,9 @@ static enum rb_code decode_model(const struct field_rule *rule, const char *v, s
 /*
  * The extension fields' rule: v itself when ok(v), else base64 of an ok text
  * (trimmed). The text ends in out[0..cap) NUL-terminated, *n its length.
+ * what says what the value should be, for the message.
  */
-static enum rb_code plain_or_b64(const struct field_rule *rule, const char *v, size_t len,
+static enum rb_code plain_or_b64(const char *what, const char *v, size_t len,
                                  int (*ok)(const char *, size_t), char *out, size_t cap,
                                  size_t *n, struct rb_err *err)
 {
@@ -133,7 +136,7 @@ static enum rb_code plain_or_b64(const struct field_rule *rule, const char *v, s
 		if (ok(out, *n))
 			return RB_OK;
 	}
-	return rb_err_set(err, RB_E_INPUT, "not %s (as plain text or base64)", rule->what);
+	return rb_err_set(err, RB_E_INPUT, "not %s (as plain text or base64)", what);
 }
 
 static enum rb_code decode_metric(const struct field_rule *rule, const char *v, size_t len,
@@ -143,28 +146,31 @@ static enum rb_code decode_metric(const struct field_rule *rule, const char *v, 
 	(void)encoded;
 	(void)max_json;
 	size_t n;
-	return plain_or_b64(rule, v, len, names_metric_ok, req->metric, sizeof req->metric, &n,
-	                    err);
+	return plain_or_b64(rule->what, v, len, names_metric_ok, req->metric, sizeof req->metric,
+	                    &n, err);
 }
 
 static int detector_ok(const char *s, size_t len)
 {
-	enum rb_detector_kind d;
-	return config_detector_parse(s, len, &d, NULL) == RB_OK;
+	enum detector_kind d;
+	return detector_kind_parse(s, len, &d) == 0;
 }
 
 static enum rb_code decode_detector(const struct field_rule *rule, const char *v, size_t len,
                                     int encoded, size_t max_json, struct rb_request *req,
-                                  struct rb_err *err)
+                                    struct rb_err *err)
 {
 	(void)encoded;
 	(void)max_json;
-	char text[32];
+	char text[32], known[128], what[160];
 	size_t n;
-	enum rb_code rc = plain_or_b64(rule, v, len, detector_ok, text, sizeof text, &n, err);
+	names_list(detector_kind_names, known, sizeof known);
+	snprintf(what, sizeof what, "%s (%s)", rule->what, known);
+	enum rb_code rc = plain_or_b64(what, v, len, detector_ok, text, sizeof text, &n, err);
 	if (rc != RB_OK)
 		return rc;
-	config_detector_parse(text, n, &req->detector, NULL);
+	int parsed = detector_kind_parse(text, n, &req->detector);
+	RB_ASSERT(parsed == 0); /* detector_ok accepted it */
 	req->has_detector = 1;
 	return RB_OK;
 }
@@ -184,7 +190,8 @@ static enum rb_code decode_sensitivity(const struct field_rule *rule, const char
 	(void)max_json;
 	char text[64];
 	size_t n;
-	enum rb_code rc = plain_or_b64(rule, v, len, number_syntax_ok, text, sizeof text, &n, err);
+	enum rb_code rc =
+		plain_or_b64(rule->what, v, len, number_syntax_ok, text, sizeof text, &n, err);
 	if (rc != RB_OK)
 		return rc;
 	if (strnum_double(text, n, 0.0, 1.0, &req->sensitivity) != STRNUM_OK)
@@ -200,7 +207,7 @@ static const struct field_rule rules[] = {
 	{"model", decode_model, 0, "a model name", 1},
 	{"metric", decode_metric, 0, "a metric name (1 to 63 of A-Z a-z 0-9 . _ -)", 0},
 	{"sensitivity", decode_sensitivity, 0, "a number from 0 to 1", 0},
-	{"detector", decode_detector, 0, "a detector name (default or iforest-legacy)", 0},
+	{"detector", decode_detector, 0, "a detector name", 0}, /* + the names (decode_detector) */
 };
 
 /* The rules' fields that are always base64, for form_parse_raw. */

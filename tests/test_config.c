@@ -35,7 +35,7 @@ static void defaults(void)
 	CHECK(c.druid_max_response_bytes == 64ull << 20);
 	CHECK(c.max_body_bytes == 16ull << 20);
 	CHECK(strcmp(c.default_metric, "bytes") == 0 && c.default_model[0] == '\0');
-	CHECK(c.inference == INFER_AUTO && c.detector == RB_DETECTOR_DEFAULT);
+	CHECK(c.inference == INFER_AUTO && c.detector == DETECTOR_KIND_DEFAULT);
 	CHECK(isnan(c.sensitivity)); /* auto: the detector's own default */
 	CHECK(c.log_level == RB_LOG_INFO && c.log_target == RB_LOG_STDERR);
 	CHECK(c.request_timeout_ms == 60000);
@@ -79,7 +79,7 @@ static void every_key(void)
 	CHECK(c.druid_max_response_bytes == 1ull << 30 && c.max_body_bytes == 1025);
 	CHECK(strcmp(c.default_metric, "bits_per_sec.v-2") == 0);
 	CHECK(strcmp(c.default_model, "traffic.v1") == 0);
-	CHECK(c.inference == INFER_REFERENCE && c.detector == RB_DETECTOR_IFOREST_LEGACY);
+	CHECK(c.inference == INFER_REFERENCE && c.detector == DETECTOR_KIND_IFOREST_LEGACY);
 	CHECK(c.sensitivity == 0.5);
 	CHECK(c.log_level == RB_LOG_DEBUG && c.log_target == RB_LOG_SYSLOG);
 	CHECK(c.request_timeout_ms == 600000);
@@ -422,12 +422,8 @@ static void enum_key(const char *key, const char *const *names, unsigned count, 
 static void names(void)
 {
 	enum_key("inference", infer_path_names, INFER_PATH_COUNT, offsetof(struct rb_config, inference));
-	CHECK(strcmp(config_detector_name(RB_DETECTOR_IFOREST_LEGACY), "iforest-legacy") == 0);
-	enum rb_detector_kind d = RB_DETECTOR_DEFAULT;
-	struct rb_err err = {0};
-	CHECK(config_detector_parse("iforest-legacy", 14, &d, &err) == RB_OK &&
-	      d == RB_DETECTOR_IFOREST_LEGACY);
-	CHECK(config_detector_parse("iforest-legac", 13, &d, &err) == RB_E_INPUT);
+	enum_key("detector", detector_kind_names, DETECTOR_KIND_COUNT,
+	         offsetof(struct rb_config, detector));
 	CHECK(config_key_count() >= 17);
 }
 

@@ -62,12 +62,17 @@ static void name_list(char *buf, size_t cap, const char *const *names, const cha
 
 /* What the usage says after a name, beside the lists. */
 static const char *const path_notes[INFER_PATH_COUNT] = {[INFER_AUTO] = " (default)"};
+static const char *const detector_notes[DETECTOR_KIND_COUNT] = {
+	[DETECTOR_KIND_DEFAULT] = " (default)",
+};
 
 static void usage(FILE *to)
 {
-	char paths_bar[128], paths_text[160];
+	char paths_bar[128], paths_text[160], detectors_text[160];
 	name_list(paths_bar, sizeof paths_bar, infer_path_names, "|", "|", NULL);
 	name_list(paths_text, sizeof paths_text, infer_path_names, ", ", " or ", path_notes);
+	name_list(detectors_text, sizeof detectors_text, detector_kind_names, ", ", " or ",
+	          detector_notes);
 	fprintf(to,
 	        "usage: rb-aioutliers-detect [--model NAME] [--models-dir DIR] [--metric NAME]\n"
 	        "                            [--path %s]\n"
@@ -82,10 +87,10 @@ static void usage(FILE *to)
 	        "  --path P            inference path: %s\n"
 	        "  --threshold-rule R  centred (default) or legacy (the old service's rule)\n"
 	        "  --sigma K           k of the model's k-sigma threshold (default: the rule's)\n"
-	        "  --detector NAME     model-free detector: %s (default) or %s\n"
+	        "  --detector NAME     model-free detector: %s\n"
 	        "  --sensitivity S     model-free detector sensitivity in [0, 1]\n"
 	        "Exit: 0 answer printed, 1 error body printed, 2 usage error.\n",
-	        paths_bar, RB_DEFAULT_MODELS_DIR, paths_text, DETECTOR_DEFAULT, DETECTOR_LEGACY);
+	        paths_bar, RB_DEFAULT_MODELS_DIR, paths_text, detectors_text);
 }
 
 static void die_usage(const char *msg, const char *arg)
@@ -150,8 +155,13 @@ static void parse_args(int argc, char **argv, struct args *a)
 			if (parse_number(v, 0.0, 0, 1e6, &a->score.sigma) != 0)
 				die_usage("--sigma must be a number > 0", v);
 		} else if (strcmp(o, "--detector") == 0) {
-			if (!detector_known(v))
-				die_usage("--detector must be " DETECTOR_DEFAULT " or " DETECTOR_LEGACY, v);
+			enum detector_kind k;
+			if (detector_kind_parse(v, strlen(v), &k) != 0) {
+				char msg[160] = "--detector must be ";
+				name_list(msg + strlen(msg), sizeof msg - strlen(msg), detector_kind_names,
+				          ", ", " or ", NULL);
+				die_usage(msg, v);
+			}
 			a->detector = v;
 		} else if (strcmp(o, "--sensitivity") == 0) {
 			if (parse_number(v, 0.0, 1, 1.0, &a->sensitivity) != 0)

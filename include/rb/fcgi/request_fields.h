@@ -13,7 +13,8 @@
  *               the default detector too. Never an error.
  *   metric      our extension: the metric to analyse (a metric name, names.h).
  *   sensitivity our extension: a number in [0, 1] for the default detector.
- *   detector    our extension: "default" or "iforest-legacy".
+ *   detector    our extension: a detector's name (detector_kind_names:
+ *               "default" or "iforest-legacy").
  * The extension fields take plain text when it is valid for the field,
  * otherwise base64 of valid text (so a client may base64 everything); neither
  * is an RB_E_INPUT naming the field. Caveat: an unpadded base64 text that is
@@ -26,7 +27,7 @@
 #include <stddef.h>
 
 #include "rb/base/error.h"
-#include "rb/fcgi/config.h"
+#include "rb/detect/detector.h"
 #include "rb/fcgi/form.h"
 #include "rb/fcgi/names.h"
 
@@ -49,7 +50,7 @@ struct rb_request {
 	int has_sensitivity;
 	double sensitivity;
 	int has_detector;
-	enum rb_detector_kind detector;
+	enum detector_kind detector;
 };
 
 /*
