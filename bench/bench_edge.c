@@ -24,6 +24,7 @@
 #include "../fcgi/b64.c"
 #include "fcgi/config.c"
 #include "fcgi/form.c"
+#include "fcgi/log.c"
 #include "fcgi/names.c"
 #include "fcgi/request_fields.c"
 #include "fcgi/strnum.c"

@@ -22,8 +22,8 @@ enum { CONFIG_MAX_FILE = 1 << 20, CONFIG_MAX_LINE = 4096 };
 
 static_assert(sizeof(enum infer_path) == sizeof(int), "enum fields are written as int");
 static_assert(sizeof(enum detector_kind) == sizeof(int), "enum fields are written as int");
-static_assert(sizeof(enum rb_log_level) == sizeof(int), "enum fields are written as int");
-static_assert(sizeof(enum rb_log_target) == sizeof(int), "enum fields are written as int");
+static_assert(sizeof(enum log_level) == sizeof(int), "enum fields are written as int");
+static_assert(sizeof(enum log_target) == sizeof(int), "enum fields are written as int");
 
 struct config_key;
 
@@ -50,8 +50,6 @@ struct config_key {
 	const char *help;           /* meaning, one paragraph */
 };
 
-static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
-static const char *const log_target_names[] = {"stderr", "syslog", NULL};
 
 static void *field(struct rb_config *cfg, const struct config_key *k)
 {

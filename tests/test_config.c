@@ -37,7 +37,7 @@ static void defaults(void)
 	CHECK(strcmp(c.default_metric, "bytes") == 0 && c.default_model[0] == '\0');
 	CHECK(c.inference == INFER_AUTO && c.detector == DETECTOR_KIND_DEFAULT);
 	CHECK(isnan(c.sensitivity)); /* auto: the detector's own default */
-	CHECK(c.log_level == RB_LOG_INFO && c.log_target == RB_LOG_STDERR);
+	CHECK(c.log_level == LOG_LVL_INFO && c.log_target == LOG_TO_STDERR);
 	CHECK(c.request_timeout_ms == 60000);
 	/* the empty file is the defaults */
 	struct rb_config d;
@@ -81,7 +81,7 @@ static void every_key(void)
 	CHECK(strcmp(c.default_model, "traffic.v1") == 0);
 	CHECK(c.inference == INFER_REFERENCE && c.detector == DETECTOR_KIND_IFOREST_LEGACY);
 	CHECK(c.sensitivity == 0.5);
-	CHECK(c.log_level == RB_LOG_DEBUG && c.log_target == RB_LOG_SYSLOG);
+	CHECK(c.log_level == LOG_LVL_DEBUG && c.log_target == LOG_TO_SYSLOG);
 	CHECK(c.request_timeout_ms == 600000);
 	CHECK(c.listen.kind == RB_LISTEN_UNIX);
 
@@ -424,6 +424,9 @@ static void names(void)
 	enum_key("inference", infer_path_names, INFER_PATH_COUNT, offsetof(struct rb_config, inference));
 	enum_key("detector", detector_kind_names, DETECTOR_KIND_COUNT,
 	         offsetof(struct rb_config, detector));
+	enum_key("log_level", log_level_names, LOG_LEVEL_COUNT, offsetof(struct rb_config, log_level));
+	enum_key("log_target", log_target_names, LOG_TARGET_COUNT,
+	         offsetof(struct rb_config, log_target));
 	CHECK(config_key_count() >= 17);
 }
 

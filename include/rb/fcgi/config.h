@@ -22,6 +22,7 @@
 
 #include "rb/base/error.h"
 #include "rb/detect/detector.h"
+#include "rb/fcgi/log.h"
 #include "rb/model/infer.h"
 
 /* Where the FastCGI listen socket comes from. */
@@ -38,8 +39,6 @@ struct rb_listen {
 	unsigned port;         /* RB_LISTEN_TCP: 1..65535 */
 };
 
-enum rb_log_level { RB_LOG_ERROR = 0, RB_LOG_WARN, RB_LOG_INFO, RB_LOG_DEBUG };
-enum rb_log_target { RB_LOG_STDERR = 0, RB_LOG_SYSLOG };
 
 /* The parsed configuration; a plain value (copy it freely). Meanings: config.c's table. */
 struct rb_config {
@@ -57,8 +56,8 @@ struct rb_config {
 	enum infer_path inference;          /* how models run (rb/model/infer.h) */
 	enum detector_kind detector;        /* the model-free detector (rb/detect/detector.h) */
 	double sensitivity;                 /* default detector sensitivity, 0..1 */
-	enum rb_log_level log_level;
-	enum rb_log_target log_target;
+	enum log_level log_level;           /* least severe message logged (rb/fcgi/log.h) */
+	enum log_target log_target;
 	unsigned request_timeout_ms;        /* a worker's budget for one request */
 };
 
