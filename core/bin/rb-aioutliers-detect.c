@@ -62,21 +62,27 @@ static void name_list(char *buf, size_t cap, const char *const *names, const cha
 
 /* What the usage says after a name, beside the lists. */
 static const char *const path_notes[INFER_PATH_COUNT] = {[INFER_AUTO] = " (default)"};
+static const char *const rule_notes[SCORE_RULE_COUNT] = {
+	[SCORE_CENTRED] = " (default)",
+	[SCORE_LEGACY] = " (the old service's rule)",
+};
 static const char *const detector_notes[DETECTOR_KIND_COUNT] = {
 	[DETECTOR_KIND_DEFAULT] = " (default)",
 };
 
 static void usage(FILE *to)
 {
-	char paths_bar[128], paths_text[160], detectors_text[160];
+	char paths_bar[128], paths_text[160], rules_bar[128], rules_text[160], detectors_text[160];
 	name_list(paths_bar, sizeof paths_bar, infer_path_names, "|", "|", NULL);
 	name_list(paths_text, sizeof paths_text, infer_path_names, ", ", " or ", path_notes);
+	name_list(rules_bar, sizeof rules_bar, score_rule_names, "|", "|", NULL);
+	name_list(rules_text, sizeof rules_text, score_rule_names, ", ", " or ", rule_notes);
 	name_list(detectors_text, sizeof detectors_text, detector_kind_names, ", ", " or ",
 	          detector_notes);
 	fprintf(to,
 	        "usage: rb-aioutliers-detect [--model NAME] [--models-dir DIR] [--metric NAME]\n"
 	        "                            [--path %s]\n"
-	        "                            [--threshold-rule centred|legacy]\n"
+	        "                            [--threshold-rule %s]\n"
 	        "                            [--sigma K] [--detector NAME] [--sensitivity S] [FILE|-]\n"
 	        "Reads a Druid timeseries result (FILE, or stdin) and prints the JSON answer.\n"
 	        "  --model NAME        deep model to run: DIR/NAME.keras + DIR/NAME.ini;\n"
@@ -85,12 +91,12 @@ static void usage(FILE *to)
 	        "  --metric NAME       analysed metric (model: default bytes; detector: monitors,\n"
 	        "                      else bytes, else the first metric)\n"
 	        "  --path P            inference path: %s\n"
-	        "  --threshold-rule R  centred (default) or legacy (the old service's rule)\n"
+	        "  --threshold-rule R  %s\n"
 	        "  --sigma K           k of the model's k-sigma threshold (default: the rule's)\n"
 	        "  --detector NAME     model-free detector: %s\n"
 	        "  --sensitivity S     model-free detector sensitivity in [0, 1]\n"
 	        "Exit: 0 answer printed, 1 error body printed, 2 usage error.\n",
-	        paths_bar, RB_DEFAULT_MODELS_DIR, paths_text, detectors_text);
+	        paths_bar, rules_bar, RB_DEFAULT_MODELS_DIR, paths_text, rules_text, detectors_text);
 }
 
 static void die_usage(const char *msg, const char *arg)
@@ -149,8 +155,12 @@ static void parse_args(int argc, char **argv, struct args *a)
 				die_usage(msg, v);
 			}
 		} else if (strcmp(o, "--threshold-rule") == 0) {
-			if (score_rule_parse(v, &a->score.rule) != 0)
-				die_usage("--threshold-rule must be centred or legacy", v);
+			if (score_rule_parse(v, strlen(v), &a->score.rule) != 0) {
+				char msg[160] = "--threshold-rule must be ";
+				name_list(msg + strlen(msg), sizeof msg - strlen(msg), score_rule_names,
+				          ", ", " or ", NULL);
+				die_usage(msg, v);
+			}
 		} else if (strcmp(o, "--sigma") == 0) {
 			if (parse_number(v, 0.0, 0, 1e6, &a->score.sigma) != 0)
 				die_usage("--sigma must be a number > 0", v);
