@@ -17,6 +17,7 @@
 
 #include "druid_private.h"
 #include "rb/input/period.h"
+#include "rb/model/model.h"
 
 /* Template format version this code reads ("version" key). */
 #define TEMPLATE_VERSION 1
@@ -296,21 +297,6 @@ enum rb_code druid_query_granularity_ms(const json_t *query, int64_t *ms, struct
 
 /* ---- templates ---- */
 
-static int name_valid(const char *name)
-{
-	size_t n = strlen(name);
-	if (n == 0 || n > 63 || name[0] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		         c == '.' || c == '_' || c == '-';
-		if (!ok)
-			return 0;
-	}
-	return 1;
-}
-
 /* RB_OK when every string in v that starts with '$' is a known placeholder or "$$..." escape. */
 static enum rb_code check_placeholders(const json_t *v, struct rb_err *err)
 {
@@ -450,7 +436,7 @@ enum rb_code druid_template_load(struct druid_template **out, const char *models
                                  const char *name, struct rb_err *err)
 {
 	*out = NULL;
-	if (!name_valid(name))
+	if (!model_name_valid(name)) /* the registry's rule: the template is a model's file */
 		return rb_err_set(err, RB_E_NOT_FOUND, "invalid model name");
 	char file[96], path[4096];
 	snprintf(file, sizeof file, "%s.druid.json", name);
