@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rb/base/assert.h"
 #include "rb/detect/detection.h"
 #include "rb/detect/detector.h"
 #include "rb/druid/druid_client.h"
@@ -199,6 +200,7 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	const char *metric = rq.metric[0] != '\0' ? rq.metric : app->cfg->default_metric;
 	if (model != NULL) {
 		size_t idx = (size_t)(model - app->reg->entries);
+		RB_ASSERT(idx < app->reg->n); /* the runner of this model, not another's */
 		rc = engine_run_model(app->runners[idx], model->model, s, metric, &det, &err);
 	} else {
 		struct detector_opts dopts = {

@@ -206,7 +206,12 @@ static enum rb_code parse_choice(const struct config_key *k, const char *v, size
 static void format_choice(const struct config_key *k, const struct rb_config *cfg, char *buf,
                           size_t cap)
 {
-	snprintf(buf, cap, "%s", k->choices[*(const int *)cfield(cfg, k)]);
+	int v = *(const int *)cfield(cfg, k);
+	int n = 0;
+	while (k->choices[n] != NULL)
+		n++;
+	RB_ASSERT(v >= 0 && v < n); /* an enum field holds one of its table's values */
+	snprintf(buf, cap, "%s", k->choices[v]);
 }
 
 static void format_string(const struct config_key *k, const struct rb_config *cfg, char *buf,
@@ -477,7 +482,7 @@ size_t config_key_count(void)
 
 const char *config_key_name(size_t i)
 {
-	assert(i < NKEYS);
+	RB_ASSERT(i < NKEYS);
 	return keys[i].name;
 }
 
@@ -519,8 +524,7 @@ void config_defaults(struct rb_config *cfg)
 		struct rb_err err = {0};
 		enum rb_code rc = keys[i].parse(&keys[i], keys[i].def, strlen(keys[i].def), NULL, cfg,
 		                                &err);
-		assert(rc == RB_OK && "a default in the key table does not parse");
-		(void)rc;
+		RB_ASSERT(rc == RB_OK); /* every default in the key table parses */
 	}
 }
 

@@ -1,12 +1,22 @@
 /*
  * names: the model and metric name rules of the config and the request
  * fields (fcgi/names.c), the model rule equal to the model registry's
- * (model_name_valid) on every short text over a mixed alphabet, and the list
- * text of a name table.
+ * (model_name_valid) on every short text over a mixed alphabet, the list
+ * text of a name table, and that the name function of every closed set
+ * (inference paths, detectors, score rules, log levels and targets) aborts on
+ * a value outside its enum in this build too (RB_ASSERT, not assert).
  */
+#include <fcntl.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "rb/detect/detector.h"
+#include "rb/detect/score.h"
+#include "rb/fcgi/log.h"
 #include "rb/fcgi/names.h"
+#include "rb/model/infer.h"
 #include "rb/model/model.h"
 #include "testutil.h"
 
@@ -82,10 +92,52 @@ static void lists(void)
 	CHECK(buf[0] == '\0');
 }
 
+/* Runs f(v) in a child with stderr closed; 1 when the child died of SIGABRT. */
+static int aborts(const char *(*f)(unsigned), unsigned v)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, 2);
+		const char *name = f(v);
+		_exit(name != NULL ? 0 : 1);
+	}
+	int st = 0;
+	CHECK(waitpid(pid, &st, 0) == pid);
+	return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+}
+
+static const char *infer_of(unsigned v) { return infer_path_name((enum infer_path)v); }
+static const char *detector_of(unsigned v) { return detector_kind_name((enum detector_kind)v); }
+static const char *rule_of(unsigned v) { return score_rule_name((enum score_rule)v); }
+static const char *level_of(unsigned v) { return log_level_name((enum log_level)v); }
+static const char *target_of(unsigned v) { return log_target_name((enum log_target)v); }
+
+static void out_of_range(void)
+{
+	static const struct {
+		const char *(*f)(unsigned);
+		unsigned count;
+	} sets[] = {
+		{infer_of, INFER_PATH_COUNT},       {detector_of, DETECTOR_KIND_COUNT},
+		{rule_of, SCORE_RULE_COUNT},        {level_of, LOG_LEVEL_COUNT},
+		{target_of, LOG_TARGET_COUNT},
+	};
+	for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+		CHECKF(!aborts(sets[i].f, sets[i].count - 1), "set %zu: its last value", i);
+		CHECKF(aborts(sets[i].f, sets[i].count), "set %zu: one past the last value", i);
+		CHECKF(aborts(sets[i].f, 1000), "set %zu: 1000", i);
+	}
+}
+
 int main(void)
 {
 	rules();
 	same_as_registry();
 	lists();
+	out_of_range();
 	return 0;
 }

@@ -96,6 +96,7 @@ enum rb_code detector_run(const struct series *s, const struct detector_opts *op
 	long c = detector_pick_column(s, opts, err);
 	if (c < 0)
 		return err != NULL ? err->code : RB_E_INPUT;
+	RB_ASSERT((size_t)c < s->ncols);
 	enum rb_code rc = detection_init(out, s->n, err);
 	if (rc != RB_OK)
 		return rc;

@@ -99,6 +99,7 @@ static void select_kth(double *v, size_t n, size_t k)
 
 double score_median(double *v, size_t n)
 {
+	RB_ASSERT(n >= 1);
 	size_t k = n / 2;
 	select_kth(v, n, k);
 	if (n % 2 == 1)
@@ -157,6 +158,7 @@ enum rb_code score_rows(const struct model_spec *spec, const double *x, const do
 	static const struct score_options defaults = {SCORE_CENTRED, 0.0};
 	if (opt == NULL)
 		opt = &defaults;
+	RB_ASSERT((unsigned)opt->rule < SCORE_RULE_COUNT);
 	size_t d = spec->n_metrics;
 	if (n == 0 || d == 0 || d > C)
 		return rb_err_set(err, RB_E_MODEL, "score: %zu scored columns of %zu, %zu rows",

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "druid_private.h"
+#include "rb/base/assert.h"
 #include "rb/input/period.h"
 #include "rb/model/model.h"
 
@@ -67,6 +68,7 @@ void druid_clean_text(char *dst, size_t cap, const char *src, size_t len)
 		for (size_t k = 0; k < 3 && o + 1 < cap; k++)
 			dst[o++] = '.';
 	}
+	RB_ASSERT(o < cap);
 	dst[o] = '\0';
 }
 

@@ -7,7 +7,6 @@
  */
 #include "rb/model/infer.h"
 
-#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +57,7 @@ const char *infer_path_name(enum infer_path path)
 enum rb_code infer_new(struct infer **out, const struct model *m, enum infer_path path,
                        struct rb_err *err)
 {
-	assert(out != NULL);
+	RB_ASSERT(out != NULL);
 	*out = NULL;
 	if ((unsigned)path >= INFER_PATH_COUNT)
 		return rb_err_set(err, RB_E_CONFIG, "unknown inference path %d", (int)path);
@@ -97,7 +96,7 @@ enum rb_code infer_new(struct infer **out, const struct model *m, enum infer_pat
 
 enum rb_code infer_run(struct infer *inf, const float *in, size_t B, float *out, struct rb_err *err)
 {
-	assert(inf != NULL && in != NULL && out != NULL);
+	RB_ASSERT(inf != NULL && in != NULL && out != NULL);
 	if (B == 0)
 		return rb_err_set(err, RB_E_INPUT, "inference on an empty batch");
 	if (B > SIZE_MAX / sizeof(float) / inf->in_n || B > SIZE_MAX / sizeof(float) / inf->out_n)
