@@ -400,7 +400,7 @@ static void enum_key(const char *key, const char *const *names, unsigned count, 
 {
 	CHECKF(names[count] == NULL, "%s: table longer than the enum", key);
 	for (unsigned v = 0; v < count; v++) {
-		char text[128], want[128];
+		char text[128], want[sizeof text + 1];
 		struct rb_config c;
 		struct rb_err err = {0};
 		CHECKF(names[v] != NULL, "%s: value %u has no name", key, v);
