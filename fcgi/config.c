@@ -43,7 +43,8 @@ struct config_key {
 	size_t size;                /* sizeof the field (string capacity) */
 	unsigned long long min, max;   /* integer and byte keys */
 	double dmin, dmax;             /* real keys */
-	const char *const *choices; /* enum keys: names in enum order, NULL-terminated */
+	const char *const *choices; /* enum keys: the owning module's name table (enum order,
+	                               NULL-terminated: infer_path_names, log_level_names, ...) */
 	const char *def;            /* default, as text */
 	const char *range;          /* the accepted values, for the docs (NULL: generated; always
 	                               generated from choices for enum keys) */

@@ -18,7 +18,8 @@
 /* Standard base64 (padded) of s, malloc'd. */
 static char *b64(const char *s)
 {
-	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                          "abcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t n = strlen(s), o = 0;
 	char *out = malloc(4 * (n / 3 + 1) + 1);
 	CHECK(out != NULL);
@@ -107,7 +108,8 @@ static char *series_json(void)
 		o += (size_t)snprintf(s + o, cap - o,
 		                      "%s{\"timestamp\":\"2024-01-01T%02d:%02d:00.000Z\","
 		                      "\"result\":{\"bytes\":%d}}",
-		                      i > 0 ? "," : "", i / 12, i % 12 * 5, i == 30 ? 900 : 100 + i % 7);
+		                      i > 0 ? "," : "", i / 12, i % 12 * 5,
+		                      i == 30 ? 900 : 100 + i % 7);
 	s[o++] = ']';
 	s[o] = '\0';
 	return s;
@@ -136,8 +138,9 @@ static void detectors(void)
 			struct app_response res;
 			handle(&cfg, "POST", "/api/v1/outliers", body, &res);
 			const char *want = r < 2 ? names[r] : names[c];
-			CHECKF(res.status == 200 && strcmp(res.model, want) == 0, "%s %s: %d %s %.200s",
-			       text, body, res.status, res.model, res.body != NULL ? res.body : "");
+			CHECKF(res.status == 200 && strcmp(res.model, want) == 0,
+			       "%s %s: %d %s %.200s", text, body, res.status, res.model,
+			       res.body != NULL ? res.body : "");
 			app_response_release(&res);
 			free(body);
 		}

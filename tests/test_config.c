@@ -4,8 +4,8 @@
  * accepted at the edges of each range; a failed parse leaves the config
  * untouched; relative models_dir; config_load on real files; dump → parse
  * round trip; every value of every enum key through its owner's name table
- * (name -> parse -> value -> dump -> name); and etc/rb-aioutliers.conf and the man page's key list equal
- * what the key table generates (so no key goes undocumented).
+ * (name -> parse -> value -> dump -> name); and etc/rb-aioutliers.conf and
+ * the man page's key list equal what the key table generates (so no key goes undocumented).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -421,10 +421,12 @@ static void enum_key(const char *key, const char *const *names, unsigned count, 
 
 static void names(void)
 {
-	enum_key("inference", infer_path_names, INFER_PATH_COUNT, offsetof(struct rb_config, inference));
+	enum_key("inference", infer_path_names, INFER_PATH_COUNT,
+	         offsetof(struct rb_config, inference));
 	enum_key("detector", detector_kind_names, DETECTOR_KIND_COUNT,
 	         offsetof(struct rb_config, detector));
-	enum_key("log_level", log_level_names, LOG_LEVEL_COUNT, offsetof(struct rb_config, log_level));
+	enum_key("log_level", log_level_names, LOG_LEVEL_COUNT,
+	         offsetof(struct rb_config, log_level));
 	enum_key("log_target", log_target_names, LOG_TARGET_COUNT,
 	         offsetof(struct rb_config, log_target));
 	CHECK(config_key_count() >= 17);

@@ -67,9 +67,11 @@ static void name_lists(struct result *r)
 	static const char *const lines[] = {
 		"\n                            [--path auto|dnnl|vector|reference]\n",
 		"\n                            [--threshold-rule centred|legacy]\n",
-		"\n  --path P            inference path: auto (default), dnnl, vector or reference\n",
+		"\n  --path P            inference path: auto (default), dnnl, vector or "
+		"reference\n",
 		"\n  --threshold-rule R  centred (default) or legacy (the old service's rule)\n",
-		"\n  --detector NAME     model-free detector: default (default) or iforest-legacy\n",
+		"\n  --detector NAME     model-free detector: default (default) or "
+		"iforest-legacy\n",
 	};
 	run(r, "--help");
 	CHECK(r->status == 0);

@@ -59,7 +59,8 @@ static void step_levels(void)
 
 static void names(void)
 {
-	CHECK(log_level_names[LOG_LEVEL_COUNT] == NULL && log_target_names[LOG_TARGET_COUNT] == NULL);
+	CHECK(log_level_names[LOG_LEVEL_COUNT] == NULL);
+	CHECK(log_target_names[LOG_TARGET_COUNT] == NULL);
 	for (unsigned v = 0; v < LOG_LEVEL_COUNT; v++) {
 		enum log_level back;
 		const char *name = log_level_name((enum log_level)v);
@@ -71,7 +72,8 @@ static void names(void)
 		enum log_target back;
 		const char *name = log_target_name((enum log_target)v);
 		CHECK(name != NULL && name == log_target_names[v]);
-		CHECKF(log_target_parse(name, strlen(name), &back) == 0 && back == (enum log_target)v,
+		CHECKF(log_target_parse(name, strlen(name), &back) == 0 &&
+		               back == (enum log_target)v,
 		       "%s", name);
 	}
 	enum log_level l = LOG_LVL_INFO;
@@ -89,7 +91,8 @@ static void names(void)
 	for (unsigned v = 0; v < LOG_LEVEL_COUNT; v++) {
 		char want[64];
 		snprintf(want, sizeof want, " rb-test[9] %s: level %u\n", log_level_names[v], v);
-		CHECKF(strlen(p) > 20 && strncmp(p + 20, want, strlen(want)) == 0, "level %u: %s", v, p);
+		CHECKF(strlen(p) > 20 && strncmp(p + 20, want, strlen(want)) == 0, "level %u: %s",
+		       v, p);
 		p += 20 + strlen(want);
 	}
 	CHECK(*p == '\0');

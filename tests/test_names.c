@@ -49,7 +49,8 @@ static void rules(void)
 /* Every text of 1 to 3 bytes over an alphabet of good, bad and edge bytes. */
 static void same_as_registry(void)
 {
-	static const char abc[] = {'a', 'Z', '0', '.', '_', '-', '/', ' ', ':', '\\', '\x80', '\xff'};
+	static const char abc[] = {'a', 'Z',  '0', '.',    '_',    '-',
+	                           '/', ' ',  ':', '\\', '\x80', '\xff'};
 	enum { N = sizeof abc };
 	size_t checked = 0;
 	for (size_t len = 1; len <= 3; len++) {

@@ -78,8 +78,8 @@ static const struct rf_case cases[] = {
 	{"sensitivity=bmFu&data=WzFd", RB_E_INPUT, "sensitivity: not a number", NULL, NULL},
 	{"sensitivity=inf&data=WzFd", RB_E_INPUT, "sensitivity: not a number", NULL, NULL},
 	{"detector=iforest&data=WzFd", RB_E_INPUT,
-	 "detector: not a detector name (default or iforest-legacy) (as plain text or base64)", NULL,
-	 NULL},
+	 "detector: not a detector name (default or iforest-legacy) (as plain text or base64)",
+	 NULL, NULL},
 };
 
 static void run_cases(void)

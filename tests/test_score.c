@@ -133,8 +133,8 @@ static void test_parse(void)
 	for (unsigned v = 0; v < SCORE_RULE_COUNT; v++) {
 		const char *name = score_rule_name((enum score_rule)v);
 		CHECK(name != NULL && name == score_rule_names[v]);
-		CHECKF(score_rule_parse(name, strlen(name), &r) == 0 && r == (enum score_rule)v, "%s",
-		       name);
+		CHECKF(score_rule_parse(name, strlen(name), &r) == 0 && r == (enum score_rule)v,
+		       "%s", name);
 	}
 	CHECK(score_rule_names[SCORE_RULE_COUNT] == NULL);
 }

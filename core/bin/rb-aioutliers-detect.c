@@ -96,7 +96,8 @@ static void usage(FILE *to)
 	        "  --detector NAME     model-free detector: %s\n"
 	        "  --sensitivity S     model-free detector sensitivity in [0, 1]\n"
 	        "Exit: 0 answer printed, 1 error body printed, 2 usage error.\n",
-	        paths_bar, rules_bar, RB_DEFAULT_MODELS_DIR, paths_text, rules_text, detectors_text);
+	        paths_bar, rules_bar, RB_DEFAULT_MODELS_DIR, paths_text, rules_text,
+	        detectors_text);
 }
 
 static void die_usage(const char *msg, const char *arg)
@@ -105,6 +106,15 @@ static void die_usage(const char *msg, const char *arg)
 	        arg != NULL ? arg : "");
 	usage(stderr);
 	exit(2);
+}
+
+/* A usage error for an option whose value is none of names: "OPTION must be a, b or c: ARG". */
+static void die_choice(const char *option, const char *const *names, const char *arg)
+{
+	char msg[256], list[192];
+	name_list(list, sizeof list, names, ", ", " or ", NULL);
+	snprintf(msg, sizeof msg, "%s must be %s", option, list);
+	die_usage(msg, arg);
 }
 
 /* A finite double in [lo, hi], nothing after it; lo itself only when lo_ok. */
@@ -148,30 +158,18 @@ static void parse_args(int argc, char **argv, struct args *a)
 		else if (strcmp(o, "--metric") == 0)
 			a->metric = v;
 		else if (strcmp(o, "--path") == 0) {
-			if (infer_path_parse(v, strlen(v), &a->path) != 0) {
-				char msg[160] = "--path must be ";
-				name_list(msg + strlen(msg), sizeof msg - strlen(msg), infer_path_names,
-				          ", ", " or ", NULL);
-				die_usage(msg, v);
-			}
+			if (infer_path_parse(v, strlen(v), &a->path) != 0)
+				die_choice(o, infer_path_names, v);
 		} else if (strcmp(o, "--threshold-rule") == 0) {
-			if (score_rule_parse(v, strlen(v), &a->score.rule) != 0) {
-				char msg[160] = "--threshold-rule must be ";
-				name_list(msg + strlen(msg), sizeof msg - strlen(msg), score_rule_names,
-				          ", ", " or ", NULL);
-				die_usage(msg, v);
-			}
+			if (score_rule_parse(v, strlen(v), &a->score.rule) != 0)
+				die_choice(o, score_rule_names, v);
 		} else if (strcmp(o, "--sigma") == 0) {
 			if (parse_number(v, 0.0, 0, 1e6, &a->score.sigma) != 0)
 				die_usage("--sigma must be a number > 0", v);
 		} else if (strcmp(o, "--detector") == 0) {
 			enum detector_kind k;
-			if (detector_kind_parse(v, strlen(v), &k) != 0) {
-				char msg[160] = "--detector must be ";
-				name_list(msg + strlen(msg), sizeof msg - strlen(msg), detector_kind_names,
-				          ", ", " or ", NULL);
-				die_usage(msg, v);
-			}
+			if (detector_kind_parse(v, strlen(v), &k) != 0)
+				die_choice(o, detector_kind_names, v);
 			a->detector = v;
 		} else if (strcmp(o, "--sensitivity") == 0) {
 			if (parse_number(v, 0.0, 1, 1.0, &a->sensitivity) != 0)

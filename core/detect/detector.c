@@ -1,10 +1,11 @@
 /*
  * detector: the detectors' name table, which metric of a series is
  * analysed, and dispatch to a model-free detector by name ("default" or
- * "iforest-legacy"), filling a struct detection. The rule for the metric (docs/DEFAULT-DETECTOR.md):
- * "monitors" when the rows carry it (the old service's choice), else the
- * request's metric, else the configured default metric when the rows carry
- * it, else the first metric of the first row (the old fallback).
+ * "iforest-legacy"), filling a struct detection. The rule for the metric
+ * (docs/DEFAULT-DETECTOR.md): "monitors" when the rows carry it (the old
+ * service's choice), else the request's metric, else the configured default
+ * metric when the rows carry it, else the first metric of the first row (the
+ * old fallback).
  * Not here: the detectors themselves (core/detect/detector_robust.c,
  * core/detect/detector_legacy.c), the deep model, the JSON answer.
  */
@@ -27,7 +28,8 @@ int detector_kind_parse(const char *s, size_t len, enum detector_kind *out)
 	if (s == NULL)
 		return -1;
 	for (size_t k = 0; k < DETECTOR_KIND_COUNT; k++)
-		if (strlen(detector_kind_names[k]) == len && memcmp(s, detector_kind_names[k], len) == 0) {
+		if (strlen(detector_kind_names[k]) == len &&
+		    memcmp(s, detector_kind_names[k], len) == 0) {
 			*out = (enum detector_kind)k;
 			return 0;
 		}

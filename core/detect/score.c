@@ -22,7 +22,8 @@ int score_rule_parse(const char *s, size_t len, enum score_rule *out)
 	if (s == NULL)
 		return -1;
 	for (size_t k = 0; k < SCORE_RULE_COUNT; k++)
-		if (strlen(score_rule_names[k]) == len && memcmp(s, score_rule_names[k], len) == 0) {
+		if (strlen(score_rule_names[k]) == len &&
+		    memcmp(s, score_rule_names[k], len) == 0) {
 			*out = (enum score_rule)k;
 			return 0;
 		}

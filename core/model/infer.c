@@ -41,7 +41,8 @@ int infer_path_parse(const char *s, size_t len, enum infer_path *out)
 	if (s == NULL)
 		return -1;
 	for (size_t k = 0; k < INFER_PATH_COUNT; k++)
-		if (strlen(infer_path_names[k]) == len && memcmp(s, infer_path_names[k], len) == 0) {
+		if (strlen(infer_path_names[k]) == len &&
+		    memcmp(s, infer_path_names[k], len) == 0) {
 			*out = (enum infer_path)k;
 			return 0;
 		}

@@ -47,7 +47,7 @@ const char *detector_kind_name(enum detector_kind k);
 #define DETECTOR_DEFAULT_SENSITIVITY 0.5
 
 struct detector_opts {
-	const char *name;           /* DETECTOR_DEFAULT or DETECTOR_LEGACY; NULL = default */
+	const char *name;           /* one of detector_kind_names; NULL = the default */
 	const char *metric;         /* the request's metric, may be NULL */
 	const char *default_metric; /* the configured default metric, may be NULL */
 	double sensitivity;         /* in [0, 1], larger flags more; NAN = the detector's default */

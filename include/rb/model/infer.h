@@ -38,12 +38,13 @@ struct infer;
  */
 extern const char *const infer_path_names[INFER_PATH_COUNT + 1];
 
-/* 0 and *out when s[0..len) is a path's name (exact, case-sensitive); -1 otherwise (s may be NULL). */
+/* 0 and *out when s[0..len) is a path's name (exact, case-sensitive); -1 otherwise, s NULL too. */
 int infer_path_parse(const char *s, size_t len, enum infer_path *out);
 /* The name of path; a value outside the enum is a programmer error (RB_ASSERT). */
 const char *infer_path_name(enum infer_path path);
 
-/* Builds a runner for m (borrowed: must outlive the handle). RB_E_CONFIG for a path outside the enum. */
+/* Builds a runner for m (borrowed: must outlive the handle); RB_E_CONFIG for a path not in the
+ * enum. */
 enum rb_code infer_new(struct infer **out, const struct model *m, enum infer_path path,
                        struct rb_err *err);
 
