@@ -24,6 +24,8 @@
 #include "fcgi/b64.c"
 #include "fcgi/config.c"
 #include "fcgi/form.c"
+#include "fcgi/log.c"
+#include "fcgi/names.c"
 #include "fcgi/request_fields.c"
 #include "fcgi/strnum.c"
 

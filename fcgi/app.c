@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "rb/answer/response.h"
+#include "rb/base/assert.h"
 #include "rb/detect/detection.h"
 #include "rb/detect/detector.h"
 #include "rb/druid/druid_client.h"
@@ -60,12 +61,9 @@ enum rb_code app_new(struct app **out, const struct rb_config *cfg, const struct
 		app_free(app);
 		return rb_err_set(err, RB_E_NOMEM, "out of memory");
 	}
-	enum infer_path path = cfg->inference == RB_INFER_REFERENCE ? INFER_REFERENCE
-	                       : cfg->inference == RB_INFER_DNNL  ? INFER_DNNL
-	                       : cfg->inference == RB_INFER_VECTOR ? INFER_VECTOR
-	                                                           : INFER_AUTO;
 	for (size_t i = 0; i < reg->n; i++) {
-		enum rb_code rc = infer_new(&app->runners[i], reg->entries[i].model, path, err);
+		enum rb_code rc = infer_new(&app->runners[i], reg->entries[i].model, cfg->inference,
+		                            err);
 		if (rc != RB_OK) {
 			rb_err_prefix(err, "model %s", reg->entries[i].name);
 			app_free(app);
@@ -203,11 +201,11 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	const char *metric = rq.metric[0] != '\0' ? rq.metric : app->cfg->default_metric;
 	if (model != NULL) {
 		size_t idx = (size_t)(model - app->reg->entries);
+		RB_ASSERT(idx < app->reg->n); /* the runner of this model, not another's */
 		rc = engine_run_model(app->runners[idx], model->model, s, metric, &det, &err);
 	} else {
 		struct detector_opts dopts = {
-			rq.has_detector ? config_detector_name(rq.detector)
-			                : config_detector_name(app->cfg->detector),
+			detector_kind_name(rq.has_detector ? rq.detector : app->cfg->detector),
 			rq.metric[0] != '\0' ? rq.metric : NULL, app->cfg->default_metric,
 			rq.has_sensitivity ? rq.sensitivity : app->cfg->sensitivity};
 		rc = detector_run(s, &dopts, &det, &err);
@@ -251,7 +249,7 @@ static void handle_health(struct app *app, struct app_response *res)
 	                    json_integer(app->board != NULL ? app->board->generation : 0));
 	json_object_set_new(root, "models", models);
 	json_object_set_new(root, "inference",
-	                    json_string(config_inference_name(app->cfg->inference)));
+	                    json_string(infer_path_name(app->cfg->inference)));
 	res->body = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (res->body == NULL) {

@@ -13,16 +13,17 @@
 #include <math.h>
 #include <string.h>
 
-#include "rb/fcgi/request_fields.h"
+#include "rb/base/assert.h"
+#include "rb/fcgi/names.h"
 #include "rb/fcgi/strnum.h"
 
 /* The whole file is read at once; a config file is small. */
 enum { CONFIG_MAX_FILE = 1 << 20, CONFIG_MAX_LINE = 4096 };
 
-static_assert(sizeof(enum rb_inference) == sizeof(int), "enum fields are written as int");
-static_assert(sizeof(enum rb_detector_kind) == sizeof(int), "enum fields are written as int");
-static_assert(sizeof(enum rb_log_level) == sizeof(int), "enum fields are written as int");
-static_assert(sizeof(enum rb_log_target) == sizeof(int), "enum fields are written as int");
+static_assert(sizeof(enum infer_path) == sizeof(int), "enum fields are written as int");
+static_assert(sizeof(enum detector_kind) == sizeof(int), "enum fields are written as int");
+static_assert(sizeof(enum log_level) == sizeof(int), "enum fields are written as int");
+static_assert(sizeof(enum log_target) == sizeof(int), "enum fields are written as int");
 
 struct config_key;
 
@@ -42,16 +43,14 @@ struct config_key {
 	size_t size;                /* sizeof the field (string capacity) */
 	unsigned long long min, max;   /* integer and byte keys */
 	double dmin, dmax;             /* real keys */
-	const char *const *choices; /* enum keys: names in enum order, NULL-terminated */
+	const char *const *choices; /* enum keys: the owning module's name table (enum order,
+	                               NULL-terminated: infer_path_names, log_level_names, ...) */
 	const char *def;            /* default, as text */
-	const char *range;          /* the accepted values, for the docs (NULL: generated) */
+	const char *range;          /* the accepted values, for the docs (NULL: generated; always
+	                               generated from choices for enum keys) */
 	const char *help;           /* meaning, one paragraph */
 };
 
-static const char *const inference_names[] = {"auto", "dnnl", "vector", "reference", NULL};
-static const char *const detector_names[] = {"default", "iforest-legacy", NULL};
-static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
-static const char *const log_target_names[] = {"stderr", "syslog", NULL};
 
 static void *field(struct rb_config *cfg, const struct config_key *k)
 {
@@ -200,13 +199,20 @@ static enum rb_code parse_choice(const struct config_key *k, const char *v, size
 			return RB_OK;
 		}
 	}
-	return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not one of %s", (int)len, v, k->range);
+	char known[256];
+	names_list(k->choices, known, sizeof known);
+	return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not one of %s", (int)len, v, known);
 }
 
 static void format_choice(const struct config_key *k, const struct rb_config *cfg, char *buf,
                           size_t cap)
 {
-	snprintf(buf, cap, "%s", k->choices[*(const int *)cfield(cfg, k)]);
+	int v = *(const int *)cfield(cfg, k);
+	int n = 0;
+	while (k->choices[n] != NULL)
+		n++;
+	RB_ASSERT(v >= 0 && v < n); /* an enum field holds one of its table's values */
+	snprintf(buf, cap, "%s", k->choices[v]);
 }
 
 static void format_string(const struct config_key *k, const struct rb_config *cfg, char *buf,
@@ -230,7 +236,7 @@ static enum rb_code parse_model_name(const struct config_key *k, const char *v, 
                                      const char *dir, struct rb_config *cfg, struct rb_err *err)
 {
 	(void)dir;
-	if (len > 0 && !rb_model_name_ok(v, len))
+	if (len > 0 && !names_model_ok(v, len))
 		return rb_err_set(err, RB_E_CONFIG,
 		                  "'%.*s' is not a model name (1..63 of A-Z a-z 0-9 . _ -, no leading dot)",
 		                  (int)len, v);
@@ -241,7 +247,7 @@ static enum rb_code parse_metric_name(const struct config_key *k, const char *v,
                                       const char *dir, struct rb_config *cfg, struct rb_err *err)
 {
 	(void)dir;
-	if (!rb_metric_name_ok(v, len))
+	if (!names_metric_ok(v, len))
 		return rb_err_set(err, RB_E_CONFIG,
 		                  "'%.*s' is not a metric name (1..63 of A-Z a-z 0-9 . _ -)", (int)len, v);
 	return set_string(k, v, len, cfg, err);
@@ -438,14 +444,14 @@ static const struct config_key keys[] = {
 	 "Model used when a request names none. Empty: such requests use the default "
 	 "(model-free) detector, as the old service did. The model must exist in models_dir "
 	 "(checked at start-up)."},
-	{"inference", parse_choice, format_choice, OFF(inference), 0, 0, 0, 0, inference_names,
-	 "auto", "auto, dnnl, vector or reference",
+	{"inference", parse_choice, format_choice, OFF(inference), 0, 0, 0, 0, infer_path_names,
+	 "auto", NULL,
 	 "How models run. auto: requests of at most 16 windows (up to 4.5 hours of one-minute rows) on the "
 	 "vector path, larger ones on oneDNN; dnnl: always oneDNN; vector: always the float32 "
 	 "plain-C path built for the CPU's vector unit; reference: the double-precision plain-C "
 	 "implementation (slow; for checking results). See docs/INFERENCE.md."},
-	{"detector", parse_choice, format_choice, OFF(detector), 0, 0, 0, 0, detector_names,
-	 "default", "default or iforest-legacy",
+	{"detector", parse_choice, format_choice, OFF(detector), 0, 0, 0, 0, detector_kind_names,
+	 "default", NULL,
 	 "The model-free detector used when no model applies: default is this service's "
 	 "detector; iforest-legacy reproduces the old service's isolation forest. A request "
 	 "may choose with its detector field."},
@@ -455,10 +461,10 @@ static const struct config_key keys[] = {
 	 "uses the detector's own default (docs/DEFAULT-DETECTOR.md). A request may override "
 	 "it with its sensitivity field."},
 	{"log_level", parse_choice, format_choice, OFF(log_level), 0, 0, 0, 0, log_level_names,
-	 "info", "error, warn, info or debug",
+	 "info", NULL,
 	 "Least severe message logged: error, warn, info (one line per request) or debug."},
 	{"log_target", parse_choice, format_choice, OFF(log_target), 0, 0, 0, 0, log_target_names,
-	 "stderr", "stderr or syslog",
+	 "stderr", NULL,
 	 "Where messages go: stderr (the web server's error log when it spawned the daemon) "
 	 "or syslog (facility daemon)."},
 	{"request_timeout_ms", parse_uint, format_uint, OFF(request_timeout_ms), 100, 600000, 0, 0,
@@ -477,14 +483,16 @@ size_t config_key_count(void)
 
 const char *config_key_name(size_t i)
 {
-	assert(i < NKEYS);
+	RB_ASSERT(i < NKEYS);
 	return keys[i].name;
 }
 
 /* The accepted values of a key, as text for messages and docs. */
 static void range_text(const struct config_key *k, char *buf, size_t cap)
 {
-	if (k->range != NULL)
+	if (k->choices != NULL)
+		names_list(k->choices, buf, cap);
+	else if (k->range != NULL)
 		snprintf(buf, cap, "%s", k->range);
 	else if (k->parse == parse_real)
 		snprintf(buf, cap, "%g to %g", k->dmin, k->dmax);
@@ -517,8 +525,7 @@ void config_defaults(struct rb_config *cfg)
 		struct rb_err err = {0};
 		enum rb_code rc = keys[i].parse(&keys[i], keys[i].def, strlen(keys[i].def), NULL, cfg,
 		                                &err);
-		assert(rc == RB_OK && "a default in the key table does not parse");
-		(void)rc;
+		RB_ASSERT(rc == RB_OK); /* every default in the key table parses */
 	}
 }
 
@@ -750,28 +757,4 @@ void config_write_man(FILE *out)
 		roff_text(out, range);
 		fputs(".\n", out);
 	}
-}
-
-const char *config_inference_name(enum rb_inference v)
-{
-	assert((unsigned)v < 2);
-	return inference_names[v];
-}
-
-const char *config_detector_name(enum rb_detector_kind v)
-{
-	assert((unsigned)v < 2);
-	return detector_names[v];
-}
-
-enum rb_code config_detector_parse(const char *s, size_t len, enum rb_detector_kind *out,
-                                   struct rb_err *err)
-{
-	for (int i = 0; detector_names[i] != NULL; i++) {
-		if (strlen(detector_names[i]) == len && memcmp(detector_names[i], s, len) == 0) {
-			*out = (enum rb_detector_kind)i;
-			return RB_OK;
-		}
-	}
-	return rb_err_set(err, RB_E_INPUT, "unknown detector (known: default, iforest-legacy)");
 }

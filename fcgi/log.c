@@ -13,27 +13,72 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rb/base/assert.h"
+
 static struct {
 	char ident[32];
 	enum log_level level;
 	enum log_target target;
 } log_settings = {"rb-aioutliers", LOG_LVL_INFO, LOG_TO_STDERR};
 
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
+const char *const log_level_names[LOG_LEVEL_COUNT + 1] = {
+	[LOG_LVL_ERROR] = "error",
+	[LOG_LVL_WARN] = "warn",
+	[LOG_LVL_INFO] = "info",
+	[LOG_LVL_DEBUG] = "debug",
+	[LOG_LEVEL_COUNT] = NULL,
+};
 
-int log_level_parse(const char *text, enum log_level *out)
+const char *const log_target_names[LOG_TARGET_COUNT + 1] = {
+	[LOG_TO_STDERR] = "stderr",
+	[LOG_TO_SYSLOG] = "syslog",
+	[LOG_TARGET_COUNT] = NULL,
+};
+
+/* The index of s[0..len) in the first n names, or -1. */
+static int find_name(const char *const *names, size_t n, const char *s, size_t len)
 {
-	for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
-		if (strcmp(text, level_names[i]) == 0) {
-			*out = (enum log_level)i;
-			return 0;
-		}
-	}
+	if (s == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (strlen(names[i]) == len && memcmp(s, names[i], len) == 0)
+			return (int)i;
 	return -1;
+}
+
+int log_level_parse(const char *s, size_t len, enum log_level *out)
+{
+	int i = find_name(log_level_names, LOG_LEVEL_COUNT, s, len);
+	if (i < 0)
+		return -1;
+	*out = (enum log_level)i;
+	return 0;
+}
+
+int log_target_parse(const char *s, size_t len, enum log_target *out)
+{
+	int i = find_name(log_target_names, LOG_TARGET_COUNT, s, len);
+	if (i < 0)
+		return -1;
+	*out = (enum log_target)i;
+	return 0;
+}
+
+const char *log_level_name(enum log_level level)
+{
+	RB_ASSERT((unsigned)level < LOG_LEVEL_COUNT);
+	return log_level_names[level];
+}
+
+const char *log_target_name(enum log_target target)
+{
+	RB_ASSERT((unsigned)target < LOG_TARGET_COUNT);
+	return log_target_names[target];
 }
 
 void log_init(const char *ident, enum log_level level, enum log_target target)
 {
+	RB_ASSERT((unsigned)level < LOG_LEVEL_COUNT && (unsigned)target < LOG_TARGET_COUNT);
 	snprintf(log_settings.ident, sizeof log_settings.ident, "%s", ident);
 	log_settings.level = level;
 	log_settings.target = target;
@@ -119,7 +164,7 @@ static void log_vline(enum log_level level, long pid, const char *request_id, co
 	o += put_long(line + o, pid);
 	line[o++] = ']';
 	line[o++] = ' ';
-	o += put_str(line + o, room - o, level_names[level]);
+	o += put_str(line + o, room - o, log_level_names[level]);
 	line[o++] = ':';
 	line[o++] = ' ';
 	if (request_id != NULL) {

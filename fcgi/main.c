@@ -49,17 +49,6 @@ static void usage(FILE *out)
 	             "  -h       this help\n");
 }
 
-static enum log_level log_level_of(enum rb_log_level l)
-{
-	switch (l) {
-	case RB_LOG_ERROR: return LOG_LVL_ERROR;
-	case RB_LOG_WARN: return LOG_LVL_WARN;
-	case RB_LOG_DEBUG: return LOG_LVL_DEBUG;
-	case RB_LOG_INFO:
-	default: return LOG_LVL_INFO;
-	}
-}
-
 static int listen_unix(struct daemon *d)
 {
 	const struct rb_listen *l = &d->cfg.listen;
@@ -218,8 +207,7 @@ int main(int argc, char **argv)
 	log_init("rb-aioutliers", LOG_LVL_INFO, LOG_TO_STDERR);
 	if (load_state(d.config_path, &d.cfg, &d.reg) != 0)
 		return 1;
-	log_init("rb-aioutliers", log_level_of(d.cfg.log_level),
-	         d.cfg.log_target == RB_LOG_SYSLOG ? LOG_TO_SYSLOG : LOG_TO_STDERR);
+	log_init("rb-aioutliers", d.cfg.log_level, d.cfg.log_target);
 	if (test_only) {
 		config_dump(&d.cfg, stdout);
 		for (size_t i = 0; i < d.reg->n; i++)

@@ -11,7 +11,6 @@
  */
 #include "rb/fcgi/pool.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rb/base/assert.h"
 #include "rb/fcgi/log.h"
 
 #define POOL_TICK_MS 100        /* master wake-up period */
@@ -339,7 +339,7 @@ void pool_opts_defaults(struct pool_opts *opts)
 
 int pool_run(struct pool_opts *opts, const struct pool_callbacks *cb)
 {
-	assert(opts != NULL && cb != NULL && cb->worker_main != NULL);
+	RB_ASSERT(opts != NULL && cb != NULL && cb->worker_main != NULL);
 	if (opts->workers < 1 || opts->workers > POOL_MAX_WORKERS) {
 		log_error("workers must be 1..%d, not %zu", POOL_MAX_WORKERS, opts->workers);
 		return 1;

@@ -8,32 +8,13 @@
  */
 #include "rb/fcgi/request_fields.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rb/base/assert.h"
 #include "rb/fcgi/b64.h"
 #include "rb/fcgi/strnum.h"
-
-static int name_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == '-';
-}
-
-int rb_metric_name_ok(const char *s, size_t len)
-{
-	if (len == 0 || len > RB_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!name_char(s[i]))
-			return 0;
-	return 1;
-}
-
-int rb_model_name_ok(const char *s, size_t len)
-{
-	return rb_metric_name_ok(s, len) && s[0] != '.';
-}
 
 static int is_space(char c)
 {
@@ -113,7 +94,7 @@ static enum rb_code decode_model(const struct field_rule *rule, const char *v, s
 	(void)rule;
 	(void)max_json;
 	(void)err;
-	char name[RB_NAME_MAX + 8];
+	char name[NAMES_MAX + 8];
 	size_t n;
 	enum rb_code rc =
 		encoded ? b64_decode_pct_buf(v, len, (unsigned char *)name, sizeof name - 1, &n, NULL)
@@ -124,7 +105,7 @@ static enum rb_code decode_model(const struct field_rule *rule, const char *v, s
 	}
 	if (rc == RB_OK)
 		trim_in_place(name, &n);
-	if (rc != RB_OK || !rb_model_name_ok(name, n)) {
+	if (rc != RB_OK || !names_model_ok(name, n)) {
 		req->model_status = RB_MODEL_UNSAFE;
 		return RB_OK;
 	}
@@ -137,8 +118,9 @@ static enum rb_code decode_model(const struct field_rule *rule, const char *v, s
 /*
  * The extension fields' rule: v itself when ok(v), else base64 of an ok text
  * (trimmed). The text ends in out[0..cap) NUL-terminated, *n its length.
+ * what says what the value should be, for the message.
  */
-static enum rb_code plain_or_b64(const struct field_rule *rule, const char *v, size_t len,
+static enum rb_code plain_or_b64(const char *what, const char *v, size_t len,
                                  int (*ok)(const char *, size_t), char *out, size_t cap,
                                  size_t *n, struct rb_err *err)
 {
@@ -154,7 +136,7 @@ static enum rb_code plain_or_b64(const struct field_rule *rule, const char *v, s
 		if (ok(out, *n))
 			return RB_OK;
 	}
-	return rb_err_set(err, RB_E_INPUT, "not %s (as plain text or base64)", rule->what);
+	return rb_err_set(err, RB_E_INPUT, "not %s (as plain text or base64)", what);
 }
 
 static enum rb_code decode_metric(const struct field_rule *rule, const char *v, size_t len,
@@ -164,28 +146,31 @@ static enum rb_code decode_metric(const struct field_rule *rule, const char *v, 
 	(void)encoded;
 	(void)max_json;
 	size_t n;
-	return plain_or_b64(rule, v, len, rb_metric_name_ok, req->metric, sizeof req->metric, &n,
-	                    err);
+	return plain_or_b64(rule->what, v, len, names_metric_ok, req->metric, sizeof req->metric,
+	                    &n, err);
 }
 
 static int detector_ok(const char *s, size_t len)
 {
-	enum rb_detector_kind d;
-	return config_detector_parse(s, len, &d, NULL) == RB_OK;
+	enum detector_kind d;
+	return detector_kind_parse(s, len, &d) == 0;
 }
 
 static enum rb_code decode_detector(const struct field_rule *rule, const char *v, size_t len,
                                     int encoded, size_t max_json, struct rb_request *req,
-                                  struct rb_err *err)
+                                    struct rb_err *err)
 {
 	(void)encoded;
 	(void)max_json;
-	char text[32];
+	char text[32], known[128], what[160];
 	size_t n;
-	enum rb_code rc = plain_or_b64(rule, v, len, detector_ok, text, sizeof text, &n, err);
+	names_list(detector_kind_names, known, sizeof known);
+	snprintf(what, sizeof what, "%s (%s)", rule->what, known);
+	enum rb_code rc = plain_or_b64(what, v, len, detector_ok, text, sizeof text, &n, err);
 	if (rc != RB_OK)
 		return rc;
-	config_detector_parse(text, n, &req->detector, NULL);
+	int parsed = detector_kind_parse(text, n, &req->detector);
+	RB_ASSERT(parsed == 0); /* detector_ok accepted it */
 	req->has_detector = 1;
 	return RB_OK;
 }
@@ -205,7 +190,8 @@ static enum rb_code decode_sensitivity(const struct field_rule *rule, const char
 	(void)max_json;
 	char text[64];
 	size_t n;
-	enum rb_code rc = plain_or_b64(rule, v, len, number_syntax_ok, text, sizeof text, &n, err);
+	enum rb_code rc =
+		plain_or_b64(rule->what, v, len, number_syntax_ok, text, sizeof text, &n, err);
 	if (rc != RB_OK)
 		return rc;
 	if (strnum_double(text, n, 0.0, 1.0, &req->sensitivity) != STRNUM_OK)
@@ -221,7 +207,7 @@ static const struct field_rule rules[] = {
 	{"model", decode_model, 0, "a model name", 1},
 	{"metric", decode_metric, 0, "a metric name (1 to 63 of A-Z a-z 0-9 . _ -)", 0},
 	{"sensitivity", decode_sensitivity, 0, "a number from 0 to 1", 0},
-	{"detector", decode_detector, 0, "a detector name (default or iforest-legacy)", 0},
+	{"detector", decode_detector, 0, "a detector name", 0}, /* + the names (decode_detector) */
 };
 
 /* The rules' fields that are always base64, for form_parse_raw. */

@@ -2,8 +2,9 @@
  * test_detect_cli: the built rb-aioutliers-detect command (RB_BUILD_DIR):
  * exit codes 0 / 1 / 2, one JSON line on stdout (success or error body),
  * nothing on stdout for a usage error, stdin input, the legacy rule, the
- * model-free detector when no model is named, and that the answer for the
- * bundled sample names the 10:55 spike.
+ * model-free detector when no model is named, that the answer for the
+ * bundled sample names the 10:55 spike, and the usage's and the usage
+ * errors' lists of path, rule and detector names, word for word.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,13 +20,15 @@ struct result {
 	size_t len;
 };
 
-/* Runs "<build>/rb-aioutliers-detect <args>" through sh; args are trusted test text. */
-static void run(struct result *r, const char *args)
+/* Runs "<build>/rb-aioutliers-detect <args>" through sh, keeping stdout, or stderr alone when
+ * err; args are trusted test text. */
+static void run_to(struct result *r, const char *args, int err)
 {
 	char cmd[20480];
 	const char *build = getenv("RB_BUILD_DIR");
 	CHECK(build != NULL);
-	int k = snprintf(cmd, sizeof cmd, "'%s/rb-aioutliers-detect' %s 2>/dev/null", build, args);
+	int k = snprintf(cmd, sizeof cmd, "'%s/rb-aioutliers-detect' %s %s", build, args,
+	                 err ? "2>&1 >/dev/null" : "2>/dev/null");
 	CHECK(k > 0 && (size_t)k < sizeof cmd);
 	FILE *p = popen(cmd, "r");
 	CHECK(p != NULL);
@@ -34,6 +37,46 @@ static void run(struct result *r, const char *args)
 	CHECK(r->len < sizeof r->out - 1); /* whole output read */
 	int st = pclose(p);
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void run(struct result *r, const char *args)
+{
+	run_to(r, args, 0);
+}
+
+/* The names in the usage and in the usage errors (stderr), exactly. */
+static void name_lists(struct result *r)
+{
+	static const struct {
+		const char *args, *first_line;
+	} errs[] = {
+		{"--model traffic --path gpu x",
+		 "rb-aioutliers-detect: --path must be auto, dnnl, vector or reference: gpu\n"},
+		{"--model traffic --threshold-rule new x",
+		 "rb-aioutliers-detect: --threshold-rule must be centred or legacy: new\n"},
+		{"--detector nope x",
+		 "rb-aioutliers-detect: --detector must be default or iforest-legacy: nope\n"},
+	};
+	for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
+		run_to(r, errs[i].args, 1);
+		CHECKF(r->status == 2 && strncmp(r->out, errs[i].first_line,
+		                                 strlen(errs[i].first_line)) == 0,
+		       "'%s': %d %s", errs[i].args, r->status, r->out);
+		CHECK(strstr(r->out, "usage:") != NULL);
+	}
+	static const char *const lines[] = {
+		"\n                            [--path auto|dnnl|vector|reference]\n",
+		"\n                            [--threshold-rule centred|legacy]\n",
+		"\n  --path P            inference path: auto (default), dnnl, vector or "
+		"reference\n",
+		"\n  --threshold-rule R  centred (default) or legacy (the old service's rule)\n",
+		"\n  --detector NAME     model-free detector: default (default) or "
+		"iforest-legacy\n",
+	};
+	run(r, "--help");
+	CHECK(r->status == 0);
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		CHECKF(strstr(r->out, lines[i]) != NULL, "usage lacks%s", lines[i]);
 }
 
 /* The output is one line of JSON: returns it parsed (new reference). */
@@ -145,5 +188,6 @@ int main(void)
 
 	run(&r, "--help");
 	CHECK(r.status == 0 && strstr(r.out, "usage:") != NULL);
+	name_lists(&r);
 	return 0;
 }

@@ -112,11 +112,32 @@ int main(void)
 	/* Unknown detector, bad sensitivity. */
 	CHECK(run(s, "lstm-magic", NULL, NULL, NAN, &d, &err) == RB_E_INPUT);
 	CHECK(strstr(err.msg, "lstm-magic") != NULL && d.expected == NULL);
+	CHECKF(strcmp(err.msg,
+	              "unknown detector \"lstm-magic\" (known: default, iforest-legacy)") == 0,
+	       "%s", err.msg);
 	CHECK(run(s, NULL, NULL, NULL, 1.5, &d, &err) == RB_E_INPUT);
 	CHECK(run(s, NULL, NULL, NULL, -0.1, &d, &err) == RB_E_INPUT);
 	CHECK(run(s, NULL, NULL, NULL, INFINITY, &d, &err) == RB_E_INPUT);
 	CHECK(detector_known(NULL) && detector_known("default") && detector_known("iforest-legacy"));
 	CHECK(!detector_known("Default") && !detector_known(""));
+	/* the name table: one name per kind, in enum order, then NULL; each parses back */
+	for (unsigned k = 0; k < DETECTOR_KIND_COUNT; k++) {
+		enum detector_kind back;
+		const char *name = detector_kind_name((enum detector_kind)k);
+		CHECK(name != NULL && name == detector_kind_names[k] && detector_known(name));
+		CHECKF(detector_kind_parse(name, strlen(name), &back) == 0 &&
+		               back == (enum detector_kind)k, "%s", name);
+	}
+	CHECK(detector_kind_names[DETECTOR_KIND_COUNT] == NULL);
+	CHECK(strcmp(detector_kind_name(DETECTOR_KIND_DEFAULT), DETECTOR_DEFAULT) == 0);
+	CHECK(strcmp(detector_kind_name(DETECTOR_KIND_IFOREST_LEGACY), DETECTOR_LEGACY) == 0);
+	{
+		enum detector_kind back = DETECTOR_KIND_DEFAULT;
+		CHECK(detector_kind_parse("iforest-legac", 13, &back) == -1);
+		CHECK(detector_kind_parse("iforest-legacyX", 14, &back) == 0 &&
+		      back == DETECTOR_KIND_IFOREST_LEGACY);
+		CHECK(detector_kind_parse(NULL, 0, &back) == -1);
+	}
 
 	/* The legacy detector by name; its default sensitivity, and an explicit one. */
 	CHECK(run(s, DETECTOR_LEGACY, "b", NULL, NAN, &d, &err) == RB_OK);

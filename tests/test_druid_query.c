@@ -54,7 +54,7 @@ static size_t rewrite_cases(const struct druid_template *t)
 		size_t n = strlen(e->d_name), sl = strlen(suffix);
 		if (n <= sl || strcmp(e->d_name + n - sl, suffix) != 0)
 			continue;
-		char qpath[4200], epath[4200];
+		char qpath[4400], epath[4400]; /* dir, a name of up to 255 bytes, a suffix */
 		snprintf(qpath, sizeof qpath, "%s/%s", dir, e->d_name);
 		snprintf(epath, sizeof epath, "%s/%.*s.expected.json", dir, (int)(n - sl), e->d_name);
 

@@ -106,23 +106,37 @@ static void graph_errors(void)
 	sy_free(&s);
 }
 
+/* Parses s (NUL-terminated) as a path name. */
+static int parse(const char *s, enum infer_path *p)
+{
+	return infer_path_parse(s, s != NULL ? strlen(s) : 0, p);
+}
+
 static void names(void)
 {
 	enum infer_path p = INFER_REFERENCE;
-	CHECK(infer_path_parse("dnnl", &p) == 0 && p == INFER_DNNL);
-	CHECK(infer_path_parse("reference", &p) == 0 && p == INFER_REFERENCE);
-	CHECK(infer_path_parse("vector", &p) == 0 && p == INFER_VECTOR);
-	CHECK(infer_path_parse("auto", &p) == 0 && p == INFER_AUTO);
+	CHECK(parse("dnnl", &p) == 0 && p == INFER_DNNL);
+	CHECK(parse("reference", &p) == 0 && p == INFER_REFERENCE);
+	CHECK(parse("vector", &p) == 0 && p == INFER_VECTOR);
+	CHECK(parse("auto", &p) == 0 && p == INFER_AUTO);
 	p = INFER_REFERENCE;
-	CHECK(infer_path_parse("DNNL", &p) == -1 && p == INFER_REFERENCE);
-	CHECK(infer_path_parse("", &p) == -1);
-	CHECK(infer_path_parse("dnnl ", &p) == -1);
-	CHECK(infer_path_parse(NULL, &p) == -1);
+	CHECK(parse("DNNL", &p) == -1 && p == INFER_REFERENCE);
+	CHECK(parse("", &p) == -1);
+	CHECK(parse("dnnl ", &p) == -1);
+	CHECK(parse(NULL, &p) == -1);
+	CHECK(infer_path_parse("dnnl", 3, &p) == -1);
+	CHECK(infer_path_parse("vectorx", 6, &p) == 0 && p == INFER_VECTOR);
 	CHECK(strcmp(infer_path_name(INFER_DNNL), "dnnl") == 0);
 	CHECK(strcmp(infer_path_name(INFER_REFERENCE), "reference") == 0);
 	CHECK(strcmp(infer_path_name(INFER_VECTOR), "vector") == 0);
 	CHECK(strcmp(infer_path_name(INFER_AUTO), "auto") == 0);
-	CHECK(strcmp(infer_path_name((enum infer_path)5), "unknown") == 0);
+	/* the table: one name per value, in enum order, then NULL; every name parses back */
+	for (unsigned v = 0; v < INFER_PATH_COUNT; v++) {
+		const char *name = infer_path_name((enum infer_path)v);
+		CHECK(name != NULL && name == infer_path_names[v]);
+		CHECKF(parse(name, &p) == 0 && p == (enum infer_path)v, "%s", name);
+	}
+	CHECK(infer_path_names[INFER_PATH_COUNT] == NULL);
 }
 
 #define NEAR(a, b) (fabs((a) - (b)) <= 1e-12)

@@ -4,7 +4,9 @@
  * ("2026-11-28T02:09:52Z ident[pid] level: [rid] text"), one line per call
  * written at once, line ends inside the message blanked, a message cut at
  * 1023 bytes, levels above the configured one dropped, and the timestamp
- * within a few seconds of now (hand-formatted, checked against strftime).
+ * within a few seconds of now (hand-formatted, checked against strftime);
+ * the level and target name tables round-trip (name -> parse -> value) and
+ * each level's line carries its table name.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,53 @@ static void step_long(void)
 	log_msg_pid(LOG_LVL_ERROR, 7, "7-1", "%s", big);
 }
 
+static void step_levels(void)
+{
+	for (unsigned v = 0; v < LOG_LEVEL_COUNT; v++)
+		log_msg_pid((enum log_level)v, 9, NULL, "level %u", v);
+}
+
+static void names(void)
+{
+	CHECK(log_level_names[LOG_LEVEL_COUNT] == NULL);
+	CHECK(log_target_names[LOG_TARGET_COUNT] == NULL);
+	for (unsigned v = 0; v < LOG_LEVEL_COUNT; v++) {
+		enum log_level back;
+		const char *name = log_level_name((enum log_level)v);
+		CHECK(name != NULL && name == log_level_names[v]);
+		CHECKF(log_level_parse(name, strlen(name), &back) == 0 && back == (enum log_level)v,
+		       "%s", name);
+	}
+	for (unsigned v = 0; v < LOG_TARGET_COUNT; v++) {
+		enum log_target back;
+		const char *name = log_target_name((enum log_target)v);
+		CHECK(name != NULL && name == log_target_names[v]);
+		CHECKF(log_target_parse(name, strlen(name), &back) == 0 &&
+		               back == (enum log_target)v,
+		       "%s", name);
+	}
+	enum log_level l = LOG_LVL_INFO;
+	CHECK(log_level_parse("warning", 7, &l) == -1 && log_level_parse("Info", 4, &l) == -1);
+	CHECK(log_level_parse(NULL, 0, &l) == -1 && l == LOG_LVL_INFO);
+	enum log_target t = LOG_TO_STDERR;
+	CHECK(log_target_parse("file", 4, &t) == -1 && t == LOG_TO_STDERR);
+	CHECK(strcmp(log_level_name(LOG_LVL_WARN), "warn") == 0);
+	CHECK(strcmp(log_target_name(LOG_TO_SYSLOG), "syslog") == 0);
+
+	/* every level's line, the configured level debug */
+	log_init("rb-test", LOG_LVL_DEBUG, LOG_TO_STDERR);
+	capture(step_levels);
+	const char *p = out;
+	for (unsigned v = 0; v < LOG_LEVEL_COUNT; v++) {
+		char want[64];
+		snprintf(want, sizeof want, " rb-test[9] %s: level %u\n", log_level_names[v], v);
+		CHECKF(strlen(p) > 20 && strncmp(p + 20, want, strlen(want)) == 0, "level %u: %s",
+		       v, p);
+		p += 20 + strlen(want);
+	}
+	CHECK(*p == '\0');
+}
+
 int main(void)
 {
 	log_init("rb-test", LOG_LVL_INFO, LOG_TO_STDERR);
@@ -85,5 +134,6 @@ int main(void)
 	CHECK(strncmp(out + 20, head, strlen(head)) == 0);
 	CHECKF(n == 20 + strlen(head) + 1023 + 1 && out[n - 1] == '\n' && out[n - 2] == 'x',
 	       "long line: %zu bytes", n);
+	names();
 	return 0;
 }

@@ -121,12 +121,22 @@ static void test_legacy(void)
 static void test_parse(void)
 {
 	enum score_rule r;
-	CHECK(score_rule_parse("legacy", &r) == 0 && r == SCORE_LEGACY);
-	CHECK(score_rule_parse("centred", &r) == 0 && r == SCORE_CENTRED);
-	CHECK(score_rule_parse("centered", &r) == 0 && r == SCORE_CENTRED);
-	CHECK(score_rule_parse("LEGACY ", &r) == -1);
-	CHECK(score_rule_parse(NULL, &r) == -1);
+	CHECK(score_rule_parse("legacy", 6, &r) == 0 && r == SCORE_LEGACY);
+	CHECK(score_rule_parse("centred", 7, &r) == 0 && r == SCORE_CENTRED);
+	CHECK(score_rule_parse("centered", 8, &r) == 0 && r == SCORE_CENTRED);
+	CHECK(score_rule_parse("LEGACY ", 7, &r) == -1);
+	CHECK(score_rule_parse("legacy", 5, &r) == -1 && score_rule_parse("centere", 7, &r) == -1);
+	CHECK(score_rule_parse(NULL, 0, &r) == -1);
 	CHECK(strcmp(score_rule_name(SCORE_LEGACY), "legacy") == 0);
+	CHECK(strcmp(score_rule_name(SCORE_CENTRED), "centred") == 0);
+	/* the table: one name per rule, in enum order, then NULL; each parses back */
+	for (unsigned v = 0; v < SCORE_RULE_COUNT; v++) {
+		const char *name = score_rule_name((enum score_rule)v);
+		CHECK(name != NULL && name == score_rule_names[v]);
+		CHECKF(score_rule_parse(name, strlen(name), &r) == 0 && r == (enum score_rule)v,
+		       "%s", name);
+	}
+	CHECK(score_rule_names[SCORE_RULE_COUNT] == NULL);
 }
 
 static void test_bad_stats(void)

@@ -40,12 +40,50 @@ struct args {
 	struct score_options score;
 };
 
+/*
+ * The names of a NULL-terminated table joined by sep, the last two by last;
+ * notes (NULL, or one entry per name, NULL for none) follow their names. Into
+ * buf[cap], cut to fit.
+ */
+static void name_list(char *buf, size_t cap, const char *const *names, const char *sep,
+                      const char *last, const char *const *notes)
+{
+	size_t n = 0, o = 0;
+	while (names[n] != NULL)
+		n++;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && o < cap; i++) {
+		int w = snprintf(buf + o, cap - o, "%s%s%s", i == 0 ? "" : i + 1 == n ? last : sep,
+		                 names[i], notes != NULL && notes[i] != NULL ? notes[i] : "");
+		if (w < 0)
+			return;
+		o += (size_t)w;
+	}
+}
+
+/* What the usage says after a name, beside the lists. */
+static const char *const path_notes[INFER_PATH_COUNT] = {[INFER_AUTO] = " (default)"};
+static const char *const rule_notes[SCORE_RULE_COUNT] = {
+	[SCORE_CENTRED] = " (default)",
+	[SCORE_LEGACY] = " (the old service's rule)",
+};
+static const char *const detector_notes[DETECTOR_KIND_COUNT] = {
+	[DETECTOR_KIND_DEFAULT] = " (default)",
+};
+
 static void usage(FILE *to)
 {
+	char paths_bar[128], paths_text[160], rules_bar[128], rules_text[160], detectors_text[160];
+	name_list(paths_bar, sizeof paths_bar, infer_path_names, "|", "|", NULL);
+	name_list(paths_text, sizeof paths_text, infer_path_names, ", ", " or ", path_notes);
+	name_list(rules_bar, sizeof rules_bar, score_rule_names, "|", "|", NULL);
+	name_list(rules_text, sizeof rules_text, score_rule_names, ", ", " or ", rule_notes);
+	name_list(detectors_text, sizeof detectors_text, detector_kind_names, ", ", " or ",
+	          detector_notes);
 	fprintf(to,
 	        "usage: rb-aioutliers-detect [--model NAME] [--models-dir DIR] [--metric NAME]\n"
-	        "                            [--path auto|dnnl|vector|reference]\n"
-	        "                            [--threshold-rule centred|legacy]\n"
+	        "                            [--path %s]\n"
+	        "                            [--threshold-rule %s]\n"
 	        "                            [--sigma K] [--detector NAME] [--sensitivity S] [FILE|-]\n"
 	        "Reads a Druid timeseries result (FILE, or stdin) and prints the JSON answer.\n"
 	        "  --model NAME        deep model to run: DIR/NAME.keras + DIR/NAME.ini;\n"
@@ -53,13 +91,14 @@ static void usage(FILE *to)
 	        "  --models-dir DIR    default %s\n"
 	        "  --metric NAME       analysed metric (model: default bytes; detector: monitors,\n"
 	        "                      else bytes, else the first metric)\n"
-	        "  --path P            inference path: auto (default), dnnl, vector or reference\n"
-	        "  --threshold-rule R  centred (default) or legacy (the old service's rule)\n"
+	        "  --path P            inference path: %s\n"
+	        "  --threshold-rule R  %s\n"
 	        "  --sigma K           k of the model's k-sigma threshold (default: the rule's)\n"
-	        "  --detector NAME     model-free detector: %s (default) or %s\n"
+	        "  --detector NAME     model-free detector: %s\n"
 	        "  --sensitivity S     model-free detector sensitivity in [0, 1]\n"
 	        "Exit: 0 answer printed, 1 error body printed, 2 usage error.\n",
-	        RB_DEFAULT_MODELS_DIR, DETECTOR_DEFAULT, DETECTOR_LEGACY);
+	        paths_bar, rules_bar, RB_DEFAULT_MODELS_DIR, paths_text, rules_text,
+	        detectors_text);
 }
 
 static void die_usage(const char *msg, const char *arg)
@@ -68,6 +107,15 @@ static void die_usage(const char *msg, const char *arg)
 	        arg != NULL ? arg : "");
 	usage(stderr);
 	exit(2);
+}
+
+/* A usage error for an option whose value is none of names: "OPTION must be a, b or c: ARG". */
+static void die_choice(const char *option, const char *const *names, const char *arg)
+{
+	char msg[256], list[192];
+	name_list(list, sizeof list, names, ", ", " or ", NULL);
+	snprintf(msg, sizeof msg, "%s must be %s", option, list);
+	die_usage(msg, arg);
 }
 
 /* A finite double in [lo, hi], nothing after it; lo itself only when lo_ok. */
@@ -111,17 +159,18 @@ static void parse_args(int argc, char **argv, struct args *a)
 		else if (strcmp(o, "--metric") == 0)
 			a->metric = v;
 		else if (strcmp(o, "--path") == 0) {
-			if (infer_path_parse(v, &a->path) != 0)
-				die_usage("--path must be auto, dnnl, vector or reference", v);
+			if (infer_path_parse(v, strlen(v), &a->path) != 0)
+				die_choice(o, infer_path_names, v);
 		} else if (strcmp(o, "--threshold-rule") == 0) {
-			if (score_rule_parse(v, &a->score.rule) != 0)
-				die_usage("--threshold-rule must be centred or legacy", v);
+			if (score_rule_parse(v, strlen(v), &a->score.rule) != 0)
+				die_choice(o, score_rule_names, v);
 		} else if (strcmp(o, "--sigma") == 0) {
 			if (parse_number(v, 0.0, 0, 1e6, &a->score.sigma) != 0)
 				die_usage("--sigma must be a number > 0", v);
 		} else if (strcmp(o, "--detector") == 0) {
-			if (!detector_known(v))
-				die_usage("--detector must be " DETECTOR_DEFAULT " or " DETECTOR_LEGACY, v);
+			enum detector_kind k;
+			if (detector_kind_parse(v, strlen(v), &k) != 0)
+				die_choice(o, detector_kind_names, v);
 			a->detector = v;
 		} else if (strcmp(o, "--sensitivity") == 0) {
 			if (parse_number(v, 0.0, 1, 1.0, &a->sensitivity) != 0)

@@ -1,10 +1,11 @@
 /*
- * detector: which metric of a series is analysed, and dispatch to a
- * model-free detector by name ("default" or "iforest-legacy"), filling a
- * struct detection. The rule for the metric (docs/DEFAULT-DETECTOR.md):
- * "monitors" when the rows carry it (the old service's choice), else the
- * request's metric, else the configured default metric when the rows carry
- * it, else the first metric of the first row (the old fallback).
+ * detector: the detectors' name table, which metric of a series is
+ * analysed, and dispatch to a model-free detector by name ("default" or
+ * "iforest-legacy"), filling a struct detection. The rule for the metric
+ * (docs/DEFAULT-DETECTOR.md): "monitors" when the rows carry it (the old
+ * service's choice), else the request's metric, else the configured default
+ * metric when the rows carry it, else the first metric of the first row (the
+ * old fallback).
  * Not here: the detectors themselves (core/detect/detector_robust.c,
  * core/detect/detector_legacy.c), the deep model, the JSON answer.
  */
@@ -13,12 +14,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rb/base/assert.h"
 #include "rb/detect/detector.h"
+
+const char *const detector_kind_names[DETECTOR_KIND_COUNT + 1] = {
+	[DETECTOR_KIND_DEFAULT] = DETECTOR_DEFAULT,
+	[DETECTOR_KIND_IFOREST_LEGACY] = DETECTOR_LEGACY,
+	[DETECTOR_KIND_COUNT] = NULL,
+};
+
+int detector_kind_parse(const char *s, size_t len, enum detector_kind *out)
+{
+	if (s == NULL)
+		return -1;
+	for (size_t k = 0; k < DETECTOR_KIND_COUNT; k++)
+		if (strlen(detector_kind_names[k]) == len &&
+		    memcmp(s, detector_kind_names[k], len) == 0) {
+			*out = (enum detector_kind)k;
+			return 0;
+		}
+	return -1;
+}
+
+const char *detector_kind_name(enum detector_kind k)
+{
+	RB_ASSERT((unsigned)k < DETECTOR_KIND_COUNT);
+	return detector_kind_names[k];
+}
 
 int detector_known(const char *name)
 {
-	return name == NULL || strcmp(name, DETECTOR_DEFAULT) == 0 ||
-	       strcmp(name, DETECTOR_LEGACY) == 0;
+	enum detector_kind k;
+	return name == NULL || detector_kind_parse(name, strlen(name), &k) == 0;
 }
 
 long detector_pick_column(const struct series *s, const struct detector_opts *opts,
@@ -49,13 +76,21 @@ enum rb_code detector_run(const struct series *s, const struct detector_opts *op
                           struct detection *out, struct rb_err *err)
 {
 	const char *name = opts->name != NULL ? opts->name : DETECTOR_DEFAULT;
-	if (!detector_known(name))
-		return rb_err_set(err, RB_E_INPUT, "unknown detector \"%.64s\" (known: %s, %s)", name,
-		                  DETECTOR_DEFAULT, DETECTOR_LEGACY);
+	enum detector_kind kind;
+	if (detector_kind_parse(name, strlen(name), &kind) != 0) {
+		char known[128] = "";
+		for (size_t k = 0, o = 0; k < DETECTOR_KIND_COUNT && o < sizeof known; k++) {
+			int w = snprintf(known + o, sizeof known - o, "%s%s", k > 0 ? ", " : "",
+			                 detector_kind_names[k]);
+			o += w > 0 ? (size_t)w : 0;
+		}
+		return rb_err_set(err, RB_E_INPUT, "unknown detector \"%.64s\" (known: %s)", name,
+		                  known);
+	}
 	double sens = opts->sensitivity;
 	if (!isnan(sens) && !(sens >= 0.0 && sens <= 1.0))
 		return rb_err_set(err, RB_E_INPUT, "sensitivity must be a number in [0, 1]");
-	int legacy = strcmp(name, DETECTOR_LEGACY) == 0;
+	int legacy = kind == DETECTOR_KIND_IFOREST_LEGACY;
 	if (isnan(sens))
 		sens = legacy ? DETECTOR_LEGACY_SENSITIVITY : DETECTOR_DEFAULT_SENSITIVITY;
 	if (s->n == 0)
@@ -63,6 +98,7 @@ enum rb_code detector_run(const struct series *s, const struct detector_opts *op
 	long c = detector_pick_column(s, opts, err);
 	if (c < 0)
 		return err != NULL ? err->code : RB_E_INPUT;
+	RB_ASSERT((size_t)c < s->ncols);
 	enum rb_code rc = detection_init(out, s->n, err);
 	if (rc != RB_OK)
 		return rc;
@@ -80,6 +116,6 @@ enum rb_code detector_run(const struct series *s, const struct detector_opts *op
 		return rc;
 	}
 	snprintf(out->metric, sizeof out->metric, "%s", s->names[c]);
-	snprintf(out->model, sizeof out->model, "%s", name);
+	snprintf(out->model, sizeof out->model, "%s", detector_kind_name(kind));
 	return RB_OK;
 }

@@ -9,16 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-int score_rule_parse(const char *text, enum score_rule *out)
+#include "rb/base/assert.h"
+
+const char *const score_rule_names[SCORE_RULE_COUNT + 1] = {
+	[SCORE_CENTRED] = "centred",
+	[SCORE_LEGACY] = "legacy",
+	[SCORE_RULE_COUNT] = NULL,
+};
+
+int score_rule_parse(const char *s, size_t len, enum score_rule *out)
 {
-	if (text == NULL)
+	if (s == NULL)
 		return -1;
-	if (strcmp(text, "centred") == 0 || strcmp(text, "centered") == 0) {
+	for (size_t k = 0; k < SCORE_RULE_COUNT; k++)
+		if (strlen(score_rule_names[k]) == len &&
+		    memcmp(s, score_rule_names[k], len) == 0) {
+			*out = (enum score_rule)k;
+			return 0;
+		}
+	if (len == 8 && memcmp(s, "centered", 8) == 0) {
 		*out = SCORE_CENTRED;
-		return 0;
-	}
-	if (strcmp(text, "legacy") == 0) {
-		*out = SCORE_LEGACY;
 		return 0;
 	}
 	return -1;
@@ -26,7 +36,8 @@ int score_rule_parse(const char *text, enum score_rule *out)
 
 const char *score_rule_name(enum score_rule rule)
 {
-	return rule == SCORE_LEGACY ? "legacy" : "centred";
+	RB_ASSERT((unsigned)rule < SCORE_RULE_COUNT);
+	return score_rule_names[rule];
 }
 
 static void swap_d(double *v, size_t a, size_t b)
@@ -89,6 +100,7 @@ static void select_kth(double *v, size_t n, size_t k)
 
 double score_median(double *v, size_t n)
 {
+	RB_ASSERT(n >= 1);
 	size_t k = n / 2;
 	select_kth(v, n, k);
 	if (n % 2 == 1)
@@ -147,6 +159,7 @@ enum rb_code score_rows(const struct model_spec *spec, const double *x, const do
 	static const struct score_options defaults = {SCORE_CENTRED, 0.0};
 	if (opt == NULL)
 		opt = &defaults;
+	RB_ASSERT((unsigned)opt->rule < SCORE_RULE_COUNT);
 	size_t d = spec->n_metrics;
 	if (n == 0 || d == 0 || d > C)
 		return rb_err_set(err, RB_E_MODEL, "score: %zu scored columns of %zu, %zu rows",

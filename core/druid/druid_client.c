@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "druid_private.h"
+#include "rb/base/assert.h"
 
 /* Longest part of Druid's errorMessage quoted back to the client. */
 #define DRUID_ERRMSG_MAX 160
@@ -97,6 +98,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 		b->p = p;
 		b->cap = cap;
 	}
+	RB_ASSERT(b->len + n <= b->cap && b->cap <= b->max);
 	memcpy(b->p + b->len, ptr, n);
 	b->len += n;
 	return n;

@@ -16,7 +16,9 @@
 #include <strings.h>
 
 #include "druid_private.h"
+#include "rb/base/assert.h"
 #include "rb/input/period.h"
+#include "rb/model/model.h"
 
 /* Template format version this code reads ("version" key). */
 #define TEMPLATE_VERSION 1
@@ -66,6 +68,7 @@ void druid_clean_text(char *dst, size_t cap, const char *src, size_t len)
 		for (size_t k = 0; k < 3 && o + 1 < cap; k++)
 			dst[o++] = '.';
 	}
+	RB_ASSERT(o < cap);
 	dst[o] = '\0';
 }
 
@@ -296,21 +299,6 @@ enum rb_code druid_query_granularity_ms(const json_t *query, int64_t *ms, struct
 
 /* ---- templates ---- */
 
-static int name_valid(const char *name)
-{
-	size_t n = strlen(name);
-	if (n == 0 || n > 63 || name[0] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		         c == '.' || c == '_' || c == '-';
-		if (!ok)
-			return 0;
-	}
-	return 1;
-}
-
 /* RB_OK when every string in v that starts with '$' is a known placeholder or "$$..." escape. */
 static enum rb_code check_placeholders(const json_t *v, struct rb_err *err)
 {
@@ -450,7 +438,7 @@ enum rb_code druid_template_load(struct druid_template **out, const char *models
                                  const char *name, struct rb_err *err)
 {
 	*out = NULL;
-	if (!name_valid(name))
+	if (!model_name_valid(name)) /* the registry's rule: the template is a model's file */
 		return rb_err_set(err, RB_E_NOT_FOUND, "invalid model name");
 	char file[96], path[4096];
 	snprintf(file, sizeof file, "%s.druid.json", name);

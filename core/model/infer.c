@@ -7,14 +7,14 @@
  */
 #include "rb/model/infer.h"
 
-#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model_dnnl.h"
-#include "rb/model/model_ref.h"
 #include "model_vec.h"
+#include "rb/base/assert.h"
+#include "rb/model/model_ref.h"
 
 /* Samples converted to double per reference call; bounds its scratch. */
 #define REF_CHUNK 16
@@ -28,23 +28,22 @@ struct infer {
 	size_t in_n, out_n;             /* floats per sample */
 };
 
-static const struct {
-	const char *name;
-	enum infer_path path;
-} path_names[] = {
-	{"dnnl", INFER_DNNL},
-	{"reference", INFER_REFERENCE},
-	{"vector", INFER_VECTOR},
-	{"auto", INFER_AUTO},
+const char *const infer_path_names[INFER_PATH_COUNT + 1] = {
+	[INFER_AUTO] = "auto",
+	[INFER_DNNL] = "dnnl",
+	[INFER_VECTOR] = "vector",
+	[INFER_REFERENCE] = "reference",
+	[INFER_PATH_COUNT] = NULL,
 };
 
-int infer_path_parse(const char *text, enum infer_path *out)
+int infer_path_parse(const char *s, size_t len, enum infer_path *out)
 {
-	if (text == NULL)
+	if (s == NULL)
 		return -1;
-	for (size_t k = 0; k < sizeof path_names / sizeof path_names[0]; k++)
-		if (strcmp(text, path_names[k].name) == 0) {
-			*out = path_names[k].path;
+	for (size_t k = 0; k < INFER_PATH_COUNT; k++)
+		if (strlen(infer_path_names[k]) == len &&
+		    memcmp(s, infer_path_names[k], len) == 0) {
+			*out = (enum infer_path)k;
 			return 0;
 		}
 	return -1;
@@ -52,18 +51,16 @@ int infer_path_parse(const char *text, enum infer_path *out)
 
 const char *infer_path_name(enum infer_path path)
 {
-	for (size_t k = 0; k < sizeof path_names / sizeof path_names[0]; k++)
-		if (path_names[k].path == path)
-			return path_names[k].name;
-	return "unknown";
+	RB_ASSERT((unsigned)path < INFER_PATH_COUNT);
+	return infer_path_names[path];
 }
 
 enum rb_code infer_new(struct infer **out, const struct model *m, enum infer_path path,
                        struct rb_err *err)
 {
-	assert(out != NULL);
+	RB_ASSERT(out != NULL);
 	*out = NULL;
-	if (strcmp(infer_path_name(path), "unknown") == 0)
+	if ((unsigned)path >= INFER_PATH_COUNT)
 		return rb_err_set(err, RB_E_CONFIG, "unknown inference path %d", (int)path);
 	enum rb_code rc = model_ref_check(m, err);
 	if (rc != RB_OK) {
@@ -100,7 +97,7 @@ enum rb_code infer_new(struct infer **out, const struct model *m, enum infer_pat
 
 enum rb_code infer_run(struct infer *inf, const float *in, size_t B, float *out, struct rb_err *err)
 {
-	assert(inf != NULL && in != NULL && out != NULL);
+	RB_ASSERT(inf != NULL && in != NULL && out != NULL);
 	if (B == 0)
 		return rb_err_set(err, RB_E_INPUT, "inference on an empty batch");
 	if (B > SIZE_MAX / sizeof(float) / inf->in_n || B > SIZE_MAX / sizeof(float) / inf->out_n)

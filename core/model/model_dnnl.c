@@ -31,7 +31,6 @@
  */
 #include "model_dnnl.h"
 
-#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +38,8 @@
 
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
+
+#include "rb/base/assert.h"
 
 /* Wraps one oneDNN call: on failure sets rc to RB_E_INTERNAL naming the call
  * and file:line, and jumps to the function's `out:` cleanup label. */
@@ -148,7 +149,7 @@ static void md_2d(dnnl_memory_desc_t *md, size_t a, size_t b, dnnl_format_tag_t 
 {
 	dnnl_dims_t dims = {(dnnl_dim_t)a, (dnnl_dim_t)b};
 	dnnl_status_t st = dnnl_memory_desc_init_by_tag(md, 2, dims, dnnl_f32, tag);
-	assert(st == dnnl_success);
+	RB_ASSERT(st == dnnl_success); /* a 2-D f32 plain format always has a descriptor */
 	(void)st;
 }
 
@@ -167,7 +168,7 @@ static enum rb_code view(dnnl_memory_t *mem_out, struct model_dnnl *d, struct pl
                          const dnnl_memory_desc_t *md, const void *ptr, struct rb_err *err)
 {
 	enum rb_code rc = RB_OK;
-	assert(p->n_mems < p->cap_mems);
+	RB_ASSERT(p->n_mems < p->cap_mems);
 	DNNL_TRY(dnnl_memory_create(&p->mems[p->n_mems], md, d->eng, (void *)(uintptr_t)ptr));
 	*mem_out = p->mems[p->n_mems++];
 out:
@@ -176,7 +177,7 @@ out:
 
 static struct step *add_step(struct plan *p, enum step_kind kind)
 {
-	assert(p->n_steps < p->cap_steps);
+	RB_ASSERT(p->n_steps < p->cap_steps);
 	struct step *s = &p->steps[p->n_steps++];
 	memset(s, 0, sizeof *s);
 	s->kind = kind;
@@ -185,7 +186,7 @@ static struct step *add_step(struct plan *p, enum step_kind kind)
 
 static void arg(struct step *s, int which, dnnl_memory_t mem)
 {
-	assert(s->nargs < MAX_ARGS);
+	RB_ASSERT(s->nargs < MAX_ARGS);
 	s->args[s->nargs].arg = which;
 	s->args[s->nargs].memory = mem;
 	s->nargs++;
@@ -210,7 +211,7 @@ static enum rb_code weights(dnnl_memory_t *mem_out, struct model_dnnl *d, size_t
 			return RB_OK;
 		}
 	}
-	assert(d->n_wmem < d->cap_wmem);
+	RB_ASSERT(d->n_wmem < d->cap_wmem);
 	DNNL_TRY(dnnl_memory_create(&src, user_md, d->eng, (void *)(uintptr_t)user));
 	DNNL_TRY(dnnl_memory_create(&dst, want, d->eng, DNNL_MEMORY_ALLOCATE));
 	DNNL_TRY(dnnl_reorder_primitive_desc_create(&rpd, user_md, d->eng, want, d->eng, NULL));
@@ -821,7 +822,7 @@ enum rb_code model_dnnl_run(struct model_dnnl *d, const float *in, size_t B, flo
 		size_t s = B >= d->Nmax ? d->Nmax : d->first[B];
 		size_t n = s < B ? s : B;
 		struct plan *p = plan_of(d, s);
-		assert(p != NULL);
+		RB_ASSERT(p != NULL && s <= d->Nmax); /* a plan for every chunk size chosen */
 		memcpy(xin, in, n * in_n * sizeof *xin);
 		if (n < s)
 			memset(xin + n * in_n, 0, (s - n) * in_n * sizeof *xin);

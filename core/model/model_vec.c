@@ -25,11 +25,12 @@
  */
 #include "model_vec.h"
 
-#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "rb/base/assert.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define VEC_HAVE_X86 1
@@ -541,7 +542,7 @@ static size_t bigger(size_t a, size_t b) { return a > b ? a : b; }
 enum rb_code model_vec_new(struct model_vec **out, const struct model *m, enum model_vec_isa isa,
                            struct rb_err *err)
 {
-	assert(out != NULL && m != NULL);
+	RB_ASSERT(out != NULL && m != NULL);
 	*out = NULL;
 	if (!model_vec_isa_supported(isa))
 		return rb_err_set(err, RB_E_CONFIG, "vector forward: this CPU cannot run the %s build",

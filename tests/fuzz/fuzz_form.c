@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "rb/fcgi/form.h"
+#include "rb/fcgi/names.h"
 #include "rb/fcgi/request_fields.h"
 
 #define REQUIRE(c)                                                                               \
@@ -80,7 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == RB_OK) {
 		REQUIRE(req.data != NULL || req.query != NULL);
 		REQUIRE(req.data == NULL || req.query == NULL);
-		REQUIRE(req.model_status != RB_MODEL_NAMED || rb_model_name_ok(req.model, strlen(req.model)));
+		REQUIRE(req.model_status != RB_MODEL_NAMED ||
+		        names_model_ok(req.model, strlen(req.model)));
 		REQUIRE(!req.has_sensitivity || (req.sensitivity >= 0.0 && req.sensitivity <= 1.0));
 	} else {
 		REQUIRE(rc == RB_E_INPUT || rc == RB_E_TOO_LARGE || rc == RB_E_NOMEM);

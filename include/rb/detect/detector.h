@@ -22,8 +22,24 @@
 #include "rb/base/error.h"
 #include "rb/input/series.h"
 
+/* The detectors' names, their one spelling (detector_kind_names is made of these). */
 #define DETECTOR_DEFAULT "default"
 #define DETECTOR_LEGACY "iforest-legacy"
+
+/* The model-free detectors (the config's detector key, a request's detector field, --detector). */
+enum detector_kind {
+	DETECTOR_KIND_DEFAULT,        /* DETECTOR_DEFAULT */
+	DETECTOR_KIND_IFOREST_LEGACY, /* DETECTOR_LEGACY */
+};
+#define DETECTOR_KIND_COUNT 2
+
+/* The one name table: detector_kind_names[k] names k, in enum order, NULL after the last. */
+extern const char *const detector_kind_names[DETECTOR_KIND_COUNT + 1];
+
+/* 0 and *out when s[0..len) is a detector's name (exact, case-sensitive); -1 otherwise. */
+int detector_kind_parse(const char *s, size_t len, enum detector_kind *out);
+/* The name of k; a value outside the enum is a programmer error (RB_ASSERT). */
+const char *detector_kind_name(enum detector_kind k);
 
 /* Sensitivity of the legacy detector when none is given (the old service's value). */
 #define DETECTOR_LEGACY_SENSITIVITY 0.95
@@ -31,7 +47,7 @@
 #define DETECTOR_DEFAULT_SENSITIVITY 0.5
 
 struct detector_opts {
-	const char *name;           /* DETECTOR_DEFAULT or DETECTOR_LEGACY; NULL = default */
+	const char *name;           /* one of detector_kind_names; NULL = the default */
 	const char *metric;         /* the request's metric, may be NULL */
 	const char *default_metric; /* the configured default metric, may be NULL */
 	double sensitivity;         /* in [0, 1], larger flags more; NAN = the detector's default */
@@ -47,7 +63,7 @@ struct detector_opts {
 long detector_pick_column(const struct series *s, const struct detector_opts *opts,
                           struct rb_err *err);
 
-/* 1 when name is a detector this module runs (NULL counts as the default). */
+/* 1 when name (NUL-terminated) is a detector this module runs (NULL counts as the default). */
 int detector_known(const char *name);
 
 /*

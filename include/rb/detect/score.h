@@ -29,9 +29,10 @@
 #include "rb/base/error.h"
 
 enum score_rule {
-	SCORE_CENTRED, /* default: median-centred mean absolute residual, calibrated k-sigma */
-	SCORE_LEGACY,  /* old: any per-element loss over avg_loss + 5 std_loss */
+	SCORE_CENTRED, /* "centred", the default: median-centred mean absolute residual, k-sigma */
+	SCORE_LEGACY,  /* "legacy", old: any per-element loss over avg_loss + 5 std_loss */
 };
+#define SCORE_RULE_COUNT 2
 
 #define SCORE_DEFAULT_SIGMA_OLD_INI 3.0 /* k for old .ini files (per-element statistics) */
 #define SCORE_DEFAULT_SIGMA_STATS 3.0   /* k for our .ini files without threshold_sigma */
@@ -42,8 +43,15 @@ struct score_options {
 	double sigma; /* k of k-sigma; <= 0 means the rule's default (see above) */
 };
 
-/* Parses "centred" / "legacy"; 0, or -1 for anything else. */
-int score_rule_parse(const char *text, enum score_rule *out);
+/* The one name table (--threshold-rule): score_rule_names[r] names r, in enum order, then NULL. */
+extern const char *const score_rule_names[SCORE_RULE_COUNT + 1];
+
+/*
+ * 0 and *out when s[0..len) is a rule's name, or "centered" (the one other
+ * spelling, taken as SCORE_CENTRED); -1 otherwise (s may be NULL).
+ */
+int score_rule_parse(const char *s, size_t len, enum score_rule *out);
+/* The name of rule; a value outside the enum is a programmer error (RB_ASSERT). */
 const char *score_rule_name(enum score_rule rule);
 
 /*

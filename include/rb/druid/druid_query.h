@@ -62,10 +62,10 @@ enum rb_code druid_query_granularity_ms(const json_t *query /* borrowed */, int6
 struct druid_template;
 
 /*
- * Reads <models_dir>/<name>.druid.json. name must be a plain model name
- * ([A-Za-z0-9._-]{1,63}, no leading dot). RB_E_NOT_FOUND when the file does
- * not exist, RB_E_MODEL when it is not a valid template (the message names
- * the file, not the directory).
+ * Reads <models_dir>/<name>.druid.json. name must be a model name
+ * (model_name_valid: [A-Za-z0-9._-]{1,63}, no leading dot). RB_E_NOT_FOUND
+ * for another name or when the file does not exist, RB_E_MODEL when it is
+ * not a valid template (the message names the file, not the directory).
  */
 enum rb_code druid_template_load(struct druid_template **out, const char *models_dir,
                                  const char *name, struct rb_err *err);

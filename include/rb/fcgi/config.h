@@ -21,6 +21,9 @@
 #include <stdio.h>
 
 #include "rb/base/error.h"
+#include "rb/detect/detector.h"
+#include "rb/fcgi/log.h"
+#include "rb/model/infer.h"
 
 /* Where the FastCGI listen socket comes from. */
 enum rb_listen_kind {
@@ -36,10 +39,6 @@ struct rb_listen {
 	unsigned port;         /* RB_LISTEN_TCP: 1..65535 */
 };
 
-enum rb_inference { RB_INFER_AUTO = 0, RB_INFER_DNNL, RB_INFER_VECTOR, RB_INFER_REFERENCE };
-enum rb_detector_kind { RB_DETECTOR_DEFAULT = 0, RB_DETECTOR_IFOREST_LEGACY };
-enum rb_log_level { RB_LOG_ERROR = 0, RB_LOG_WARN, RB_LOG_INFO, RB_LOG_DEBUG };
-enum rb_log_target { RB_LOG_STDERR = 0, RB_LOG_SYSLOG };
 
 /* The parsed configuration; a plain value (copy it freely). Meanings: config.c's table. */
 struct rb_config {
@@ -54,11 +53,11 @@ struct rb_config {
 	unsigned long long max_body_bytes;  /* request body cap (413 above it) */
 	char default_metric[64];            /* metric analysed when the request names none */
 	char default_model[64];             /* model used when the request names none; "" = none */
-	enum rb_inference inference;
-	enum rb_detector_kind detector;     /* the model-free detector */
+	enum infer_path inference;          /* how models run (rb/model/infer.h) */
+	enum detector_kind detector;        /* the model-free detector (rb/detect/detector.h) */
 	double sensitivity;                 /* default detector sensitivity, 0..1 */
-	enum rb_log_level log_level;
-	enum rb_log_target log_target;
+	enum log_level log_level;           /* least severe message logged (rb/fcgi/log.h) */
+	enum log_target log_target;
 	unsigned request_timeout_ms;        /* a worker's budget for one request */
 };
 
@@ -88,12 +87,5 @@ void config_write_man(FILE *out);
 /* Number of keys, and the name of key i (< config_key_count()), for tests and tools. */
 size_t config_key_count(void);
 const char *config_key_name(size_t i);
-
-/* Names of the enum values as written in the file ("dnnl", "iforest-legacy", "info", ...). */
-const char *config_inference_name(enum rb_inference v);
-const char *config_detector_name(enum rb_detector_kind v);
-/* RB_OK and *out when s[0..len) names a detector; RB_E_INPUT otherwise (err says which are known). */
-enum rb_code config_detector_parse(const char *s, size_t len, enum rb_detector_kind *out,
-                                   struct rb_err *err);
 
 #endif

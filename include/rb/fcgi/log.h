@@ -11,12 +11,32 @@
 #ifndef RB_LOG_H
 #define RB_LOG_H
 
+#include <stddef.h>
+
+/* Severities, most severe first; a message is logged when its level <= the configured one. */
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+#define LOG_LEVEL_COUNT 4
 
+/* Where lines go. */
 enum log_target { LOG_TO_STDERR, LOG_TO_SYSLOG };
+#define LOG_TARGET_COUNT 2
 
-/* Parses "error" / "warn" / "info" / "debug"; returns 0, or -1 for anything else. */
-int log_level_parse(const char *text, enum log_level *out);
+/*
+ * The one name table of each (the config's log_level and log_target keys, the
+ * level word of a stderr line): names[v] names v, in enum order, NULL after
+ * the last. "error", "warn", "info", "debug"; "stderr", "syslog".
+ */
+extern const char *const log_level_names[LOG_LEVEL_COUNT + 1];
+extern const char *const log_target_names[LOG_TARGET_COUNT + 1];
+
+/* 0 and *out when s[0..len) is a name of the table (exact, case-sensitive); -1 otherwise. */
+int log_level_parse(const char *s, size_t len, enum log_level *out);
+int log_target_parse(const char *s, size_t len, enum log_target *out);
+/* The name of a value; a value outside the enum is a programmer error (RB_ASSERT). */
+const char *log_level_name(enum log_level level);
+const char *log_target_name(enum log_target target);
+
+/* Sets ident, level and target (both within their enums, RB_ASSERT). */
 
 void log_init(const char *ident, enum log_level level, enum log_target target);
 

@@ -8,12 +8,13 @@
  *   data        base64 of a Druid timeseries result, a JSON array. Wins over query:
  *               when data is present, query is ignored (not even decoded).
  *   query       base64 of a Druid native query, a JSON object.
- *   model       base64 of a model name. Absent, undecodable or unsafe: no model
+ *   model       base64 of a model name (names.h). Absent, undecodable or unsafe: no model
  *               (model_status says which); the caller maps an unknown name to
  *               the default detector too. Never an error.
- *   metric      our extension: the metric to analyse.
+ *   metric      our extension: the metric to analyse (a metric name, names.h).
  *   sensitivity our extension: a number in [0, 1] for the default detector.
- *   detector    our extension: "default" or "iforest-legacy".
+ *   detector    our extension: a detector's name (detector_kind_names:
+ *               "default" or "iforest-legacy").
  * The extension fields take plain text when it is valid for the field,
  * otherwise base64 of valid text (so a client may base64 everything); neither
  * is an RB_E_INPUT naming the field. Caveat: an unpadded base64 text that is
@@ -25,17 +26,10 @@
 
 #include <stddef.h>
 
-#include "rb/fcgi/config.h"
-#include "rb/fcgi/form.h"
 #include "rb/base/error.h"
-
-/* Longest model or metric name, in bytes (a name fits in char[RB_NAME_MAX + 1]). */
-#define RB_NAME_MAX 63
-
-/* 1 when s[0..len) is a safe model name: 1..63 bytes of [A-Za-z0-9._-], not starting with '.'. */
-int rb_model_name_ok(const char *s, size_t len);
-/* 1 when s[0..len) is a metric name: 1..63 bytes of [A-Za-z0-9._-]. */
-int rb_metric_name_ok(const char *s, size_t len);
+#include "rb/detect/detector.h"
+#include "rb/fcgi/form.h"
+#include "rb/fcgi/names.h"
 
 enum rb_model_status {
 	RB_MODEL_ABSENT = 0,  /* no model field, or an empty one */
@@ -50,13 +44,13 @@ struct rb_request {
 	size_t data_len;
 	char *query;                /* decoded query (malloc'd, NUL-terminated) or NULL */
 	size_t query_len;
-	char model[RB_NAME_MAX + 1];   /* "" unless model_status == RB_MODEL_NAMED */
+	char model[NAMES_MAX + 1];   /* "" unless model_status == RB_MODEL_NAMED */
 	enum rb_model_status model_status;
-	char metric[RB_NAME_MAX + 1];  /* "" when absent (the caller applies its default) */
+	char metric[NAMES_MAX + 1];  /* "" when absent (the caller applies its default) */
 	int has_sensitivity;
 	double sensitivity;
 	int has_detector;
-	enum rb_detector_kind detector;
+	enum detector_kind detector;
 };
 
 /*

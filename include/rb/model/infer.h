@@ -18,23 +18,33 @@
 #include "rb/model/model.h"
 #include "rb/base/error.h"
 
+/* The inference paths, in the order the config documents them. */
 enum infer_path {
-	INFER_DNNL,
-	INFER_REFERENCE,
-	INFER_VECTOR,
-	INFER_AUTO,      /* the service's: vector for small batches, else oneDNN */
+	INFER_AUTO,      /* "auto", the service's: vector for small batches, else oneDNN */
+	INFER_DNNL,      /* "dnnl" */
+	INFER_VECTOR,    /* "vector" */
+	INFER_REFERENCE, /* "reference" */
 };
+#define INFER_PATH_COUNT 4
 
 /* Largest batch INFER_AUTO runs on the vector path (measured crossover, docs/INFERENCE.md). */
 #define INFER_AUTO_VECTOR_MAX 16
 
 struct infer;
 
-/* Parses "dnnl" / "reference" / "vector" / "auto"; returns 0, or -1 for anything else. */
-int infer_path_parse(const char *text, enum infer_path *out);
+/*
+ * The one table of the paths' names, as the config file, the CLI and /health
+ * spell them: infer_path_names[p] names p, in enum order, NULL after the last.
+ */
+extern const char *const infer_path_names[INFER_PATH_COUNT + 1];
+
+/* 0 and *out when s[0..len) is a path's name (exact, case-sensitive); -1 otherwise, s NULL too. */
+int infer_path_parse(const char *s, size_t len, enum infer_path *out);
+/* The name of path; a value outside the enum is a programmer error (RB_ASSERT). */
 const char *infer_path_name(enum infer_path path);
 
-/* Builds a runner for m (borrowed: must outlive the handle). */
+/* Builds a runner for m (borrowed: must outlive the handle); RB_E_CONFIG for a path not in the
+ * enum. */
 enum rb_code infer_new(struct infer **out, const struct model *m, enum infer_path path,
                        struct rb_err *err);
 
