@@ -18,18 +18,6 @@
 #include "rb/fcgi/request_fields.h"
 #include "testutil.h"
 
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *r)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return r->s;
-}
-
 static const char ALPHA[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static size_t b64(const char *in, size_t len, char *out, int pad)
@@ -52,21 +40,21 @@ static size_t b64(const char *in, size_t len, char *out, int pad)
 }
 
 /* A plain value for a field: JSON, a name, a number, or junk. */
-static size_t plain_value(struct rng *r, char *t, size_t max)
+static size_t plain_value(struct tu_rng *r, char *t, size_t max)
 {
 	static const char *vals[] = {
 		"[{\"timestamp\":\"2026-11-27T00:00:00Z\",\"result\":{\"bytes\":12}}]",
 		" \n[1,2,3]", "{\"queryType\":\"timeseries\",\"granularity\":\"minute\"}", "{}",
 		"traffic", " traffic\n", ".hidden", "a/b", "bytes", "pkts", "0.5", "2", "nan",
 		"default", "iforest-legacy", "x", "", "\xff\xfe", "[\"\xe2\x82\xac+/?>\"]"};
-	const char *v = vals[rnd(r) % (sizeof vals / sizeof vals[0])];
+	const char *v = vals[tu_rng_next(r) % (sizeof vals / sizeof vals[0])];
 	size_t n = strlen(v);
-	if (rnd(r) % 6 == 0) { /* a long one */
+	if (tu_rng_next(r) % 6 == 0) { /* a long one */
 		n = 0;
 		t[n++] = '[';
-		size_t k = rnd(r) % (max / 2);
+		size_t k = tu_rng_next(r) % (max / 2);
 		while (n < k)
-			t[n++] = "0123456789,\"ab: {}"[rnd(r) % 18];
+			t[n++] = "0123456789,\"ab: {}"[tu_rng_next(r) % 18];
 		t[n++] = ']';
 		return n;
 	}
@@ -75,14 +63,14 @@ static size_t plain_value(struct rng *r, char *t, size_t max)
 }
 
 /* Urlencodes t[0..n) at random; damages it sometimes. */
-static size_t encode(struct rng *r, const char *t, size_t n, char *u)
+static size_t encode(struct tu_rng *r, const char *t, size_t n, char *u)
 {
 	static const char HEX[] = "0123456789ABCDEF";
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)t[i];
 		int must = c == '%' || c == '+' || c == '&' || c == '=' || c == '\r' || c == '-';
-		if (must || rnd(r) % 6 == 0) {
+		if (must || tu_rng_next(r) % 6 == 0) {
 			u[o++] = '%';
 			u[o++] = HEX[c >> 4];
 			u[o++] = HEX[c & 15];
@@ -90,28 +78,28 @@ static size_t encode(struct rng *r, const char *t, size_t n, char *u)
 			u[o++] = (char)c;
 		}
 	}
-	if (o > 0 && rnd(r) % 12 == 0) {
+	if (o > 0 && tu_rng_next(r) % 12 == 0) {
 		static const char junk[] = "%=.!\x80 +-_";
-		u[rnd(r) % o] = junk[rnd(r) % (sizeof junk - 1)];
+		u[tu_rng_next(r) % o] = junk[tu_rng_next(r) % (sizeof junk - 1)];
 	}
 	return o;
 }
 
-static size_t random_body(struct rng *r, char *body, size_t max)
+static size_t random_body(struct tu_rng *r, char *body, size_t max)
 {
 	static const char *names[] = {"data", "query", "model", "metric", "sensitivity",
 	                              "detector", "other", "d%61ta", "model"};
 	static char plain[4096], coded[6000];
-	size_t blen = 0, pairs = rnd(r) % 6;
+	size_t blen = 0, pairs = tu_rng_next(r) % 6;
 	for (size_t p = 0; p < pairs; p++) {
-		const char *nm = names[rnd(r) % (sizeof names / sizeof names[0])];
-		if (p == 0 && rnd(r) % 2 == 0)
+		const char *nm = names[tu_rng_next(r) % (sizeof names / sizeof names[0])];
+		if (p == 0 && tu_rng_next(r) % 2 == 0)
 			nm = "data";
 		size_t pl = plain_value(r, plain, 2000), cl;
-		if (rnd(r) % 5 != 0) {
-			cl = b64(plain, pl, coded, (int)(rnd(r) % 2));
-			if (cl > 0 && rnd(r) % 10 == 0) /* line-wrapped */
-				coded[rnd(r) % cl] = '\n';
+		if (tu_rng_next(r) % 5 != 0) {
+			cl = b64(plain, pl, coded, (int)(tu_rng_next(r) % 2));
+			if (cl > 0 && tu_rng_next(r) % 10 == 0) /* line-wrapped */
+				coded[tu_rng_next(r) % cl] = '\n';
 		} else {
 			memcpy(coded, plain, pl);
 			cl = pl;
@@ -164,17 +152,17 @@ static void compare(int t, const char *ct, const char *body, size_t blen,
 
 int main(void)
 {
-	struct rng r = {0xF05EDu};
+	struct tu_rng r = {0xF05EDu};
 	static char body[16384];
 	int ok = 0, named = 0;
 	for (int t = 0; t < 20000; t++) {
 		size_t blen = random_body(&r, body, sizeof body);
 		struct form_limits lim;
 		form_limits_default(&lim);
-		if (rnd(&r) % 6 == 0)
-			lim.max_value = rnd(&r) % 400;
-		size_t max_json = rnd(&r) % 4 == 0 ? rnd(&r) % 200 : 1 << 20;
-		compare(t, rnd(&r) % 2 ? NULL : "application/x-www-form-urlencoded", body, blen, &lim,
+		if (tu_rng_next(&r) % 6 == 0)
+			lim.max_value = tu_rng_next(&r) % 400;
+		size_t max_json = tu_rng_next(&r) % 4 == 0 ? tu_rng_next(&r) % 200 : 1 << 20;
+		compare(t, tu_rng_next(&r) % 2 ? NULL : "application/x-www-form-urlencoded", body, blen, &lim,
 		        max_json, &ok);
 		struct rb_request q;
 		if (request_fields_parse(NULL, body, blen, NULL, 1 << 20, &q, NULL) == RB_OK &&

@@ -15,18 +15,6 @@
 #include "rb/detect/score.h"
 #include "testutil.h"
 
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *r)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return r->s;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -42,15 +30,15 @@ static double median_sorted(double *v, size_t n)
 	return 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-static void fill(struct rng *r, double *v, size_t n, unsigned kind)
+static void fill(struct tu_rng *r, double *v, size_t n, unsigned kind)
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (kind) {
 		case 0:
-			v[i] = (double)(rnd(r) >> 11) / 9007199254740992.0 - 0.5;
+			v[i] = (double)(tu_rng_next(r) >> 11) / 9007199254740992.0 - 0.5;
 			break;
 		case 1:
-			v[i] = (double)(rnd(r) % 4) - 1.5; /* many ties */
+			v[i] = (double)(tu_rng_next(r) % 4) - 1.5; /* many ties */
 			break;
 		case 2:
 			v[i] = (double)i; /* sorted */
@@ -62,17 +50,17 @@ static void fill(struct rng *r, double *v, size_t n, unsigned kind)
 			v[i] = 0.25; /* all equal */
 			break;
 		case 5:
-			v[i] = (rnd(r) & 1) ? 0.0 : -0.0;
+			v[i] = (tu_rng_next(r) & 1) ? 0.0 : -0.0;
 			break;
 		default:
-			v[i] = ldexp((double)(rnd(r) >> 11), (int)(rnd(r) % 400) - 200) *
-			       ((rnd(r) & 1) ? -1.0 : 1.0);
+			v[i] = ldexp((double)(tu_rng_next(r) >> 11), (int)(tu_rng_next(r) % 400) - 200) *
+			       ((tu_rng_next(r) & 1) ? -1.0 : 1.0);
 			break;
 		}
 	}
 }
 
-static void one(struct rng *r, size_t n, unsigned kind)
+static void one(struct tu_rng *r, size_t n, unsigned kind)
 {
 	double *a = malloc(n * sizeof *a);
 	double *b = malloc(n * sizeof *b);
@@ -96,7 +84,7 @@ static void one(struct rng *r, size_t n, unsigned kind)
 
 int main(void)
 {
-	struct rng r = {0xC0FFEE1234567ull};
+	struct tu_rng r = {0xC0FFEE1234567ull};
 	for (size_t n = 1; n <= 300; n++)
 		for (unsigned kind = 0; kind < 7; kind++)
 			one(&r, n, kind);
@@ -105,6 +93,6 @@ int main(void)
 		one(&r, 100001, kind);
 	}
 	for (int k = 0; k < 200; k++)
-		one(&r, 1 + rnd(&r) % 5000, (unsigned)(rnd(&r) % 7));
+		one(&r, 1 + tu_rng_next(&r) % 5000, (unsigned)(tu_rng_next(&r) % 7));
 	return 0;
 }

@@ -16,7 +16,7 @@ declare -A allowed=(
   [base]=""
   [input]=""
   [model]=""
-  [druid]="input"
+  [druid]="input model"
   [detect]="input model"
   [answer]="input detect"
 )
