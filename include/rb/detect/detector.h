@@ -10,7 +10,7 @@
  * the tests, the benchmarks and detector_run() share.
  *
  * Not here: the deep model (include/rb/model/infer.h), the JSON answer
- * (include/rb/detect/detection.h), request parsing (include/rb/input/series.h).
+ * (include/rb/answer/response.h), request parsing (include/rb/input/series.h).
  */
 #ifndef RB_DETECTOR_H
 #define RB_DETECTOR_H
