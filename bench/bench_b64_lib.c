@@ -149,16 +149,7 @@ static double time_dec(long (*dec)(const char *, size_t, unsigned char *), const
 
 int main(int argc, char **argv)
 {
-	int runs = 9;
-	if (argc > 1) {
-		char *end;
-		long r = strtol(argv[1], &end, 10);
-		if (end == argv[1] || *end != '\0' || r < 1 || r > 1000) {
-			fprintf(stderr, "usage: bench_b64_lib [runs, 1-1000]\n");
-			return 2;
-		}
-		runs = (int)r;
-	}
+	int runs = bench_runs_arg(argc, argv, 9, "bench_b64_lib");
 	contract_table();
 
 	static const size_t sizes[] = {25000, 1000000};

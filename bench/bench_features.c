@@ -106,16 +106,7 @@ static struct series *make_series(size_t n)
 
 int main(int argc, char **argv)
 {
-	int runs = 9;
-	if (argc > 1) {
-		char *end;
-		long r = strtol(argv[1], &end, 10);
-		if (end == argv[1] || *end != '\0' || r < 1 || r > 1000) {
-			fprintf(stderr, "usage: bench_features [runs, 1-1000]\n");
-			return 2;
-		}
-		runs = (int)r;
-	}
+	int runs = bench_runs_arg(argc, argv, 9, "bench_features");
 	struct model_spec sp;
 	memset(&sp, 0, sizeof sp);
 	sp.n_metrics = 12;

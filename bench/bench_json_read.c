@@ -145,16 +145,7 @@ static double time_read(const char *body, size_t len, int mode, int iters)
 
 int main(int argc, char **argv)
 {
-	int runs = 9;
-	if (argc > 1) {
-		char *end;
-		long r = strtol(argv[1], &end, 10);
-		if (end == argv[1] || *end != '\0' || r < 1 || r > 1000) {
-			fprintf(stderr, "usage: bench_json_read [runs, 1-1000]\n");
-			return 2;
-		}
-		runs = (int)r;
-	}
+	int runs = bench_runs_arg(argc, argv, 9, "bench_json_read");
 	static const struct {
 		const char *name;
 		size_t rows;

@@ -141,16 +141,7 @@ static double time_format(const double *x, size_t n, int libc)
 
 int main(int argc, char **argv)
 {
-	int runs = 9;
-	if (argc > 1) {
-		char *end;
-		long r = strtol(argv[1], &end, 10);
-		if (end == argv[1] || *end != '\0' || r < 1 || r > 1000) {
-			fprintf(stderr, "usage: bench_numbers [runs, 1-1000]\n");
-			return 2;
-		}
-		runs = (int)r;
-	}
+	int runs = bench_runs_arg(argc, argv, 9, "bench_numbers");
 	double *a = malloc((size_t)runs * sizeof *a), *b = malloc((size_t)runs * sizeof *b);
 	if (a == NULL || b == NULL)
 		return 1;

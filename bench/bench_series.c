@@ -212,7 +212,6 @@ static void same_series(const struct series *a, const struct series *b)
 
 int main(int argc, char **argv)
 {
-	int runs = 9;
 	if (argc > 1 && strcmp(argv[1], "--dump") == 0) {
 		size_t len;
 		char *body = make_body(60, &len);
@@ -220,15 +219,7 @@ int main(int argc, char **argv)
 		free(body);
 		return 0;
 	}
-	if (argc > 1) {
-		char *end;
-		long r = strtol(argv[1], &end, 10);
-		if (end == argv[1] || *end != '\0' || r < 1 || r > 1000) {
-			fprintf(stderr, "usage: bench_series [runs, 1-1000]\n");
-			return 2;
-		}
-		runs = (int)r;
-	}
+	int runs = bench_runs_arg(argc, argv, 9, "bench_series");
 	static const struct {
 		const char *name;
 		size_t rows;

@@ -1,13 +1,14 @@
 /*
  * Helpers shared by the bench/bench_*.c programs: clocks, a seeded
- * xorshift64 generator (the same sequence in every program and run) and a
- * median. Benchmarks only; static inline, nothing to link.
+ * xorshift64 generator (the same sequence in every program and run), a
+ * median and the run-count argument. Benchmarks only; static inline, nothing to link.
  */
 #ifndef RB_BENCH_UTIL_H
 #define RB_BENCH_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -54,6 +55,23 @@ static inline double bench_median(double *v, size_t n)
 {
 	qsort(v, n, sizeof *v, bench_cmp_double);
 	return v[n / 2];
+}
+
+/*
+ * The run count of a benchmark from its first argument (1..1000), or dflt when
+ * there is none; a bad one prints "usage: PROG [runs, 1-1000]" and exits 2.
+ */
+static inline int bench_runs_arg(int argc, char **argv, int dflt, const char *prog)
+{
+	if (argc <= 1)
+		return dflt;
+	char *end;
+	long r = strtol(argv[1], &end, 10);
+	if (end == argv[1] || *end != '\0' || r < 1 || r > 1000) {
+		fprintf(stderr, "usage: %s [runs, 1-1000]\n", prog);
+		exit(2);
+	}
+	return (int)r;
 }
 
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "rb/base/assert.h"
+#include "rb/base/name_table.h"
 
 static struct {
 	char ident[32];
@@ -35,20 +36,9 @@ const char *const log_target_names[LOG_TARGET_COUNT + 1] = {
 	[LOG_TARGET_COUNT] = NULL,
 };
 
-/* The index of s[0..len) in the first n names, or -1. */
-static int find_name(const char *const *names, size_t n, const char *s, size_t len)
-{
-	if (s == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (strlen(names[i]) == len && memcmp(s, names[i], len) == 0)
-			return (int)i;
-	return -1;
-}
-
 int log_level_parse(const char *s, size_t len, enum log_level *out)
 {
-	int i = find_name(log_level_names, LOG_LEVEL_COUNT, s, len);
+	long i = name_table_find(log_level_names, LOG_LEVEL_COUNT, s, len);
 	if (i < 0)
 		return -1;
 	*out = (enum log_level)i;
@@ -57,7 +47,7 @@ int log_level_parse(const char *s, size_t len, enum log_level *out)
 
 int log_target_parse(const char *s, size_t len, enum log_target *out)
 {
-	int i = find_name(log_target_names, LOG_TARGET_COUNT, s, len);
+	long i = name_table_find(log_target_names, LOG_TARGET_COUNT, s, len);
 	if (i < 0)
 		return -1;
 	*out = (enum log_target)i;

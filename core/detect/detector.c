@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "rb/base/assert.h"
+#include "rb/base/name_table.h"
 #include "rb/detect/detector.h"
 
 const char *const detector_kind_names[DETECTOR_KIND_COUNT + 1] = {
@@ -25,15 +26,11 @@ const char *const detector_kind_names[DETECTOR_KIND_COUNT + 1] = {
 
 int detector_kind_parse(const char *s, size_t len, enum detector_kind *out)
 {
-	if (s == NULL)
+	long k = name_table_find(detector_kind_names, DETECTOR_KIND_COUNT, s, len);
+	if (k < 0)
 		return -1;
-	for (size_t k = 0; k < DETECTOR_KIND_COUNT; k++)
-		if (strlen(detector_kind_names[k]) == len &&
-		    memcmp(s, detector_kind_names[k], len) == 0) {
-			*out = (enum detector_kind)k;
-			return 0;
-		}
-	return -1;
+	*out = (enum detector_kind)k;
+	return 0;
 }
 
 const char *detector_kind_name(enum detector_kind k)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rb/base/assert.h"
+#include "rb/base/name_table.h"
 
 const char *const score_rule_names[SCORE_RULE_COUNT + 1] = {
 	[SCORE_CENTRED] = "centred",
@@ -19,15 +20,12 @@ const char *const score_rule_names[SCORE_RULE_COUNT + 1] = {
 
 int score_rule_parse(const char *s, size_t len, enum score_rule *out)
 {
-	if (s == NULL)
-		return -1;
-	for (size_t k = 0; k < SCORE_RULE_COUNT; k++)
-		if (strlen(score_rule_names[k]) == len &&
-		    memcmp(s, score_rule_names[k], len) == 0) {
-			*out = (enum score_rule)k;
-			return 0;
-		}
-	if (len == 8 && memcmp(s, "centered", 8) == 0) {
+	long k = name_table_find(score_rule_names, SCORE_RULE_COUNT, s, len);
+	if (k >= 0) {
+		*out = (enum score_rule)k;
+		return 0;
+	}
+	if (s != NULL && len == 8 && memcmp(s, "centered", 8) == 0) {
 		*out = SCORE_CENTRED;
 		return 0;
 	}

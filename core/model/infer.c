@@ -14,6 +14,7 @@
 #include "model_dnnl.h"
 #include "model_vec.h"
 #include "rb/base/assert.h"
+#include "rb/base/name_table.h"
 #include "rb/model/model_ref.h"
 
 /* Samples converted to double per reference call; bounds its scratch. */
@@ -38,15 +39,11 @@ const char *const infer_path_names[INFER_PATH_COUNT + 1] = {
 
 int infer_path_parse(const char *s, size_t len, enum infer_path *out)
 {
-	if (s == NULL)
+	long k = name_table_find(infer_path_names, INFER_PATH_COUNT, s, len);
+	if (k < 0)
 		return -1;
-	for (size_t k = 0; k < INFER_PATH_COUNT; k++)
-		if (strlen(infer_path_names[k]) == len &&
-		    memcmp(s, infer_path_names[k], len) == 0) {
-			*out = (enum infer_path)k;
-			return 0;
-		}
-	return -1;
+	*out = (enum infer_path)k;
+	return 0;
 }
 
 const char *infer_path_name(enum infer_path path)
