@@ -14,8 +14,14 @@
 #   deep 1h / 1w      data = the same rows with the traffic model's 11 metrics
 #                     (the rewritten query, tests/data/druid/...expected.json,
 #                     answered by the emulator), model=traffic
-#   query deep 1h     query = the seed README's query, model=traffic: the
-#                     daemon asks the emulator (rewritten) on every request
+#   query deep 1h     query = the seed README's query, model=traffic, history=PT0S:
+#                     the daemon asks the emulator (rewritten) on every request
+#   query default 1h  query = the seed README's query, default detector, history=PT0S
+#   history 1h        the same with the configured history (P7D): the daemon asks
+#                     the emulator for 10,080 + 60 one-minute rows on every request
+#                     and answers the 60 requested ones (docs/DRUID.md, History)
+#   history deep 1h   the same with model=traffic (rewritten query, 10,140 rows × 11
+#                     metrics through the model)
 # plus, for reference, the emulator alone answering the rewritten 1-hour query
 # (what the query case waits for on every request; a test fixture, not Druid).
 # Every body is first sent once and must answer 200 "success" with the expected
@@ -150,28 +156,39 @@ field data "$tmp/rows-bytes-1h.json" >"$tmp/body-default-1h"
 field data "$tmp/rows-bytes-1w.json" >"$tmp/body-default-1w"
 { field data "$tmp/rows-model-1h.json"; printf '&%s' "$model_field"; } >"$tmp/body-deep-1h"
 { field data "$tmp/rows-model-1w.json"; printf '&%s' "$model_field"; } >"$tmp/body-deep-1w"
-{ field query "$q"; printf '&%s' "$model_field"; } >"$tmp/body-query-1h"
+printf PT0S >"$tmp/history-off"
+off_field=$(field history "$tmp/history-off")
+{ field query "$q"; printf '&%s&%s' "$model_field" "$off_field"; } >"$tmp/body-query-1h"
+{ field query "$q"; printf '&%s' "$off_field"; } >"$tmp/body-qdefault-1h"
+field query "$q" >"$tmp/body-history-1h"
+{ field query "$q"; printf '&%s' "$model_field"; } >"$tmp/body-history-deep-1h"
 
-cases="default-1h default-1w deep-1h deep-1w query-1h"
+cases="default-1h default-1w deep-1h deep-1w query-1h qdefault-1h history-1h history-deep-1h"
 declare -A label=(
 	[default-1h]="default detector, 1 h inline (60 rows)"
 	[default-1w]="default detector, 1 week inline (10,080 rows)"
 	[deep-1h]="traffic model, 1 h inline (60 rows × 11 metrics)"
 	[deep-1w]="traffic model, 1 week inline (10,080 rows × 11 metrics)"
 	[query-1h]="traffic model, 1 h via Druid emulator (query)"
+	[qdefault-1h]="default detector, 1 h via Druid emulator (query, no history)"
+	[history-1h]="default detector, 1 h via Druid emulator with P7D history (10,140 rows)"
+	[history-deep-1h]="traffic model, 1 h via Druid emulator with P7D history (10,140 rows)"
 )
 run_cases=${RB_BENCH_CASES:-$cases}
 for c in $run_cases; do
 	[[ " $cases " == *" $c "* ]] || die "RB_BENCH_CASES: no case '$c' (one of: $cases)"
 done
 declare -A want_model=([default-1h]=default [default-1w]=default [deep-1h]=traffic
-	[deep-1w]=traffic [query-1h]=traffic)
+	[deep-1w]=traffic [query-1h]=traffic [qdefault-1h]=default [history-1h]=default
+	[history-deep-1h]=traffic)
 for c in $cases; do
 	code=$(curl -s -o "$tmp/check-$c.json" -w '%{http_code}' -H 'Expect:' \
 	       --data-binary @"$tmp/body-$c" "http://127.0.0.1:$svc_port/api/v1/outliers")
 	[ "$code" = 200 ] && grep -q '"status":"success"' "$tmp/check-$c.json" &&
 		grep -q "\"model\":\"${want_model[$c]}\"" "$tmp/check-$c.json" ||
 		die "case $c: HTTP $code $(head -c 300 "$tmp/check-$c.json")"
+	[[ "$c" != history-* ]] || grep -q '"history_rows":10080' "$tmp/check-$c.json" ||
+		die "case $c: no history_rows 10080 in $(tail -c 200 "$tmp/check-$c.json")"
 	code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Expect:' \
 	       --data-binary @"$tmp/body-$c" "http://127.0.0.1:$triv_port/api/v1/outliers")
 	[ "$code" = 200 ] || die "trivial responder, case $c: HTTP $code"

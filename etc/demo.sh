@@ -8,8 +8,11 @@
 #   - lighttpd on 127.0.0.1:39091 (the old service's port), configured from
 #     etc/lighttpd/rb-aioutliers.conf;
 # posts the seed README's example query (rb_flow, FlowSensor, PT1M, 09:00-10:00Z
-# on 2023-09-21, longSum bytes) once with the default detector and once with
-# model=traffic, prints the answers and a curl line to query it by hand, and
+# on 2023-09-21, longSum bytes) once with the default detector (with the
+# configured history, P7D: the service fetches the week before the hour in the
+# same Druid call; it prints history_rows and what it flags of the emulator's
+# injected burst A1, 09:31-09:34) and once with model=traffic, prints the
+# answers and a curl line to query it by hand, and
 # serves until Ctrl-C or SIGTERM; then stops what it started and removes its
 # temporary files. Not a deployment: see docs/HOSTING.md for that.
 #   bash etc/demo.sh
@@ -188,7 +191,14 @@ ask() {
 echo
 echo "The example query of the old service's README (tests/data/druid/seed_readme_pt1m.query.json):"
 echo "rb_flow, sensor FlowSensor, 1-minute buckets, 2023-09-21 09:00-10:00 UTC, longSum bytes."
-ask "default detector (no model field)"
+ask "default detector (no model field), with the configured history (P7D)"
+# What the history gave: how many rows, and which rows of the burst A1 were flagged.
+hist_rows=$(grep -o '"history_rows": *[0-9]*' "$tmp/answer.json" | grep -o '[0-9]*$' || true)
+a1=$(grep -o '"anomalies": *\[[^]]*\]' "$tmp/answer.json" |
+	grep -o '2023-09-21T09:3[1-3]:00.000Z' | sed 's/.*T\(..:..\).*/\1/' | tr '\n' ' ' || true)
+echo "== history: history_rows=${hist_rows:-absent} (rows of the week before the hour that the" \
+     "detector saw; the answer lists the hour's own rows only)"
+echo "== A1 (emulator burst 09:31-09:34): flagged rows ${a1:-none}"
 ask "model=traffic (the query is rewritten for the model's 11 metrics)" \
 	--data-urlencode "model=$model_b64"
 

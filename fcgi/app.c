@@ -114,8 +114,8 @@ void app_too_large(struct app *app, size_t content_length, struct app_response *
  * default detector; *text == *owned, new, the caller frees it). */
 static enum rb_code fetch_series_text(struct app *app, const struct rb_request *rq,
                                       const struct registry_entry *model, const char **text,
-                                      size_t *len, char **owned, const char *rid,
-                                      struct rb_err *err)
+                                      size_t *len, char **owned, struct druid_history *h,
+                                      const char *rid, struct rb_err *err)
 {
 	*text = NULL;
 	*owned = NULL;
@@ -134,11 +134,20 @@ static enum rb_code fetch_series_text(struct app *app, const struct rb_request *
 		                  model->name);
 	char *body = NULL;
 	size_t body_len = 0;
-	enum rb_code rc = druid_query_prepare(rq->query, rq->query_len,
-	                                      model != NULL ? model->druid : NULL, 0, &body,
-	                                      &body_len, err);
+	/* The request may lower the configured history, never raise it (docs/DRUID.md). */
+	long long history_ms = app->cfg->history_ms;
+	if (rq->has_history && rq->history_ms < history_ms)
+		history_ms = rq->history_ms;
+	enum rb_code rc = druid_query_prepare_history(
+		rq->query, rq->query_len, model != NULL ? model->druid : NULL, 0,
+		(int64_t)history_ms, app->cfg->history_max_rows, h, &body, &body_len, err);
 	if (rc != RB_OK)
 		return rc;
+	if (h->history_ms > 0)
+		log_msg(LOG_LVL_DEBUG, rid, "history: %zu rows of %lld ms before %lld", h->rows,
+		        (long long)h->granularity_ms, (long long)h->start_ms);
+	else if (history_ms > 0)
+		log_msg(LOG_LVL_DEBUG, rid, "no history: %s", h->none);
 	log_msg(LOG_LVL_DEBUG, rid, "Druid query: %s", body);
 	rc = druid_query(app->druid, body, body_len, owned, len, err);
 	free(body);
@@ -162,6 +171,8 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	const char *text = NULL;
 	char *text_owned = NULL;
 	size_t text_len = 0;
+	struct druid_history hist;
+	memset(&hist, 0, sizeof hist);
 
 	enum rb_code rc = request_fields_parse(req->content_type,
 	                                       req->body != NULL ? req->body : "", req->body_len,
@@ -181,8 +192,8 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 		log_msg(LOG_LVL_INFO, req->request_id,
 		        "model field is not a valid model name; using the default detector");
 	}
-	rc = fetch_series_text(app, &rq, model, &text, &text_len, &text_owned, req->request_id,
-	                       &err);
+	rc = fetch_series_text(app, &rq, model, &text, &text_len, &text_owned, &hist,
+	                       req->request_id, &err);
 	if (rc != RB_OK)
 		goto done;
 	/* The text is already capped upstream (max_body_bytes for data, druid_max_response_bytes
@@ -212,6 +223,15 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	}
 	if (rc != RB_OK)
 		goto done;
+	if (rq.data == NULL) {
+		/* Answer only the requested rows; the detector saw the history before them. */
+		size_t k = druid_history_rows_before(&hist, s->t, s->n);
+		RB_ASSERT(det.n == s->n);
+		series_drop_head(s, k);
+		detection_drop_head(&det, k);
+		det.has_history = 1;
+		det.history_rows = k;
+	}
 	snprintf(res->model, sizeof res->model, "%s", det.model);
 	res->body = response_success(s, &det);
 	if (res->body == NULL) {

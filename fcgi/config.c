@@ -15,6 +15,7 @@
 
 #include "rb/base/assert.h"
 #include "rb/fcgi/names.h"
+#include "rb/input/period.h"
 #include "rb/fcgi/strnum.h"
 
 /* The whole file is read at once; a config file is small. */
@@ -187,6 +188,55 @@ static void format_real_or_auto(const struct config_key *k, const struct rb_conf
 		snprintf(buf, cap, "auto");
 	else
 		format_real(k, cfg, buf, cap);
+}
+
+/* An ISO-8601 period (PT0S and other zero lengths allowed), stored in ms as a long long. */
+static void config_format_period(long long ms, char *buf, size_t cap);
+
+static enum rb_code parse_period(const struct config_key *k, const char *v, size_t len,
+                                 const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	(void)dir;
+	int64_t ms = 0;
+	struct rb_err perr = {0};
+	if (period_parse_length_ms(v, len, &ms, &perr) != RB_OK)
+		return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not an ISO-8601 period: %s", (int)len,
+		                  v, perr.msg);
+	if ((unsigned long long)ms > k->max) {
+		char most[40];
+		config_format_period((long long)k->max, most, sizeof most);
+		return rb_err_set(err, RB_E_CONFIG, "'%.*s' is longer than %s", (int)len, v, most);
+	}
+	*(long long *)field(cfg, k) = (long long)ms;
+	return RB_OK;
+}
+
+/* Writes ms as the shortest P[nD][T[nH][nM][n[.fff]S]] (PT0S for zero). */
+static void config_format_period(long long ms, char *buf, size_t cap)
+{
+	long long d = ms / 86400000, rest = ms % 86400000;
+	long long h = rest / 3600000, m = rest / 60000 % 60, sec = rest / 1000 % 60,
+		  frac = rest % 1000;
+	int o = snprintf(buf, cap, "P");
+	if (d > 0 || ms == 0)
+		o += snprintf(buf + o, cap > (size_t)o ? cap - (size_t)o : 0, ms == 0 ? "T0S" : "%lldD",
+		              d);
+	if (rest > 0)
+		o += snprintf(buf + o, cap > (size_t)o ? cap - (size_t)o : 0, "T");
+	if (h > 0)
+		o += snprintf(buf + o, cap > (size_t)o ? cap - (size_t)o : 0, "%lldH", h);
+	if (m > 0)
+		o += snprintf(buf + o, cap > (size_t)o ? cap - (size_t)o : 0, "%lldM", m);
+	if (frac > 0)
+		snprintf(buf + o, cap > (size_t)o ? cap - (size_t)o : 0, "%lld.%03lldS", sec, frac);
+	else if (sec > 0)
+		snprintf(buf + o, cap > (size_t)o ? cap - (size_t)o : 0, "%lldS", sec);
+}
+
+static void format_period(const struct config_key *k, const struct rb_config *cfg, char *buf,
+                          size_t cap)
+{
+	config_format_period(*(const long long *)cfield(cfg, k), buf, cap);
 }
 
 static enum rb_code parse_choice(const struct config_key *k, const char *v, size_t len,
@@ -460,6 +510,20 @@ static const struct config_key keys[] = {
 	 "Sensitivity of the model-free detector, from 0 to 1 (higher flags more rows); auto "
 	 "uses the detector's own default (docs/DEFAULT-DETECTOR.md). A request may override "
 	 "it with its sensitivity field."},
+	{"history", parse_period, format_period, OFF(history_ms), 0, 366ull * 86400000, 0, 0, NULL,
+	 "P7D", "an ISO-8601 period of weeks, days, hours, minutes and seconds, from PT0S to P366D",
+	 "History fetched before a query's interval for the model-free detector and the model's "
+	 "centring: the service extends the query's intervals backwards by this much (the same "
+	 "query, one Druid call), runs the detector over the whole and answers only for the "
+	 "requested rows, saying how many history rows it used (history_rows). PT0S turns it "
+	 "off. A request's history field may lower it, never raise it (a larger value is "
+	 "clamped to this one). Months and years are refused (no fixed length). See "
+	 "docs/DRUID.md."},
+	{"history_max_rows", parse_uint, format_uint, OFF(history_max_rows), 0, 1000000, 0, 0,
+	 NULL, "20160", NULL,
+	 "Most history rows fetched (the history period divided by the query's granularity); "
+	 "a longer history is shortened to this many buckets, never refused. 0 turns history "
+	 "off. 20160 is two weeks of one-minute rows."},
 	{"log_level", parse_choice, format_choice, OFF(log_level), 0, 0, 0, 0, log_level_names,
 	 "info", NULL,
 	 "Least severe message logged: error, warn, info (one line per request) or debug."},

@@ -15,6 +15,7 @@
 #include "rb/base/assert.h"
 #include "rb/fcgi/b64.h"
 #include "rb/fcgi/strnum.h"
+#include "rb/input/period.h"
 
 static int is_space(char c)
 {
@@ -200,6 +201,48 @@ static enum rb_code decode_sensitivity(const struct field_rule *rule, const char
 	return RB_OK;
 }
 
+static int period_ok(const char *s, size_t len)
+{
+	int64_t ms;
+	return period_parse_length_ms(s, len, &ms, NULL) == RB_OK;
+}
+
+/* A length of history (PT0S allowed); the caller clamps it to the configured history. */
+static enum rb_code decode_history(const struct field_rule *rule, const char *v, size_t len,
+                                   int encoded, size_t max_json, struct rb_request *req,
+                                   struct rb_err *err)
+{
+	(void)encoded;
+	(void)max_json;
+	char text[PERIOD_MAX_TEXT + 8];
+	size_t n;
+	enum rb_code rc = plain_or_b64(rule->what, v, len, period_ok, text, sizeof text, &n, err);
+	if (rc != RB_OK) {
+		/* Say why when the text (plain or decoded) is period-like: P1M counts months. */
+		const char *cand = v;
+		size_t clen = len;
+		if (!(len > 0 && (v[0] == 'P' || v[0] == 'p')) &&
+		    b64_decode_buf(v, len, (unsigned char *)text, sizeof text - 1, &n, NULL) ==
+		            RB_OK) {
+			trim_in_place(text, &n);
+			cand = text;
+			clen = n;
+		}
+		int64_t ms;
+		struct rb_err why = {0};
+		if (clen > 0 && (cand[0] == 'P' || cand[0] == 'p') &&
+		    period_parse_length_ms(cand, clen, &ms, &why) != RB_OK)
+			return rb_err_set(err, RB_E_INPUT, "not %s: %s", rule->what, why.msg);
+		return rc;
+	}
+	int64_t ms = 0;
+	rc = period_parse_length_ms(text, n, &ms, err);
+	RB_ASSERT(rc == RB_OK); /* period_ok accepted it */
+	req->history_ms = (long long)ms;
+	req->has_history = 1;
+	return RB_OK;
+}
+
 /* Order matters: data before query (data wins). */
 static const struct field_rule rules[] = {
 	{"data", decode_data, '[', "a JSON array (a Druid timeseries result)", 1},
@@ -208,6 +251,7 @@ static const struct field_rule rules[] = {
 	{"metric", decode_metric, 0, "a metric name (1 to 63 of A-Z a-z 0-9 . _ -)", 0},
 	{"sensitivity", decode_sensitivity, 0, "a number from 0 to 1", 0},
 	{"detector", decode_detector, 0, "a detector name", 0}, /* + the names (decode_detector) */
+	{"history", decode_history, 0, "an ISO-8601 period such as P7D or PT0S", 0},
 };
 
 /* The rules' fields that are always base64, for form_parse_raw. */

@@ -39,6 +39,7 @@ static void defaults(void)
 	CHECK(isnan(c.sensitivity)); /* auto: the detector's own default */
 	CHECK(c.log_level == LOG_LVL_INFO && c.log_target == LOG_TO_STDERR);
 	CHECK(c.request_timeout_ms == 60000);
+	CHECK(c.history_ms == 7 * 86400000LL && c.history_max_rows == 20160);
 	/* the empty file is the defaults */
 	struct rb_config d;
 	struct rb_err err = {0};
@@ -65,6 +66,8 @@ static void every_key(void)
 	        "inference = reference\n"
 	        "detector = iforest-legacy\n"
 	        "sensitivity = .5e0\n"
+	        "history = p1dt1h30m0.5s\n"
+	        "history_max_rows = 1000000\n"
 	        "log_level = debug\n"
 	        "log_target = syslog\n"
 	        "request_timeout_ms = 600000"; /* no final newline */
@@ -81,6 +84,7 @@ static void every_key(void)
 	CHECK(strcmp(c.default_model, "traffic.v1") == 0);
 	CHECK(c.inference == INFER_REFERENCE && c.detector == DETECTOR_KIND_IFOREST_LEGACY);
 	CHECK(c.sensitivity == 0.5);
+	CHECK(c.history_ms == 86400000LL + 5400500 && c.history_max_rows == 1000000);
 	CHECK(c.log_level == LOG_LVL_DEBUG && c.log_target == LOG_TO_SYSLOG);
 	CHECK(c.request_timeout_ms == 600000);
 	CHECK(c.listen.kind == RB_LISTEN_UNIX);
@@ -226,6 +230,12 @@ static const struct bad_case bad[] = {
 	{"sensitivity = 1e\n", "is not a decimal number"},
 	{"sensitivity = .\n", "is not a decimal number"},
 	{"request_timeout_ms = 99\n", "out of range 100..600000"},
+	{"history = P1M\n", "history: 'P1M' is not an ISO-8601 period: period has no fixed length"},
+	{"history = 7d\n", "is not an ISO-8601 period: a period starts with P"},
+	{"history = -P1D\n", "negative"},
+	{"history = P367D\n", "history: 'P367D' is longer than P366D"},
+	{"history = P1000000000W\n", "too long"},
+	{"history_max_rows = 1000001\n", "out of range 0..1000000"},
 	{"workers = 2\x01\n", "t.conf:1: control character 0x01 in line"},
 	{"workers = 2\nlog_level = info\x7f\n", "t.conf:2: control character 0x7f"},
 	{"a\rb = 1\n", "unknown key"},

@@ -129,6 +129,27 @@ int main(void)
 		int64_t ms = 1;
 		CHECK(period_parse_ms(NULL, 0, &ms, NULL) == RB_E_INPUT && ms == 0);
 	}
+	/* Lengths (the history setting): zero is accepted, every other rule stays. */
+	{
+		int64_t ms = -1;
+		CHECK(period_parse_length_ms("PT0S", 4, &ms, NULL) == RB_OK && ms == 0);
+		CHECK(period_parse_length_ms("P0D", 3, &ms, NULL) == RB_OK && ms == 0);
+		CHECK(period_parse_length_ms("P0Y0M", 5, &ms, NULL) == RB_OK && ms == 0);
+		CHECK(period_parse_length_ms("P7D", 3, &ms, NULL) == RB_OK && ms == 604800000);
+		struct rb_err err = {0};
+		CHECK(period_parse_length_ms("P1M", 3, &ms, &err) == RB_E_INPUT && ms == 0 &&
+		      strstr(err.msg, "months") != NULL);
+		CHECK(period_parse_length_ms("-PT0S", 5, &ms, NULL) == RB_E_INPUT);
+		CHECK(period_parse_length_ms("", 0, &ms, NULL) == RB_E_INPUT);
+		CHECK(period_parse_length_ms("P", 1, &ms, NULL) == RB_E_INPUT);
+		for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+			if (strcmp(invalid[i].why, "zero") == 0)
+				continue;
+			CHECKF(period_parse_length_ms(invalid[i].text, strlen(invalid[i].text), &ms,
+			                              NULL) == RB_E_INPUT,
+			       "length \"%s\" accepted", invalid[i].text);
+		}
+	}
 	/* Seconds form, including a fraction. */
 	{
 		double s = 0;

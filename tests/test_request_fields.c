@@ -77,6 +77,14 @@ static const struct rf_case cases[] = {
 	{"sensitivity=nan&data=WzFd", RB_E_INPUT, "sensitivity: not a number from 0 to 1", NULL, NULL},
 	{"sensitivity=bmFu&data=WzFd", RB_E_INPUT, "sensitivity: not a number", NULL, NULL},
 	{"sensitivity=inf&data=WzFd", RB_E_INPUT, "sensitivity: not a number", NULL, NULL},
+	{"history=P1M&data=WzFd", RB_E_INPUT,
+	 "history: not an ISO-8601 period such as P7D or PT0S: period has no fixed length", NULL,
+	 NULL},
+	{"history=7d&data=WzFd", RB_E_INPUT,
+	 "history: not an ISO-8601 period such as P7D or PT0S (as plain text or base64)", NULL,
+	 NULL},
+	{"history=-PT1H&data=WzFd", RB_E_INPUT, "history: not an ISO-8601 period", NULL, NULL},
+	{"history=P1D%20&data=WzFd", RB_E_INPUT, "history: not an ISO-8601 period", NULL, NULL},
 	{"detector=iforest&data=WzFd", RB_E_INPUT,
 	 "detector: not a detector name (default or iforest-legacy) (as plain text or base64)",
 	 NULL, NULL},
@@ -187,6 +195,22 @@ static void extension_fields(void)
 	CHECK(req.sensitivity == 0.0 && req.detector == DETECTOR_KIND_DEFAULT);
 	request_fields_release(&req);
 	CHECK(decode("data=WzFd&sensitivity=1e0", &req, &err) == RB_OK && req.sensitivity == 1.0);
+	request_fields_release(&req);
+
+	/* history: plain text or base64 of a period; zero allowed (the caller clamps) */
+	CHECK(decode("data=WzFd", &req, &err) == RB_OK && !req.has_history);
+	request_fields_release(&req);
+	CHECK(decode("data=WzFd&history=P7D", &req, &err) == RB_OK && req.has_history &&
+	      req.history_ms == 604800000LL);
+	request_fields_release(&req);
+	CHECK(decode("data=WzFd&history=PT0S", &req, &err) == RB_OK && req.has_history &&
+	      req.history_ms == 0);
+	request_fields_release(&req);
+	CHECK(decode("data=WzFd&history=UFQ2SA%3D%3D", &req, &err) == RB_OK && req.has_history &&
+	      req.history_ms == 6 * 3600000LL); /* base64 of PT6H */
+	request_fields_release(&req);
+	CHECK(decode("data=WzFd&history=P52W", &req, &err) == RB_OK && /* larger: clamped later */
+	      req.history_ms == 52 * 604800000LL);
 	request_fields_release(&req);
 }
 

@@ -526,9 +526,12 @@ char *response_success(const struct series *s, const struct detection *d)
 	if (reserve(&o, 16) == 0)
 		PUT_LIT(&o, ",\"metric\":");
 	put_checked_string(&o, d->metric, strnlen(d->metric, sizeof d->metric));
-	if (reserve(&o, 16 + REAL_MAX) == 0) {
+	if (reserve(&o, 56 + REAL_MAX) == 0) {
 		PUT_LIT(&o, ",\"threshold\":");
 		put_number(&o, d->threshold);
+		if (d->has_history)
+			o.len += (size_t)snprintf(o.p + o.len, 40, ",\"history_rows\":%zu",
+			                          d->history_rows);
 		PUT_LIT(&o, "}");
 	}
 	return finish(&o);

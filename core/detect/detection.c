@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rb/base/assert.h"
+
 enum rb_code detection_init(struct detection *d, size_t n, struct rb_err *err)
 {
 	memset(d, 0, sizeof *d);
@@ -40,4 +42,17 @@ void detection_release(struct detection *d)
 	d->score = NULL;
 	d->anomaly = NULL;
 	d->n = 0;
+}
+
+void detection_drop_head(struct detection *d, size_t k)
+{
+	RB_ASSERT(k <= d->n);
+	if (k == 0)
+		return;
+	size_t rest = d->n - k;
+	memmove(d->expected, d->expected + k, rest * sizeof *d->expected);
+	memmove(d->observed, d->observed + k, rest * sizeof *d->observed);
+	memmove(d->score, d->score + k, rest * sizeof *d->score);
+	memmove(d->anomaly, d->anomaly + k, rest * sizeof *d->anomaly);
+	d->n = rest;
 }

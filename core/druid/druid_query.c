@@ -10,6 +10,7 @@
 #include "rb/druid/druid_query.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -605,13 +606,33 @@ enum rb_code druid_query_prepare(const char *text, size_t len, const struct drui
                                  size_t max_bytes, char **body, size_t *body_len,
                                  struct rb_err *err)
 {
+	struct druid_history h;
+	return druid_query_prepare_history(text, len, t, max_bytes, 0, 0, &h, body, body_len, err);
+}
+
+enum rb_code druid_query_prepare_history(const char *text, size_t len,
+                                         const struct druid_template *t, size_t max_bytes,
+                                         int64_t history_ms, size_t history_max_rows,
+                                         struct druid_history *h, char **body,
+                                         size_t *body_len, struct rb_err *err)
+{
 	*body = NULL;
 	*body_len = 0;
+	memset(h, 0, sizeof *h);
+	h->none = "history is off";
 	json_t *q = NULL; /* new */
 	enum rb_code rc = druid_query_parse(&q, text, len, max_bytes, err);
 	if (rc != RB_OK)
 		return rc;
-	if (t == NULL) {
+	json_t *ext = NULL; /* new, or NULL without history */
+	if (history_ms > 0) {
+		rc = druid_query_add_history(&ext, q, history_ms, history_max_rows, h, err);
+		if (rc != RB_OK) {
+			json_decref(q);
+			return rc;
+		}
+	}
+	if (t == NULL && ext == NULL) {
 		json_decref(q);
 		char *copy = malloc(len + 1);
 		if (copy == NULL)
@@ -623,11 +644,317 @@ enum rb_code druid_query_prepare(const char *text, size_t len, const struct drui
 		return RB_OK;
 	}
 	json_t *out = NULL; /* new */
-	rc = druid_query_rewrite(&out, q, t, err);
+	if (t != NULL)
+		rc = druid_query_rewrite(&out, ext != NULL ? ext : q, t, err);
+	else
+		out = json_incref(ext);
 	json_decref(q);
+	json_decref(ext);
 	if (rc != RB_OK)
 		return rc;
 	rc = druid_query_dump(out, body, body_len, max_bytes, err);
 	json_decref(out);
 	return rc;
+}
+
+/* ---- history: the query's intervals extended backwards ---- */
+
+/* Reads exactly n digits at s[*pos..len) into *v; 0, or -1. */
+static int read_digits(const char *s, size_t len, size_t *pos, int n, int *v)
+{
+	int x = 0;
+	if (*pos + (size_t)n > len)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		char c = s[*pos + (size_t)i];
+		if (c < '0' || c > '9')
+			return -1;
+		x = x * 10 + (c - '0');
+	}
+	*pos += (size_t)n;
+	*v = x;
+	return 0;
+}
+
+static int leap_year(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int month_days(int y, int m)
+{
+	static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	return m == 2 && leap_year(y) ? 29 : d[m - 1];
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t civil_days(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The inverse of civil_days. */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+int druid_instant_ms(const char *s, size_t len, int64_t *ms)
+{
+	size_t p = 0;
+	int y = 0, mo = 1, d = 1, h = 0, mi = 0, sec = 0, frac = 0, zh = 0, zm = 0, zsign = 0;
+	*ms = 0;
+	if (read_digits(s, len, &p, 4, &y) < 0)
+		return -1;
+	if (p < len && s[p] == '-') {
+		p++;
+		if (read_digits(s, len, &p, 2, &mo) < 0 || mo < 1 || mo > 12)
+			return -1;
+		if (p < len && s[p] == '-') {
+			p++;
+			if (read_digits(s, len, &p, 2, &d) < 0 || d < 1 || d > month_days(y, mo))
+				return -1;
+		}
+	}
+	if (p < len && (s[p] == 'T' || s[p] == 't')) {
+		p++;
+		if (read_digits(s, len, &p, 2, &h) < 0 || h > 23)
+			return -1;
+		if (p < len && s[p] == ':') {
+			p++;
+			if (read_digits(s, len, &p, 2, &mi) < 0 || mi > 59)
+				return -1;
+			if (p < len && s[p] == ':') {
+				p++;
+				if (read_digits(s, len, &p, 2, &sec) < 0 || sec > 59)
+					return -1;
+				if (p < len && (s[p] == '.' || s[p] == ',')) {
+					p++;
+					int nd = 0, scale = 100;
+					while (p < len && s[p] >= '0' && s[p] <= '9') {
+						if (nd < 3)
+							frac += (s[p] - '0') * scale;
+						scale /= 10;
+						nd++;
+						p++;
+					}
+					if (nd == 0 || nd > 9)
+						return -1;
+				}
+			}
+		}
+	}
+	if (p < len && (s[p] == 'Z' || s[p] == 'z')) {
+		p++;
+	} else if (p < len && (s[p] == '+' || s[p] == '-')) {
+		zsign = s[p] == '-' ? -1 : 1;
+		p++;
+		if (read_digits(s, len, &p, 2, &zh) < 0 || zh > 23)
+			return -1;
+		if (p < len && s[p] == ':')
+			p++;
+		if (p < len && read_digits(s, len, &p, 2, &zm) < 0)
+			return -1;
+		if (zm > 59)
+			return -1;
+	}
+	if (p != len)
+		return -1;
+	int64_t days = civil_days(y, mo, d);
+	int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - zsign * (zh * 3600 + zm * 60);
+	*ms = secs * 1000 + frac;
+	return 0;
+}
+
+size_t druid_format_instant(int64_t ms, char *buf, size_t cap)
+{
+	int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+	int64_t rest = ms - days * 86400000; /* [0, 86400000) */
+	int64_t y;
+	int m, d;
+	civil_from_days(days, &y, &m, &d);
+	int n = snprintf(buf, cap, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
+	                 (int)(rest / 3600000), (int)(rest / 60000 % 60), (int)(rest / 1000 % 60),
+	                 (int)(rest % 1000));
+	return n < 0 ? 0 : (size_t)n;
+}
+
+/* The message for an interval history cannot read (400). */
+static enum rb_code bad_interval(const char *s, size_t len, const char *why, struct rb_err *err)
+{
+	char q[QUOTE_MAX];
+	druid_clean_text(q, sizeof q, s, len);
+	return rb_err_set(err, RB_E_INPUT,
+	                  "query interval \"%s\": %s (history needs the interval's start; send "
+	                  "history=PT0S to turn history off)",
+	                  q, why);
+}
+
+/* Start of one interval text "start/end", "start/PERIOD" or "PERIOD/end", in ms. */
+static enum rb_code interval_start_ms(const char *s, size_t len, int64_t *start,
+                                      struct rb_err *err)
+{
+	static const char shape[] =
+		"not start/end, start/period or period/end with ISO-8601 instants";
+	const char *slash = memchr(s, '/', len);
+	if (slash == NULL || memchr(slash + 1, '/', len - (size_t)(slash - s) - 1) != NULL)
+		return bad_interval(s, len, shape, err);
+	size_t la = (size_t)(slash - s), lb = len - la - 1;
+	const char *b = slash + 1;
+	int64_t end = 0;
+	if (la > 0 && (s[0] == 'P' || s[0] == 'p')) {
+		int64_t p = 0;
+		struct rb_err perr = {0};
+		if (druid_instant_ms(b, lb, &end) < 0)
+			return bad_interval(s, len, shape, err);
+		if (period_parse_ms(s, la, &p, &perr) != RB_OK) {
+			if (strstr(perr.msg, "months") != NULL)
+				return bad_interval(s, len,
+				                    "its period counts years or months, so its start "
+				                    "is not a fixed length before its end; write it as "
+				                    "start/end",
+				                    err);
+			return bad_interval(s, len, shape, err);
+		}
+		*start = end - p;
+		return RB_OK;
+	}
+	if (druid_instant_ms(s, la, start) < 0)
+		return bad_interval(s, len, shape, err);
+	if (lb > 0 && (b[0] == 'P' || b[0] == 'p')) {
+		int64_t p = 0;
+		struct rb_err perr = {0};
+		/* A period end: its length is Druid's business (months are fine there). */
+		if (period_parse_length_ms(b, lb, &p, &perr) != RB_OK &&
+		    strstr(perr.msg, "months") == NULL)
+			return bad_interval(s, len, shape, err);
+		return RB_OK;
+	}
+	if (druid_instant_ms(b, lb, &end) < 0)
+		return bad_interval(s, len, shape, err);
+	return RB_OK;
+}
+
+static enum rb_code no_history(struct druid_history *h, const char *why)
+{
+	h->history_ms = 0;
+	h->rows = 0;
+	h->none = why;
+	return RB_OK;
+}
+
+enum rb_code druid_query_add_history(json_t **out, const json_t *query, int64_t history_ms,
+                                     size_t max_rows, struct druid_history *h,
+                                     struct rb_err *err)
+{
+	*out = NULL;
+	memset(h, 0, sizeof *h);
+	enum rb_code rc = druid_query_check(query, err);
+	if (rc != RB_OK)
+		return rc;
+	if (history_ms <= 0 || max_rows == 0)
+		return no_history(h, "history is off");
+	const json_t *limit = json_object_get(query, "limit");
+	if (limit != NULL && !json_is_null(limit))
+		return no_history(h, "the query has a limit");
+	int64_t g = 0;
+	struct rb_err gerr = {0};
+	if (druid_query_granularity_ms(query, &g, &gerr) != RB_OK)
+		return no_history(h, "the granularity has no fixed length");
+	h->granularity_ms = g;
+
+	/* The list of interval strings: the query's own value, or inside an "intervals" object. */
+	const json_t *iv = json_object_get(query, "intervals");
+	const json_t *list = iv;
+	if (json_is_object(iv)) {
+		const json_t *type = json_object_get(iv, "type");
+		list = json_object_get(iv, "intervals");
+		if (!json_is_string(type) || strcmp(json_string_value(type), "intervals") != 0 ||
+		    !json_is_array(list) || json_array_size(list) == 0)
+			return rb_err_set(err, RB_E_INPUT,
+			                  "query intervals: an object must be {\"type\":\"intervals\","
+			                  "\"intervals\":[...]} for history (send history=PT0S to turn "
+			                  "history off)");
+	}
+	if (json_is_array(list) && json_array_size(list) > DRUID_HISTORY_MAX_INTERVALS)
+		return rb_err_set(err, RB_E_INPUT,
+		                  "query has more than %d intervals (send history=PT0S to turn "
+		                  "history off)",
+		                  DRUID_HISTORY_MAX_INTERVALS);
+	int64_t start = INT64_MAX;
+	size_t n = json_is_array(list) ? json_array_size(list) : 1;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *e = json_is_array(list) ? json_array_get(list, i) : list;
+		if (!json_is_string(e))
+			return rb_err_set(err, RB_E_INPUT,
+			                  "query intervals must be strings (send history=PT0S to "
+			                  "turn history off)");
+		int64_t s = 0;
+		rc = interval_start_ms(json_string_value(e), json_string_length(e), &s, err);
+		if (rc != RB_OK)
+			return rc;
+		if (s < start)
+			start = s;
+	}
+	h->start_ms = start;
+
+	/* Whole buckets, at most max_rows, never before the epoch; rows * g <= history_ms. */
+	int64_t rows = history_ms / g;
+	if ((uint64_t)rows > (uint64_t)max_rows)
+		rows = (int64_t)max_rows;
+	if (start / g < rows)
+		rows = start > 0 ? start / g : 0;
+	if (rows <= 0)
+		return no_history(h, start <= 0 ? "the query starts before 1970"
+		                                : "history is shorter than one bucket");
+	h->rows = (size_t)rows;
+	h->history_ms = rows * g;
+
+	char a[40], b[40], text[96];
+	druid_format_instant(start - h->history_ms, a, sizeof a);
+	druid_format_instant(start, b, sizeof b);
+	snprintf(text, sizeof text, "%s/%s", a, b);
+
+	json_t *q = json_deep_copy(query); /* new */
+	json_t *ext = json_array();        /* new: [history interval, the query's intervals...] */
+	int bad = q == NULL || ext == NULL || json_array_append_new(ext, json_string(text)) != 0;
+	for (size_t i = 0; i < n && !bad; i++) {
+		const json_t *e = json_is_array(list) ? json_array_get(list, i) : list;
+		bad = json_array_append(ext, (json_t *)e) != 0;
+	}
+	if (!bad) {
+		json_t *holder = json_is_object(iv) ? json_object_get(q, "intervals") : q;
+		bad = json_object_set(holder, "intervals", ext) != 0;
+	}
+	json_decref(ext);
+	if (bad) {
+		json_decref(q);
+		return rb_err_set(err, RB_E_NOMEM, "out of memory adding history to the query");
+	}
+	*out = q;
+	return RB_OK;
+}
+
+size_t druid_history_rows_before(const struct druid_history *h, const double *t, size_t n)
+{
+	if (h == NULL || h->history_ms <= 0)
+		return 0;
+	size_t k = 0;
+	/* A bucket is history when it ends at or before the requested start. */
+	while (k < n && llround(t[k] * 1000.0) + h->granularity_ms <= h->start_ms)
+		k++;
+	return k;
 }

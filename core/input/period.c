@@ -55,7 +55,9 @@ static enum rb_code fail(int64_t *ms, struct rb_err *err, const char *msg, size_
 
 #define NOWHERE ((size_t)-1)
 
-enum rb_code period_parse_ms(const char *text, size_t len, int64_t *ms, struct rb_err *err)
+/* period_parse_ms and period_parse_length_ms: zero_ok says whether a zero total is accepted. */
+static enum rb_code parse_period(const char *text, size_t len, int zero_ok, int64_t *ms,
+                                 struct rb_err *err)
 {
 	*ms = 0;
 	if (text == NULL || len == 0)
@@ -162,10 +164,20 @@ enum rb_code period_parse_ms(const char *text, size_t len, int64_t *ms, struct r
 		            "period has no fixed length: it counts years or months "
 		            "(P1M is a month; a minute is PT1M)",
 		            NOWHERE);
-	if (total == 0)
+	if (total == 0 && !zero_ok)
 		return fail(ms, err, "period is zero", NOWHERE);
 	*ms = total;
 	return RB_OK;
+}
+
+enum rb_code period_parse_ms(const char *text, size_t len, int64_t *ms, struct rb_err *err)
+{
+	return parse_period(text, len, 0, ms, err);
+}
+
+enum rb_code period_parse_length_ms(const char *text, size_t len, int64_t *ms, struct rb_err *err)
+{
+	return parse_period(text, len, 1, ms, err);
 }
 
 enum rb_code period_parse_seconds(const char *text, double *seconds, struct rb_err *err)

@@ -1099,6 +1099,22 @@ void series_free(struct series *s)
 	free(s);
 }
 
+void series_drop_head(struct series *s, size_t k)
+{
+	RB_ASSERT(s != NULL && k <= s->n);
+	if (k == 0)
+		return;
+	for (size_t i = 0; i < k; i++)
+		if (!in_text(s, s->timestamps[i]))
+			free(s->timestamps[i]);
+	size_t rest = s->n - k, nc = s->ncols;
+	memmove(s->timestamps, s->timestamps + k, rest * sizeof *s->timestamps);
+	memmove(s->t, s->t + k, rest * sizeof *s->t);
+	memmove(s->values, s->values + k * nc, rest * nc * sizeof *s->values);
+	memmove(s->present, s->present + k * nc, rest * nc * sizeof *s->present);
+	s->n = rest;
+}
+
 long series_col(const struct series *s, const char *name)
 {
 	if (s == NULL || name == NULL)

@@ -10,6 +10,7 @@
  */
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +106,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	} else {
 		FUZZ_CHECK(body == NULL && blen == 0);
+	}
+
+	/* With history (docs/DRUID.md): the body is the input when none was added, otherwise a
+	 * query whose intervals start with the added "S'/S" of whole buckets. */
+	{
+		struct druid_history h;
+		int64_t hist = (int64_t)(size % 5) * 86400000 + 1;
+		enum rb_code rc = druid_query_prepare_history(text, size, NULL, 1 << 16, hist,
+		                                              (size % 3) * 5000, &h, &body, &blen,
+		                                              NULL);
+		FUZZ_CHECK(rc == RB_OK ? body != NULL && body[blen] == '\0'
+		                       : body == NULL && blen == 0);
+		if (rc == RB_OK && h.history_ms == 0) {
+			FUZZ_CHECK(h.none != NULL && blen == size && memcmp(body, text, size) == 0);
+		} else if (rc == RB_OK) {
+			FUZZ_CHECK(strlen(body) == blen); /* our own dump */
+			FUZZ_CHECK(h.rows > 0 && h.rows <= (size % 3) * 5000 &&
+			           h.history_ms == (int64_t)h.rows * h.granularity_ms &&
+			           h.history_ms <= hist && h.start_ms - h.history_ms >= 0);
+			json_t *q = json_loadb(body, blen, 0, NULL);
+			FUZZ_CHECK(q != NULL);
+			const json_t *iv = json_object_get(q, "intervals");
+			if (json_is_object(iv))
+				iv = json_object_get(iv, "intervals");
+			const json_t *first = json_array_get(iv, 0);
+			FUZZ_CHECK(json_is_string(first));
+			char want[96], a[40], b[40];
+			druid_format_instant(h.start_ms - h.history_ms, a, sizeof a);
+			druid_format_instant(h.start_ms, b, sizeof b);
+			snprintf(want, sizeof want, "%s/%s", a, b);
+			FUZZ_CHECK(strcmp(json_string_value(first), want) == 0);
+			json_decref(q);
+		}
+		free(body);
+		body = NULL;
 	}
 
 	/* The same bytes as a bare granularity value. */

@@ -29,6 +29,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(rc == RB_E_INPUT && err.code == RB_E_INPUT && ms == 0);
 		FUZZ_CHECK(err.msg[0] != '\0' && memchr(err.msg, '\0', sizeof err.msg) != NULL);
 	}
+	/* Lengths (the history setting) agree, except that a zero total is accepted there. */
+	{
+		struct rb_err lerr = {0};
+		int64_t lms = -1;
+		enum rb_code lrc = period_parse_length_ms((const char *)data, size, &lms, &lerr);
+		if (rc == RB_OK)
+			FUZZ_CHECK(lrc == RB_OK && lms == ms);
+		else if (lrc == RB_OK)
+			FUZZ_CHECK(lms == 0 && strstr(err.msg, "zero") != NULL);
+		else
+			FUZZ_CHECK(lms == 0 && strcmp(lerr.msg, err.msg) == 0);
+	}
 	if (size <= PERIOD_MAX_TEXT) {
 		char flipped[PERIOD_MAX_TEXT];
 		for (size_t i = 0; i < size; i++) {

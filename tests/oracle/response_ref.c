@@ -102,7 +102,8 @@ char *response_success_reference(const struct series *s, const struct detection 
 	preds = NULL;
 	if (put(root, "model", json_string(d->model)) < 0 ||
 	    put(root, "metric", json_string(d->metric)) < 0 ||
-	    put(root, "threshold", number_or_null(d->threshold)) < 0)
+	    put(root, "threshold", number_or_null(d->threshold)) < 0 ||
+	    (d->has_history && put(root, "history_rows", json_integer((json_int_t)d->history_rows)) < 0))
 		goto done;
 	out = json_dumps(root, RESPONSE_DUMP_FLAGS);
 	goto done;

@@ -152,8 +152,10 @@ static void test_queries(void)
 		tu_read_file(tu_source("tests/data/druid/seed_readme_pt1m.expected.json"), NULL);
 	struct svc_http h;
 
-	/* Model: the emulator must receive exactly the rewritten query. */
-	post_form("/api/v1/outliers", &h, "query", query, "model", "traffic");
+	/* Model, history off: the emulator must receive exactly the rewritten query. */
+	char *body = svc_form("query", query, "model", "traffic", "history", "PT0S", NULL);
+	svc_post(&st, "/api/v1/outliers", NULL, body, strlen(body), &h);
+	free(body);
 	expect_success(&h, "traffic", 60);
 	svc_http_free(&h);
 	char *got = svc_emulator_last_query(&st);
@@ -163,9 +165,16 @@ static void test_queries(void)
 	json_decref(je);
 	free(got);
 
-	/* Default detector: the caller's query unchanged. */
-	post_form("/api/v1/outliers", &h, "query", query, NULL, NULL);
+	/* Default detector, history off: the caller's query unchanged, history_rows 0. */
+	body = svc_form("query", query, "history", "PT0S", NULL);
+	svc_post(&st, "/api/v1/outliers", NULL, body, strlen(body), &h);
+	free(body);
 	expect_success(&h, "default", 60);
+	json_t *j = parse(&h);
+	EXPECT(json_integer_value(json_object_get(j, "history_rows")) == 0 &&
+	               json_is_integer(json_object_get(j, "history_rows")),
+	       "history_rows: %.300s", h.body);
+	json_decref(j);
 	svc_http_free(&h);
 	got = svc_emulator_last_query(&st);
 	jg = json_loads(got, 0, NULL);
@@ -176,6 +185,165 @@ static void test_queries(void)
 	free(got);
 	free(query);
 	free(expected);
+}
+
+/* Timestamps of the answer's predicted rows, as one string "t1,t2,...". */
+static char *predicted_timestamps(json_t *j)
+{
+	json_t *pred = json_object_get(j, "predicted");
+	size_t n = json_array_size(pred), cap = 64 * n + 1, o = 0;
+	char *out = calloc(1, cap);
+	CHECK(out != NULL);
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? "," : "",
+		                      jstr(json_array_get(pred, i), "timestamp"));
+	return out;
+}
+
+/* A new copy of text with the first "from" replaced by "to". */
+static char *replace(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+	CHECK(at != NULL);
+	size_t n = strlen(text) - strlen(from) + strlen(to);
+	char *out = malloc(n + 1);
+	CHECK(out != NULL);
+	snprintf(out, n + 1, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	return out;
+}
+
+/* Lines of the emulator's request log (one per request it answered). */
+static size_t emulator_requests(const char *log)
+{
+	size_t len = 0, n = 0;
+	char *text = tu_read_file(log, &len);
+	for (size_t i = 0; i < len; i++)
+		n += text[i] == '\n';
+	free(text);
+	return n;
+}
+
+/*
+ * One history request: the answer has exactly the requested rows (the timestamps of the
+ * same request without history), history_rows == want_rows, the emulator got ONE query
+ * whose intervals are want_intervals in front of the caller's, and nothing else changed.
+ */
+static void expect_history(const char *query, const char *model, const char *history,
+                           const char *want_intervals, size_t want_rows, const char *log)
+{
+	struct svc_http h0, h;
+	char *off = svc_form("query", query, "history", "PT0S", model ? "model" : NULL, model,
+	                     NULL);
+	svc_post(&st, "/api/v1/outliers", NULL, off, strlen(off), &h0);
+	free(off);
+	EXPECT(h0.status == 200, "%ld %.300s", h0.status, h0.body);
+	json_t *j0 = parse(&h0);
+	size_t before = emulator_requests(log);
+	char *on = history != NULL ? svc_form("query", query, "history", history,
+	                                      model ? "model" : NULL, model, NULL)
+	                           : svc_form("query", query, model ? "model" : NULL, model, NULL);
+	svc_post(&st, "/api/v1/outliers", NULL, on, strlen(on), &h);
+	free(on);
+	EXPECT(emulator_requests(log) == before + 1, "%zu Druid queries for one request",
+	       emulator_requests(log) - before);
+	expect_success(&h, model ? model : "default", json_array_size(json_object_get(j0, "predicted")));
+	json_t *j = parse(&h);
+	json_t *hr = json_object_get(j, "history_rows");
+	EXPECT(json_is_integer(hr) && (size_t)json_integer_value(hr) == want_rows,
+	       "history_rows %lld, wanted %zu", (long long)json_integer_value(hr), want_rows);
+	char *t0 = predicted_timestamps(j0), *t1 = predicted_timestamps(j);
+	EXPECT(strcmp(t0, t1) == 0, "rows differ from the request's own:\n%.200s\n%.200s", t0, t1);
+	/* the same keys in the same order as without history */
+	void *i0 = json_object_iter(j0), *i1 = json_object_iter(j);
+	while (i0 != NULL && i1 != NULL) {
+		EXPECT(strcmp(json_object_iter_key(i0), json_object_iter_key(i1)) == 0, "keys %s/%s",
+		       json_object_iter_key(i0), json_object_iter_key(i1));
+		i0 = json_object_iter_next(j0, i0);
+		i1 = json_object_iter_next(j, i1);
+	}
+	EXPECT(i0 == NULL && i1 == NULL, "answers have different keys");
+	/* each anomaly is one of the requested rows */
+	json_t *an = json_object_get(j, "anomalies");
+	for (size_t i = 0; i < json_array_size(an); i++)
+		EXPECT(strstr(t1, jstr(json_array_get(an, i), "timestamp")) != NULL,
+		       "anomaly outside the requested rows");
+	free(t0);
+	free(t1);
+
+	char *got = svc_emulator_last_query(&st);
+	json_t *jg = json_loads(got, 0, NULL), *jq = json_loads(query, 0, NULL);
+	EXPECT(jg != NULL && jq != NULL, "%s", got);
+	json_t *iv = json_loads(want_intervals, 0, NULL);
+	EXPECT(json_equal(json_object_get(jg, "intervals"), iv), "intervals sent: %s",
+	       json_dumps(json_object_get(jg, "intervals"), JSON_COMPACT));
+	if (model == NULL) {
+		json_object_set(jq, "intervals", iv);
+		EXPECT(json_equal(jg, jq), "more than the intervals changed: %s", got);
+	}
+	json_decref(iv);
+	json_decref(jg);
+	json_decref(jq);
+	free(got);
+	json_decref(j0);
+	json_decref(j);
+	svc_http_free(&h0);
+	svc_http_free(&h);
+}
+
+/* History from Druid (docs/DRUID.md): the test config keeps the default history, P7D. */
+static void test_history(int quick)
+{
+	char log[600], args[700];
+	snprintf(log, sizeof log, "%s/druid-requests.log", st.dir);
+	snprintf(args, sizeof args, "--log %s", log);
+	svc_restart_emulator(&st, args);
+	char *query = tu_read_file(tu_source("tests/data/druid/seed_readme_pt1m.query.json"), NULL);
+	const char *hour = "\"2023-09-21T09:00:00+00:00/2023-09-21T10:00:00+00:00\"";
+	char want[512];
+
+	/* A request's history lowers the configured one: two hours, 120 rows. */
+	snprintf(want, sizeof want, "[\"2023-09-21T07:00:00.000Z/2023-09-21T09:00:00.000Z\",%s]",
+	         hour);
+	expect_history(query, NULL, "PT2H", want, 120, log);
+	if (!quick) {
+		/* The default, P7D of one-minute rows: 10,080 rows of history, one Druid call. */
+		snprintf(want, sizeof want,
+		         "[\"2023-09-14T09:00:00.000Z/2023-09-21T09:00:00.000Z\",%s]", hour);
+		expect_history(query, NULL, NULL, want, 10080, log);
+		/* A larger request value is clamped to the configured P7D. */
+		expect_history(query, NULL, "P30D", want, 10080, log);
+		/* The deep model: the same extension of the rewritten query. */
+		expect_history(query, "traffic", NULL, want, 10080, log);
+		/* Druid has less history than asked (the data start 2023-09-01): what there is. */
+		char *early = replace(query, "2023-09-21T09:00:00+00:00/2023-09-21T10:00:00+00:00",
+		                      "2023-09-01T02:00:00+00:00/2023-09-01T03:00:00+00:00");
+		snprintf(want, sizeof want,
+		         "[\"2023-08-25T02:00:00.000Z/2023-09-01T02:00:00.000Z\","
+		         "\"2023-09-01T02:00:00+00:00/2023-09-01T03:00:00+00:00\"]");
+		expect_history(early, NULL, NULL, want, 120, log);
+		free(early);
+	}
+	/* Inline data: no history, no history_rows key. */
+	struct svc_http h;
+	char *traffic = shared_text("upstream/outliers_test_data.json");
+	post_form("/api/v1/outliers", &h, "data", traffic, "history", "P1D");
+	expect_success(&h, "default", 60);
+	EXPECT(strstr(h.body, "history_rows") == NULL, "history_rows in a data answer");
+	svc_http_free(&h);
+	free(traffic);
+	/* A history the service cannot read, and an interval history cannot extend: 400s. */
+	post_form("/api/v1/outliers", &h, "query", query, "history", "P1M");
+	expect_error(&h, 400, "history: not an ISO-8601 period such as P7D or PT0S: period has "
+	                      "no fixed length");
+	svc_http_free(&h);
+	char *bad = replace(query, "2023-09-21T09:00:00+00:00/2023-09-21T10:00:00+00:00",
+	                    "P1M/2023-09-21T10:00:00+00:00");
+	post_form("/api/v1/outliers", &h, "query", bad, NULL, NULL);
+	expect_error(&h, 400, "its period counts years or months");
+	svc_http_free(&h);
+	free(bad);
+	free(query);
+	svc_restart_emulator(&st, NULL);
 }
 
 static void test_errors(void)
@@ -410,6 +578,7 @@ static int run_valgrind(void)
 	test_health();
 	test_inline_data();
 	test_queries();
+	test_history(1);
 	test_errors();
 	int rc = svc_signal_daemon(&st, SIGTERM, 1, 60000);
 	EXPECT(rc == 0, "daemon under valgrind exited %d", rc);
@@ -450,6 +619,7 @@ int main(int argc, char **argv)
 	test_health();
 	test_inline_data();
 	test_queries();
+	test_history(0);
 	test_errors();
 	test_druid_failures();
 	test_load();

@@ -22,10 +22,19 @@ struct detection {
 	double threshold;        /* score above which a row is an anomaly */
 	char metric[64];         /* the analysed metric */
 	char model[64];          /* model name, or the default detector's name */
+	int has_history;         /* 1: the answer says history_rows (a query request) */
+	size_t history_rows;     /* rows before the requested interval the detector saw and the
+	                          * answer leaves out (detection_drop_head) */
 };
 
 /* Allocates the arrays for n rows (zeroed); RB_E_NOMEM on failure. */
 enum rb_code detection_init(struct detection *d, size_t n, struct rb_err *err);
+/*
+ * Drops the first k rows (k <= n: RB_ASSERT) from every per-row array, as
+ * series_drop_head does for the series: what the answer leaves out of a
+ * detection run over history. A new per-row array must be added here.
+ */
+void detection_drop_head(struct detection *d, size_t k);
 /* Frees the arrays (not d itself); safe on a zeroed or already freed struct. */
 void detection_release(struct detection *d);
 

@@ -109,4 +109,72 @@ enum rb_code druid_query_prepare(const char *text, size_t len, const struct drui
                                  size_t max_bytes, char **body, size_t *body_len,
                                  struct rb_err *err);
 
+/* ---- history (docs/DRUID.md, "History") ---- */
+
+/* Most intervals a query may list when history is added (Druid's own cap is larger). */
+#define DRUID_HISTORY_MAX_INTERVALS 1000
+
+/* What druid_query_add_history did; a plain value. */
+struct druid_history {
+	int64_t start_ms;       /* the requested start: the earliest start among the query's
+	                         * intervals, ms since 1970-01-01T00:00Z (0 when not read) */
+	int64_t granularity_ms; /* the bucket length (0 when it has none) */
+	int64_t history_ms;     /* length added before start_ms, rows * granularity_ms;
+	                         * 0 = no history */
+	size_t rows;            /* history buckets asked of Druid (<= max_rows) */
+	const char *none;       /* when history_ms is 0: why, a static English phrase */
+};
+
+/*
+ * The query with history: a new deep copy of query (borrowed, never modified)
+ * whose intervals get one more interval in front, "S'/S" in UTC with
+ * milliseconds, where S is the earliest start among the query's intervals and
+ * S' = S - rows * granularity, rows = min(history_ms / granularity, max_rows,
+ * S / granularity) (whole buckets, never before 1970). A string intervals
+ * becomes a list; {"type":"intervals","intervals":[...]} keeps its shape.
+ * Druid condenses abutting intervals, so the answer is one series.
+ * No history (*out NULL, RB_OK, h->history_ms 0 and h->none saying why) when
+ * history_ms <= 0 or max_rows is 0, when the query has a "limit" (history
+ * would eat it), when its granularity has no fixed length (all, none, month,
+ * ...) or when not one whole bucket fits.
+ * RB_E_INPUT (400, naming the interval) when an interval is not
+ * start/end, start/PERIOD or PERIOD/end with instants
+ * YYYY[-MM[-DD]][THH[:MM[:SS[.fff]]]][Z|+-HH[[:]MM]], when PERIOD/end has a
+ * period with months or years, for another intervals object, or for more than
+ * DRUID_HISTORY_MAX_INTERVALS intervals; the failed query check's code and
+ * message otherwise; RB_E_NOMEM.
+ */
+enum rb_code druid_query_add_history(json_t **out /* new */, const json_t *query /* borrowed */,
+                                     int64_t history_ms, size_t max_rows,
+                                     struct druid_history *h, struct rb_err *err);
+
+/*
+ * druid_query_prepare with history: the same, and with history_ms > 0 the
+ * query is extended by druid_query_add_history (before the rewrite); *h says
+ * what was added. Without history (off, or h->none) the body is what
+ * druid_query_prepare gives (the client's bytes for the default detector).
+ */
+enum rb_code druid_query_prepare_history(const char *text, size_t len,
+                                         const struct druid_template *t, size_t max_bytes,
+                                         int64_t history_ms, size_t history_max_rows,
+                                         struct druid_history *h, char **body,
+                                         size_t *body_len, struct rb_err *err);
+
+/*
+ * How many of the first n rows (t: bucket starts in seconds, ascending, as
+ * series_parse gives them) are history: their bucket ends at or before
+ * h->start_ms. 0 when h is NULL or added no history.
+ */
+size_t druid_history_rows_before(const struct druid_history *h, const double *t, size_t n);
+
+/*
+ * An interval instant as Druid reads it, YYYY[-MM[-DD]][THH[:MM[:SS[.f]]]]
+ * [Z|+-HH[[:]MM]] (no zone: UTC), to ms since the epoch. 0, or -1 when
+ * s[0..len) is not one (field ranges checked).
+ */
+int druid_instant_ms(const char *s, size_t len, int64_t *ms);
+
+/* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (cap >= 32 for years 0-9999); the length. */
+size_t druid_format_instant(int64_t ms, char *buf, size_t cap);
+
 #endif

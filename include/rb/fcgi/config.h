@@ -56,6 +56,8 @@ struct rb_config {
 	enum infer_path inference;          /* how models run (rb/model/infer.h) */
 	enum detector_kind detector;        /* the model-free detector (rb/detect/detector.h) */
 	double sensitivity;                 /* default detector sensitivity, 0..1 */
+	long long history_ms;               /* history before a query's interval; 0 = off */
+	unsigned history_max_rows;          /* cap on history rows; 0 = off */
 	enum log_level log_level;           /* least severe message logged (rb/fcgi/log.h) */
 	enum log_target log_target;
 	unsigned request_timeout_ms;        /* a worker's budget for one request */

@@ -15,6 +15,10 @@
  *   sensitivity our extension: a number in [0, 1] for the default detector.
  *   detector    our extension: a detector's name (detector_kind_names:
  *               "default" or "iforest-legacy").
+ *   history     our extension: an ISO-8601 period (P1D, PT6H, PT0S = none) of history
+ *               before a query's interval; the caller clamps it to the configured
+ *               history (a request may lower it, never raise it). Months, years and
+ *               anything not a period: RB_E_INPUT.
  * The extension fields take plain text when it is valid for the field,
  * otherwise base64 of valid text (so a client may base64 everything); neither
  * is an RB_E_INPUT naming the field. Caveat: an unpadded base64 text that is
@@ -51,6 +55,8 @@ struct rb_request {
 	double sensitivity;
 	int has_detector;
 	enum detector_kind detector;
+	int has_history;
+	long long history_ms;        /* >= 0, the history field's length in ms */
 };
 
 /*

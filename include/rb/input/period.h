@@ -36,6 +36,14 @@
  */
 enum rb_code period_parse_ms(const char *text, size_t len, int64_t *ms, struct rb_err *err);
 
+/*
+ * The same rules, except that a zero total (PT0S, P0D) is accepted and gives
+ * *ms = 0: for lengths where zero means "none" (the history setting). Still
+ * RB_E_INPUT for months or years, negatives, junk and over PERIOD_MAX_MS.
+ */
+enum rb_code period_parse_length_ms(const char *text, size_t len, int64_t *ms,
+                                    struct rb_err *err);
+
 /* The same for a NUL-terminated text, giving seconds (ms / 1000, exact). */
 enum rb_code period_parse_seconds(const char *text, double *seconds, struct rb_err *err);
 

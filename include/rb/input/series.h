@@ -72,6 +72,14 @@ enum rb_code series_parse_with(struct series **out, const char *json, size_t len
                                const struct series_limits *limits, unsigned opts,
                                struct rb_err *err);
 
+/*
+ * Drops the first k rows (k <= n: RB_ASSERT): the rows after them move to the
+ * front, in order; n becomes n - k. The arrays keep their allocation; the
+ * dropped timestamps are freed unless inside text. n_null, n_nonnumeric and
+ * reordered still describe the whole input. O(rows kept * columns).
+ */
+void series_drop_head(struct series *s, size_t k);
+
 /* Column index of a metric name, or -1 when no row carries it. */
 long series_col(const struct series *s, const char *name);
 
