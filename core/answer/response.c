@@ -509,6 +509,20 @@ static void put_rows(struct out *o, const struct series *s, const struct detecti
 	}
 }
 
+/* Writes v in decimal as Jansson writes an integer ("%lld", v < 2^63); returns the length. */
+static size_t format_count(char *buf, uint64_t v)
+{
+	char tmp[20];
+	size_t t = 0;
+	do {
+		tmp[t++] = (char)('0' + v % 10u);
+		v /= 10u;
+	} while (v != 0);
+	for (size_t k = 0; k < t; k++)
+		buf[k] = tmp[t - 1 - k];
+	return t;
+}
+
 /* Fixed bytes of one event besides its three instants: keys, kind, score, rows. */
 #define EVENT_FIXED (sizeof "{\"start\":,\"end\":,\"kind\":\"down\",\"peak_timestamp\":," \
                      "\"peak_score\":,\"rows\":}," + REAL_MAX + 24)
@@ -571,7 +585,7 @@ static void put_events(struct out *o, const struct series *s, const struct detec
 		PUT_LIT(o, ",\"peak_score\":");
 		put_number(o, e->peak_score);
 		PUT_LIT(o, ",\"rows\":");
-		o->len += (size_t)snprintf(o->p + o->len, 24, "%llu", (unsigned long long)e->rows);
+		o->len += format_count(o->p + o->len, e->rows);
 		PUT_LIT(o, "}");
 	}
 	if (reserve(o, 32) == 0) {

@@ -22,13 +22,27 @@ static int64_t spacing_ms(double t0, double t1)
 	double ms = (t1 - t0) * 1000.0;
 	if (!(ms >= 0.0 && ms < 9e15)) /* false for NaN too */
 		return SPACING_NONE;
-	return (int64_t)floor(ms + 0.5);
+	return (int64_t)(ms + 0.5); /* ms >= 0: truncation is floor, and no libm call */
 }
 
 double events_grid_step(const double *t, size_t n)
 {
 	if (n < 3)
 		return 0.0;
+	/*
+	 * Fast path, exact: when more than half of the spacings equal the first
+	 * one bit for bit, they all round to its milliseconds, so that is the
+	 * majority (a majority is unique). Druid's instants of a granularity of
+	 * whole seconds take it; one branch-free pass.
+	 */
+	double d0 = t[1] - t[0];
+	size_t same = 0;
+	for (size_t i = 0; i + 1 < n; i++)
+		same += t[i + 1] - t[i] == d0;
+	if (same > (n - 1) / 2) {
+		int64_t ms0 = spacing_ms(t[0], t[1]);
+		return ms0 > 0 && ms0 != SPACING_NONE ? (double)ms0 / 1000.0 : 0.0;
+	}
 	/* Boyer-Moore majority vote over the n - 1 spacings, then a count to confirm it */
 	int64_t cand = SPACING_NONE;
 	size_t votes = 0;
@@ -53,10 +67,17 @@ double events_grid_step(const double *t, size_t n)
 	return (double)cand / 1000.0;
 }
 
-/* Grid points missing between instants t0 < t1 for a step > 0: round((t1 - t0) / step) - 1. */
-static uint64_t missing_between(double t0, double t1, double step)
+/*
+ * Grid points missing between instants t0 < t1 for a step > 0: round((t1 -
+ * t0) / step) - 1. The common case, a spacing under 1.5 steps, costs one
+ * comparison (min_gap = 1.5 * step): no division on a regular stretch.
+ */
+static uint64_t missing_between(double t0, double t1, double step, double min_gap)
 {
-	double k = floor((t1 - t0) / step + 0.5);
+	double dt = t1 - t0;
+	if (!(dt >= min_gap)) /* also NaN */
+		return 0;
+	double k = floor(dt / step + 0.5);
 	if (!(k >= 2.0)) /* also NaN: not ascending or not finite */
 		return 0;
 	if (k > 9007199254740992.0) /* 2^53: only hand-built instants get here */
@@ -109,11 +130,22 @@ enum rb_code events_find(struct events *out, const struct series *s, const struc
 	size_t n = d->n < s->n ? d->n : s->n;
 	double step = s->t != NULL ? events_grid_step(s->t, n) : 0.0; /* t NULL: hand-built */
 	out->step = step;
+	double min_gap = 1.5 * step;
 	size_t cap_alloc = 0;
 	int in_run = 0, rc = 0;
 	size_t first = 0, peak = 0;
 
+	const double *t = s->t;
+	double quiet_below = step > 0.0 ? min_gap : INFINITY; /* a spacing with no point missing */
 	for (size_t i = 0; i < n && rc == 0; i++) {
+		/* skip a quiet stretch (rows not flagged, nothing missing after them) in a tight loop */
+		if (!in_run && t != NULL) {
+			while (i + 1 < n && !d->anomaly[i] && t[i + 1] - t[i] < quiet_below)
+				i++;
+		} else if (!in_run) {
+			while (i + 1 < n && !d->anomaly[i])
+				i++;
+		}
 		if (d->anomaly[i]) {
 			if (!in_run) {
 				in_run = 1;
@@ -124,8 +156,9 @@ enum rb_code events_find(struct events *out, const struct series *s, const struc
 				peak = i;
 			}
 		}
-		uint64_t missing = step > 0.0 && i + 1 < n ? missing_between(s->t[i], s->t[i + 1], step)
-		                                           : 0;
+		uint64_t missing = step > 0.0 && i + 1 < n
+		                           ? missing_between(s->t[i], s->t[i + 1], step, min_gap)
+		                           : 0;
 		if (in_run && !(i + 1 < n && d->anomaly[i + 1] && missing == 0)) {
 			struct event e = run_event(d, first, i, peak);
 			rc = push(out, &cap_alloc, cap, &e);
