@@ -8,7 +8,9 @@
  * exponent without '+' or leading zeros, a non-finite number as null,
  * strings escaped like Jansson (\" \\ \b \f \n \r \t, other control bytes as
  * \u00XX, everything else verbatim) and refused when not valid UTF-8. Not the
- * HTTP layer (status codes, headers) and not any detection logic.
+ * HTTP layer (status codes, headers) and not any detection logic: the list of
+ * events comes from events_find() (include/rb/detect/events.h), this file
+ * only writes it.
  */
 #include "rb/answer/response.h"
 

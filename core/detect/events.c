@@ -128,15 +128,15 @@ enum rb_code events_find(struct events *out, const struct series *s, const struc
 	if (cap == 0)
 		cap = EVENTS_MAX;
 	size_t n = d->n < s->n ? d->n : s->n;
-	double step = s->t != NULL ? events_grid_step(s->t, n) : 0.0; /* t NULL: hand-built */
+	const double *t = s->t;
+	double step = t != NULL ? events_grid_step(t, n) : 0.0; /* t NULL: hand-built, no grid */
 	out->step = step;
 	double min_gap = 1.5 * step;
+	double quiet_below = step > 0.0 ? min_gap : INFINITY; /* a spacing with no point missing */
 	size_t cap_alloc = 0;
 	int in_run = 0, rc = 0;
 	size_t first = 0, peak = 0;
 
-	const double *t = s->t;
-	double quiet_below = step > 0.0 ? min_gap : INFINITY; /* a spacing with no point missing */
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		/* skip a quiet stretch (rows not flagged, nothing missing after them) in a tight loop */
 		if (!in_run && t != NULL) {
@@ -157,7 +157,7 @@ enum rb_code events_find(struct events *out, const struct series *s, const struc
 			}
 		}
 		uint64_t missing = step > 0.0 && i + 1 < n
-		                           ? missing_between(s->t[i], s->t[i + 1], step, min_gap)
+		                           ? missing_between(t[i], t[i + 1], step, min_gap)
 		                           : 0;
 		if (in_run && !(i + 1 < n && d->anomaly[i + 1] && missing == 0)) {
 			struct event e = run_event(d, first, i, peak);
@@ -171,8 +171,8 @@ enum rb_code events_find(struct events *out, const struct series *s, const struc
 			e.first = i;
 			e.last = i + 1;
 			e.peak = i;
-			e.start = s->t[i] + step;
-			e.end = s->t[i] + (double)missing * step;
+			e.start = t[i] + step;
+			e.end = t[i] + (double)missing * step;
 			e.rows = missing;
 			rc = push(out, &cap_alloc, cap, &e);
 		}
