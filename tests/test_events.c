@@ -6,8 +6,10 @@
  * step (majority, exactly half, millisecond jitter, duplicates, descending,
  * irregular, fewer than 3 rows), rows with a missing value (rows, not gaps),
  * the cap and hostile sizes (a million rows with a gap per three rows, a
- * gap of 3e14 grid points), the instant format against gmtime_r, and random
- * grid series against a naive reference written from the grid positions.
+ * gap of 3e14 grid points), the instant format against gmtime_r, random
+ * grid series against a naive reference written from the grid positions, and
+ * events_find's one-pass speculation against the plain two-step definition
+ * (events_grid_step, then a scan) where the speculation holds and where not.
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/detect/events.c" /* scan(): the one-pass path against the two-step one */
 #include "rb/detect/detection.h"
 #include "rb/detect/events.h"
 #include "rb/input/series.h"
@@ -440,6 +443,70 @@ static void test_random_vs_positions(void)
 	}
 }
 
+/*
+ * events_find() (one pass that assumes the first spacing is the grid's) gives
+ * exactly what the definition gives: events_grid_step(), then a plain scan.
+ * Families: the first spacing the grid's; the first spacing a hole; a
+ * one-minute start under a five-minute majority; instants with milliseconds
+ * (spacings equal to the millisecond, not bit for bit); irregular; and small
+ * caps (the scan stops early and must still count every spacing).
+ */
+static void test_speculation(void)
+{
+	struct tu_rng r = {0x5BEC0001ull};
+	for (int round = 0; round < 600; round++) {
+		int family = round % 5;
+		size_t n = 3 + tu_rng_next(&r) % 150;
+		char *rows = malloc(n + 1);
+		double *t = malloc(n * sizeof *t);
+		CHECK(rows != NULL && t != NULL);
+		double x = 1695286800.0 + (family == 3 ? 0.123 : 0.0);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t k = tu_rng_next(&r) % 10;
+			double sp = 60.0;
+			if (family == 1 && i == 1)
+				sp = 180.0;
+			else if (family == 2)
+				sp = i == 1 ? 60.0 : k < 7 ? 300.0 : 60.0 * (double)(1 + k);
+			else if (family == 4)
+				sp = (double)(tu_rng_next(&r) % 100000) / 1000.0;
+			else if (k >= 8)
+				sp = 60.0 * (double)(2 + tu_rng_next(&r) % 5);
+			if (i > 0)
+				x += sp;
+			t[i] = x;
+			uint64_t c = tu_rng_next(&r) % 6;
+			rows[i] = c < 3 ? '.' : c < 4 ? '+' : c < 5 ? '-' : 'n';
+		}
+		rows[n] = '\0';
+		struct fx f;
+		fx_make(&f, t, rows);
+		size_t cap = round % 7 == 0 ? 1 + tu_rng_next(&r) % 5 : 0;
+		fx_find(&f, cap);
+		struct events g;
+		memset(&g, 0, sizeof g);
+		g.step = events_grid_step(t, n);
+		size_t odd;
+		CHECK(scan(&g, f.s, &f.d, n, cap ? cap : EVENTS_MAX, g.step, 0, &odd) == 0);
+		CHECKF(f.ev.step == g.step && f.ev.n == g.n && f.ev.truncated == g.truncated,
+		       "round %d (family %d): step %g/%g, %zu/%zu events, truncated %d/%d", round,
+		       family, f.ev.step, g.step, f.ev.n, g.n, f.ev.truncated, g.truncated);
+		for (size_t k = 0; k < g.n; k++) {
+			const struct event *a = &f.ev.ev[k], *b = &g.ev[k];
+			CHECKF(a->kind == b->kind && a->first == b->first && a->last == b->last &&
+			               a->peak == b->peak && a->rows == b->rows && a->start == b->start &&
+			               a->end == b->end,
+			       "round %d event %zu differs", round, k);
+		}
+		if (family == 2)
+			CHECK(g.step == 300.0 || g.step == 0.0);
+		events_release(&g);
+		fx_free(&f);
+		free(rows);
+		free(t);
+	}
+}
+
 int main(void)
 {
 	test_runs();
@@ -449,5 +516,6 @@ int main(void)
 	test_cap_and_hostile();
 	test_format();
 	test_random_vs_positions();
+	test_speculation();
 	return 0;
 }

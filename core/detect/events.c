@@ -121,31 +121,41 @@ static struct event run_event(const struct detection *d, size_t first, size_t la
 	return e;
 }
 
-enum rb_code events_find(struct events *out, const struct series *s, const struct detection *d,
-                         size_t cap, struct rb_err *err)
+/*
+ * One pass over rows [0, n) of s and d appending the events to out (zeroed
+ * by the caller) for the grid step `step` (0: none). With spec set (a
+ * speculation that the first spacing d0 = t[1] - t[0] is the grid's; step
+ * is then its milliseconds), quiet rows are those whose spacing to the next
+ * equals d0 bit for bit, and *odd counts the spacings that do not, over all
+ * n - 1 of them even when the cap stops the scan. Returns 0, or -1 on NOMEM.
+ */
+static int scan(struct events *out, const struct series *s, const struct detection *d,
+                size_t n, size_t cap, double step, int spec, size_t *odd)
 {
-	memset(out, 0, sizeof *out);
-	if (cap == 0)
-		cap = EVENTS_MAX;
-	size_t n = d->n < s->n ? d->n : s->n;
 	const double *t = s->t;
-	double step = t != NULL ? events_grid_step(t, n) : 0.0; /* t NULL: hand-built, no grid */
-	out->step = step;
+	double d0 = spec ? t[1] - t[0] : 0.0;
 	double min_gap = 1.5 * step;
 	double quiet_below = step > 0.0 ? min_gap : INFINITY; /* a spacing with no point missing */
-	size_t cap_alloc = 0;
+	size_t cap_alloc = 0, first = 0, peak = 0, i = 0;
 	int in_run = 0, rc = 0;
-	size_t first = 0, peak = 0;
 
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	*odd = 0;
+	for (; i < n && rc == 0; i++) {
 		/* skip a quiet stretch (rows not flagged, nothing missing after them) in a tight loop */
-		if (!in_run && t != NULL) {
-			while (i + 1 < n && !d->anomaly[i] && t[i + 1] - t[i] < quiet_below)
-				i++;
-		} else if (!in_run) {
-			while (i + 1 < n && !d->anomaly[i])
-				i++;
+		if (!in_run) {
+			if (spec) {
+				while (i + 1 < n && !d->anomaly[i] && t[i + 1] - t[i] == d0)
+					i++;
+			} else if (t != NULL) {
+				while (i + 1 < n && !d->anomaly[i] && t[i + 1] - t[i] < quiet_below)
+					i++;
+			} else {
+				while (i + 1 < n && !d->anomaly[i])
+					i++;
+			}
 		}
+		if (spec && i + 1 < n && !(t[i + 1] - t[i] == d0))
+			(*odd)++;
 		if (d->anomaly[i]) {
 			if (!in_run) {
 				in_run = 1;
@@ -177,8 +187,47 @@ enum rb_code events_find(struct events *out, const struct series *s, const struc
 			rc = push(out, &cap_alloc, cap, &e);
 		}
 	}
+	if (spec) /* stopped by the cap: count the spacings not seen */
+		for (; i + 1 < n; i++)
+			*odd += !(t[i + 1] - t[i] == d0);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * One pass in the common case: the scan assumes the first spacing is the
+ * grid's (what events_grid_step's exact fast path would find) and checks it
+ * on the way; only when more than half of the spacings differ from it is
+ * the list thrown away and made again with the step events_grid_step gives.
+ * Either way the result is that of the step events_grid_step() defines.
+ */
+enum rb_code events_find(struct events *out, const struct series *s, const struct detection *d,
+                         size_t cap, struct rb_err *err)
+{
+	memset(out, 0, sizeof *out);
+	if (cap == 0)
+		cap = EVENTS_MAX;
+	size_t n = d->n < s->n ? d->n : s->n;
+	const double *t = s->t; /* NULL: a hand-built series, read as one without a grid */
+	size_t odd = 0;
+	int rc = 0;
+	int64_t ms0 = t != NULL && n >= 3 ? spacing_ms(t[0], t[1]) : SPACING_NONE;
+	int done = 0;
+	if (ms0 > 0) {
+		out->step = (double)ms0 / 1000.0;
+		rc = scan(out, s, d, n, cap, out->step, 1, &odd);
+		done = rc < 0 || n - 1 - odd > (n - 1) / 2;
+		if (!done) {
+			events_release(out);
+			memset(out, 0, sizeof *out);
+		}
+	}
+	if (!done) {
+		out->step = t != NULL ? events_grid_step(t, n) : 0.0;
+		rc = scan(out, s, d, n, cap, out->step, 0, &odd);
+	}
 	if (rc < 0) {
 		events_release(out);
+		out->step = 0.0;
 		return rb_err_set(err, RB_E_NOMEM, "out of memory for the events of %zu rows", n);
 	}
 	return RB_OK;
