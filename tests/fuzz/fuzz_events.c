@@ -8,8 +8,9 @@
  * the score and a spare byte. Checked: no crash or sanitizer report; at most
  * EVENTS_MAX events, in time order; a run is flagged rows only, its peak
  * inside it with the largest score; unless truncated, every flagged row is
- * in exactly one run; a gap has rows >= 1 and start <= end; the body of
- * response_success() is JSON whose events array has the same length.
+ * in exactly one run; a gap has rows >= 1 and start <= end; the list equals
+ * the two-step definition's (events_grid_step, then a plain scan); the body
+ * of response_success() is JSON whose events array has the same length.
  */
 #include <math.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "core/detect/events.c" /* scan(): the definition, to compare with */
 #include "rb/answer/response.h"
 #include "rb/detect/detection.h"
 #include "rb/detect/events.h"
@@ -96,6 +98,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!ev.truncated && covered != flagged)
 		fail("flagged rows not covered by runs", covered);
+	struct events g;
+	size_t odd;
+	memset(&g, 0, sizeof g);
+	g.step = events_grid_step(s->t, n);
+	if (scan(&g, s, &d, n, EVENTS_MAX, g.step, 0, &odd) != 0)
+		fail("scan failed", 0);
+	if (g.step != ev.step || g.n != ev.n || g.truncated != ev.truncated)
+		fail("differs from the two-step definition", g.n);
+	for (size_t k = 0; k < g.n; k++)
+		if (g.ev[k].kind != ev.ev[k].kind || g.ev[k].first != ev.ev[k].first ||
+		    g.ev[k].last != ev.ev[k].last || g.ev[k].peak != ev.ev[k].peak ||
+		    g.ev[k].rows != ev.ev[k].rows)
+			fail("event differs from the two-step definition", k);
+	events_release(&g);
 
 	char *body = response_success(s, &d);
 	if (body == NULL)

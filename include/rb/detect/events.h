@@ -25,9 +25,10 @@
  *   splits a run of flagged rows around it. A row whose value is missing
  *   (observed NAN) is a row, never a gap.
  *
- * Cost: one pass over the rows, O(n) time, no allocation besides the list,
- * which holds at most `cap` events (EVENTS_MAX in the answer): past it the
- * scan stops and `truncated` is set; the kept events are the first ones.
+ * Cost: O(n) time, no allocation besides the list, which holds at most
+ * `cap` events (EVENTS_MAX in the answer): past it the scan stops and
+ * `truncated` is set; the kept events are the first ones. One pass when the
+ * first spacing is the grid's (the usual Druid series), else at most three.
  */
 #ifndef RB_DETECT_EVENTS_H
 #define RB_DETECT_EVENTS_H
