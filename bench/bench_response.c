@@ -3,8 +3,10 @@
  * (tests/oracle/response_ref.c) against the direct writer (core/answer/response.c), on
  * synthetic detections of 60 rows (1 hour), 10,080 rows (1 week) and
  * 100,000 rows, realistic values (traffic bytes with decimals, small
- * scores, 2% anomalies, ISO timestamps). Prints per case the median over
- * several runs (same process) of the mean time per body, and the ratio.
+ * scores, 2% anomalies, ISO timestamps on a one-minute grid; both bodies
+ * include the events, about one per anomaly here). Per case the median over
+ * several runs (same process) of the mean time per body, the ratio, and
+ * the time of events_find() alone (part of the direct writer's time).
  * Second table: score_median() (quickselect) against the former qsort
  * median, on one column of the same lengths.
  * Usage: bench_response [runs (default 7)]
@@ -19,6 +21,7 @@
 #include "bench_util.h"
 #include "rb/answer/response.h"
 #include "rb/detect/detection.h"
+#include "rb/detect/events.h"
 #include "rb/detect/score.h"
 #include "oracle/response_ref.h"
 #include "rb/input/series.h"
@@ -72,7 +75,8 @@ int main(int argc, char **argv)
 	struct rb_err err;
 
 	printf("response_success: Jansson reference vs direct writer (median of %d runs)\n", runs);
-	printf("%-14s %10s %16s %12s %8s\n", "case", "bytes", "reference us", "direct us", "ratio");
+	printf("%-14s %10s %16s %12s %8s %8s %10s\n", "case", "bytes", "reference us", "direct us",
+	       "ratio", "events", "of which events_find us");
 	for (size_t c = 0; c < sizeof rows / sizeof rows[0]; c++) {
 		size_t n = rows[c];
 		struct series *s = NULL;
@@ -89,6 +93,7 @@ int main(int argc, char **argv)
 			struct tm tm;
 			gmtime_r(&t, &tm);
 			strftime(s->timestamps[i], 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+			s->t[i] = (double)t; /* a one-minute grid: the events see it */
 			double base = 3e7 + 1e7 * sin((double)i / 200.0);
 			d.observed[i] = floor(base * (0.9 + 0.2 * bench_unit(&seed)));
 			d.expected[i] = base * (0.95 + 0.1 * bench_unit(&seed));
@@ -102,7 +107,9 @@ int main(int argc, char **argv)
 		int iters = n < 1000 ? 2000 : n < 50000 ? 20 : 3;
 		double *tr = malloc((size_t)runs * sizeof *tr);
 		double *td = malloc((size_t)runs * sizeof *td);
-		if (tr == NULL || td == NULL)
+		double *te = malloc((size_t)runs * sizeof *te);
+		size_t nevents = 0;
+		if (tr == NULL || td == NULL || te == NULL)
 			return 1;
 		size_t bytes = 0;
 		for (int r = 0; r < runs; r++) {
@@ -110,11 +117,28 @@ int main(int argc, char **argv)
 			td[r] = time_one(response_success, s, &d, iters, &bytes);
 		}
 		double mr = bench_median(tr, (size_t)runs), md = bench_median(td, (size_t)runs);
+		/* events_find alone: the part of the direct writer's time that finds the events */
+		for (int r = 0; r < runs; r++) {
+			double t0 = bench_wall_us();
+			for (int k = 0; k < iters; k++) {
+				struct events ev;
+				if (events_find(&ev, s, &d, 0, &err) != RB_OK) {
+					fprintf(stderr, "%s\n", err.msg);
+					return 1;
+				}
+				nevents = ev.n;
+				events_release(&ev);
+			}
+			te[r] = (bench_wall_us() - t0) / iters;
+		}
+		double me = bench_median(te, (size_t)runs);
 		char label[32];
 		snprintf(label, sizeof label, "%zu rows", n);
-		printf("%-14s %10zu %16.1f %12.1f %7.1fx\n", label, bytes, mr, md, mr / md);
+		printf("%-14s %10zu %16.1f %12.1f %7.1fx %8zu %10.1f\n", label, bytes, mr, md, mr / md,
+		       nevents, me);
 		free(tr);
 		free(td);
+		free(te);
 		detection_release(&d);
 		series_free(s);
 	}

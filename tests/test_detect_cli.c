@@ -3,7 +3,8 @@
  * exit codes 0 / 1 / 2, one JSON line on stdout (success or error body),
  * nothing on stdout for a usage error, stdin input, the legacy rule, the
  * model-free detector when no model is named, that the answer for the
- * bundled sample names the 10:55 spike, and the usage's and the usage
+ * bundled sample names the 10:55 spike (in anomalies, and as the peak of an
+ * "up" event; events cover the anomalies' rows), and the usage's and the usage
  * errors' lists of path, rule and detector names, word for word.
  */
 #include <stdio.h>
@@ -95,6 +96,32 @@ static const char *status_of(json_t *j)
 	return json_string_value(json_object_get(j, "status"));
 }
 
+/*
+ * The answer's events agree with its anomalies: the rows of its up/down
+ * events add up to the anomalies, and one up/down event (the one returned,
+ * borrowed; NULL if none) has peak_timestamp ts.
+ */
+static json_t *events_agree(json_t *j, const char *ts)
+{
+	json_t *ev = json_object_get(j, "events"), *found = NULL;
+	CHECK(json_is_array(ev));
+	long long rows = 0;
+	for (size_t k = 0; k < json_array_size(ev); k++) {
+		json_t *e = json_array_get(ev, k);
+		const char *kind = json_string_value(json_object_get(e, "kind"));
+		CHECK(kind != NULL);
+		if (strcmp(kind, "gap") == 0)
+			continue;
+		rows += json_integer_value(json_object_get(e, "rows"));
+		if (strcmp(json_string_value(json_object_get(e, "peak_timestamp")), ts) == 0)
+			found = e;
+	}
+	CHECKF(rows == (long long)json_array_size(json_object_get(j, "anomalies")),
+	       "events cover %lld rows, anomalies %zu", rows,
+	       json_array_size(json_object_get(j, "anomalies")));
+	return found;
+}
+
 int main(void)
 {
 	static struct result r;
@@ -117,6 +144,10 @@ int main(void)
 		                "2024-03-12T10:55:00.000Z") == 0;
 	CHECK(spike);
 	CHECK(strcmp(json_string_value(json_object_get(j, "model")), "traffic") == 0);
+	/* the spike is the peak of an event of its own, above what the model expected */
+	json_t *spike_ev = events_agree(j, "2024-03-12T10:55:00.000Z");
+	CHECK(spike_ev != NULL &&
+	      strcmp(json_string_value(json_object_get(spike_ev, "kind")), "up") == 0);
 	size_t n_anomalies = json_array_size(an);
 	json_decref(j);
 
@@ -184,6 +215,7 @@ int main(void)
 	CHECK(strcmp(json_string_value(json_object_get(j, "model")), "default") == 0);
 	CHECK(strcmp(json_string_value(json_object_get(j, "metric")), "bytes") == 0);
 	CHECK(json_array_size(json_object_get(j, "predicted")) == 90);
+	events_agree(j, "");
 	json_decref(j);
 
 	run(&r, "--help");

@@ -5,7 +5,9 @@
  * default and legacy detectors and through the deep model (traffic.keras),
  * on random detections (random bit patterns, decimal-looking, integral,
  * huge, tiny, subnormal, negative, non-finite, exact rounding ties of the
- * 16th digit, powers of ten and their neighbours) and on timestamps, model
+ * 16th digit, powers of ten and their neighbours; instants without a grid,
+ * on a grid with missing stretches, irregular), past the cap of the events
+ * list, and on timestamps, model
  * and metric names with quotes, backslashes, control bytes, non-ASCII UTF-8,
  * and invalid UTF-8 (both then answer NULL, or the error fallback message).
  */
@@ -18,6 +20,7 @@
 #include "rb/detect/detection.h"
 #include "rb/detect/detector.h"
 #include "rb/detect/engine.h"
+#include "rb/detect/events.h"
 #include "rb/model/infer.h"
 #include "rb/model/model.h"
 #include "oracle/response_ref.h"
@@ -143,8 +146,18 @@ static void test_random(void)
 		struct series *s = NULL;
 		CHECK(series_alloc(&s, n, 1, &err) == RB_OK);
 		int allow_bad = round % 3 == 2;
-		for (size_t i = 0; i < n; i++)
+		double t = 1695286800.0 + (double)(tu_rng_next(&r) % 100000);
+		for (size_t i = 0; i < n; i++) {
 			s->timestamps[i] = random_ts(&r, allow_bad);
+			/* rounds 0, 3, 6, ..: instants 0 (no grid); else a one-minute grid with
+			 * missing stretches (gap events), and every fifth round irregular */
+			if (round % 3 != 0) {
+				uint64_t k = tu_rng_next(&r) % 16;
+				t += round % 5 == 4 ? (double)(tu_rng_next(&r) % 1000) / 7.0
+				                    : 60.0 * (double)(k < 13 ? 1 : k - 11);
+				s->t[i] = t;
+			}
+		}
 		struct detection d;
 		CHECK(detection_init(&d, n, &err) == RB_OK);
 		for (size_t i = 0; i < n; i++) {
@@ -191,6 +204,38 @@ static void test_many_doubles(void)
 	}
 	d.threshold = 0.0113;
 	compare("many doubles", s, &d);
+	detection_release(&d);
+	series_free(s);
+}
+
+/*
+ * The events past their cap: a one-minute series with a missing minute after
+ * every third row (hostile: a gap per three rows) and three rows in four
+ * flagged, so that both kinds fill the list and "events_truncated" follows it.
+ */
+static void test_many_events(void)
+{
+	struct rb_err err;
+	size_t n = 2 * EVENTS_MAX; /* 6,666 gaps and about 8,300 runs */
+	struct series *s = NULL;
+	CHECK(series_alloc(&s, n, 1, &err) == RB_OK);
+	struct detection d;
+	CHECK(detection_init(&d, n, &err) == RB_OK);
+	for (size_t i = 0; i < n; i++) {
+		s->timestamps[i] = malloc(16);
+		CHECK(s->timestamps[i] != NULL);
+		snprintf(s->timestamps[i], 16, "r%zu", i);
+		/* a missing minute after every third row: two spacings in three are one minute */
+		s->t[i] = 1695286800.0 + 60.0 * (double)(i + i / 3);
+		d.expected[i] = 10.0;
+		d.observed[i] = (i % 3 == 0) ? 20.0 : 1.5;
+		d.score[i] = (double)(i % 7) * 0.25;
+		d.anomaly[i] = i % 4 != 3;
+	}
+	compare("many events", s, &d);
+	char *body = response_success(s, &d);
+	CHECK(body != NULL && strstr(body, ",\"events_truncated\":true}") != NULL);
+	free(body);
 	detection_release(&d);
 	series_free(s);
 }
@@ -271,6 +316,7 @@ int main(void)
 {
 	test_random();
 	test_many_doubles();
+	test_many_events();
 	test_error_bodies();
 	test_upstream();
 	return 0;

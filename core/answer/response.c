@@ -8,9 +8,13 @@
  * exponent without '+' or leading zeros, a non-finite number as null,
  * strings escaped like Jansson (\" \\ \b \f \n \r \t, other control bytes as
  * \u00XX, everything else verbatim) and refused when not valid UTF-8. Not the
- * HTTP layer (status codes, headers) and not any detection logic.
+ * HTTP layer (status codes, headers) and not any detection logic: the list of
+ * events comes from events_find() (include/rb/detect/events.h), this file
+ * only writes it.
  */
 #include "rb/answer/response.h"
+
+#include "rb/detect/events.h"
 
 #include <locale.h>
 #include <math.h>
@@ -507,6 +511,93 @@ static void put_rows(struct out *o, const struct series *s, const struct detecti
 	}
 }
 
+/* Writes v in decimal as Jansson writes an integer ("%lld", v < 2^63); returns the length. */
+static size_t format_count(char *buf, uint64_t v)
+{
+	char tmp[20];
+	size_t t = 0;
+	do {
+		tmp[t++] = (char)('0' + v % 10u);
+		v /= 10u;
+	} while (v != 0);
+	for (size_t k = 0; k < t; k++)
+		buf[k] = tmp[t - 1 - k];
+	return t;
+}
+
+/* Fixed bytes of one event besides its three instants: keys, kind, score, rows. */
+#define EVENT_FIXED (sizeof "{\"start\":,\"end\":,\"kind\":\"down\",\"peak_timestamp\":," \
+                     "\"peak_score\":,\"rows\":}," + REAL_MAX + 24)
+
+/*
+ * Appends ,"events":[...] (and ,"events_truncated":true past the cap) for
+ * the events of include/rb/detect/events.h: start, end and peak_timestamp
+ * are the rows' timestamp strings as received, or for a gap its instants as
+ * events_format_instant() writes them; peak_score a real, rows an integer.
+ */
+static void put_events(struct out *o, const struct series *s, const struct detection *d)
+{
+	struct events ev;
+	if (o->failed)
+		return;
+	if (events_find(&ev, s, d, EVENTS_MAX, NULL) != RB_OK) {
+		o->failed = 1;
+		return;
+	}
+	if (reserve(o, 16) == 0)
+		PUT_LIT(o, ",\"events\":[");
+	for (size_t k = 0; k < ev.n && !o->failed; k++) {
+		const struct event *e = &ev.ev[k];
+		char gap[2][EVENTS_INSTANT_LEN];
+		const char *ts[3];
+		size_t tl[3];
+		if (e->kind == EVENT_GAP) {
+			tl[0] = tl[2] = events_format_instant(gap[0], e->start);
+			tl[1] = events_format_instant(gap[1], e->end);
+			ts[0] = ts[2] = gap[0];
+			ts[1] = gap[1];
+		} else {
+			ts[0] = s->timestamps[e->first];
+			ts[1] = s->timestamps[e->last];
+			ts[2] = s->timestamps[e->peak];
+			for (int j = 0; j < 3; j++)
+				tl[j] = strlen(ts[j]);
+		}
+		size_t room = EVENT_FIXED;
+		for (int j = 0; j < 3; j++) {
+			if (utf8_valid(ts[j], tl[j]) < 0 || tl[j] > (RESPONSE_MAX_BYTES - EVENT_FIXED) / 18) {
+				o->failed = 1;
+				break;
+			}
+			room += 6 * tl[j] + 2;
+		}
+		if (reserve(o, room) < 0)
+			break;
+		if (k > 0)
+			PUT_LIT(o, ",");
+		PUT_LIT(o, "{\"start\":");
+		put_string(o, ts[0], tl[0]);
+		PUT_LIT(o, ",\"end\":");
+		put_string(o, ts[1], tl[1]);
+		PUT_LIT(o, ",\"kind\":\"");
+		const char *kind = event_kind_names[e->kind];
+		put_raw(o, kind, strlen(kind));
+		PUT_LIT(o, "\",\"peak_timestamp\":");
+		put_string(o, ts[2], tl[2]);
+		PUT_LIT(o, ",\"peak_score\":");
+		put_number(o, e->peak_score);
+		PUT_LIT(o, ",\"rows\":");
+		o->len += format_count(o->p + o->len, e->rows);
+		PUT_LIT(o, "}");
+	}
+	if (reserve(o, 32) == 0) {
+		PUT_LIT(o, "]");
+		if (ev.truncated)
+			PUT_LIT(o, ",\"events_truncated\":true");
+	}
+	events_release(&ev);
+}
+
 char *response_success(const struct series *s, const struct detection *d)
 {
 	struct out o = {NULL, 0, 0, 0};
@@ -532,8 +623,10 @@ char *response_success(const struct series *s, const struct detection *d)
 		if (d->has_history)
 			o.len += (size_t)snprintf(o.p + o.len, 40, ",\"history_rows\":%zu",
 			                          d->history_rows);
-		PUT_LIT(&o, "}");
 	}
+	put_events(&o, s, d);
+	if (reserve(&o, 1) == 0)
+		PUT_LIT(&o, "}");
 	return finish(&o);
 }
 

@@ -4,7 +4,9 @@
  * core/answer/response.c wrote them directly. Used only by tests and benchmarks to
  * prove the two byte-identical; not called by the service. One compact line,
  * keys in a fixed order, reals with 15 significant digits, non-finite numbers
- * as null.
+ * as null. The list of events comes from events_find() (rb/detect/events.h,
+ * tested on its own by tests/test_events.c); this file checks how it is
+ * written, not how it is found.
  */
 #include "oracle/response_ref.h"
 
@@ -12,6 +14,8 @@
 #include <stdlib.h>
 
 #include <jansson.h>
+
+#include "rb/detect/events.h"
 
 /* Dump flags shared by both bodies: the CLI and the service send these bytes. */
 #define RESPONSE_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
@@ -68,6 +72,56 @@ static json_t *predicted_entry(const char *ts, const struct detection *d, size_t
 	return o;
 }
 
+/* New reference: one event {start, end, kind, peak_timestamp, peak_score, rows}. */
+static json_t *event_entry(const struct series *s, const struct event *e)
+{
+	char a[EVENTS_INSTANT_LEN], b[EVENTS_INSTANT_LEN];
+	const char *start, *end, *peak;
+	if (e->kind == EVENT_GAP) {
+		events_format_instant(a, e->start);
+		events_format_instant(b, e->end);
+		start = peak = a;
+		end = b;
+	} else {
+		start = s->timestamps[e->first];
+		end = s->timestamps[e->last];
+		peak = s->timestamps[e->peak];
+	}
+	json_t *o = json_object();
+	if (o == NULL)
+		return NULL;
+	if (put(o, "start", json_string(start)) < 0 || put(o, "end", json_string(end)) < 0 ||
+	    put(o, "kind", json_string(event_kind_names[e->kind])) < 0 ||
+	    put(o, "peak_timestamp", json_string(peak)) < 0 ||
+	    put(o, "peak_score", number_or_null(e->peak_score)) < 0 ||
+	    put(o, "rows", json_integer((json_int_t)e->rows)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Adds "events" (and "events_truncated" past the cap) to root; -1 on failure. */
+static int put_events(json_t *root, const struct series *s, const struct detection *d)
+{
+	struct events ev;
+	if (events_find(&ev, s, d, EVENTS_MAX, NULL) != RB_OK)
+		return -1;
+	json_t *arr = json_array(); /* new, stolen by root below */
+	int rc = arr == NULL ? -1 : 0;
+	for (size_t k = 0; k < ev.n && rc == 0; k++)
+		rc = push(arr, event_entry(s, &ev.ev[k]));
+	if (rc == 0) {
+		rc = put(root, "events", arr);
+		arr = NULL;
+	}
+	if (rc == 0 && ev.truncated)
+		rc = put(root, "events_truncated", json_true());
+	json_decref(arr);
+	events_release(&ev);
+	return rc;
+}
+
 char *response_success_reference(const struct series *s, const struct detection *d)
 {
 	json_t *root = json_object();  /* new */
@@ -103,7 +157,8 @@ char *response_success_reference(const struct series *s, const struct detection 
 	if (put(root, "model", json_string(d->model)) < 0 ||
 	    put(root, "metric", json_string(d->metric)) < 0 ||
 	    put(root, "threshold", number_or_null(d->threshold)) < 0 ||
-	    (d->has_history && put(root, "history_rows", json_integer((json_int_t)d->history_rows)) < 0))
+	    (d->has_history && put(root, "history_rows", json_integer((json_int_t)d->history_rows)) < 0) ||
+	    put_events(root, s, d) < 0)
 		goto done;
 	out = json_dumps(root, RESPONSE_DUMP_FLAGS);
 	goto done;

@@ -2,7 +2,8 @@
  * The service end to end: a real web server (lighttpd or Apache, argv[1]) in
  * front of the real daemon, which talks to the real Druid emulator, all on
  * loopback. Each scenario asserts status, body and, for queries, the exact
- * query the emulator received. Run as: test_service lighttpd|apache
+ * query the emulator received; the emulator's outage A4 comes back as a "gap"
+ * event. Run as: test_service lighttpd|apache
  */
 #include <jansson.h>
 #include <pthread.h>
@@ -83,6 +84,7 @@ static void expect_success(const struct svc_http *h, const char *model, size_t r
 	size_t n = json_array_size(json_object_get(j, "predicted"));
 	EXPECT(n == rows, "predicted has %zu rows, wanted %zu", n, rows);
 	EXPECT(json_is_array(json_object_get(j, "anomalies")), "no anomalies array");
+	EXPECT(json_is_array(json_object_get(j, "events")), "no events array");
 	json_decref(j);
 }
 
@@ -185,6 +187,42 @@ static void test_queries(void)
 	free(got);
 	free(query);
 	free(expected);
+
+	/* The emulator's outage A4 (FlowSensor2, no rows 14:00-16:00) inside a one-minute
+	 * request with skipped empty buckets: one "gap" event over the missing minutes,
+	 * and no row of its own in anomalies or predicted. */
+	static const char a4[] =
+		"{\"queryType\":\"timeseries\",\"dataSource\":\"rb_flow\",\"granularity\":\"minute\","
+		"\"intervals\":[\"2023-10-10T13:00:00Z/2023-10-10T17:00:00Z\"],"
+		"\"filter\":{\"type\":\"selector\",\"dimension\":\"sensor_name\","
+		"\"value\":\"FlowSensor2\"},\"aggregations\":[{\"type\":\"longSum\","
+		"\"name\":\"bytes\",\"fieldName\":\"sum_bytes\"}],"
+		"\"context\":{\"skipEmptyBuckets\":\"true\"}}";
+	post_form("/api/v1/outliers", &h, "query", a4, NULL, NULL);
+	expect_success(&h, "default", 120);
+	json_t *ja4 = parse(&h);
+	json_t *ev = json_object_get(ja4, "events"); /* borrowed */
+	size_t gaps = 0;
+	for (size_t k = 0; k < json_array_size(ev); k++) {
+		json_t *e = json_array_get(ev, k);
+		if (strcmp(jstr(e, "kind"), "gap") != 0)
+			continue;
+		gaps++;
+		EXPECT(strcmp(jstr(e, "start"), "2023-10-10T14:00:00.000Z") == 0 &&
+		               strcmp(jstr(e, "end"), "2023-10-10T15:59:00.000Z") == 0 &&
+		               strcmp(jstr(e, "peak_timestamp"), "2023-10-10T14:00:00.000Z") == 0 &&
+		               json_integer_value(json_object_get(e, "rows")) == 120 &&
+		               json_real_value(json_object_get(e, "peak_score")) == 0.0,
+		       "A4 gap event: %s", h.body);
+	}
+	EXPECT(gaps == 1, "%zu gap events for A4: %.600s", gaps, h.body);
+	json_t *an = json_object_get(ja4, "anomalies"); /* borrowed */
+	for (size_t k = 0; k < json_array_size(an); k++)
+		EXPECT(strncmp(jstr(json_array_get(an, k), "timestamp"), "2023-10-10T14", 13) != 0 &&
+		               strncmp(jstr(json_array_get(an, k), "timestamp"), "2023-10-10T15", 13) != 0,
+		       "an anomaly inside the outage: %s", h.body);
+	json_decref(ja4);
+	svc_http_free(&h);
 }
 
 /* Timestamps of the answer's predicted rows, as one string "t1,t2,...". */

@@ -13,8 +13,11 @@
 /*
  * The success body of CONTRACT §1 as a new NUL-terminated string (malloc'd,
  * caller frees): status, anomalies (timestamp, expected, value, score),
- * predicted (timestamp, forecast), model, metric, threshold. NULL on NOMEM.
- * Non-finite numbers never appear (a missing observed value is null).
+ * predicted (timestamp, forecast), model, metric, threshold, then events
+ * (start, end, kind, peak_timestamp, peak_score, rows: the list of
+ * include/rb/detect/events.h, at most EVENTS_MAX, and "events_truncated":true
+ * only when there were more). NULL on NOMEM. Non-finite numbers never appear
+ * (a missing observed value is null).
  */
 char *response_success(const struct series *s, const struct detection *d);
 
