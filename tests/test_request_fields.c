@@ -78,7 +78,7 @@ static const struct rf_case cases[] = {
 	{"sensitivity=bmFu&data=WzFd", RB_E_INPUT, "sensitivity: not a number", NULL, NULL},
 	{"sensitivity=inf&data=WzFd", RB_E_INPUT, "sensitivity: not a number", NULL, NULL},
 	{"detector=iforest&data=WzFd", RB_E_INPUT,
-	 "detector: not a detector name (default or iforest-legacy) (as plain text or base64)",
+	 "detector: not a detector name (default, iforest-legacy or novelty) (as plain text or base64)",
 	 NULL, NULL},
 };
 
