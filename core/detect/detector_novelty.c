@@ -33,7 +33,7 @@
  * onsets (step 6), a subset of the candidates.
  * expected = the median of the previous rows (the jump baseline).
  *
- * Time O(n log n) (sorts and Fenwick trees), memory linear in rows, one
+ * Time O(n log n) (radix sorts, Fenwick trees), memory linear in rows, one
  * allocation. Deterministic.
  * Not here: the default detector (core/detect/detector_robust.c), choice of
  * the metric and of the detector (core/detect/detector.c).
@@ -83,8 +83,11 @@ struct nv_ws {
 	double *meas;  /* [NV_MEASURES][m] measure values (NAN = not defined) */
 	double *sorted;/* [m] sorted values of one measure */
 	size_t *rank;  /* [m] rank of point j in sorted */
-	size_t *fen;   /* [m + 1] Fenwick tree */
+	uint32_t *fen; /* [m + 1] Fenwick tree over ranks */
+	size_t *lo;    /* [m] per rank r: first rank whose value >= sorted[r] - band */
+	size_t *hi;    /* [m] per rank r: first rank whose value > sorted[r] + band */
 	double *pbest; /* [m] best p* */
+	double *inv;   /* [m] inv[s] = 1 / (s + 1) */
 	double *base;  /* [m] trailing median */
 	struct robust_keyed *pairs, *pairs_tmp; /* [max(n, m)] */
 };
@@ -109,7 +112,10 @@ static int nv_alloc(struct nv_ws *w, size_t n)
 		w->sorted = carve(w->block, &off, m, sizeof *w->sorted);
 		w->rank = carve(w->block, &off, m, sizeof *w->rank);
 		w->fen = carve(w->block, &off, m + 1, sizeof *w->fen);
+		w->lo = carve(w->block, &off, m, sizeof *w->lo);
+		w->hi = carve(w->block, &off, m, sizeof *w->hi);
 		w->pbest = carve(w->block, &off, m, sizeof *w->pbest);
+		w->inv = carve(w->block, &off, m, sizeof *w->inv);
 		w->base = carve(w->block, &off, m, sizeof *w->base);
 		w->pairs = carve(w->block, &off, m, sizeof *w->pairs);
 		w->pairs_tmp = carve(w->block, &off, m, sizeof *w->pairs_tmp);
@@ -131,11 +137,15 @@ static size_t nv_order(struct nv_ws *w, const double *x, const double *t, size_t
 	for (size_t i = 0; i < n; i++)
 		if (!isfinite(t[i]))
 			use_index = 1;
+	int ascending = 1;
 	for (size_t i = 0; i < n; i++) {
 		w->pairs[i].key = robust_order_key(use_index ? (double)i : t[i]);
 		w->pairs[i].idx = i;
+		if (i > 0 && w->pairs[i].key < w->pairs[i - 1].key)
+			ascending = 0;
 	}
-	robust_radix_sort(w->pairs, w->pairs_tmp, n);
+	if (!ascending) /* the usual case, rows in time order, needs no sort */
+		robust_radix_sort(w->pairs, w->pairs_tmp, n);
 	size_t m = 0;
 	for (size_t q = 0; q < n; q++) {
 		size_t i = w->pairs[q].idx;
@@ -197,48 +207,20 @@ static void nv_resolution(const double *s, size_t k, double *scratch, double *q,
 	*range = s[k - 1] - s[0];
 }
 
-/* Fenwick tree over ranks 0..k-1. */
-static void fen_add(size_t *fen, size_t k, size_t r)
+/* Fenwick tree over ranks 0..k-1 (counts fit 32 bits: novelty_detect caps the rows). */
+static void fen_add(uint32_t *fen, size_t k, size_t r)
 {
 	for (size_t i = r + 1; i <= k; i += i & (0 - i))
 		fen[i]++;
 }
 
 /* Number of inserted ranks < r. */
-static size_t fen_prefix(const size_t *fen, size_t r)
+static size_t fen_prefix(const uint32_t *fen, size_t r)
 {
 	size_t s = 0;
 	for (size_t i = r; i > 0; i -= i & (0 - i))
 		s += fen[i];
 	return s;
-}
-
-/* First index in s[k] with s[i] >= v. */
-static size_t lower_bound(const double *s, size_t k, double v)
-{
-	size_t lo = 0, hi = k;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* First index in s[k] with s[i] > v. */
-static size_t upper_bound(const double *s, size_t k, double v)
-{
-	size_t lo = 0, hi = k;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s[mid] <= v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 /* w->base[j] = median of the NV_BASE_ROWS values before j (v[0] for j = 0). */
@@ -271,14 +253,14 @@ static void nv_baseline(struct nv_ws *w, size_t m)
 }
 
 /*
- * The seasonal measure at point j (a nearest neighbour in the daily slot):
- * up[j] = v[j] minus the highest, dn[j] = the lowest minus v[j], of the
- * values within +-half steps of the same time on each of the previous
- * NV_SEASON_DAYS days; NAN when no earlier day has a value in the slot.
- * One pointer per day advances with j: O(m * days * slot).
+ * The seasonal measure at point j (a nearest neighbour in the daily slot),
+ * against the values within +-half steps of the same time on each of the
+ * previous NV_SEASON_DAYS days: e[j] = how far v[j] lies above the highest
+ * of them (> 0), or minus how far below the lowest (< 0), else 0; NAN when
+ * no earlier day has a value in the slot. One pointer per day advances
+ * with j: O(m * days * slot).
  */
-static void nv_season(const struct nv_ws *w, size_t m, double step, double half, double *up,
-                      double *dn)
+static void nv_season(const struct nv_ws *w, size_t m, double step, double half, double *e)
 {
 	size_t ptr[NV_SEASON_DAYS + 1] = {0};
 	double hw = half * step;
@@ -299,61 +281,66 @@ static void nv_season(const struct nv_ws *w, size_t m, double step, double half,
 				seen++;
 			}
 		}
-		if (seen == 0) {
-			up[j] = NAN;
-			dn[j] = NAN;
-		} else {
-			up[j] = w->v[j] - hi;
-			dn[j] = lo - w->v[j];
-		}
+		if (seen == 0)
+			e[j] = NAN;
+		else if (w->v[j] > hi)
+			e[j] = w->v[j] - hi;
+		else if (w->v[j] < lo)
+			e[j] = w->v[j] - lo;
+		else
+			e[j] = 0.0;
 	}
 }
 
+/* Dead band of a measure from its sorted defined values s[k]; scratch[k]. */
+static double nv_band(const double *s, size_t k, double *scratch)
+{
+	double q, spread, range;
+	nv_resolution(s, k, scratch, &q, &spread, &range);
+	return fmax(fmax(NV_BAND_QUANTA * q, NV_BAND_FRAC * spread), NV_BAND_RANGE * range);
+}
+
 /*
- * For measure a[m] (NAN = undefined) and its dead band: each point's count
- * of earlier defined points at least as extreme upwards (a_i >= a_j - band)
- * and downwards (a_i <= a_j + band), turned into p* (see the file comment)
- * and kept in w->pbest when smaller. judge_up/judge_dn: which directions to
- * judge (the seasonal measure comes as two one-sided ones, judged up).
+ * For measure a[m] (NAN = undefined): each point's count of earlier defined
+ * points at least as extreme upwards (a_i >= a_j - band) and downwards
+ * (a_i <= a_j + band), turned into p* (see the file comment) and kept in
+ * w->pbest when smaller. band: NAN = the measure's own (nv_band). Returns
+ * the band used.
  */
-static void nv_counts(struct nv_ws *w, const double *a, size_t m, double band, double eps,
-                      double kmax, int judge_up, int judge_dn)
+static double nv_counts(struct nv_ws *w, const double *a, size_t m, double band, double eps,
+                        double kmax)
 {
 	size_t k = nv_rank(w, a, m);
+	if (isnan(band))
+		band = nv_band(w->sorted, k, (double *)w->pairs_tmp);
+	/* the band's edges in rank space, by two pointers over the sorted values */
+	for (size_t r = 0, l = 0, h = 0; r < k; r++) {
+		while (w->sorted[l] < w->sorted[r] - band)
+			l++;
+		if (h < r)
+			h = r;
+		while (h < k && w->sorted[h] <= w->sorted[r] + band)
+			h++;
+		w->lo[r] = l;
+		w->hi[r] = h;
+	}
 	memset(w->fen, 0, (k + 1) * sizeof *w->fen);
 	size_t seen = 0;
+	double cap = eps / (kmax + 1.0);
 	for (size_t j = 0; j < m; j++) {
 		if (isnan(a[j]))
 			continue;
 		if (seen > 0) {
-			double denom = (double)seen + 1.0;
-			if (judge_up) {
-				size_t lb = lower_bound(w->sorted, k, a[j] - band);
-				size_t c = seen - fen_prefix(w->fen, lb);
-				double p = fmax(((double)c + 1.0) / denom, eps * ((double)c + 1.0) / (kmax + 1.0));
-				if (p < w->pbest[j])
-					w->pbest[j] = p;
-			}
-			if (judge_dn) {
-				size_t ub = upper_bound(w->sorted, k, a[j] + band);
-				size_t c = fen_prefix(w->fen, ub);
-				double p = fmax(((double)c + 1.0) / denom, eps * ((double)c + 1.0) / (kmax + 1.0));
-				if (p < w->pbest[j])
-					w->pbest[j] = p;
-			}
+			size_t up = seen - fen_prefix(w->fen, w->lo[w->rank[j]]);
+			size_t dn = fen_prefix(w->fen, w->hi[w->rank[j]]);
+			double p = ((double)(up < dn ? up : dn) + 1.0) * fmax(w->inv[seen], cap);
+			if (p < w->pbest[j])
+				w->pbest[j] = p;
 		}
 		fen_add(w->fen, k, w->rank[j]);
 		seen++;
 	}
-}
-
-/* Dead band of a measure from its own defined values. */
-static double nv_band(struct nv_ws *w, const double *a, size_t m)
-{
-	size_t k = nv_rank(w, a, m);
-	double q, spread, range;
-	nv_resolution(w->sorted, k, (double *)w->pairs_tmp, &q, &spread, &range);
-	return fmax(fmax(NV_BAND_QUANTA * q, NV_BAND_FRAC * spread), NV_BAND_RANGE * range);
+	return band;
 }
 
 enum rb_code novelty_detect(const double *x, const double *t, size_t n, double sensitivity,
@@ -366,7 +353,7 @@ enum rb_code novelty_detect(const double *x, const double *t, size_t n, double s
 	if (n == 0)
 		return RB_OK;
 	struct nv_ws w;
-	if (!nv_alloc(&w, n))
+	if (n > UINT32_MAX || !nv_alloc(&w, n))
 		return rb_err_set(err, RB_E_NOMEM, "novelty detector: out of memory (%zu rows)", n);
 	for (size_t i = 0; i < n; i++) {
 		expected[i] = isfinite(x[i]) ? x[i] : 0.0;
@@ -378,8 +365,10 @@ enum rb_code novelty_detect(const double *x, const double *t, size_t n, double s
 		free(w.block);
 		return RB_OK;
 	}
-	for (size_t j = 0; j < m; j++)
+	for (size_t j = 0; j < m; j++) {
 		w.pbest[j] = 1.0;
+		w.inv[j] = 1.0 / ((double)j + 1.0);
+	}
 	/* sampling step: median positive spacing */
 	double step = 1.0;
 	{
@@ -395,24 +384,15 @@ enum rb_code novelty_detect(const double *x, const double *t, size_t n, double s
 	}
 	nv_baseline(&w, m);
 	double *lev = w.meas, *jmp = w.meas + m, *sea = w.meas + 2 * m;
-	{ /* level */
-		memcpy(lev, w.v, m * sizeof *lev);
-		double band = nv_band(&w, lev, m);
-		nv_counts(&w, lev, m, band, eps, kmax, 1, 1);
-	}
-	{ /* jump */
-		for (size_t j = 0; j < m; j++)
-			jmp[j] = j == 0 ? NAN : w.v[j] - w.base[j];
-		double band = nv_band(&w, jmp, m);
-		nv_counts(&w, jmp, m, band, eps, kmax, 1, 1);
-	}
+	memcpy(lev, w.v, m * sizeof *lev);
+	double vband = nv_counts(&w, lev, m, NAN, eps, kmax); /* level */
+	for (size_t j = 0; j < m; j++)
+		jmp[j] = j == 0 ? NAN : w.v[j] - w.base[j];
+	nv_counts(&w, jmp, m, NAN, eps, kmax); /* jump */
 	double span = w.tv[m - 1] - w.tv[0];
 	if (span >= NV_SEASON_MIN_DAYS * NV_DAY && step <= NV_SEASON_MAX_STEP * NV_DAY) {
-		double *dn = lev; /* level is done */
-		nv_season(&w, m, step, NV_SEASON_HALF, sea, dn);
-		double band = nv_band(&w, w.v, m); /* in value units */
-		nv_counts(&w, sea, m, band, eps, kmax, 1, 0);
-		nv_counts(&w, dn, m, band, eps, kmax, 1, 0);
+		nv_season(&w, m, step, NV_SEASON_HALF, sea);
+		nv_counts(&w, sea, m, vband, eps, kmax); /* in value units: the level's band */
 	}
 	/* scores, then onsets */
 	double last_flag = -INFINITY;
