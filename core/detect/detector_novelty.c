@@ -68,7 +68,7 @@ void novelty_params(double sensitivity, double *eps, double *kmax)
 		s = 0.0;
 	if (s > 1.0)
 		s = 1.0;
-	/* s = 0: eps 0.005, K 0; s = 0.5: eps 0.0158, K 2; s = 1: eps 0.05, K 4. */
+	/* s = 0: eps 0.005, K 0; 0.5: eps 0.0158, K 2; 0.75: eps 0.0281, K 3; 1: eps 0.05, K 4. */
 	*eps = 0.005 * pow(10.0, s);
 	*kmax = floor(4.0 * s + 1e-9);
 }
