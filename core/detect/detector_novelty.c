@@ -237,9 +237,10 @@ static void nv_baseline(struct nv_ws *w, size_t m)
 		if (j >= NV_BASE_ROWS) {
 			double old = w->v[j - NV_BASE_ROWS];
 			size_t p = 0;
-			while (p < nw && win[p] != old)
+			while (p + 1 < nw && win[p] != old) /* old is in win: finite values */
 				p++;
-			memmove(win + p, win + p + 1, (nw - p - 1) * sizeof *win);
+			for (; p + 1 < nw; p++)
+				win[p] = win[p + 1];
 			nw--;
 		}
 		size_t p = nw;
