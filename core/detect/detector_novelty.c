@@ -25,7 +25,9 @@
  *     come from the sensitivity [novelty_params];
  *  6. only the onset of a run of candidates is flagged, and no new onset
  *     within NV_REFRACTORY of the previous flag (with the row index as
- *     the time axis, that many rows) [novelty_detect].
+ *     the time axis: NV_REFRACTORY_ROWS rows, and no seasonal measure),
+ *     unless the onset escalates: some measure lies beyond every earlier
+ *     value of it by NV_STRONG dead bands [novelty_detect].
  *
  * score = -log10(p*), p* = max((c + 1) / (t + 1), eps (c + 1) / (K + 1))
  * minimised over measures and directions, threshold = -log10(eps): a
@@ -57,6 +59,8 @@
 #define NV_BAND_QUANTA 2.0   /* ... and at least this many quanta */
 #define NV_BAND_RANGE 0.01   /* ... and at least this share of its full range */
 #define NV_REFRACTORY 43200.0 /* seconds without a new onset after a flag (12 h) */
+#define NV_REFRACTORY_ROWS 720.0 /* ... in rows when the row index is the time axis */
+#define NV_STRONG 4.0        /* beyond every earlier value by this many bands: may re-open */
 #define NV_SEASON_HALF 2.0   /* seasonal slot: +- this many steps */
 #define NV_SEASON_MIN_DAYS 2.0 /* the seasonal measure needs this span ... */
 #define NV_SEASON_MAX_STEP 0.25 /* ... and a step of at most this share of a day */
@@ -88,6 +92,7 @@ struct nv_ws {
 	size_t *hi;    /* [m] per rank r: first rank whose value > sorted[r] + band */
 	double *pbest; /* [m] best p* */
 	double *inv;   /* [m] inv[s] = 1 / (s + 1) */
+	unsigned char *strong; /* [m] 1: beyond every earlier value by NV_STRONG bands */
 	double *base;  /* [m] trailing median */
 	struct robust_keyed *pairs, *pairs_tmp; /* [max(n, m)] */
 };
@@ -116,6 +121,7 @@ static int nv_alloc(struct nv_ws *w, size_t n)
 		w->hi = carve(w->block, &off, m, sizeof *w->hi);
 		w->pbest = carve(w->block, &off, m, sizeof *w->pbest);
 		w->inv = carve(w->block, &off, m, sizeof *w->inv);
+		w->strong = carve(w->block, &off, m, sizeof *w->strong);
 		w->base = carve(w->block, &off, m, sizeof *w->base);
 		w->pairs = carve(w->block, &off, m, sizeof *w->pairs);
 		w->pairs_tmp = carve(w->block, &off, m, sizeof *w->pairs_tmp);
@@ -130,8 +136,12 @@ static int nv_alloc(struct nv_ws *w, size_t n)
 
 /* ------------------------------------------------------------ stages */
 
-/* Valid rows in time order into w->row/tv/v; returns their count m. */
-static size_t nv_order(struct nv_ws *w, const double *x, const double *t, size_t n)
+/*
+ * Valid rows in time order into w->row/tv/v; returns their count m. When a
+ * timestamp is not finite the row index is the time axis (*use_index = 1).
+ */
+static size_t nv_order(struct nv_ws *w, const double *x, const double *t, size_t n,
+                       int *use_index_out)
 {
 	int use_index = 0;
 	for (size_t i = 0; i < n; i++)
@@ -156,6 +166,7 @@ static size_t nv_order(struct nv_ws *w, const double *x, const double *t, size_t
 		w->v[m] = x[i];
 		m++;
 	}
+	*use_index_out = use_index;
 	return m;
 }
 
@@ -305,8 +316,9 @@ static double nv_band(const double *s, size_t k, double *scratch)
  * For measure a[m] (NAN = undefined): each point's count of earlier defined
  * points at least as extreme upwards (a_i >= a_j - band) and downwards
  * (a_i <= a_j + band), turned into p* (see the file comment) and kept in
- * w->pbest when smaller. band: NAN = the measure's own (nv_band). Returns
- * the band used.
+ * w->pbest when smaller; w->strong[j] set when a_j lies beyond every
+ * earlier value by NV_STRONG bands. band: NAN = the measure's own
+ * (nv_band). Returns the band used.
  */
 static double nv_counts(struct nv_ws *w, const double *a, size_t m, double band, double eps,
                         double kmax)
@@ -328,9 +340,16 @@ static double nv_counts(struct nv_ws *w, const double *a, size_t m, double band,
 	memset(w->fen, 0, (k + 1) * sizeof *w->fen);
 	size_t seen = 0;
 	double cap = eps / (kmax + 1.0);
+	double lo = INFINITY, hi = -INFINITY, sb = NV_STRONG * band;
 	for (size_t j = 0; j < m; j++) {
 		if (isnan(a[j]))
 			continue;
+		if (a[j] > hi + sb || a[j] < lo - sb)
+			w->strong[j] = 1;
+		if (a[j] > hi)
+			hi = a[j];
+		if (a[j] < lo)
+			lo = a[j];
 		if (seen > 0) {
 			size_t up = seen - fen_prefix(w->fen, w->lo[w->rank[j]]);
 			size_t dn = fen_prefix(w->fen, w->hi[w->rank[j]]);
@@ -361,7 +380,8 @@ enum rb_code novelty_detect(const double *x, const double *t, size_t n, double s
 		score[i] = 0.0;
 		anomaly[i] = 0;
 	}
-	size_t m = nv_order(&w, x, t, n);
+	int use_index;
+	size_t m = nv_order(&w, x, t, n, &use_index);
 	if (m == 0) {
 		free(w.block);
 		return RB_OK;
@@ -369,6 +389,7 @@ enum rb_code novelty_detect(const double *x, const double *t, size_t n, double s
 	for (size_t j = 0; j < m; j++) {
 		w.pbest[j] = 1.0;
 		w.inv[j] = 1.0 / ((double)j + 1.0);
+		w.strong[j] = 0;
 	}
 	/* sampling step: median positive spacing */
 	double step = 1.0;
@@ -391,11 +412,13 @@ enum rb_code novelty_detect(const double *x, const double *t, size_t n, double s
 		jmp[j] = j == 0 ? NAN : w.v[j] - w.base[j];
 	nv_counts(&w, jmp, m, NAN, eps, kmax); /* jump */
 	double span = w.tv[m - 1] - w.tv[0];
-	if (span >= NV_SEASON_MIN_DAYS * NV_DAY && step <= NV_SEASON_MAX_STEP * NV_DAY) {
+	if (!use_index && span >= NV_SEASON_MIN_DAYS * NV_DAY &&
+	    step <= NV_SEASON_MAX_STEP * NV_DAY) {
 		nv_season(&w, m, step, NV_SEASON_HALF, sea);
 		nv_counts(&w, sea, m, vband, eps, kmax); /* in value units: the level's band */
 	}
 	/* scores, then onsets */
+	double refractory = use_index ? NV_REFRACTORY_ROWS : NV_REFRACTORY;
 	double last_flag = -INFINITY;
 	int prev_cand = 0;
 	for (size_t j = 0; j < m; j++) {
@@ -404,7 +427,7 @@ enum rb_code novelty_detect(const double *x, const double *t, size_t n, double s
 		double s = -log10(w.pbest[j]);
 		score[i] = s > 0.0 ? s : 0.0;
 		int cand = w.pbest[j] <= eps * (1.0 + 1e-12);
-		if (cand && !prev_cand && w.tv[j] - last_flag >= NV_REFRACTORY) {
+		if (cand && !prev_cand && (w.tv[j] - last_flag >= refractory || w.strong[j])) {
 			anomaly[i] = 1;
 			last_flag = w.tv[j];
 		}
