@@ -103,7 +103,8 @@ double robust_threshold(double sensitivity);
  * Novelty detector (core/detect/detector_novelty.c). Same contract as
  * robust_detect, except that anomaly[] holds only the onset of each run of
  * rows with score >= threshold (and not within the refractory period of
- * the previous onset), so some rows above the threshold are not flagged.
+ * the previous flag unless it escalates), so some rows above the threshold
+ * are not flagged.
  * score = -log10 of the row's conformal p-value (capped by the seen-count
  * rule), threshold = -log10(eps). O(n log n) time, O(n) memory; RB_E_NOMEM
  * is its only failure.
