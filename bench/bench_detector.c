@@ -1,15 +1,16 @@
 /*
- * bench_detector: time per series of the default detector and of the
- * legacy one (iforest-legacy), one thread, on synthetic series of 60,
+ * bench_detector: time per series of the default detector, the novelty
+ * detector and the legacy one (iforest-legacy), one thread, on synthetic series of 60,
  * 1,440, 10,080 and 100,000 rows (1-minute spacing, a daily cycle, noise,
  * a trend, a level shift and a few spikes; fixed PRNG seed). Prints a table
  * with CPU milliseconds per series (thread CPU time, so other processes on
  * the machine do not inflate it), wall milliseconds, and the legacy/default
  * ratio measured in the same run.
  *
- * Usage: bench_detector [-n N]   (-n: only that size, one run of the
- * default detector alone: for measuring its peak memory with
- * /usr/bin/time -v; the legacy smoothing is O(n^2) and would dominate)
+ * Usage: bench_detector [-n N] [-d NAME]   (-n: only that size, one run of
+ * one detector alone, default unless -d names novelty: for measuring its
+ * peak memory with /usr/bin/time -v; the legacy smoothing is O(n^2) and
+ * would dominate)
  * A tool, not a test: no assertion on time.
  */
 #include <math.h>
@@ -98,41 +99,56 @@ int main(int argc, char **argv)
 	size_t sizes[] = {60, 1440, 10080, 100000};
 	size_t nsizes = sizeof sizes / sizeof sizes[0];
 	int single = 0;
+	detect_fn only = robust_detect;
+	if (argc == 5 && strcmp(argv[3], "-d") == 0) {
+		if (strcmp(argv[4], DETECTOR_NOVELTY) == 0)
+			only = novelty_detect;
+		else if (strcmp(argv[4], DETECTOR_DEFAULT) != 0) {
+			fprintf(stderr, "usage: bench_detector [-n N] [-d default|novelty]\n");
+			return 2;
+		}
+		argc = 3;
+	}
 	if (argc == 3 && strcmp(argv[1], "-n") == 0) {
 		char *end;
 		unsigned long long v = strtoull(argv[2], &end, 10);
 		if (*end != '\0' || v == 0 || v > 10000000ULL) {
-			fprintf(stderr, "usage: bench_detector [-n N]\n");
+			fprintf(stderr, "usage: bench_detector [-n N] [-d default|novelty]\n");
 			return 2;
 		}
 		sizes[0] = (size_t)v;
 		nsizes = 1;
 		single = 1;
 	} else if (argc != 1) {
-		fprintf(stderr, "usage: bench_detector [-n N]\n");
+		fprintf(stderr, "usage: bench_detector [-n N] [-d default|novelty]\n");
 		return 2;
 	}
-	printf("%8s | %12s %12s %7s | %12s %12s %7s | %8s\n", "rows", "default cpu", "wall",
-	       "flags", "legacy cpu", "wall", "flags", "legacy/");
-	printf("%8s | %12s %12s %7s | %12s %12s %7s | %8s\n", "", "ms/series", "ms/series", "",
-	       "ms/series", "ms/series", "", "default");
+	printf("%8s | %12s %12s %7s | %12s %12s %7s | %12s %12s %7s | %8s\n", "rows",
+	       "default cpu", "wall", "flags", "novelty cpu", "wall", "flags", "legacy cpu", "wall",
+	       "flags", "legacy/");
+	printf("%8s | %12s %12s %7s | %12s %12s %7s | %12s %12s %7s | %8s\n", "", "ms/series",
+	       "ms/series", "", "ms/series", "ms/series", "", "ms/series", "ms/series", "",
+	       "default");
 	for (size_t k = 0; k < nsizes; k++) {
 		size_t n = sizes[k];
 		double *x = malloc(n * sizeof *x), *t = malloc(n * sizeof *t);
 		if (x == NULL || t == NULL)
 			return 2;
 		make_series(n, x, t);
-		double c1, w1, c2, w2;
-		size_t f1, f2;
-		time_one(robust_detect, NAN, x, t, n, single ? 0 : 0.3, single ? 1 : 10000, &c1, &w1,
-		         &f1);
-		c2 = w2 = 0.0;
-		f2 = 0;
-		if (!single)
+		double c1 = 0, w1 = 0, c2 = 0, w2 = 0, c3 = 0, w3 = 0;
+		size_t f1 = 0, f2 = 0, f3 = 0;
+		if (single && only == novelty_detect)
+			time_one(novelty_detect, NAN, x, t, n, 0, 1, &c3, &w3, &f3);
+		else
+			time_one(robust_detect, NAN, x, t, n, single ? 0 : 0.3, single ? 1 : 10000, &c1,
+			         &w1, &f1);
+		if (!single) {
+			time_one(novelty_detect, NAN, x, t, n, 0.3, 10000, &c3, &w3, &f3);
 			time_one(legacy_detect, DETECTOR_LEGACY_SENSITIVITY, x, t, n, 0.3, 10000, &c2, &w2,
 			         &f2);
-		printf("%8zu | %12.3f %12.3f %7zu | %12.3f %12.3f %7zu | %7.1fx\n", n, c1, w1, f1, c2,
-		       w2, f2, c1 > 0 ? c2 / c1 : 0.0);
+		}
+		printf("%8zu | %12.3f %12.3f %7zu | %12.3f %12.3f %7zu | %12.3f %12.3f %7zu | %7.1fx\n",
+		       n, c1, w1, f1, c3, w3, f3, c2, w2, f2, c1 > 0 ? c2 / c1 : 0.0);
 		free(x);
 		free(t);
 	}

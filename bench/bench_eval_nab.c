@@ -1,10 +1,13 @@
 /*
- * bench_eval_nab: runs the model-free detectors over labelled series (NAB
- * layout: <dir>/windows.json maps "category/file.csv" to its anomaly windows
- * [start, end]; each CSV is "timestamp,value") and prints, per file and
- * overall, for each detector side by side: labelled windows detected,
- * flagged rows outside windows (and as runs of consecutive rows), and a
- * NAB-style score.
+ * bench_eval_nab: runs the model-free detectors (default, iforest-legacy,
+ * novelty) over labelled series and prints, per file and overall, for each
+ * detector side by side: labelled windows detected, flagged rows outside
+ * windows (and as runs of consecutive rows), and a NAB-style score; then
+ * the false rows per failure kind of issue 12 on the synthetic series of
+ * tests/testutil/kinds_synth.h. Two layouts: <dir>/windows.json with the
+ * CSVs under <dir> (nab-dev), or <dir>/labels/combined_windows.json with
+ * the CSVs under <dir>/data (ms-dev); either maps "category/file.csv" to
+ * its anomaly windows [start, end]; each CSV is "timestamp,value".
  *
  * Every CSV goes through the request path: it is turned into the Druid
  * timeseries result text [{"timestamp":"...Z","result":{"value":V}},...],
@@ -21,12 +24,14 @@
  * a missed window costs 1. Normalised: 100 (S - S_null)/(S_perfect - S_null)
  * over all files, S_null = -(windows), S_perfect = windows * sigma(-1).
  *
- * Usage: bench_eval_nab [-d DIR] [-s SENS] [-S s1,s2,..]
- *   -d  data folder (default $RB_SHARED_DIR/dev-data/nab-dev, else the
- *       shared/ folder configured at build time, else ../shared/...)
- *   -s  sensitivity of the default detector (default: its built-in default);
- *       the legacy one always runs with its own default (0.95)
- *   -S  sweep: only the overall line, for each listed sensitivity
+ * Usage: bench_eval_nab [-d DIR] [-s SENS] [-S s1,s2,..] [-D NAME]
+ *   -d  data folder (default: both $RB_SHARED_DIR/dev-data/nab-dev and
+ *       .../ms-dev, $RB_SHARED_DIR else the shared/ folder configured at
+ *       build time, else ../shared)
+ *   -s  sensitivity of the default and novelty detectors (default: their
+ *       built-in defaults); the legacy one always runs with its own (0.95)
+ *   -S  sweep: only the overall line, for each listed sensitivity, of the
+ *       detector -D names (default: "default")
  * A tool, not the service: it exits on errors.
  */
 #include <jansson.h>
@@ -39,12 +44,13 @@
 #include "rb/detect/detection.h"
 #include "rb/detect/detector.h"
 #include "rb/input/series.h"
+#include "tests/testutil/kinds_synth.h"
 
 #define MAX_CSV_BYTES (64u << 20)
 #define MAX_WINDOWS 64
-#define NDET 2
+#define NDET 3
 
-static const char *const DETECTORS[NDET] = {DETECTOR_DEFAULT, DETECTOR_LEGACY};
+static const char *const DETECTORS[NDET] = {DETECTOR_DEFAULT, DETECTOR_LEGACY, DETECTOR_NOVELTY};
 
 struct window {
 	double start, end;
@@ -234,10 +240,22 @@ struct file {
 
 static size_t load(const char *dir, struct file **files_out)
 {
-	char path[8192];
+	char path[8192], data[8192];
 	int pl = snprintf(path, sizeof path, "%s/windows.json", dir);
 	if (pl < 0 || (size_t)pl >= sizeof path)
 		die("path too long", dir);
+	snprintf(data, sizeof data, "%s", dir);
+	FILE *probe = fopen(path, "rb");
+	if (probe != NULL) {
+		fclose(probe);
+	} else { /* the ms-dev layout */
+		pl = snprintf(path, sizeof path, "%s/labels/combined_windows.json", dir);
+		if (pl < 0 || (size_t)pl >= sizeof path)
+			die("path too long", dir);
+		pl = snprintf(data, sizeof data, "%s/data", dir);
+		if (pl < 0 || (size_t)pl >= sizeof data)
+			die("path too long", dir);
+	}
 	json_error_t jerr;
 	json_t *root = json_load_file(path, 0, &jerr); /* new */
 	if (root == NULL || !json_is_object(root))
@@ -274,7 +292,7 @@ static size_t load(const char *dir, struct file **files_out)
 			    series_parse_instant(b, &f->w[i].end) != 0)
 				die("bad window in", keys[k]);
 		}
-		pl = snprintf(path, sizeof path, "%s/%s", dir, keys[k]);
+		pl = snprintf(path, sizeof path, "%s/%s", data, keys[k]);
 		if (pl < 0 || (size_t)pl >= sizeof path)
 			die("path too long", keys[k]);
 		size_t clen, jlen;
@@ -306,21 +324,177 @@ static void run(const struct file *f, const char *det, double sens, struct count
 	detection_release(&d);
 }
 
+/* Overall line of a sweep: the detector's operating point for sensitivity sv. */
+static void sweep_point(const char *det, double sv, char *buf, size_t cap)
+{
+	if (strcmp(det, DETECTOR_NOVELTY) == 0) {
+		double eps, kmax;
+		novelty_params(sv, &eps, &kmax);
+		snprintf(buf, cap, "eps %.4f K %.0f", eps, kmax);
+	} else {
+		snprintf(buf, cap, "k %.2f", robust_threshold(sv));
+	}
+}
+
+static void sweep_run(const struct file *files, size_t nf, const char *det, const char *sweep)
+{
+	printf("%-6s %-16s %9s %8s %8s %11s %7s\n", "sens", "operating point", "detected",
+	       "fp_rows", "fp_runs", "noanom_fp", "NAB");
+	const char *p = sweep;
+	while (*p) {
+		char *end;
+		double sv = strtod(p, &end);
+		if (end == p || !(sv >= 0 && sv <= 1))
+			die("bad -S list", sweep);
+		struct counts c = {0}, na = {0};
+		for (size_t k = 0; k < nf; k++) {
+			struct counts one = {0};
+			run(&files[k], det, sv, &one);
+			c.windows += one.windows;
+			c.detected += one.detected;
+			c.nab += one.nab;
+			c.files_noanom_quiet += one.files_noanom_quiet;
+			if (files[k].nw == 0)
+				na.fp_rows += one.fp_rows;
+			else {
+				c.fp_rows += one.fp_rows;
+				c.fp_runs += one.fp_runs;
+			}
+		}
+		char point[32];
+		sweep_point(det, sv, point, sizeof point);
+		printf("%-6.3f %-16s %5zu/%-3zu %8zu %8zu %7zu/%zu q %7.1f\n", sv, point, c.detected,
+		       c.windows, c.fp_rows, c.fp_runs, na.fp_rows, c.files_noanom_quiet,
+		       nab_normalised(&c));
+		p = *end == ',' ? end + 1 : end;
+	}
+}
+
+static void table_run(const struct file *files, size_t nf, const char *dir, double sens)
+{
+	struct counts tot[NDET] = {{0}}, totna[NDET] = {{0}};
+	printf("data: %s\ndefault detector sensitivity: %s (k = %.2f); legacy: %.2f\n\n", dir,
+	       isnan(sens) ? "built-in" : "given",
+	       robust_threshold(isnan(sens) ? DETECTOR_DEFAULT_SENSITIVITY : sens),
+	       DETECTOR_LEGACY_SENSITIVITY);
+	printf("%-48s %6s %4s", "", "", "");
+	for (int d = 0; d < NDET; d++)
+		printf(" | %-27s", DETECTORS[d]);
+	printf("\n%-48s %6s %4s", "file", "rows", "win");
+	for (int d = 0; d < NDET; d++)
+		printf(" | %5s %6s %6s %7s", "det", "fp", "fpruns", "nab");
+	printf("\n");
+	for (size_t k = 0; k < nf; k++) {
+		struct counts one[NDET] = {{0}};
+		printf("%-48s %6zu %4zu", files[k].name, files[k].s->n, files[k].nw);
+		for (int d = 0; d < NDET; d++) {
+			run(&files[k], DETECTORS[d], strcmp(DETECTORS[d], DETECTOR_LEGACY) ? sens : NAN,
+			    &one[d]);
+			struct counts *t = files[k].nw ? &tot[d] : &totna[d];
+			t->windows += one[d].windows;
+			t->detected += one[d].detected;
+			t->fp_rows += one[d].fp_rows;
+			t->fp_runs += one[d].fp_runs;
+			t->rows += one[d].rows;
+			t->nab += one[d].nab;
+			t->seconds += one[d].seconds;
+			t->files_noanom += one[d].files_noanom;
+			t->files_noanom_quiet += one[d].files_noanom_quiet;
+			printf(" | %5zu %6zu %6zu %7.2f", one[d].detected, one[d].fp_rows, one[d].fp_runs,
+			       one[d].nab);
+		}
+		printf("\n");
+	}
+	printf("\n%-34s", "overall");
+	for (int d = 0; d < NDET; d++)
+		printf(" | %-22s", DETECTORS[d]);
+	printf("\n%-34s", "labelled windows detected");
+	for (int d = 0; d < NDET; d++)
+		printf(" | %10zu/%-11zu", tot[d].detected, tot[d].windows);
+	printf("\n%-34s", "flagged rows outside windows");
+	for (int d = 0; d < NDET; d++)
+		printf(" | %22zu", tot[d].fp_rows);
+	printf("\n%-34s", "  as runs of consecutive rows");
+	for (int d = 0; d < NDET; d++)
+		printf(" | %22zu", tot[d].fp_runs);
+	printf("\n%-34s", "false rows on no-anomaly files");
+	for (int d = 0; d < NDET; d++)
+		printf(" | %22zu", totna[d].fp_rows);
+	printf("\n%-34s", "no-anomaly files left quiet");
+	for (int d = 0; d < NDET; d++)
+		printf(" | %18zu/%-3zu", totna[d].files_noanom_quiet, totna[d].files_noanom);
+	printf("\n%-34s", "NAB-style score (0 null, 100 best)");
+	for (int d = 0; d < NDET; d++) {
+		struct counts all = tot[d];
+		all.nab += totna[d].nab;
+		printf(" | %22.1f", nab_normalised(&all));
+	}
+	printf("\n%-34s", "detector time, ms per series");
+	for (int d = 0; d < NDET; d++)
+		printf(" | %22.3f", 1e3 * (tot[d].seconds + totna[d].seconds) / (double)nf);
+	printf("\n\n");
+}
+
+/* False rows per failure kind (tests/testutil/kinds_synth.h), each detector at its default. */
+static void kinds_run(void)
+{
+	static double x[KINDS_N], t[KINDS_N], e[KINDS_N], sc[KINDS_N];
+	static unsigned char an[KINDS_N];
+	printf("false rows per failure kind, synthetic, %d one-minute rows each "
+	       "(+ anomaly flagged, - missed)\n%-16s", KINDS_N, "detector");
+	for (int k = 0; k < K_COUNT; k++)
+		printf(" %11s", kind_names[k]);
+	printf("\n");
+	for (int d = 0; d < NDET; d++) {
+		printf("%-16s", DETECTORS[d]);
+		for (int k = 0; k < K_COUNT; k++) {
+			size_t onset = kinds_make((enum kind)k, x, t);
+			double thr;
+			struct rb_err err = {0};
+			enum rb_code rc;
+			if (strcmp(DETECTORS[d], DETECTOR_NOVELTY) == 0)
+				rc = novelty_detect(x, t, KINDS_N, NAN, e, sc, an, &thr, &err);
+			else if (strcmp(DETECTORS[d], DETECTOR_LEGACY) == 0)
+				rc = legacy_detect(x, t, KINDS_N, DETECTOR_LEGACY_SENSITIVITY, e, sc, an, &thr,
+				                   &err);
+			else
+				rc = robust_detect(x, t, KINDS_N, NAN, e, sc, an, &thr, &err);
+			if (rc != RB_OK)
+				die(DETECTORS[d], err.msg);
+			size_t fp = 0;
+			int found = 0;
+			for (size_t i = 0; i < KINDS_N; i++) {
+				if (!an[i])
+					continue;
+				if (i + KINDS_BEFORE >= onset && i <= onset + KINDS_AFTER)
+					found = 1;
+				else
+					fp++;
+			}
+			printf(" %10zu%c", fp, found ? '+' : '-');
+		}
+		printf("\n");
+	}
+}
+
 int main(int argc, char **argv)
 {
-	char dir[4096];
+	char dirs[2][4096];
+	size_t ndirs = 2;
 	const char *env = getenv("RB_SHARED_DIR");
 #ifdef RB_SHARED_DIR_DEFAULT
 	const char *shared = env ? env : RB_SHARED_DIR_DEFAULT;
 #else
 	const char *shared = env ? env : "../shared";
 #endif
-	snprintf(dir, sizeof dir, "%s/dev-data/nab-dev", shared);
+	snprintf(dirs[0], sizeof dirs[0], "%s/dev-data/nab-dev", shared);
+	snprintf(dirs[1], sizeof dirs[1], "%s/dev-data/ms-dev", shared);
 	double sens = NAN;
-	const char *sweep = NULL;
+	const char *sweep = NULL, *sweep_det = DETECTOR_DEFAULT;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
-			snprintf(dir, sizeof dir, "%s", argv[++i]);
+			snprintf(dirs[0], sizeof dirs[0], "%s", argv[++i]);
+			ndirs = 1;
 		} else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
 			char *end;
 			sens = strtod(argv[++i], &end);
@@ -328,96 +502,29 @@ int main(int argc, char **argv)
 				die("-s wants a number in [0, 1]", argv[i]);
 		} else if (strcmp(argv[i], "-S") == 0 && i + 1 < argc) {
 			sweep = argv[++i];
+		} else if (strcmp(argv[i], "-D") == 0 && i + 1 < argc) {
+			sweep_det = argv[++i];
+			if (!detector_known(sweep_det))
+				die("-D: unknown detector", sweep_det);
 		} else {
-			die("usage: bench_eval_nab [-d DIR] [-s SENS] [-S s1,s2,...]", NULL);
+			die("usage: bench_eval_nab [-d DIR] [-s SENS] [-S s1,s2,...] [-D NAME]", NULL);
 		}
 	}
-	struct file *files;
-	size_t nf = load(dir, &files);
-
-	if (sweep != NULL) {
-		printf("%-6s %-6s %9s %8s %8s %11s %7s\n", "sens", "k", "detected", "fp_rows", "fp_runs",
-		       "noanom_fp", "NAB");
-		const char *p = sweep;
-		while (*p) {
-			char *end;
-			double sv = strtod(p, &end);
-			if (end == p || !(sv >= 0 && sv <= 1))
-				die("bad -S list", sweep);
-			struct counts c = {0}, na = {0};
-			for (size_t k = 0; k < nf; k++) {
-				struct counts one = {0};
-				run(&files[k], DETECTOR_DEFAULT, sv, &one);
-				c.windows += one.windows;
-				c.detected += one.detected;
-				c.nab += one.nab;
-				c.files_noanom_quiet += one.files_noanom_quiet;
-				if (files[k].nw == 0)
-					na.fp_rows += one.fp_rows;
-				else {
-					c.fp_rows += one.fp_rows;
-					c.fp_runs += one.fp_runs;
-				}
-			}
-			printf("%-6.3f %-6.2f %5zu/%-3zu %8zu %8zu %7zu/%zu q %7.1f\n", sv, robust_threshold(sv),
-			       c.detected, c.windows, c.fp_rows, c.fp_runs, na.fp_rows,
-			       c.files_noanom_quiet, nab_normalised(&c));
-			p = *end == ',' ? end + 1 : end;
+	for (size_t di = 0; di < ndirs; di++) {
+		struct file *files;
+		size_t nf = load(dirs[di], &files);
+		if (sweep != NULL) {
+			printf("data: %s, detector %s\n", dirs[di], sweep_det);
+			sweep_run(files, nf, sweep_det, sweep);
+			printf("\n");
+		} else {
+			table_run(files, nf, dirs[di], sens);
 		}
-	} else {
-		struct counts tot[NDET] = {{0}}, totna[NDET] = {{0}};
-		printf("data: %s\ndefault detector sensitivity: %s (k = %.2f); legacy: %.2f\n\n", dir,
-		       isnan(sens) ? "built-in" : "given",
-		       robust_threshold(isnan(sens) ? DETECTOR_DEFAULT_SENSITIVITY : sens),
-		       DETECTOR_LEGACY_SENSITIVITY);
-		printf("%-48s %6s %4s | %-27s | %-27s\n", "", "", "", "default", "iforest-legacy");
-		printf("%-48s %6s %4s | %5s %6s %6s %7s | %5s %6s %6s %7s\n", "file", "rows", "win",
-		       "det", "fp", "fpruns", "nab", "det", "fp", "fpruns", "nab");
-		for (size_t k = 0; k < nf; k++) {
-			struct counts one[NDET] = {{0}};
-			for (int d = 0; d < NDET; d++) {
-				run(&files[k], DETECTORS[d], d == 0 ? sens : NAN, &one[d]);
-				struct counts *t = files[k].nw ? &tot[d] : &totna[d];
-				t->windows += one[d].windows;
-				t->detected += one[d].detected;
-				t->fp_rows += one[d].fp_rows;
-				t->fp_runs += one[d].fp_runs;
-				t->rows += one[d].rows;
-				t->nab += one[d].nab;
-				t->seconds += one[d].seconds;
-				t->files_noanom += one[d].files_noanom;
-				t->files_noanom_quiet += one[d].files_noanom_quiet;
-			}
-			printf("%-48s %6zu %4zu | %5zu %6zu %6zu %7.2f | %5zu %6zu %6zu %7.2f\n",
-			       files[k].name, files[k].s->n, files[k].nw, one[0].detected, one[0].fp_rows,
-			       one[0].fp_runs, one[0].nab, one[1].detected, one[1].fp_rows, one[1].fp_runs,
-			       one[1].nab);
-		}
-		printf("\n%-34s | %-22s | %-22s\n", "overall", "default", "iforest-legacy");
-		printf("%-34s | %10zu/%-11zu | %10zu/%-11zu\n", "labelled windows detected",
-		       tot[0].detected, tot[0].windows, tot[1].detected, tot[1].windows);
-		printf("%-34s | %22zu | %22zu\n", "flagged rows outside windows", tot[0].fp_rows,
-		       tot[1].fp_rows);
-		printf("%-34s | %22zu | %22zu\n", "  as runs of consecutive rows", tot[0].fp_runs,
-		       tot[1].fp_runs);
-		printf("%-34s | %22zu | %22zu\n", "false rows on no-anomaly files", totna[0].fp_rows,
-		       totna[1].fp_rows);
-		printf("%-34s | %18zu/%-3zu | %18zu/%-3zu\n", "no-anomaly files left quiet",
-		       totna[0].files_noanom_quiet, totna[0].files_noanom, totna[1].files_noanom_quiet,
-		       totna[1].files_noanom);
-		struct counts all[NDET];
-		for (int d = 0; d < NDET; d++) {
-			all[d] = tot[d];
-			all[d].nab += totna[d].nab;
-		}
-		printf("%-34s | %22.1f | %22.1f\n", "NAB-style score (0 null, 100 best)",
-		       nab_normalised(&all[0]), nab_normalised(&all[1]));
-		printf("%-34s | %22.3f | %22.3f\n", "detector time, ms per series",
-		       1e3 * (tot[0].seconds + totna[0].seconds) / (double)nf,
-		       1e3 * (tot[1].seconds + totna[1].seconds) / (double)nf);
+		for (size_t k = 0; k < nf; k++)
+			series_free(files[k].s);
+		free(files);
 	}
-	for (size_t k = 0; k < nf; k++)
-		series_free(files[k].s);
-	free(files);
+	if (sweep == NULL)
+		kinds_run();
 	return 0;
 }

@@ -56,7 +56,7 @@ static void name_lists(struct result *r)
 		{"--model traffic --threshold-rule new x",
 		 "rb-aioutliers-detect: --threshold-rule must be centred or legacy: new\n"},
 		{"--detector nope x",
-		 "rb-aioutliers-detect: --detector must be default or iforest-legacy: nope\n"},
+		 "rb-aioutliers-detect: --detector must be default, iforest-legacy or novelty: nope\n"},
 	};
 	for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
 		run_to(r, errs[i].args, 1);
@@ -71,8 +71,8 @@ static void name_lists(struct result *r)
 		"\n  --path P            inference path: auto (default), dnnl, vector or "
 		"reference\n",
 		"\n  --threshold-rule R  centred (default) or legacy (the old service's rule)\n",
-		"\n  --detector NAME     model-free detector: default (default) or "
-		"iforest-legacy\n",
+		"\n  --detector NAME     model-free detector: default (default), "
+		"iforest-legacy or novelty\n",
 	};
 	run(r, "--help");
 	CHECK(r->status == 0);

@@ -113,7 +113,7 @@ int main(void)
 	CHECK(run(s, "lstm-magic", NULL, NULL, NAN, &d, &err) == RB_E_INPUT);
 	CHECK(strstr(err.msg, "lstm-magic") != NULL && d.expected == NULL);
 	CHECKF(strcmp(err.msg,
-	              "unknown detector \"lstm-magic\" (known: default, iforest-legacy)") == 0,
+	              "unknown detector \"lstm-magic\" (known: default, iforest-legacy, novelty)") == 0,
 	       "%s", err.msg);
 	CHECK(run(s, NULL, NULL, NULL, 1.5, &d, &err) == RB_E_INPUT);
 	CHECK(run(s, NULL, NULL, NULL, -0.1, &d, &err) == RB_E_INPUT);

@@ -1,7 +1,7 @@
 /*
  * detector: the detectors' name table, which metric of a series is
- * analysed, and dispatch to a model-free detector by name ("default" or
- * "iforest-legacy"), filling a struct detection. The rule for the metric
+ * analysed, and dispatch to a model-free detector by name ("default",
+ * "iforest-legacy" or "novelty"), filling a struct detection. The rule for the metric
  * (docs/DEFAULT-DETECTOR.md): "monitors" when the rows carry it (the old
  * service's choice), else the request's metric, else the configured default
  * metric when the rows carry it, else the first metric of the first row (the
@@ -21,6 +21,7 @@
 const char *const detector_kind_names[DETECTOR_KIND_COUNT + 1] = {
 	[DETECTOR_KIND_DEFAULT] = DETECTOR_DEFAULT,
 	[DETECTOR_KIND_IFOREST_LEGACY] = DETECTOR_LEGACY,
+	[DETECTOR_KIND_NOVELTY] = DETECTOR_NOVELTY,
 	[DETECTOR_KIND_COUNT] = NULL,
 };
 
@@ -89,7 +90,9 @@ enum rb_code detector_run(const struct series *s, const struct detector_opts *op
 		return rb_err_set(err, RB_E_INPUT, "sensitivity must be a number in [0, 1]");
 	int legacy = kind == DETECTOR_KIND_IFOREST_LEGACY;
 	if (isnan(sens))
-		sens = legacy ? DETECTOR_LEGACY_SENSITIVITY : DETECTOR_DEFAULT_SENSITIVITY;
+		sens = legacy ? DETECTOR_LEGACY_SENSITIVITY
+		       : kind == DETECTOR_KIND_NOVELTY ? DETECTOR_NOVELTY_SENSITIVITY
+		                                       : DETECTOR_DEFAULT_SENSITIVITY;
 	if (s->n == 0)
 		return rb_err_set(err, RB_E_INPUT, "the data has no rows to analyse");
 	long c = detector_pick_column(s, opts, err);
@@ -105,6 +108,9 @@ enum rb_code detector_run(const struct series *s, const struct detector_opts *op
 	if (legacy)
 		rc = legacy_detect(x, s->t, s->n, sens, out->expected, out->score, out->anomaly,
 		                   &out->threshold, err);
+	else if (kind == DETECTOR_KIND_NOVELTY)
+		rc = novelty_detect(x, s->t, s->n, sens, out->expected, out->score, out->anomaly,
+		                    &out->threshold, err);
 	else
 		rc = robust_detect(x, s->t, s->n, sens, out->expected, out->score, out->anomaly,
 		                   &out->threshold, err);

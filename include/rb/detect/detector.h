@@ -5,7 +5,10 @@
  * one detector by name over it, filling a struct detection for every row:
  *   "default"         robust seasonal baseline (docs/DEFAULT-DETECTOR.md);
  *   "iforest-legacy"  the old service's smoothing + IsolationForest
- *                     (CONTRACT §6), kept as an option and as the baseline.
+ *                     (CONTRACT §6), kept as an option and as the baseline;
+ *   "novelty"         what is rare for this series relative to its earlier
+ *                     rows: conformal counts with a dead band, onsets only
+ *                     (docs/DEFAULT-DETECTOR.md, "The novelty detector").
  * The lower-level entry points below work on plain arrays; they are what
  * the tests, the benchmarks and detector_run() share.
  *
@@ -25,13 +28,15 @@
 /* The detectors' names, their one spelling (detector_kind_names is made of these). */
 #define DETECTOR_DEFAULT "default"
 #define DETECTOR_LEGACY "iforest-legacy"
+#define DETECTOR_NOVELTY "novelty"
 
 /* The model-free detectors (the config's detector key, a request's detector field, --detector). */
 enum detector_kind {
 	DETECTOR_KIND_DEFAULT,        /* DETECTOR_DEFAULT */
 	DETECTOR_KIND_IFOREST_LEGACY, /* DETECTOR_LEGACY */
+	DETECTOR_KIND_NOVELTY,        /* DETECTOR_NOVELTY */
 };
-#define DETECTOR_KIND_COUNT 2
+#define DETECTOR_KIND_COUNT 3
 
 /* The one name table: detector_kind_names[k] names k, in enum order, NULL after the last. */
 extern const char *const detector_kind_names[DETECTOR_KIND_COUNT + 1];
@@ -45,6 +50,8 @@ const char *detector_kind_name(enum detector_kind k);
 #define DETECTOR_LEGACY_SENSITIVITY 0.95
 /* Sensitivity of the default detector when none is given (chosen on dev data, see docs). */
 #define DETECTOR_DEFAULT_SENSITIVITY 0.5
+/* Sensitivity of the novelty detector when none is given (a 5-point sweep on dev data, docs). */
+#define DETECTOR_NOVELTY_SENSITIVITY 0.75
 
 struct detector_opts {
 	const char *name;           /* one of detector_kind_names; NULL = the default */
@@ -91,6 +98,27 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 
 /* The robust z-score threshold k used by robust_detect for a sensitivity in [0, 1]. */
 double robust_threshold(double sensitivity);
+
+/*
+ * Novelty detector (core/detect/detector_novelty.c). Same contract as
+ * robust_detect, except that anomaly[] holds only the onset of each run of
+ * rows with score >= threshold (and not within the refractory period of
+ * the previous flag unless it escalates), so some rows above the threshold
+ * are not flagged.
+ * score = -log10 of the row's conformal p-value (capped by the seen-count
+ * rule), threshold = -log10(eps). O(n log n) time, O(n) memory; RB_E_NOMEM
+ * is its only failure.
+ */
+enum rb_code novelty_detect(const double *x, const double *t, size_t n, double sensitivity,
+                            double *expected, double *score, unsigned char *anomaly,
+                            double *threshold, struct rb_err *err);
+
+/*
+ * The novelty detector's operating point for a sensitivity in [0, 1] (NAN =
+ * its default): *eps, the largest conformal p-value flagged, and *kmax, the
+ * most earlier rows at least as extreme that a flagged row may have.
+ */
+void novelty_params(double sensitivity, double *eps, double *kmax);
 
 /*
  * The old service's smoothing (core/detect/smooth_legacy.c): centred kernel
