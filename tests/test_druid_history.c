@@ -1,7 +1,7 @@
 /*
  * druid_history: the query's intervals extended backwards for history
  * (druid_query_add_history, druid_query_prepare_history,
- * druid_history_rows_before, druid_instant_ms, druid_format_instant;
+ * druid_history_rows_before, druid_instant_ms, civil_format_ms;
  * docs/DRUID.md "History"). Pure functions, tested directly: the exact
  * intervals sent, the row counts and caps, when history is skipped, and the
  * 400s for intervals it cannot read. Never the network.
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "rb/druid/druid_query.h"
+#include "rb/input/civil.h"
 #include "testutil.h"
 
 #define MIN_MS INT64_C(60000)
@@ -161,13 +162,13 @@ static void instants(void)
 	                                -1000};
 	for (size_t i = 0; i < sizeof round / sizeof round[0]; i++) {
 		char buf[40];
-		size_t n = druid_format_instant(round[i], buf, sizeof buf);
+		size_t n = civil_format_ms(round[i], buf, sizeof buf);
 		CHECK(n == strlen(buf) && n == 24);
 		int64_t back = 0;
 		CHECKF(druid_instant_ms(buf, n, &back) == 0 && back == round[i], "%s", buf);
 	}
 	char buf[40];
-	druid_format_instant(INT64_C(1695286800000), buf, sizeof buf);
+	civil_format_ms(INT64_C(1695286800000), buf, sizeof buf);
 	CHECK(strcmp(buf, "2023-09-21T09:00:00.000Z") == 0);
 }
 

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rb/input/civil.h"
+
 const char *const event_kind_names[EVENT_KIND_COUNT] = {"up", "down", "gap"};
 
 /* A spacing that can never be the step (not finite, negative, or too large). */
@@ -243,38 +245,11 @@ void events_release(struct events *e)
 	e->truncated = 0;
 }
 
-/*
- * Year, month (1-12) and day of the month of a day count from 1970-01-01
- * (proleptic Gregorian): the inverse of the March-based count of
- * core/input/instant.c.
- */
-static void civil_from_days(long long z, long long *y, int *m, int *d)
-{
-	z += 719468;
-	long long era = (z >= 0 ? z : z - 146096) / 146097;
-	long long doe = z - era * 146097;                                  /* [0, 146096] */
-	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);           /* [0, 365] */
-	long long mp = (5 * doy + 2) / 153;                                /* March = 0 */
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 size_t events_format_instant(char buf[EVENTS_INSTANT_LEN], double t)
 {
 	double msd = floor(t * 1000.0 + 0.5);
 	if (!(fabs(msd) < 9e15)) /* beyond any instant a series holds (year 285,000) */
 		msd = 0.0;
-	long long ms = (long long)msd;
-	long long day_ms = 86400000LL;
-	long long days = ms >= 0 ? ms / day_ms : -((-ms + day_ms - 1) / day_ms);
-	long long rem = ms - days * day_ms; /* [0, 86400000) */
-	long long y;
-	int mo, d;
-	civil_from_days(days, &y, &mo, &d);
-	int n = snprintf(buf, EVENTS_INSTANT_LEN, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d,
-	                 (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
-	                 (int)(rem % 1000));
-	return n < 0 ? 0 : (size_t)n < EVENTS_INSTANT_LEN ? (size_t)n : EVENTS_INSTANT_LEN - 1;
+	size_t n = civil_format_ms((int64_t)msd, buf, EVENTS_INSTANT_LEN);
+	return n < EVENTS_INSTANT_LEN ? n : EVENTS_INSTANT_LEN - 1;
 }

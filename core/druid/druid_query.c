@@ -18,6 +18,7 @@
 
 #include "druid_private.h"
 #include "rb/base/assert.h"
+#include "rb/input/civil.h"
 #include "rb/input/period.h"
 #include "rb/model/model.h"
 
@@ -676,42 +677,6 @@ static int read_digits(const char *s, size_t len, size_t *pos, int n, int *v)
 	return 0;
 }
 
-static int leap_year(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int month_days(int y, int m)
-{
-	static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	return m == 2 && leap_year(y) ? 29 : d[m - 1];
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t civil_days(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* The inverse of civil_days. */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 int druid_instant_ms(const char *s, size_t len, int64_t *ms)
 {
 	size_t p = 0;
@@ -725,7 +690,7 @@ int druid_instant_ms(const char *s, size_t len, int64_t *ms)
 			return -1;
 		if (p < len && s[p] == '-') {
 			p++;
-			if (read_digits(s, len, &p, 2, &d) < 0 || d < 1 || d > month_days(y, mo))
+			if (read_digits(s, len, &p, 2, &d) < 0 || d < 1 || d > civil_days_in_month(y, mo))
 				return -1;
 		}
 	}
@@ -773,23 +738,10 @@ int druid_instant_ms(const char *s, size_t len, int64_t *ms)
 	}
 	if (p != len)
 		return -1;
-	int64_t days = civil_days(y, mo, d);
+	int64_t days = civil_days_from_date(y, mo, d);
 	int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - zsign * (zh * 3600 + zm * 60);
 	*ms = secs * 1000 + frac;
 	return 0;
-}
-
-size_t druid_format_instant(int64_t ms, char *buf, size_t cap)
-{
-	int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-	int64_t rest = ms - days * 86400000; /* [0, 86400000) */
-	int64_t y;
-	int m, d;
-	civil_from_days(days, &y, &m, &d);
-	int n = snprintf(buf, cap, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
-	                 (int)(rest / 3600000), (int)(rest / 60000 % 60), (int)(rest / 1000 % 60),
-	                 (int)(rest % 1000));
-	return n < 0 ? 0 : (size_t)n;
 }
 
 /* The message for an interval history cannot read (400). */
@@ -924,8 +876,8 @@ enum rb_code druid_query_add_history(json_t **out, const json_t *query, int64_t 
 	h->history_ms = rows * g;
 
 	char a[40], b[40], text[96];
-	druid_format_instant(start - h->history_ms, a, sizeof a);
-	druid_format_instant(start, b, sizeof b);
+	civil_format_ms(start - h->history_ms, a, sizeof a);
+	civil_format_ms(start, b, sizeof b);
 	snprintf(text, sizeof text, "%s/%s", a, b);
 
 	json_t *q = json_deep_copy(query); /* new */

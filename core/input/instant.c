@@ -18,6 +18,8 @@
  */
 #include "rb/input/series.h"
 
+#include "rb/input/civil.h"
+
 #include <stddef.h>
 #include <string.h>
 
@@ -36,32 +38,6 @@ static int digits(const char **p, int n, int *v)
 	return 0;
 }
 
-static int is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	return m == 2 && is_leap(y) ? 29 : dim[m - 1];
-}
-
-/*
- * Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (negative
- * before). Counts from a March-based year so that the leap day ends a year.
- */
-static long days_from_civil(int y, int m, int d)
-{
-	long yy = m <= 2 ? y - 1 : y;
-	long era = (yy >= 0 ? yy : yy - 399) / 400;
-	long yoe = yy - era * 400;                               /* [0, 399] */
-	long mp = m > 2 ? m - 3 : m + 9;                         /* March = 0 */
-	long doy = (153 * mp + 2) / 5 + d - 1;                   /* [0, 365] */
-	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;        /* [0, 146096] */
-	return era * 146097 + doe - 719468;
-}
-
 const char *series_instant_error(const char *text, double *epoch_seconds)
 {
 	if (text == NULL)
@@ -77,7 +53,7 @@ const char *series_instant_error(const char *text, double *epoch_seconds)
 		return "expected a date YYYY-MM-DD";
 	if (mo < 1 || mo > 12)
 		return "month out of range";
-	if (d < 1 || d > days_in_month(y, mo))
+	if (d < 1 || d > civil_days_in_month(y, mo))
 		return "day out of range for that month";
 	if (*p != 'T' && *p != 't' && *p != ' ')
 		return "expected 'T' or ' ' between date and time";
@@ -139,7 +115,7 @@ const char *series_instant_error(const char *text, double *epoch_seconds)
 	if (*p != '\0')
 		return "unexpected text after the instant";
 
-	long long days = days_from_civil(y, mo, d);
+	long long days = civil_days_from_date(y, mo, d);
 	double whole = (double)(days * 86400LL + h * 3600LL + mi * 60LL + s - offset);
 	if (epoch_seconds != NULL)
 		*epoch_seconds = whole + frac;

@@ -16,6 +16,7 @@
 
 #include "core/druid/druid_private.h"
 #include "rb/druid/druid_query.h"
+#include "rb/input/civil.h"
 
 #define FUZZ_CHECK(c)              \
 	do {                       \
@@ -133,8 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const json_t *first = json_array_get(iv, 0);
 			FUZZ_CHECK(json_is_string(first));
 			char want[96], a[40], b[40];
-			druid_format_instant(h.start_ms - h.history_ms, a, sizeof a);
-			druid_format_instant(h.start_ms, b, sizeof b);
+			civil_format_ms(h.start_ms - h.history_ms, a, sizeof a);
+			civil_format_ms(h.start_ms, b, sizeof b);
 			snprintf(want, sizeof want, "%s/%s", a, b);
 			FUZZ_CHECK(strcmp(json_string_value(first), want) == 0);
 			json_decref(q);

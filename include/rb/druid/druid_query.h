@@ -173,8 +173,6 @@ size_t druid_history_rows_before(const struct druid_history *h, const double *t,
  * s[0..len) is not one (field ranges checked).
  */
 int druid_instant_ms(const char *s, size_t len, int64_t *ms);
-
-/* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (cap >= 32 for years 0-9999); the length. */
-size_t druid_format_instant(int64_t ms, char *buf, size_t cap);
+/* (The writer of an instant is civil_format_ms, rb/input/civil.h.) */
 
 #endif
