@@ -1,6 +1,6 @@
 /*
- * bench_eval_nab: runs the model-free detectors (default, iforest-legacy,
- * novelty) over labelled series and prints, per file and overall, for each
+ * bench_eval_nab: runs the model-free detectors (default = novelty's method,
+ * robust, iforest-legacy) over labelled series and prints, per file and overall, for each
  * detector side by side: labelled windows detected, flagged rows outside
  * windows (and as runs of consecutive rows), and a NAB-style score; then
  * the false rows per failure kind of issue 12 on the synthetic series of
@@ -28,7 +28,7 @@
  *   -d  data folder (default: both $RB_SHARED_DIR/dev-data/nab-dev and
  *       .../ms-dev, $RB_SHARED_DIR else the shared/ folder configured at
  *       build time, else ../shared)
- *   -s  sensitivity of the default and novelty detectors (default: their
+ *   -s  sensitivity of the default and robust detectors (default: their
  *       built-in defaults); the legacy one always runs with its own (0.95)
  *   -S  sweep: only the overall line, for each listed sensitivity, of the
  *       detector -D names (default: "default")
@@ -50,7 +50,7 @@
 #define MAX_WINDOWS 64
 #define NDET 3
 
-static const char *const DETECTORS[NDET] = {DETECTOR_DEFAULT, DETECTOR_LEGACY, DETECTOR_NOVELTY};
+static const char *const DETECTORS[NDET] = {DETECTOR_DEFAULT, DETECTOR_ROBUST, DETECTOR_LEGACY};
 
 struct window {
 	double start, end;
@@ -327,12 +327,12 @@ static void run(const struct file *f, const char *det, double sens, struct count
 /* Overall line of a sweep: the detector's operating point for sensitivity sv. */
 static void sweep_point(const char *det, double sv, char *buf, size_t cap)
 {
-	if (strcmp(det, DETECTOR_NOVELTY) == 0) {
+	if (strcmp(det, DETECTOR_ROBUST) == 0) {
+		snprintf(buf, cap, "k %.2f", robust_threshold(sv));
+	} else {
 		double eps, kmax;
 		novelty_params(sv, &eps, &kmax);
 		snprintf(buf, cap, "eps %.4f K %.0f", eps, kmax);
-	} else {
-		snprintf(buf, cap, "k %.2f", robust_threshold(sv));
 	}
 }
 
@@ -373,10 +373,10 @@ static void sweep_run(const struct file *files, size_t nf, const char *det, cons
 static void table_run(const struct file *files, size_t nf, const char *dir, double sens)
 {
 	struct counts tot[NDET] = {{0}}, totna[NDET] = {{0}};
-	printf("data: %s\ndefault detector sensitivity: %s (k = %.2f); legacy: %.2f\n\n", dir,
+	printf("data: %s\nsensitivity: %s (default %.2f, robust %.2f); legacy: %.2f\n\n", dir,
 	       isnan(sens) ? "built-in" : "given",
-	       robust_threshold(isnan(sens) ? DETECTOR_DEFAULT_SENSITIVITY : sens),
-	       DETECTOR_LEGACY_SENSITIVITY);
+	       isnan(sens) ? DETECTOR_NOVELTY_SENSITIVITY : sens,
+	       isnan(sens) ? DETECTOR_ROBUST_SENSITIVITY : sens, DETECTOR_LEGACY_SENSITIVITY);
 	printf("%-48s %6s %4s", "", "", "");
 	for (int d = 0; d < NDET; d++)
 		printf(" | %-27s", DETECTORS[d]);
@@ -452,13 +452,13 @@ static void kinds_run(void)
 			double thr;
 			struct rb_err err = {0};
 			enum rb_code rc;
-			if (strcmp(DETECTORS[d], DETECTOR_NOVELTY) == 0)
-				rc = novelty_detect(x, t, KINDS_N, NAN, e, sc, an, &thr, &err);
+			if (strcmp(DETECTORS[d], DETECTOR_ROBUST) == 0)
+				rc = robust_detect(x, t, KINDS_N, NAN, e, sc, an, &thr, &err);
 			else if (strcmp(DETECTORS[d], DETECTOR_LEGACY) == 0)
 				rc = legacy_detect(x, t, KINDS_N, DETECTOR_LEGACY_SENSITIVITY, e, sc, an, &thr,
 				                   &err);
 			else
-				rc = robust_detect(x, t, KINDS_N, NAN, e, sc, an, &thr, &err);
+				rc = novelty_detect(x, t, KINDS_N, NAN, e, sc, an, &thr, &err);
 			if (rc != RB_OK)
 				die(DETECTORS[d], err.msg);
 			size_t fp = 0;

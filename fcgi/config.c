@@ -502,9 +502,11 @@ static const struct config_key keys[] = {
 	 "implementation (slow; for checking results). See docs/INFERENCE.md."},
 	{"detector", parse_choice, format_choice, OFF(detector), 0, 0, 0, 0, detector_kind_names,
 	 "default", NULL,
-	 "The model-free detector used when no model applies: default is this service's "
-	 "detector; iforest-legacy reproduces the old service's isolation forest. A request "
-	 "may choose with its detector field."},
+	 "The model-free detector used when no model applies: default (also named novelty) "
+	 "flags what is rare for the series relative to its earlier rows; robust is the "
+	 "robust z-score detector that was the default before; iforest-legacy reproduces the "
+	 "old service's isolation forest. A request may choose with its detector field. See "
+	 "docs/DEFAULT-DETECTOR.md."},
 	{"sensitivity", parse_real_or_auto, format_real_or_auto, OFF(sensitivity), 0, 0, 0.0, 1.0,
 	 NULL, "auto", "auto, or a number from 0 to 1",
 	 "Sensitivity of the model-free detector, from 0 to 1 (higher flags more rows); auto "

@@ -56,7 +56,7 @@ static void name_lists(struct result *r)
 		{"--model traffic --threshold-rule new x",
 		 "rb-aioutliers-detect: --threshold-rule must be centred or legacy: new\n"},
 		{"--detector nope x",
-		 "rb-aioutliers-detect: --detector must be default, iforest-legacy or novelty: nope\n"},
+		 "rb-aioutliers-detect: --detector must be default, iforest-legacy, novelty or robust: nope\n"},
 	};
 	for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
 		run_to(r, errs[i].args, 1);
@@ -72,7 +72,7 @@ static void name_lists(struct result *r)
 		"reference\n",
 		"\n  --threshold-rule R  centred (default) or legacy (the old service's rule)\n",
 		"\n  --detector NAME     model-free detector: default (default), "
-		"iforest-legacy or novelty\n",
+		"iforest-legacy, novelty or robust\n",
 	};
 	run(r, "--help");
 	CHECK(r->status == 0);

@@ -5,7 +5,8 @@
  *    another), else the request's metric (an absent one is RB_E_INPUT),
  *    else the configured default metric when the rows carry it, else the
  *    first metric seen;
- *  - both detectors by name, NULL = default; an unknown name, a sensitivity
+ *  - every detector by name, NULL = default ("default" and "novelty" run
+ *    the same method and differ only in the model name); an unknown name, a sensitivity
  *    outside [0, 1] and a series with no metric are RB_E_INPUT, with out
  *    left empty;
  *  - the detection: n rows, observed = the values (NAN where missing),
@@ -42,7 +43,7 @@ static void check_detection(const struct series *s, const struct detection *d, l
 	CHECK(isfinite(d->threshold));
 }
 
-/* Builds n rows one minute apart with metrics a (noise), b (spike at row 30) and optionally monitors. */
+/* Builds n rows one minute apart with metrics a (noise), b (spike at row 60) and optionally monitors. */
 static char *make_rows(size_t n, int with_monitors)
 {
 	size_t cap = n * 160 + 16, off = 0;
@@ -53,7 +54,7 @@ static char *make_rows(size_t n, int with_monitors)
 		int k = snprintf(buf + off, cap - off,
 		                 "%s{\"timestamp\":\"2024-05-22T%02zu:%02zu:00.000Z\",\"result\":{\"a\":%zu,"
 		                 "\"b\":%d%s}}",
-		                 i ? "," : "", i / 60, i % 60, 100 + (i * 7) % 5, i == 30 ? 500 : 10,
+		                 i ? "," : "", i / 60, i % 60, 100 + (i * 7) % 5, i == 60 ? 500 : 10,
 		                 with_monitors ? (i == 45 ? ",\"monitors\":900" : ",\"monitors\":20") : "");
 		CHECK(k > 0 && (size_t)k < cap - off);
 		off += (size_t)k;
@@ -84,16 +85,38 @@ int main(void)
 	CHECK(run(s, NULL, NULL, NULL, NAN, &d, &err) == RB_OK);
 	CHECK(strcmp(d.metric, "a") == 0 && strcmp(d.model, DETECTOR_DEFAULT) == 0);
 	check_detection(s, &d, series_col(s, "a"));
-	CHECK(d.threshold == robust_threshold(NAN));
+	{
+		double eps, kmax;
+		novelty_params(NAN, &eps, &kmax);
+		CHECK(d.threshold == -log10(eps));
+	}
 	detection_release(&d);
 
 	/* The request's metric wins over the default metric. */
 	CHECK(run(s, DETECTOR_DEFAULT, "b", "a", NAN, &d, &err) == RB_OK);
 	CHECK(strcmp(d.metric, "b") == 0);
 	check_detection(s, &d, series_col(s, "b"));
-	CHECK(d.anomaly[30] == 1);
 	for (size_t i = 0; i < d.n; i++)
-		CHECK(d.anomaly[i] == (i == 30));
+		CHECKF(d.anomaly[i] == (i == 60), "row %zu", i);
+	/* "novelty" is the same method: the same rows, bit for bit, under its own name */
+	{
+		struct detection nv;
+		CHECK(run(s, DETECTOR_NOVELTY, "b", NULL, NAN, &nv, &err) == RB_OK);
+		CHECK(strcmp(nv.model, DETECTOR_NOVELTY) == 0 && nv.threshold == d.threshold);
+		for (size_t i = 0; i < d.n; i++)
+			CHECK(nv.anomaly[i] == d.anomaly[i] && nv.score[i] == d.score[i] &&
+			      nv.expected[i] == d.expected[i]);
+		detection_release(&nv);
+	}
+	detection_release(&d);
+
+	/* The robust detector by name: its own threshold, the spike and nothing else. */
+	CHECK(run(s, DETECTOR_ROBUST, "b", NULL, NAN, &d, &err) == RB_OK);
+	CHECK(strcmp(d.model, DETECTOR_ROBUST) == 0);
+	check_detection(s, &d, series_col(s, "b"));
+	CHECK(d.threshold == robust_threshold(NAN));
+	for (size_t i = 0; i < d.n; i++)
+		CHECKF(d.anomaly[i] == (i == 60), "row %zu", i);
 	detection_release(&d);
 
 	/* The configured default metric when the rows carry it, else the first metric. */
@@ -113,12 +136,13 @@ int main(void)
 	CHECK(run(s, "lstm-magic", NULL, NULL, NAN, &d, &err) == RB_E_INPUT);
 	CHECK(strstr(err.msg, "lstm-magic") != NULL && d.expected == NULL);
 	CHECKF(strcmp(err.msg,
-	              "unknown detector \"lstm-magic\" (known: default, iforest-legacy, novelty)") == 0,
+	              "unknown detector \"lstm-magic\" (known: default, iforest-legacy, novelty, robust)") == 0,
 	       "%s", err.msg);
 	CHECK(run(s, NULL, NULL, NULL, 1.5, &d, &err) == RB_E_INPUT);
 	CHECK(run(s, NULL, NULL, NULL, -0.1, &d, &err) == RB_E_INPUT);
 	CHECK(run(s, NULL, NULL, NULL, INFINITY, &d, &err) == RB_E_INPUT);
 	CHECK(detector_known(NULL) && detector_known("default") && detector_known("iforest-legacy"));
+	CHECK(detector_known("novelty") && detector_known("robust"));
 	CHECK(!detector_known("Default") && !detector_known(""));
 	/* the name table: one name per kind, in enum order, then NULL; each parses back */
 	for (unsigned k = 0; k < DETECTOR_KIND_COUNT; k++) {
@@ -143,7 +167,7 @@ int main(void)
 	CHECK(run(s, DETECTOR_LEGACY, "b", NULL, NAN, &d, &err) == RB_OK);
 	CHECK(strcmp(d.model, DETECTOR_LEGACY) == 0 && strcmp(d.metric, "b") == 0);
 	check_detection(s, &d, series_col(s, "b"));
-	CHECK(d.anomaly[30] == 1);
+	CHECK(d.anomaly[60] == 1);
 	double thr_default = d.threshold;
 	detection_release(&d);
 	CHECK(run(s, DETECTOR_LEGACY, "b", NULL, 1.0, &d, &err) == RB_OK);

@@ -86,7 +86,7 @@ static const struct rf_case cases[] = {
 	{"history=-PT1H&data=WzFd", RB_E_INPUT, "history: not an ISO-8601 period", NULL, NULL},
 	{"history=P1D%20&data=WzFd", RB_E_INPUT, "history: not an ISO-8601 period", NULL, NULL},
 	{"detector=iforest&data=WzFd", RB_E_INPUT,
-	 "detector: not a detector name (default, iforest-legacy or novelty) (as plain text or base64)",
+	 "detector: not a detector name (default, iforest-legacy, novelty or robust) (as plain text or base64)",
 	 NULL, NULL},
 };
 

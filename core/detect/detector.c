@@ -1,13 +1,15 @@
 /*
  * detector: the detectors' name table, which metric of a series is
- * analysed, and dispatch to a model-free detector by name ("default",
- * "iforest-legacy" or "novelty"), filling a struct detection. The rule for the metric
+ * analysed, and dispatch to a model-free detector by name ("default" and
+ * "novelty": the novelty method; "robust"; "iforest-legacy"), filling a
+ * struct detection. The rule for the metric
  * (docs/DEFAULT-DETECTOR.md): "monitors" when the rows carry it (the old
  * service's choice), else the request's metric, else the configured default
  * metric when the rows carry it, else the first metric of the first row (the
  * old fallback).
- * Not here: the detectors themselves (core/detect/detector_robust.c,
- * core/detect/detector_legacy.c), the deep model, the JSON answer.
+ * Not here: the detectors themselves (core/detect/detector_novelty.c,
+ * core/detect/detector_robust.c, core/detect/detector_legacy.c), the deep
+ * model, the JSON answer.
  */
 #include <math.h>
 #include <stdio.h>
@@ -22,8 +24,36 @@ const char *const detector_kind_names[DETECTOR_KIND_COUNT + 1] = {
 	[DETECTOR_KIND_DEFAULT] = DETECTOR_DEFAULT,
 	[DETECTOR_KIND_IFOREST_LEGACY] = DETECTOR_LEGACY,
 	[DETECTOR_KIND_NOVELTY] = DETECTOR_NOVELTY,
+	[DETECTOR_KIND_ROBUST] = DETECTOR_ROBUST,
 	[DETECTOR_KIND_COUNT] = NULL,
 };
+
+/* The plain-array detector each kind runs (same contract: include/rb/detect/detector.h). */
+typedef enum rb_code (*detector_fn)(const double *x, const double *t, size_t n,
+                                    double sensitivity, double *expected, double *score,
+                                    unsigned char *anomaly, double *threshold,
+                                    struct rb_err *err);
+static const detector_fn detector_fns[DETECTOR_KIND_COUNT] = {
+	[DETECTOR_KIND_DEFAULT] = novelty_detect,
+	[DETECTOR_KIND_IFOREST_LEGACY] = legacy_detect,
+	[DETECTOR_KIND_NOVELTY] = novelty_detect,
+	[DETECTOR_KIND_ROBUST] = robust_detect,
+};
+
+double detector_default_sensitivity(enum detector_kind k)
+{
+	RB_ASSERT((unsigned)k < DETECTOR_KIND_COUNT);
+	switch (k) {
+	case DETECTOR_KIND_IFOREST_LEGACY:
+		return DETECTOR_LEGACY_SENSITIVITY;
+	case DETECTOR_KIND_ROBUST:
+		return DETECTOR_ROBUST_SENSITIVITY;
+	case DETECTOR_KIND_DEFAULT:
+	case DETECTOR_KIND_NOVELTY:
+		break;
+	}
+	return DETECTOR_NOVELTY_SENSITIVITY;
+}
 
 int detector_kind_parse(const char *s, size_t len, enum detector_kind *out)
 {
@@ -88,11 +118,8 @@ enum rb_code detector_run(const struct series *s, const struct detector_opts *op
 	double sens = opts->sensitivity;
 	if (!isnan(sens) && !(sens >= 0.0 && sens <= 1.0))
 		return rb_err_set(err, RB_E_INPUT, "sensitivity must be a number in [0, 1]");
-	int legacy = kind == DETECTOR_KIND_IFOREST_LEGACY;
 	if (isnan(sens))
-		sens = legacy ? DETECTOR_LEGACY_SENSITIVITY
-		       : kind == DETECTOR_KIND_NOVELTY ? DETECTOR_NOVELTY_SENSITIVITY
-		                                       : DETECTOR_DEFAULT_SENSITIVITY;
+		sens = detector_default_sensitivity(kind);
 	if (s->n == 0)
 		return rb_err_set(err, RB_E_INPUT, "the data has no rows to analyse");
 	long c = detector_pick_column(s, opts, err);
@@ -105,15 +132,8 @@ enum rb_code detector_run(const struct series *s, const struct detector_opts *op
 	double *x = out->observed; /* filled first, then read by the detector */
 	for (size_t i = 0; i < s->n; i++)
 		x[i] = s->present[i * s->ncols + (size_t)c] ? s->values[i * s->ncols + (size_t)c] : NAN;
-	if (legacy)
-		rc = legacy_detect(x, s->t, s->n, sens, out->expected, out->score, out->anomaly,
-		                   &out->threshold, err);
-	else if (kind == DETECTOR_KIND_NOVELTY)
-		rc = novelty_detect(x, s->t, s->n, sens, out->expected, out->score, out->anomaly,
-		                    &out->threshold, err);
-	else
-		rc = robust_detect(x, s->t, s->n, sens, out->expected, out->score, out->anomaly,
-		                   &out->threshold, err);
+	rc = detector_fns[kind](x, s->t, s->n, sens, out->expected, out->score, out->anomaly,
+	                        &out->threshold, err);
 	if (rc != RB_OK) {
 		detection_release(out);
 		return rc;

@@ -9,7 +9,7 @@
  *     (score 0, never flagged) [nv_order];
  *  2. each measure's dead band from the series' own resolution: the
  *     largest of 2 quanta (median positive gap between consecutive
- *     distinct values), 5 % of the inter-decile range and 1 % of the full
+ *     distinct repeated values), 5 % of the inter-decile range and 1 % of the full
  *     range [nv_resolution, nv_band];
  *  3. non-conformity measures, each signed (up and down judged apart):
  *     the value itself (level), its residual from the median of the
@@ -196,8 +196,12 @@ static size_t nv_rank(struct nv_ws *w, const double *a, size_t m)
 
 /*
  * Resolution of the sorted values s[k]: *q the quantum (median positive gap
- * between consecutive distinct values; 0 when all are equal), *spread the
- * inter-decile range (the full range when that is 0), *range the full range.
+ * between consecutive distinct values among those that occur at least
+ * twice; 0 when fewer than two values repeat), *spread the inter-decile
+ * range (the full range when that is 0), *range the full range. Only
+ * repeated values define the grid: a value seen once (a spike on a constant
+ * series) would otherwise make its own jump the quantum and hide itself
+ * in the dead band.
  */
 static void nv_resolution(const double *s, size_t k, double *scratch, double *q, double *spread,
                           double *range)
@@ -208,9 +212,16 @@ static void nv_resolution(const double *s, size_t k, double *scratch, double *q,
 	if (k < 2)
 		return;
 	size_t ng = 0;
-	for (size_t r = 1; r < k; r++)
-		if (s[r] > s[r - 1])
-			scratch[ng++] = s[r] - s[r - 1];
+	int have_prev = 0;
+	double prev = 0.0;
+	for (size_t r = 0; r + 1 < k; r++) {
+		if (s[r + 1] != s[r] || (r > 0 && s[r - 1] == s[r]))
+			continue; /* not the first of a run of >= 2 equal values */
+		if (have_prev)
+			scratch[ng++] = s[r] - prev;
+		prev = s[r];
+		have_prev = 1;
+	}
 	if (ng > 0)
 		*q = robust_median(scratch, ng);
 	double idr = s[(size_t)(0.9 * (double)(k - 1))] - s[(size_t)(0.1 * (double)(k - 1))];

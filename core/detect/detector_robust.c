@@ -1,7 +1,8 @@
 /*
- * detector_robust: the default (model-free) detector, a robust seasonal
- * baseline with robust z-scores. The method and its reasons are in
- * docs/DEFAULT-DETECTOR.md; in short, over the whole window:
+ * detector_robust: the "robust" (model-free) detector, the default before
+ * issue 12, a robust seasonal baseline with robust z-scores. The method and
+ * its reasons are in docs/DEFAULT-DETECTOR.md ("The robust detector"); in
+ * short, over the whole window:
  *
  *  1. rows are ordered by time; the sampling step is the median positive
  *     spacing (no positive spacing: the row index is the time axis)
@@ -77,7 +78,7 @@
 
 double robust_threshold(double sensitivity)
 {
-	double s = isfinite(sensitivity) ? sensitivity : DETECTOR_DEFAULT_SENSITIVITY;
+	double s = isfinite(sensitivity) ? sensitivity : DETECTOR_ROBUST_SENSITIVITY;
 	if (s < 0.0)
 		s = 0.0;
 	if (s > 1.0)

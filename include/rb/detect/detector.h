@@ -3,12 +3,15 @@
  *
  * detector_run() picks the metric to analyse from a parsed series and runs
  * one detector by name over it, filling a struct detection for every row:
- *   "default"         robust seasonal baseline (docs/DEFAULT-DETECTOR.md);
- *   "iforest-legacy"  the old service's smoothing + IsolationForest
- *                     (CONTRACT §6), kept as an option and as the baseline;
- *   "novelty"         what is rare for this series relative to its earlier
+ *   "default"         what is rare for this series relative to its earlier
  *                     rows: conformal counts with a dead band, onsets only
- *                     (docs/DEFAULT-DETECTOR.md, "The novelty detector").
+ *                     (docs/DEFAULT-DETECTOR.md; novelty_detect);
+ *   "novelty"         the same method under its own name (the name it had
+ *                     while it was opt-in; answers name it "novelty");
+ *   "robust"          robust seasonal baseline + robust z-score, the default
+ *                     before issue 12 (robust_detect), kept by name;
+ *   "iforest-legacy"  the old service's smoothing + IsolationForest
+ *                     (CONTRACT §6), kept as an option and as the baseline.
  * The lower-level entry points below work on plain arrays; they are what
  * the tests, the benchmarks and detector_run() share.
  *
@@ -29,14 +32,16 @@
 #define DETECTOR_DEFAULT "default"
 #define DETECTOR_LEGACY "iforest-legacy"
 #define DETECTOR_NOVELTY "novelty"
+#define DETECTOR_ROBUST "robust"
 
 /* The model-free detectors (the config's detector key, a request's detector field, --detector). */
 enum detector_kind {
 	DETECTOR_KIND_DEFAULT,        /* DETECTOR_DEFAULT */
 	DETECTOR_KIND_IFOREST_LEGACY, /* DETECTOR_LEGACY */
-	DETECTOR_KIND_NOVELTY,        /* DETECTOR_NOVELTY */
+	DETECTOR_KIND_NOVELTY,        /* DETECTOR_NOVELTY: the default's method */
+	DETECTOR_KIND_ROBUST,         /* DETECTOR_ROBUST */
 };
-#define DETECTOR_KIND_COUNT 3
+#define DETECTOR_KIND_COUNT 4
 
 /* The one name table: detector_kind_names[k] names k, in enum order, NULL after the last. */
 extern const char *const detector_kind_names[DETECTOR_KIND_COUNT + 1];
@@ -48,10 +53,12 @@ const char *detector_kind_name(enum detector_kind k);
 
 /* Sensitivity of the legacy detector when none is given (the old service's value). */
 #define DETECTOR_LEGACY_SENSITIVITY 0.95
-/* Sensitivity of the default detector when none is given (chosen on dev data, see docs). */
-#define DETECTOR_DEFAULT_SENSITIVITY 0.5
-/* Sensitivity of the novelty detector when none is given (a 5-point sweep on dev data, docs). */
+/* Sensitivity of the robust detector when none is given (chosen on dev data, see docs). */
+#define DETECTOR_ROBUST_SENSITIVITY 0.5
+/* Sensitivity of the novelty method (default, novelty) when none is given (a sweep, see docs). */
 #define DETECTOR_NOVELTY_SENSITIVITY 0.75
+/* The sensitivity detector_run uses for kind k when the request and config give none. */
+double detector_default_sensitivity(enum detector_kind k);
 
 struct detector_opts {
 	const char *name;           /* one of detector_kind_names; NULL = the default */
@@ -87,7 +94,7 @@ enum rb_code detector_run(const struct series *s, const struct detector_opts *op
 /* ---- plain-array detectors (x[i] NAN = missing; t[i] seconds, any order) ---- */
 
 /*
- * Default detector (core/detect/detector_robust.c). Writes expected[n] (finite),
+ * Robust detector (core/detect/detector_robust.c). Writes expected[n] (finite),
  * score[n] (finite, >= 0; 0 for missing rows), anomaly[n] (0/1; 0 for missing
  * rows) and *threshold (a row is flagged when score > threshold). Works for
  * any n >= 0, O(n log n) time, O(n) memory. RB_E_NOMEM is its only failure.
@@ -100,7 +107,7 @@ enum rb_code robust_detect(const double *x, const double *t, size_t n, double se
 double robust_threshold(double sensitivity);
 
 /*
- * Novelty detector (core/detect/detector_novelty.c). Same contract as
+ * Novelty detector, the default (core/detect/detector_novelty.c). Same contract as
  * robust_detect, except that anomaly[] holds only the onset of each run of
  * rows with score >= threshold (and not within the refractory period of
  * the previous flag unless it escalates), so some rows above the threshold

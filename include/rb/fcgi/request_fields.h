@@ -14,7 +14,7 @@
  *   metric      our extension: the metric to analyse (a metric name, names.h).
  *   sensitivity our extension: a number in [0, 1] for the default detector.
  *   detector    our extension: a detector's name (detector_kind_names:
- *               "default" or "iforest-legacy").
+ *               "default", "novelty", "robust" or "iforest-legacy").
  *   history     our extension: an ISO-8601 period (P1D, PT6H, PT0S = none) of history
  *               before a query's interval; the caller clamps it to the configured
  *               history (a request may lower it, never raise it). Months, years and
