@@ -52,7 +52,7 @@ showlog() { for f in "$@"; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }
 subst() {
 	sed -e "s#/run/rb-aioutliers/#$tmp/run/#g" \
 	    -e "s#/run/lighttpd/#$tmp/run/#g" \
-	    -e "s#/usr/local/sbin/rb-aioutliers#$daemon#g" \
+	    -e "s#/usr/sbin/rb-aioutliers#$daemon#g" \
 	    -e "s#/etc/rb-aioutliers/rb-aioutliers.conf#$tmp/daemon.conf#g" "$1"
 }
 
