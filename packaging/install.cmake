@@ -30,15 +30,25 @@ if(TARGET rb-aioutliers)
     RB_DEFAULT_CONFIG="${RB_CONF_DIR}/rb-aioutliers.conf")
 endif()
 
-# rb_install_rewritten(SRC DEST_DIR [RENAME NAME]): installs SRC (relative to the
-# source tree) into DEST_DIR with the packaged paths replaced by this prefix's.
+# rb_install_rewritten(SRC DEST_DIR [RENAME NAME] [REPLACE OLD NEW]): installs SRC
+# (relative to the source tree) into DEST_DIR with the packaged paths replaced by
+# this prefix's, and OLD (which must occur) by NEW first when given.
 function(rb_install_rewritten src dest)
-  cmake_parse_arguments(ARG "" "RENAME" "" ${ARGN})
+  cmake_parse_arguments(ARG "" "RENAME" "REPLACE" ${ARGN})
   get_filename_component(name ${src} NAME)
   if(ARG_RENAME)
     set(name ${ARG_RENAME})
   endif()
   file(READ ${CMAKE_SOURCE_DIR}/${src} text)
+  if(ARG_REPLACE)
+    list(GET ARG_REPLACE 0 old)
+    list(GET ARG_REPLACE 1 new)
+    string(FIND "${text}" "${old}" at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "${src} does not contain '${old}'")
+    endif()
+    string(REPLACE "${old}" "${new}" text "${text}")
+  endif()
   string(REPLACE "/usr/sbin/rb-aioutliers" "${CMAKE_INSTALL_FULL_SBINDIR}/rb-aioutliers"
          text "${text}")
   string(REPLACE "/usr/bin/rb-aioutliers" "${CMAKE_INSTALL_FULL_BINDIR}/rb-aioutliers"
@@ -53,8 +63,11 @@ function(rb_install_rewritten src dest)
   install(FILES ${out} DESTINATION ${dest})
 endfunction()
 
-# Configuration: the commented sample, every key at its default.
-rb_install_rewritten(etc/rb-aioutliers.conf ${RB_CONF_DIR})
+# Configuration: the commented sample, every key at its default except listen,
+# which is set for rb-aioutliers.service (the daemon's own socket in its
+# RuntimeDirectory).
+rb_install_rewritten(etc/rb-aioutliers.conf ${RB_CONF_DIR} REPLACE "\nlisten =\n"
+  "\n# Set by the install for rb-aioutliers.service. Leave it empty for\n# rb-aioutliers-spawn-fcgi.service or lighttpd's bin-path (the socket on fd 0).\nlisten = unix:/run/rb-aioutliers/rb-aioutliers.sock\n")
 
 # Models shipped with the package (read-only) and the writable directory for
 # trained or synced ones (created empty; tmpfiles.d recreates it with its owner).

@@ -29,33 +29,15 @@ if ! out=$(DESTDIR=$root cmake --install "$build" 2>&1); then
 	exit 1
 fi
 
-# Expected paths, variables expanded; globs expanded against the install.
-expand() {
-	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$src/packaging/manifest.txt" |
-	while read -r line; do
-		eval "printf '%s\n' \"$line\""
-	done
-}
-: >"$tmp/want"
-while read -r p; do
-	case $p in
-	*/) if [ -d "$root$p" ] && [ -z "$(ls -A "$root$p")" ]; then echo "${p%/}" >>"$tmp/want"
-	    else fail "manifest: $p is not installed as an empty directory"; fi ;;
-	*\**) n=0
-	    for f in $root$p; do [ -f "$f" ] && { echo "${f#"$root"}" >>"$tmp/want"; n=$((n + 1)); }; done
-	    [ "$n" -gt 0 ] || fail "manifest: $p matches no installed file" ;;
-	*) echo "$p" >>"$tmp/want" ;;
-	esac
-done < <(expand)
-sort -u -o "$tmp/want" "$tmp/want"
-(cd "$root" && find . \( -type f -o -type l \) -printf '/%P\n'
- find . -type d -empty -printf '/%P\n') | sort -u >"$tmp/have"
-missing=$(comm -23 "$tmp/want" "$tmp/have")
-extra=$(comm -13 "$tmp/want" "$tmp/have")
-[ -z "$missing" ] && pass "every path of the manifest is installed ($(wc -l <"$tmp/want") paths)" ||
-	fail "listed in packaging/manifest.txt but not installed:"$'\n'"$missing"
-[ -z "$extra" ] && pass "nothing is installed that the manifest does not list" ||
-	fail "installed but not in packaging/manifest.txt:"$'\n'"$extra"
+# The tree against the manifest (packaging/check-payload.sh, shared with the package builds).
+(cd "$root" && find . -mindepth 1 \( -type d -printf 'd /%P\n' \) -o \( -type l -printf 'l /%P\n' \) \
+	-o -printf 'f /%P\n') >"$tmp/listing"
+if out=$(bash "$src/packaging/check-payload.sh" "$build/install-dirs.sh" "$tmp/listing"); then
+	echo "$out"
+else
+	echo "$out"
+	fail "the installed tree does not match packaging/manifest.txt"
+fi
 
 # Installed files name installed paths.
 unit=$root$UNITDIR/rb-aioutliers.service
@@ -72,6 +54,10 @@ binpath=$(grep -o '"bin-path" => "[^ "]*' "$root$SHAREDIR/lighttpd/rb-aioutliers
 	sed 's/.*"//')
 [ "$binpath" = "$SBINDIR/rb-aioutliers" ] && pass "the lighttpd bin-path snippet runs $binpath" ||
 	fail "lighttpd snippet bin-path '$binpath'"
+listen=$(sed -n 's/^listen = //p' "$root$CONFDIR/rb-aioutliers.conf")
+[ "$listen" = "unix:/run/rb-aioutliers/rb-aioutliers.sock" ] &&
+	pass "the installed configuration listens on the unit's socket ($listen)" ||
+	fail "installed configuration: listen = '$listen'"
 models=$(sed -n 's/^models_dir = //p' "$root$CONFDIR/rb-aioutliers.conf")
 [ "$models" = "$SHAREDIR/models" ] && [ -d "$root$models" ] &&
 	pass "the installed configuration reads models from $models" ||
