@@ -21,10 +21,11 @@ trap 'rm -rf "$tmp"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
+cat "$listing" >"$tmp/listing" # read twice below; LISTING may be a pipe
 # Package tools compress manual pages and documentation: compare without .gz.
-awk '$1 != "d" {print $2}' "$listing" | sed -e 's#/$##' -e "s#^\(\($MANDIR\|$DOCDIR\)/.*\)\.gz\$#\1#" |
+awk '$1 != "d" {print $2}' "$tmp/listing" | sed -e 's#/$##' -e "s#^\(\($MANDIR\|$DOCDIR\)/.*\)\.gz\$#\1#" |
 	sort -u >"$tmp/files"
-awk '$1 == "d" {print $2}' "$listing" | sed 's#/$##' | sort -u >"$tmp/dirs"
+awk '$1 == "d" {print $2}' "$tmp/listing" | sed 's#/$##' | sort -u >"$tmp/dirs"
 : >"$tmp/want"
 : >"$tmp/globs"
 sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$src/packaging/manifest.txt" |
