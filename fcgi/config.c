@@ -320,6 +320,15 @@ static enum rb_code parse_dir(const struct config_key *k, const char *v, size_t 
 	return set_string(k, joined, (size_t)n, cfg, err);
 }
 
+/* A directory path as parse_dir, or empty for "none". */
+static enum rb_code parse_dir_or_none(const struct config_key *k, const char *v, size_t len,
+                                      const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	if (len == 0)
+		return set_string(k, v, 0, cfg, err);
+	return parse_dir(k, v, len, dir, cfg, err);
+}
+
 static int has_prefix_ci(const char *v, size_t len, const char *prefix)
 {
 	size_t pl = strlen(prefix);
@@ -464,6 +473,12 @@ static const struct config_key keys[] = {
 	 "Directory holding the models, each as NAME.keras and NAME.ini; a request's model "
 	 "field names one of them. A relative path is taken relative to the directory of "
 	 "this file."},
+	{"trained_models_dir", parse_dir_or_none, format_string, OFF(trained_models_dir), 0, 0, 0,
+	 0, NULL, "/var/lib/rb-aioutliers/models", "empty, or a directory path",
+	 "Writable directory of models trained or synced on this host, read as well as "
+	 "models_dir: a model of the same name here wins over the shipped one. A directory "
+	 "that does not exist holds no models (not an error). Empty: none. Relative paths as "
+	 "for models_dir."},
 	{"druid_url", parse_url, format_string, OFF(druid_url), 0, 0, 0, 0, NULL,
 	 "http://127.0.0.1:8082/druid/v2/", "an http:// or https:// URL",
 	 "Full URL of the Druid broker's native query endpoint, to which requests carrying a "

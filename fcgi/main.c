@@ -144,6 +144,16 @@ static int worker_main(void *ctx, const struct pool_worker_env *env)
 	return rc;
 }
 
+/* One log line: how many models from which directory. */
+static void log_registry(const char *verb, const struct registry *reg)
+{
+	if (reg->trained_dir[0] != '\0')
+		log_info("%s %zu models: %zu from %s, %zu from %s", verb, reg->n, reg->n_trained,
+		         reg->trained_dir, reg->n - reg->n_trained, reg->models_dir);
+	else
+		log_info("%s %zu models from %s", verb, reg->n, reg->models_dir);
+}
+
 static int load_state(const char *path, struct rb_config *cfg, struct registry **reg)
 {
 	struct rb_err err = {0};
@@ -152,12 +162,13 @@ static int load_state(const char *path, struct rb_config *cfg, struct registry *
 		log_error("%s", err.msg);
 		return -1;
 	}
-	if (registry_load(reg, cfg->models_dir, &err) != RB_OK) {
+	if (registry_load(reg, cfg->models_dir, cfg->trained_models_dir, &err) != RB_OK) {
 		log_error("%s", err.msg);
 		return -1;
 	}
 	if (cfg->default_model[0] != '\0' && registry_find(*reg, cfg->default_model) == NULL) {
-		log_error("%s: default_model %s is not in %s", path, cfg->default_model,
+		log_error("%s: default_model %s is in neither %s nor %s", path, cfg->default_model,
+		          cfg->trained_models_dir[0] != '\0' ? cfg->trained_models_dir : "(none)",
 		          cfg->models_dir);
 		registry_free(*reg);
 		*reg = NULL;
@@ -181,7 +192,7 @@ static int reload(void *ctx, struct pool_opts *opts)
 	d->cfg = cfg;
 	opts->workers = cfg.workers;
 	opts->request_timeout_ms = cfg.request_timeout_ms;
-	log_info("loaded %zu models from %s", reg->n, cfg.models_dir);
+	log_registry("loaded", reg);
 	return 0;
 }
 
@@ -211,7 +222,7 @@ int main(int argc, char **argv)
 	if (test_only) {
 		config_dump(&d.cfg, stdout);
 		for (size_t i = 0; i < d.reg->n; i++)
-			printf("# model %s%s\n", d.reg->entries[i].name,
+			printf("# model %s from %s%s\n", d.reg->entries[i].name, d.reg->entries[i].dir,
 			       d.reg->entries[i].druid != NULL ? "" : " (no Druid template: data only)");
 		printf("# configuration %s is good: %zu models\n", d.config_path, d.reg->n);
 		registry_free(d.reg);
@@ -234,8 +245,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	log_info("serving %zu models from %s with %u workers, Druid at %s", d.reg->n,
-	         d.cfg.models_dir, d.cfg.workers, d.cfg.druid_url);
+	log_registry("serving", d.reg);
+	log_info("%u workers, Druid at %s", d.cfg.workers, d.cfg.druid_url);
 	struct pool_opts popts;
 	pool_opts_defaults(&popts);
 	popts.workers = d.cfg.workers;

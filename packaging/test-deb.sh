@@ -9,14 +9,17 @@
 # daemon as User=/Group=rb-aioutliers with the unit's command line.
 #   bash packaging/test-deb.sh build-deb/rb-aioutliers_0.1.0-1_amd64.deb
 # Environment: RB_BUILD_DIR (a build of this tree holding the emulator,
-# default build/; built if missing).
+# default build/; built if missing), RB_SHARED_DIR (default ../shared: the
+# old service's traffic model, copied into /var/lib/rb-aioutliers/models).
 set -uo pipefail
 deb=$(realpath "${1:?usage: test-deb.sh DEB}")
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${RB_BUILD_DIR:-$src/build}
+shared=$(realpath "${RB_SHARED_DIR:-$src/../shared}")
 [ "$(id -u)" = 0 ] || { echo "test-deb.sh: needs root (it installs the package)" >&2; exit 2; }
-if dpkg-query -W -f='${Status}' rb-aioutliers 2>/dev/null | grep -q installed; then
-	echo "test-deb.sh: rb-aioutliers is already installed; purge it first" >&2
+status=$(dpkg-query -W -f='${db:Status-Status}' rb-aioutliers 2>/dev/null || true)
+if [ -n "$status" ] && [ "$status" != not-installed ]; then
+	echo "test-deb.sh: rb-aioutliers is on this machine ($status); purge it first" >&2
 	exit 2
 fi
 failures=0
@@ -25,17 +28,22 @@ pass() { echo "ok: $*"; }
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
 pids=()
+installed=0
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$tmp" /run/rb-aioutliers
+	# interrupted between install and purge: leave the machine as it was
+	[ "$installed" = 1 ] && dpkg --purge rb-aioutliers >/dev/null 2>&1
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM PIPE HUP
 . "$src/tests/hosting/free-port.sh"
 
 cmake --build "$build" --target rb-druid-emulator >/dev/null || exit 1
 
 # ---- install ---------------------------------------------------------------
+installed=1
 if out=$(dpkg -i "$deb" 2>&1); then pass "dpkg -i $(basename "$deb")"
 else echo "$out"; fail "dpkg -i failed"; exit 1; fi
 uid=$(getent passwd rb-aioutliers | cut -d: -f3)
@@ -54,8 +62,18 @@ id -nG www-data | tr ' ' '\n' | grep -qx rb-aioutliers &&
 dpkg-query -W -f='${Conffiles}\n' rb-aioutliers | grep -q ' /etc/rb-aioutliers/rb-aioutliers.conf ' &&
 	pass "/etc/rb-aioutliers/rb-aioutliers.conf is a conffile (kept on upgrade)" ||
 	fail "/etc/rb-aioutliers/rb-aioutliers.conf is not a conffile"
-/usr/sbin/rb-aioutliers -t >"$tmp/t.out" 2>&1 && pass "rb-aioutliers -t accepts the installed configuration" ||
-	{ fail "rb-aioutliers -t:"; cat "$tmp/t.out"; }
+# A model put into the writable models directory is served (the old service's files as they are).
+for f in traffic.keras traffic.ini; do
+	install -o rb-aioutliers -g rb-aioutliers -m 0640 "$shared/upstream/$f" /var/lib/rb-aioutliers/models/
+done
+install -o rb-aioutliers -g rb-aioutliers -m 0640 /usr/share/rb-aioutliers/models/traffic.druid.json \
+	/var/lib/rb-aioutliers/models/
+if /usr/sbin/rb-aioutliers -t >"$tmp/t.out" 2>&1 &&
+   grep -q '^# model traffic from /var/lib/rb-aioutliers/models$' "$tmp/t.out"; then
+	pass "rb-aioutliers -t accepts the installed configuration and finds the copied model"
+else
+	fail "rb-aioutliers -t:"; cat "$tmp/t.out"
+fi
 
 # ---- serve -----------------------------------------------------------------
 "$build/tests/emulator/rb-druid-emulator" --listen 127.0.0.1:0 >"$tmp/emulator.log" 2>&1 </dev/null &
@@ -116,11 +134,19 @@ if [ "$code" = 200 ] && grep -q '"status": *"success"' "$tmp/answer.json" &&
 else
 	fail "the seed README's query -> $code: $(head -c 300 "$tmp/answer.json")"
 fi
+code=$(curl -s -o "$tmp/answer.json" -w '%{http_code}' --data-urlencode "query=$q" \
+	--data-urlencode "model=$(printf traffic | base64)" "http://127.0.0.1:$web/api/v1/outliers")
+if [ "$code" = 200 ] && grep -q '"model": *"traffic"' "$tmp/answer.json"; then
+	pass "the same query with model=traffic (from /var/lib/rb-aioutliers/models): 200"
+else
+	fail "model=traffic -> $code: $(head -c 300 "$tmp/answer.json")"
+fi
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 wait 2>/dev/null
 pids=()
 
 # ---- purge -----------------------------------------------------------------
+installed=0
 if out=$(dpkg --purge rb-aioutliers 2>&1); then pass "dpkg --purge rb-aioutliers"
 else echo "$out"; fail "dpkg --purge failed"; fi
 left=$(for p in /usr/sbin/rb-aioutliers /usr/bin/rb-aioutliers-detect /etc/rb-aioutliers \

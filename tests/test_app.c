@@ -67,7 +67,7 @@ static struct rb_config config_of(const char *text)
 static void handle(const struct rb_config *cfg, const char *method, const char *uri,
                    const char *body, struct app_response *res)
 {
-	static const struct registry none = {0, NULL};
+	static const struct registry none = {.n = 0, .entries = NULL};
 	struct app *app = NULL;
 	struct rb_err err = {0};
 	CHECKF(app_new(&app, cfg, &none, NULL, &err) == RB_OK, "%s", err.msg);

@@ -68,6 +68,7 @@ listen = $1
 listen_mode = $2
 workers = 2
 models_dir = $tmp/models
+trained_models_dir =
 druid_url = http://127.0.0.1:9/druid/v2/
 log_level = info
 EOF

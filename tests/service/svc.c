@@ -195,6 +195,7 @@ static void start_daemon(struct svc_stack *st, const struct svc_opts *o)
 	           "listen = 127.0.0.1:%u\n"
 	           "workers = %u\n"
 	           "models_dir = %s\n"
+	           "trained_models_dir =\n"
 	           "druid_url = http://127.0.0.1:%u/druid/v2/\n"
 	           "druid_connect_timeout_ms = 500\n"
 	           "druid_timeout_ms = %u\n"

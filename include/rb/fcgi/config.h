@@ -45,7 +45,8 @@ struct rb_config {
 	struct rb_listen listen;
 	unsigned listen_mode;               /* permission bits of a Unix socket */
 	unsigned workers;                   /* worker processes, 1..64 */
-	char models_dir[1024];              /* directory of <name>.keras + <name>.ini */
+	char models_dir[1024];              /* directory of <name>.keras + <name>.ini (shipped) */
+	char trained_models_dir[1024];      /* writable models dir, wins over models_dir; "" = none */
 	char druid_url[1024];               /* the broker's full URL, http:// or https:// */
 	unsigned druid_connect_timeout_ms;
 	unsigned druid_timeout_ms;          /* whole Druid request */

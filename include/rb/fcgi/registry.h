@@ -1,7 +1,10 @@
 /*
  * registry: the models the daemon serves, loaded by the master from its
- * models directory before any worker is forked (a bad model stops startup;
- * a bad model on SIGHUP keeps the old registry).
+ * models directories before any worker is forked (a bad model stops startup;
+ * a bad model on SIGHUP keeps the old registry). Two directories: the
+ * writable one of trained or synced models (trained_models_dir) and the
+ * shipped one (models_dir); a name found in both is served from the
+ * writable one.
  *
  * A model is the trio <name>.keras + <name>.ini (required) and
  * <name>.druid.json (the Druid aggregations the model needs; without it the
@@ -21,6 +24,7 @@
 
 struct registry_entry {
 	char name[MODEL_NAME_MAX];
+	const char *dir;                /* the directory it was loaded from (one of registry_load's) */
 	struct model *model;            /* owned */
 	struct druid_template *druid;   /* owned; NULL when the model has no .druid.json */
 };
@@ -28,11 +32,20 @@ struct registry_entry {
 struct registry {
 	size_t n;
 	struct registry_entry *entries; /* [n], sorted by name */
+	char models_dir[1024];          /* copies of registry_load's directories */
+	char trained_dir[1024];         /* "" = none */
+	size_t n_trained;               /* entries loaded from trained_dir */
 };
 
-/* Loads every <name>.keras of models_dir (with its .ini). A missing directory is an
- * RB_E_CONFIG error; any model that fails to load is an error naming it. */
-enum rb_code registry_load(struct registry **out, const char *models_dir, struct rb_err *err);
+/*
+ * Loads every <name>.keras (with its .ini and optional .druid.json, all from the same
+ * directory) of trained_dir, then those of models_dir whose name trained_dir did not
+ * have. trained_dir may be NULL or "" (none) and may not exist (no models from it); any
+ * other failure to read it, a missing or unreadable models_dir, and any model that fails
+ * to load are errors (RB_E_CONFIG, RB_E_MODEL, ... naming the model and directory).
+ */
+enum rb_code registry_load(struct registry **out, const char *models_dir,
+                           const char *trained_dir, struct rb_err *err);
 
 /* The entry of a model name, or NULL. */
 const struct registry_entry *registry_find(const struct registry *r, const char *name);
