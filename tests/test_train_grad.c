@@ -2,7 +2,8 @@
  * train_grad: every layer's backward in core/train/train_ref.c against central
  * finite differences of its own double-precision forward, on small random
  * shapes, then the whole graph's gradient (every trainable parameter and the
- * input) on a tiny instance of the traffic topology under the MAE loss.
+ * input) on a tiny instance of the traffic topology under the MAE loss plus
+ * the old model's L2 regularisers (activity on the LSTMs, bias on the heads).
  *
  * Per-layer checks use the smooth loss L = Σ r ⊙ y (r random), so the
  * analytic gradient is the backward of dout = r. Step h = 1e-5 (layers) and
@@ -378,7 +379,7 @@ static double graph_loss(void *p)
 {
 	struct graph_ctx *c = p;
 	train_forward(c->net, c->tape, c->in, c->B);
-	return train_loss_mae(c->tape, c->target);
+	return train_loss_mae(c->tape, c->target) + train_loss_reg(c->net, c->tape);
 }
 
 static void check_graph(void)
@@ -389,6 +390,16 @@ static void check_graph(void)
 	struct graph_ctx c = {NULL, NULL, NULL, NULL, 3};
 	CHECKF(train_net_new(&c.net, &s.m, &err) == RB_OK, "%s", err.msg);
 	CHECKF(train_tape_new(&c.tape, c.net, c.B, &err) == RB_OK, "%s", err.msg);
+	/* The old model's regularisers, made large enough to matter: activity L2 on both LSTMs
+	 * (layers 6 and 10), bias L2 on the four heads (13, 14, 15, 17). */
+	CHECK(s.m.layers[6].kind == LAYER_LSTM && s.m.layers[10].kind == LAYER_LSTM);
+	c.net->activity_l2[6] = 0.05;
+	c.net->activity_l2[10] = 0.02;
+	size_t heads[4] = {13, 14, 15, 17};
+	for (size_t j = 0; j < 4; j++) {
+		CHECK(s.m.layers[heads[j]].kind == LAYER_DENSE);
+		c.net->bias_l2[heads[j]] = 0.1;
+	}
 	size_t in_n = 6 * 7, n_out = c.B * 6 * 7;
 	c.in = rnd(c.B * in_n, 0, 1);
 	c.target = malloc(n_out * sizeof *c.target);
@@ -404,6 +415,29 @@ static void check_graph(void)
 	CHECKF(model_ref_forward(&s.m, c.in, c.B, ref, &err) == RB_OK, "%s", err.msg);
 	for (size_t k = 0; k < n_out; k++)
 		CHECK(out[k] == ref[k]);
+	/* The bias part of the regularisation is l2 Σ b² (the activity part alone is 0 without it). */
+	double act_l2[2] = {c.net->activity_l2[6], c.net->activity_l2[10]};
+	c.net->activity_l2[6] = c.net->activity_l2[10] = 0.0;
+	double want = 0.0;
+	for (size_t j = 0; j < 4; j++)
+		for (size_t k = 0; k < s.m.layers[heads[j]].C; k++)
+			want += 0.1 * c.net->wv[heads[j]].bias[k] * c.net->wv[heads[j]].bias[k];
+	CHECK(fabs(train_loss_reg(c.net, c.tape) - want) <= 1e-15);
+	c.net->activity_l2[6] = act_l2[0];
+	c.net->activity_l2[10] = act_l2[1];
+	/* The activity part is per sample (divided by B): the same windows twice, the same loss. */
+	double reg1 = train_loss_reg(c.net, c.tape);
+	CHECK(reg1 > want);
+	struct train_tape *tape2 = NULL;
+	CHECKF(train_tape_new(&tape2, c.net, 2 * c.B, &err) == RB_OK, "%s", err.msg);
+	double *twice = malloc(2 * c.B * in_n * sizeof *twice);
+	CHECK(twice != NULL);
+	memcpy(twice, c.in, c.B * in_n * sizeof *twice);
+	memcpy(twice + c.B * in_n, c.in, c.B * in_n * sizeof *twice);
+	train_forward(c.net, tape2, twice, 2 * c.B);
+	CHECK(fabs(train_loss_reg(c.net, tape2) - reg1) <= 1e-14);
+	free(twice);
+	train_tape_free(tape2);
 	train_net_zero_grad(c.net);
 	CHECK(graph_loss(&c) == l0);
 	double *din = zeros(c.B * in_n);
@@ -431,10 +465,10 @@ static void check_graph(void)
 	}
 	CHECK(checked == c.net->n_trainable);
 	CHECK(c.net->n_trainable == c.net->n - 2 * 7); /* all but BN's moving mean and variance */
-	printf("  %-34s %5zu values  max error %.2e\n", "graph (MAE): every parameter", checked, worst);
+	printf("  %-34s %5zu values  max error %.2e\n", "graph (MAE + L2): every parameter", checked, worst);
 	if (worst > worst_all)
 		worst_all = worst;
-	fd_check("graph (MAE): input", c.in, din, c.B * in_n, graph_loss, &c, 1e-6);
+	fd_check("graph (MAE + L2): input", c.in, din, c.B * in_n, graph_loss, &c, 1e-6);
 	free(ref), free(din), free(c.in), free(c.target);
 	train_tape_free(c.tape);
 	train_net_free(c.net);

@@ -94,8 +94,10 @@ enum rb_code train_net_new(struct train_net **out, const struct model *m, struct
 	net->trainable = calloc(net->n, 1);
 	net->wv = calloc(m->n_layers, sizeof *net->wv);
 	net->gv = calloc(m->n_layers, sizeof *net->gv);
+	net->activity_l2 = calloc(m->n_layers, sizeof *net->activity_l2);
+	net->bias_l2 = calloc(m->n_layers, sizeof *net->bias_l2);
 	if (net->w == NULL || net->g == NULL || net->trainable == NULL || net->wv == NULL ||
-	    net->gv == NULL) {
+	    net->gv == NULL || net->activity_l2 == NULL || net->bias_l2 == NULL) {
 		train_net_free(net);
 		return rb_err_set(err, RB_E_NOMEM, "train net: no memory for %zu parameters", m->n_weights);
 	}
@@ -144,6 +146,8 @@ void train_net_free(struct train_net *net)
 	free(net->trainable);
 	free(net->wv);
 	free(net->gv);
+	free(net->activity_l2);
+	free(net->bias_l2);
 	free(net);
 }
 

@@ -483,6 +483,40 @@ double train_loss_mae(struct train_tape *tape, const double *target)
 
 double *train_tape_dout(struct train_tape *tape) { return tape->dout; }
 
+/* The length of layer i's bias (0 when it has none). */
+static size_t bias_len(const struct model *m, size_t i)
+{
+	const struct layer *l = &m->layers[i];
+	return l->kind == LAYER_LSTM ? 4 * l->units : l->kind == LAYER_DENSE ? l->C : 0;
+}
+
+double train_loss_reg(const struct train_net *net, const struct train_tape *tape)
+{
+	RB_ASSERT(tape->m == net->m && tape->B >= 1);
+	const struct model *m = net->m;
+	double loss = 0.0;
+	for (size_t i = 0; i < m->n_layers; i++) {
+		if (net->activity_l2[i] != 0.0) {
+			size_t n = rows(&m->layers[i]) * m->layers[i].C;
+			double sum = 0.0;
+			for (size_t b = 0; b < tape->B; b++) {
+				const double *y = tape->act + b * tape->S_act + tape->act_off[i];
+				for (size_t k = 0; k < n; k++)
+					sum += y[k] * y[k];
+			}
+			loss += net->activity_l2[i] * sum / (double)tape->B;
+		}
+		const double *bias = net->wv[i].bias;
+		if (net->bias_l2[i] != 0.0 && bias != NULL) {
+			double sum = 0.0;
+			for (size_t k = 0; k < bias_len(m, i); k++)
+				sum += bias[k] * bias[k];
+			loss += net->bias_l2[i] * sum;
+		}
+	}
+	return loss;
+}
+
 /* Layer i of sample b, backward: its output gradient is complete (every consumer comes later). */
 static void backward_layer(struct train_net *net, struct train_tape *tp, size_t b, size_t i)
 {
@@ -548,10 +582,22 @@ void train_backward(struct train_net *net, struct train_tape *tape, double *din)
 		double *dy = dact + tape->act_off[m->output];
 		for (size_t k = 0; k < tape->out_n; k++)
 			dy[k] += tape->dout[b * tape->out_n + k];
-		for (size_t i = m->n_layers; i-- > 0;)
+		for (size_t i = m->n_layers; i-- > 0;) {
+			if (net->activity_l2[i] != 0.0) { /* d(l2 Σ y² / B)/dy, now that dy is complete */
+				const double *y = tape->act + b * tape->S_act + tape->act_off[i];
+				double *dyi = dact + tape->act_off[i];
+				double f = 2.0 * net->activity_l2[i] / (double)tape->B;
+				for (size_t k = 0; k < rows(&m->layers[i]) * m->layers[i].C; k++)
+					dyi[k] += f * y[k];
+			}
 			backward_layer(net, tape, b, i);
+		}
 		if (din != NULL)
 			memcpy(din + b * tape->in_n, dact + tape->act_off[tape->in_layer],
 			       tape->in_n * sizeof *din);
 	}
+	for (size_t i = 0; i < m->n_layers; i++)
+		if (net->bias_l2[i] != 0.0 && net->wv[i].bias != NULL)
+			for (size_t k = 0; k < bias_len(m, i); k++)
+				net->gv[i].bias[k] += 2.0 * net->bias_l2[i] * net->wv[i].bias[k];
 }

@@ -45,6 +45,16 @@ struct train_net {
 	size_t n_trainable;       /* count of the ones */
 	struct train_view *wv;    /* [m->n_layers] views into w */
 	struct train_view *gv;    /* [m->n_layers] views into g (same offsets) */
+	/*
+	 * Keras's L2 regularisers, part of the loss the old model was fitted to
+	 * (model.h keeps no regulariser, so a loaded model starts at 0 here; the
+	 * architecture builder sets them). Per layer, 0 = none:
+	 * activity_l2[i] adds activity_l2[i] · Σ y² / B over layer i's outputs
+	 * of a batch of B (Keras divides activity losses by the batch size);
+	 * bias_l2[i] adds bias_l2[i] · Σ bias² of layer i.
+	 */
+	double *activity_l2;      /* [m->n_layers] */
+	double *bias_l2;          /* [m->n_layers] */
 };
 
 /*

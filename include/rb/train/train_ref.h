@@ -133,9 +133,16 @@ const double *train_forward(const struct train_net *net, struct train_tape *tape
  * The loss of the last forward against target [B, out_T, out_C] (the
  * autoencoder's target is its input's columns in output order): MAE over all
  * B·out_T·out_C elements; also seeds the output's gradient for
- * train_backward.
+ * train_backward. Regularisation not included (train_loss_reg).
  */
 double train_loss_mae(struct train_tape *tape, const double *target);
+
+/*
+ * The regularisation loss of the last forward (net->activity_l2, bias_l2):
+ * what Keras adds to the compiled loss. train_backward always adds its
+ * gradient, so the loss that is minimised is train_loss_mae + this.
+ */
+double train_loss_reg(const struct train_net *net, const struct train_tape *tape);
 
 /*
  * The output gradient train_backward starts from ([B, out_T, out_C], owned by
@@ -144,9 +151,10 @@ double train_loss_mae(struct train_tape *tape, const double *target);
 double *train_tape_dout(struct train_tape *tape);
 
 /*
- * Backward of the last forward from the output gradient on the tape:
- * net->g += dL/dw for every parameter (BatchNorm's moving statistics get 0).
- * If din is not NULL it gets dL/din [B, in_T, in_C] (assigned).
+ * Backward of the last forward from the output gradient on the tape, plus
+ * the regularisers' gradients: net->g += dL/dw for every parameter
+ * (BatchNorm's moving statistics get 0). If din is not NULL it gets dL/din
+ * [B, in_T, in_C] (assigned).
  */
 void train_backward(struct train_net *net, struct train_tape *tape, double *din);
 
