@@ -117,11 +117,14 @@ int main(void)
 	struct train_net *net = NULL, *tnet = NULL;
 	CHECKF(train_net_new(&net, m, &err) == RB_OK, "%s", err.msg);
 	CHECKF(train_net_new(&tnet, traffic, &err) == RB_OK, "%s", err.msg);
-	CHECK(train_arch_regularise(net) == 6);
-	CHECK(train_arch_regularise(tnet) == 6);
+	CHECK(train_arch_regularise(net) == 9);
+	CHECK(train_arch_regularise(tnet) == 9);
 	for (size_t i = 0; i < m->n_layers; i++) {
-		CHECK(net->activity_l2[i] == (m->layers[i].kind == LAYER_LSTM ? 0.001 : 0.0));
-		CHECK(net->activity_l2[i] == tnet->activity_l2[i] && net->bias_l2[i] == tnet->bias_l2[i]);
+		enum layer_kind k = m->layers[i].kind;
+		CHECK(net->activity_l2[i] == (k == LAYER_LSTM ? 0.001 : 0.0));
+		CHECK(net->noise[i] == (k == LAYER_DROPOUT ? 0.15 : k == LAYER_GAUSSIAN_NOISE ? 0.001 : 0.0));
+		CHECK(net->activity_l2[i] == tnet->activity_l2[i] && net->bias_l2[i] == tnet->bias_l2[i] &&
+		      net->noise[i] == tnet->noise[i]);
 	}
 	train_net_free(tnet);
 

@@ -3,7 +3,9 @@
  * finite differences of its own double-precision forward, on small random
  * shapes, then the whole graph's gradient (every trainable parameter and the
  * input) on a tiny instance of the traffic topology under the MAE loss plus
- * the old model's L2 regularisers (activity on the LSTMs, bias on the heads).
+ * the old model's L2 regularisers (activity on the LSTMs, bias on the heads),
+ * with and without training-time Dropout and GaussianNoise (their draws fixed
+ * by a seed, so the loss is a smooth function of the parameters).
  *
  * Per-layer checks use the smooth loss L = Σ r ⊙ y (r random), so the
  * analytic gradient is the backward of dout = r. Step h = 1e-5 (layers) and
@@ -373,21 +375,26 @@ struct graph_ctx {
 	struct train_tape *tape;
 	double *in, *target;
 	size_t B;
+	uint64_t seed; /* 0: the inference-form forward; else the noisy one, same masks each time */
 };
 
 static double graph_loss(void *p)
 {
 	struct graph_ctx *c = p;
-	train_forward(c->net, c->tape, c->in, c->B);
+	uint64_t rng = c->seed;
+	if (c->seed != 0)
+		train_forward_noisy(c->net, c->tape, c->in, c->B, &rng);
+	else
+		train_forward(c->net, c->tape, c->in, c->B);
 	return train_loss_mae(c->tape, c->target) + train_loss_reg(c->net, c->tape);
 }
 
-static void check_graph(void)
+static void check_graph(uint64_t seed)
 {
 	struct synth s;
 	tiny_traffic(&s, 7);
 	struct rb_err err = {0};
-	struct graph_ctx c = {NULL, NULL, NULL, NULL, 3};
+	struct graph_ctx c = {NULL, NULL, NULL, NULL, 3, seed};
 	CHECKF(train_net_new(&c.net, &s.m, &err) == RB_OK, "%s", err.msg);
 	CHECKF(train_tape_new(&c.tape, c.net, c.B, &err) == RB_OK, "%s", err.msg);
 	/* The old model's regularisers, made large enough to matter: activity L2 on both LSTMs
@@ -400,6 +407,13 @@ static void check_graph(void)
 		CHECK(s.m.layers[heads[j]].kind == LAYER_DENSE);
 		c.net->bias_l2[heads[j]] = 0.1;
 	}
+	if (seed != 0) { /* training-time noise, masks fixed by the seed */
+		CHECK(s.m.layers[3].kind == LAYER_DROPOUT && s.m.layers[12].kind == LAYER_DROPOUT &&
+		      s.m.layers[8].kind == LAYER_GAUSSIAN_NOISE);
+		c.net->noise[3] = 0.3;
+		c.net->noise[12] = 0.5;
+		c.net->noise[8] = 0.05;
+	}
 	size_t in_n = 6 * 7, n_out = c.B * 6 * 7;
 	c.in = rnd(c.B * in_n, 0, 1);
 	c.target = malloc(n_out * sizeof *c.target);
@@ -407,14 +421,24 @@ static void check_graph(void)
 	/* An autoencoder: the target is the input (a copy, held fixed while the input moves). */
 	memcpy(c.target, c.in, n_out * sizeof *c.in);
 	double l0 = graph_loss(&c);
-	const double *out = train_forward(c.net, c.tape, c.in, c.B);
-	for (size_t k = 0; k < n_out; k++)
-		CHECKF(fabs(out[k] - c.target[k]) > 1e-4, "output %zu is at a kink of the MAE", k);
-	/* The training forward is the inference forward. */
+	/* Without noise the training forward is the inference forward; with it, it is not. */
 	double *ref = zeros(n_out);
 	CHECKF(model_ref_forward(&s.m, c.in, c.B, ref, &err) == RB_OK, "%s", err.msg);
+	const double *out = train_forward(c.net, c.tape, c.in, c.B);
 	for (size_t k = 0; k < n_out; k++)
 		CHECK(out[k] == ref[k]);
+	CHECK(graph_loss(&c) == l0);
+	out = train_forward(c.net, c.tape, c.in, c.B);
+	size_t differ = 0;
+	if (seed != 0) {
+		uint64_t rng = seed;
+		out = train_forward_noisy(c.net, c.tape, c.in, c.B, &rng);
+		for (size_t k = 0; k < n_out; k++)
+			differ += out[k] != ref[k];
+		CHECK(differ > n_out / 2);
+	}
+	for (size_t k = 0; k < n_out; k++)
+		CHECKF(fabs(out[k] - c.target[k]) > 1e-4, "output %zu is at a kink of the MAE", k);
 	/* The bias part of the regularisation is l2 Σ b² (the activity part alone is 0 without it). */
 	double act_l2[2] = {c.net->activity_l2[6], c.net->activity_l2[10]};
 	c.net->activity_l2[6] = c.net->activity_l2[10] = 0.0;
@@ -426,6 +450,7 @@ static void check_graph(void)
 	c.net->activity_l2[6] = act_l2[0];
 	c.net->activity_l2[10] = act_l2[1];
 	/* The activity part is per sample (divided by B): the same windows twice, the same loss. */
+	train_forward(c.net, c.tape, c.in, c.B);
 	double reg1 = train_loss_reg(c.net, c.tape);
 	CHECK(reg1 > want);
 	struct train_tape *tape2 = NULL;
@@ -465,10 +490,12 @@ static void check_graph(void)
 	}
 	CHECK(checked == c.net->n_trainable);
 	CHECK(c.net->n_trainable == c.net->n - 2 * 7); /* all but BN's moving mean and variance */
-	printf("  %-34s %5zu values  max error %.2e\n", "graph (MAE + L2): every parameter", checked, worst);
+	printf("  %-34s %5zu values  max error %.2e\n",
+	       seed ? "graph, noisy: every parameter" : "graph (MAE + L2): every parameter", checked, worst);
 	if (worst > worst_all)
 		worst_all = worst;
-	fd_check("graph (MAE + L2): input", c.in, din, c.B * in_n, graph_loss, &c, 1e-6);
+	fd_check(seed ? "graph, noisy: input" : "graph (MAE + L2): input", c.in, din, c.B * in_n,
+	         graph_loss, &c, 1e-6);
 	free(ref), free(din), free(c.in), free(c.target);
 	train_tape_free(c.tape);
 	train_net_free(c.net);
@@ -492,7 +519,8 @@ int main(void)
 	check_lstm(1);
 	check_repeat_concat();
 	check_mae();
-	check_graph();
+	check_graph(0);
+	check_graph(0x9e3779b9u);
 	printf("largest error of all: %.2e\n", worst_all);
 	return 0;
 }

@@ -13,31 +13,12 @@
 
 #include "rb/base/assert.h"
 #include "rb/model/model_ref.h"
+#include "train_rng.h"
 
 #define ARCH_MAX_METRICS 256
 #define ARCH_MAX_WINDOW  4096
 #define ARCH_MAX_UNITS   1024
 #define ARCH_LAYERS      19
-
-/* splitmix64 (Steele, Lea, Flood 2014): the initialiser's generator; never changes. */
-static uint64_t mix_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1) from the top 53 bits. */
-static double mix_unit(uint64_t *s) { return (double)(mix_next(s) >> 11) * 0x1.0p-53; }
-
-/* Standard normal (Box-Muller, one value per call). */
-static double mix_normal(uint64_t *s)
-{
-	double u = 1.0 - mix_unit(s); /* (0, 1] */
-	double v = mix_unit(s);
-	return sqrt(-2.0 * log(u)) * cos(2.0 * 3.14159265358979323846 * v);
-}
 
 struct builder {
 	struct model *m;
@@ -57,7 +38,7 @@ static void glorot(struct builder *b, float *w, size_t fan_in, size_t fan_out)
 {
 	double limit = sqrt(6.0 / (double)(fan_in + fan_out));
 	for (size_t k = 0; k < fan_in * fan_out; k++)
-		w[k] = (float)(limit * (2.0 * mix_unit(&b->rng) - 1.0));
+		w[k] = (float)(limit * (2.0 * train_rng_unit(&b->rng) - 1.0));
 }
 
 /*
@@ -69,7 +50,7 @@ static void orthogonal(struct builder *b, float *rec, double *q, size_t H)
 {
 	size_t R = 4 * H;
 	for (size_t k = 0; k < R * H; k++)
-		q[k] = mix_normal(&b->rng);
+		q[k] = train_rng_normal(&b->rng);
 	for (size_t j = 0; j < H; j++) { /* column j of q (R rows), modified Gram-Schmidt */
 		for (size_t p = 0; p < j; p++) {
 			double dot = 0.0;
@@ -270,24 +251,33 @@ enum rb_code train_arch_build(struct model **out, const struct train_arch *a, ui
 
 size_t train_arch_regularise(struct train_net *net)
 {
+	enum reg { ACTIVITY_L2, BIAS_L2, NOISE };
 	static const struct {
 		const char *name;
-		int activity; /* 1: activity L2, 0: bias L2 */
+		enum reg what;
+		double value;
 	} regs[] = {
-		{"encoder_0", 1},         {"decoder_0", 1},
-		{"minute_decoder_0", 0},  {"weekday_decoder_0", 0},
-		{"granularity_decoder_0", 0}, {"metrics_decoder_0", 0},
+		{"encoder_0", ACTIVITY_L2, 0.001},
+		{"decoder_0", ACTIVITY_L2, 0.001},
+		{"minute_decoder_0", BIAS_L2, 0.001},
+		{"weekday_decoder_0", BIAS_L2, 0.001},
+		{"granularity_decoder_0", BIAS_L2, 0.001},
+		{"metrics_decoder_0", BIAS_L2, 0.001},
+		{"autoencoder_0_dropout", NOISE, 0.15},
+		{"autoencoder_0_decoder_dropout", NOISE, 0.15},
+		{"gaussian_noise_0", NOISE, 0.001},
 	};
 	size_t set = 0;
 	for (size_t i = 0; i < net->m->n_layers; i++)
-		for (size_t r = 0; r < sizeof regs / sizeof regs[0]; r++)
-			if (strcmp(net->m->layers[i].name, regs[r].name) == 0) {
-				if (regs[r].activity)
-					net->activity_l2[i] = 0.001;
-				else
-					net->bias_l2[i] = 0.001;
-				set++;
-			}
+		for (size_t r = 0; r < sizeof regs / sizeof regs[0]; r++) {
+			if (strcmp(net->m->layers[i].name, regs[r].name) != 0)
+				continue;
+			double *slot = regs[r].what == ACTIVITY_L2 ? &net->activity_l2[i]
+			               : regs[r].what == BIAS_L2   ? &net->bias_l2[i]
+			                                           : &net->noise[i];
+			*slot = regs[r].value;
+			set++;
+		}
 	return set;
 }
 

@@ -96,8 +96,10 @@ enum rb_code train_net_new(struct train_net **out, const struct model *m, struct
 	net->gv = calloc(m->n_layers, sizeof *net->gv);
 	net->activity_l2 = calloc(m->n_layers, sizeof *net->activity_l2);
 	net->bias_l2 = calloc(m->n_layers, sizeof *net->bias_l2);
+	net->noise = calloc(m->n_layers, sizeof *net->noise);
 	if (net->w == NULL || net->g == NULL || net->trainable == NULL || net->wv == NULL ||
-	    net->gv == NULL || net->activity_l2 == NULL || net->bias_l2 == NULL) {
+	    net->gv == NULL || net->activity_l2 == NULL || net->bias_l2 == NULL ||
+	    net->noise == NULL) {
 		train_net_free(net);
 		return rb_err_set(err, RB_E_NOMEM, "train net: no memory for %zu parameters", m->n_weights);
 	}
@@ -148,6 +150,7 @@ void train_net_free(struct train_net *net)
 	free(net->gv);
 	free(net->activity_l2);
 	free(net->bias_l2);
+	free(net->noise);
 	free(net);
 }
 

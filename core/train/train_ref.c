@@ -13,6 +13,7 @@
 
 #include "rb/base/assert.h"
 #include "rb/model/model_ref.h"
+#include "train_rng.h"
 
 static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 
@@ -321,6 +322,7 @@ struct train_tape {
 	size_t in_layer;      /* index of the input layer */
 	size_t in_n, out_n;   /* per-sample input and output elements */
 	size_t S_act, S_aux;  /* per-sample doubles of act and aux */
+	int noisy;            /* the last forward drew Dropout masks (in aux) */
 	size_t *act_off;      /* [n_layers] offset of layer i's output in a sample's act */
 	size_t *aux_off;      /* [n_layers] offset of layer i's cache in a sample's aux */
 	double *act;          /* (B_max, S_act) every layer's output */
@@ -339,6 +341,7 @@ static size_t aux_size(const struct model *m, size_t i)
 	case LAYER_DENSE: return rows(l) * l->C;
 	case LAYER_LAYER_NORM: return 2 * rows(l);
 	case LAYER_LSTM: return TR_LSTM_CACHE(m->layers[l->inputs[0]].T, l->units);
+	case LAYER_DROPOUT: return rows(l) * l->C; /* the mask of a noisy forward */
 	default: return 0;
 	}
 }
@@ -410,8 +413,9 @@ void train_tape_free(struct train_tape *tape)
 	free(tape);
 }
 
-/* Layer i of sample b, forward. */
-static void forward_layer(const struct train_net *net, struct train_tape *tp, size_t b, size_t i)
+/* Layer i of sample b, forward; rng is NULL for the inference-form forward. */
+static void forward_layer(const struct train_net *net, struct train_tape *tp, size_t b, size_t i,
+                          uint64_t *rng)
 {
 	const struct model *m = net->m;
 	const struct layer *l = &m->layers[i];
@@ -435,8 +439,21 @@ static void forward_layer(const struct train_net *net, struct train_tape *tp, si
 		tr_layer_norm_forward(y, aux, x, w->gamma, w->beta, l->epsilon, rows(l), l->C);
 		break;
 	case LAYER_DROPOUT:
+		if (rng == NULL || net->noise[i] <= 0.0) {
+			memcpy(y, x, rows(l) * l->C * sizeof *y);
+			for (size_t k = 0; rng != NULL && k < rows(l) * l->C; k++)
+				aux[k] = 1.0;
+			break;
+		}
+		for (size_t k = 0; k < rows(l) * l->C; k++) {
+			aux[k] = train_rng_unit(rng) < net->noise[i] ? 0.0 : 1.0 / (1.0 - net->noise[i]);
+			y[k] = x[k] * aux[k];
+		}
+		break;
 	case LAYER_GAUSSIAN_NOISE:
 		memcpy(y, x, rows(l) * l->C * sizeof *y);
+		for (size_t k = 0; rng != NULL && net->noise[i] > 0.0 && k < rows(l) * l->C; k++)
+			y[k] += net->noise[i] * train_rng_normal(rng);
 		break;
 	case LAYER_LSTM:
 		tr_lstm_forward(y, aux, x, w->kernel, w->recurrent, w->bias, l->return_sequences, p->T, p->C,
@@ -458,21 +475,36 @@ static void forward_layer(const struct train_net *net, struct train_tape *tp, si
 	}
 }
 
-const double *train_forward(const struct train_net *net, struct train_tape *tape, const double *in,
-                            size_t B)
+/* Both forwards: rng NULL is the inference form. */
+static const double *forward(const struct train_net *net, struct train_tape *tape, const double *in,
+                             size_t B, uint64_t *rng)
 {
 	RB_ASSERT(tape->m == net->m && B >= 1 && B <= tape->B_max);
 	const struct model *m = net->m;
 	tape->B = B;
+	tape->noisy = rng != NULL;
 	for (size_t b = 0; b < B; b++) {
 		double *act = tape->act + b * tape->S_act;
 		memcpy(act + tape->act_off[tape->in_layer], in + b * tape->in_n, tape->in_n * sizeof *in);
 		for (size_t i = 0; i < m->n_layers; i++)
-			forward_layer(net, tape, b, i);
+			forward_layer(net, tape, b, i, rng);
 		memcpy(tape->out + b * tape->out_n, act + tape->act_off[m->output],
 		       tape->out_n * sizeof *tape->out);
 	}
 	return tape->out;
+}
+
+const double *train_forward(const struct train_net *net, struct train_tape *tape, const double *in,
+                            size_t B)
+{
+	return forward(net, tape, in, B, NULL);
+}
+
+const double *train_forward_noisy(const struct train_net *net, struct train_tape *tape,
+                                  const double *in, size_t B, uint64_t *rng)
+{
+	RB_ASSERT(rng != NULL);
+	return forward(net, tape, in, B, rng);
 }
 
 double train_loss_mae(struct train_tape *tape, const double *target)
@@ -547,7 +579,10 @@ static void backward_layer(struct train_net *net, struct train_tape *tp, size_t 
 		tr_layer_norm_backward(dx, g->gamma, g->beta, dy, x, aux, w->gamma, rows(l), l->C);
 		break;
 	case LAYER_DROPOUT:
-	case LAYER_GAUSSIAN_NOISE:
+		for (size_t k = 0; k < rows(l) * l->C; k++)
+			dx[k] += tp->noisy ? dy[k] * aux[k] : dy[k];
+		break;
+	case LAYER_GAUSSIAN_NOISE: /* additive: the gradient passes unchanged */
 		for (size_t k = 0; k < rows(l) * l->C; k++)
 			dx[k] += dy[k];
 		break;

@@ -63,8 +63,10 @@ enum rb_code train_arch_build(struct model **out, const struct train_arch *a, ui
  * Sets the old model's regularisers on net by its layers' config names
  * (so a loaded traffic.keras gets them too): activity L2 0.001 on encoder_0
  * and decoder_0, bias L2 0.001 on the four heads (minute, weekday,
- * granularity, metrics decoders). Returns how many layers it set (6 for the
- * default architecture).
+ * granularity, metrics decoders), Dropout 0.15 on autoencoder_0_dropout and
+ * autoencoder_0_decoder_dropout, GaussianNoise stddev 0.001 on
+ * gaussian_noise_0. Returns how many layers it set (9 for the default
+ * architecture).
  */
 size_t train_arch_regularise(struct train_net *net);
 

@@ -55,6 +55,12 @@ struct train_net {
 	 */
 	double *activity_l2;      /* [m->n_layers] */
 	double *bias_l2;          /* [m->n_layers] */
+	/*
+	 * The training-time noise of Dropout (its rate, in [0, 1)) and
+	 * GaussianNoise (its stddev) layers, used by train_forward_noisy only;
+	 * 0 = identity. model.h keeps neither, so a loaded model starts at 0.
+	 */
+	double *noise;            /* [m->n_layers] */
 };
 
 /*

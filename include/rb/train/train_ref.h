@@ -6,9 +6,11 @@
  *
  * The forward computes the same function as model_ref_forward, in the same
  * order of operations (tests/test_train_ref.c holds them equal on
- * traffic.keras), and keeps on a tape what the backward needs. Dropout and
- * GaussianNoise are identities here, as at inference (docs/TRAINING.md: their
- * training-time noise is a later step); BatchNorm is its inference form with
+ * traffic.keras), and keeps on a tape what the backward needs; Dropout and
+ * GaussianNoise are identities there, as at inference. train_forward_noisy is
+ * the training forward: Dropout and GaussianNoise draw their noise (rates in
+ * net->noise) from a caller's seeded generator and the tape keeps the
+ * Dropout masks for the backward. BatchNorm is its inference form with
  * trainable gamma and beta (train_net.h).
  *
  * Per-layer functions follow CONVENTIONS 17: a layer's forward and backward
@@ -21,6 +23,7 @@
 #define RB_TRAIN_REF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rb/base/error.h"
 #include "rb/model/model.h"
@@ -128,6 +131,18 @@ void train_tape_free(struct train_tape *tape);
  */
 const double *train_forward(const struct train_net *net, struct train_tape *tape, const double *in,
                             size_t B);
+
+/*
+ * The training forward: as train_forward, but each Dropout layer i with
+ * net->noise[i] = rate > 0 zeroes each value with probability rate and
+ * scales the others by 1 / (1 - rate), and each GaussianNoise layer with
+ * net->noise[i] = stddev > 0 adds normal noise of that stddev (Keras's
+ * training behaviour). The draws come from *rng (advanced; the same state
+ * gives the same masks on every machine), in the order sample, layer,
+ * element. train_backward then uses the same masks.
+ */
+const double *train_forward_noisy(const struct train_net *net, struct train_tape *tape,
+                                  const double *in, size_t B, uint64_t *rng);
 
 /*
  * The loss of the last forward against target [B, out_T, out_C] (the
