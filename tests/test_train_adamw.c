@@ -78,8 +78,8 @@ int main(void)
 			want[k] -= c.lr * mh / (sqrt(vh) + c.eps / sqrt(1 - b2t));
 			/* The first step is lr · sign(g), less the decay, where ε is small beside |g|. */
 			if (t == 1 && fabs(g) >= 0.01)
-				CHECK(fabs(want[k] - (before * (1 - c.lr * c.weight_decay) - c.lr * (g > 0 ? 1 : -1))) <
-				      1e-3 * c.lr);
+				CHECK(fabs(want[k] - (before * (1 - c.lr * c.weight_decay) -
+				                      c.lr * (g > 0 ? 1 : -1))) < 1e-3 * c.lr);
 		}
 		for (size_t k = 0; k < N; k++)
 			CHECKF(fabs(w[k] - want[k]) <= 1e-14 * fmax(1.0, fabs(want[k])),

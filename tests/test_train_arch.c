@@ -41,7 +41,8 @@ static void same_graph(const struct model *a, const struct model *b)
 			CHECK(x->repeat == y->repeat);
 		if (x->kind == LAYER_BATCH_NORM || x->kind == LAYER_LAYER_NORM)
 			CHECKF(fabs(x->epsilon - y->epsilon) < 1e-12, "layer %s epsilon", x->name);
-		CHECKF((x->kernel == NULL) == (y->kernel == NULL) && (x->bias == NULL) == (y->bias == NULL) &&
+		CHECKF((x->kernel == NULL) == (y->kernel == NULL) &&
+		       (x->bias == NULL) == (y->bias == NULL) &&
 		       (x->recurrent == NULL) == (y->recurrent == NULL) &&
 		       (x->gamma == NULL) == (y->gamma == NULL) && (x->beta == NULL) == (y->beta == NULL) &&
 		       (x->moving_mean == NULL) == (y->moving_mean == NULL),
@@ -94,8 +95,8 @@ int main(void)
 	struct model *traffic = NULL, *m = NULL, *m2 = NULL, *m3 = NULL;
 	char keras[1024];
 	snprintf(keras, sizeof keras, "%s", tu_shared("upstream/traffic.keras"));
-	CHECKF(model_load_files(&traffic, keras, tu_shared("upstream/traffic.ini"), "traffic", &err) == RB_OK,
-	       "%s", err.msg);
+	CHECKF(model_load_files(&traffic, keras, tu_shared("upstream/traffic.ini"), "traffic",
+	                        &err) == RB_OK, "%s", err.msg);
 
 	struct train_arch a = TRAIN_ARCH_TRAFFIC(11);
 	CHECKF(train_arch_build(&m, &a, 42, &err) == RB_OK, "%s", err.msg);
@@ -122,7 +123,8 @@ int main(void)
 	for (size_t i = 0; i < m->n_layers; i++) {
 		enum layer_kind k = m->layers[i].kind;
 		CHECK(net->activity_l2[i] == (k == LAYER_LSTM ? 0.001 : 0.0));
-		CHECK(net->noise[i] == (k == LAYER_DROPOUT ? 0.15 : k == LAYER_GAUSSIAN_NOISE ? 0.001 : 0.0));
+		double noise = k == LAYER_DROPOUT ? 0.15 : k == LAYER_GAUSSIAN_NOISE ? 0.001 : 0.0;
+		CHECK(net->noise[i] == noise);
 		CHECK(net->activity_l2[i] == tnet->activity_l2[i] && net->bias_l2[i] == tnet->bias_l2[i] &&
 		      net->noise[i] == tnet->noise[i]);
 	}
@@ -167,7 +169,9 @@ int main(void)
 		CHECK(out[k] > 0.0 && out[k] < 1.0);
 	model_free(m3);
 
-	struct train_arch bad[] = {{0, 32, 24}, {257, 32, 24}, {11, 1, 24}, {11, 32, 0}, {11, 5000, 24}};
+	struct train_arch bad[] = {
+		{0, 32, 24}, {257, 32, 24}, {11, 1, 24}, {11, 32, 0}, {11, 5000, 24},
+	};
 	for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
 		m3 = (struct model *)&err; /* must be reset to NULL */
 		CHECK(train_arch_build(&m3, &bad[j], 1, &err) == RB_E_INPUT && m3 == NULL);

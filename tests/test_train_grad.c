@@ -67,7 +67,8 @@ static double fd_check(const char *what, double *x, const double *grad, size_t n
 		x[k] = keep;
 		double num = (lp - lm) / (2.0 * h);
 		double e = fabs(grad[k] - num) / fmax(1.0, fabs(num));
-		CHECKF(e <= TOL, "%s[%zu]: analytic %.12g, numeric %.12g (error %.3g)", what, k, grad[k], num, e);
+		CHECKF(e <= TOL, "%s[%zu]: analytic %.12g, numeric %.12g (error %.3g)", what, k, grad[k],
+		       num, e);
 		if (e > worst)
 			worst = e;
 	}
@@ -236,7 +237,8 @@ static void check_lstm(int seq)
 	double *scratch = zeros(6 * c.H);
 	lstm_loss(&c);
 	/* The tape's forward is model_ref's LSTM. */
-	float *kf = malloc(c.D * G * sizeof *kf), *rf = malloc(c.H * G * sizeof *rf), *bf = malloc(G * sizeof *bf);
+	float *kf = malloc(c.D * G * sizeof *kf), *rf = malloc(c.H * G * sizeof *rf);
+	float *bf = malloc(G * sizeof *bf);
 	CHECK(kf != NULL && rf != NULL && bf != NULL);
 	for (size_t k = 0; k < c.D * G; k++)
 		c.kernel[k] = kf[k] = (float)c.kernel[k];
@@ -249,7 +251,8 @@ static void check_lstm(int seq)
 	lstm_loss(&c);
 	for (size_t k = 0; k < n_out; k++)
 		CHECK(c.out[k] == ref[k]);
-	tr_lstm_backward(din, dk, dr, db, scratch, c.r, c.cache, c.in, c.kernel, c.rec, seq, c.T, c.D, c.H);
+	tr_lstm_backward(din, dk, dr, db, scratch, c.r, c.cache, c.in, c.kernel, c.rec, seq, c.T, c.D,
+	                 c.H);
 	const char *tag = seq ? "lstm (sequences)" : "lstm (last state)";
 	char what[64];
 	snprintf(what, sizeof what, "%s: input", tag);
@@ -439,7 +442,7 @@ static void check_graph(uint64_t seed)
 	}
 	for (size_t k = 0; k < n_out; k++)
 		CHECKF(fabs(out[k] - c.target[k]) > 1e-4, "output %zu is at a kink of the MAE", k);
-	/* The bias part of the regularisation is l2 Σ b² (the activity part alone is 0 without it). */
+	/* The bias part of the regularisation is l2 Σ b² (alone when the activity l2 are 0). */
 	double act_l2[2] = {c.net->activity_l2[6], c.net->activity_l2[10]};
 	c.net->activity_l2[6] = c.net->activity_l2[10] = 0.0;
 	double want = 0.0;
@@ -483,7 +486,8 @@ static void check_graph(uint64_t seed)
 		c.net->w[k] = x;
 		double num = (lp - lm) / 2e-6;
 		double e = fabs(c.net->g[k] - num) / fmax(1.0, fabs(num));
-		CHECKF(e <= TOL, "graph: parameter %zu: analytic %.12g, numeric %.12g", k, c.net->g[k], num);
+		CHECKF(e <= TOL, "graph: parameter %zu: analytic %.12g, numeric %.12g", k, c.net->g[k],
+		       num);
 		if (e > worst)
 			worst = e;
 		checked++;
@@ -491,7 +495,8 @@ static void check_graph(uint64_t seed)
 	CHECK(checked == c.net->n_trainable);
 	CHECK(c.net->n_trainable == c.net->n - 2 * 7); /* all but BN's moving mean and variance */
 	printf("  %-34s %5zu values  max error %.2e\n",
-	       seed ? "graph, noisy: every parameter" : "graph (MAE + L2): every parameter", checked, worst);
+	       seed ? "graph, noisy: every parameter" : "graph (MAE + L2): every parameter", checked,
+	       worst);
 	if (worst > worst_all)
 		worst_all = worst;
 	fd_check(seed ? "graph, noisy: input" : "graph (MAE + L2): input", c.in, din, c.B * in_n,

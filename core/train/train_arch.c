@@ -90,7 +90,8 @@ static struct layer *add(struct builder *b, enum layer_kind kind, const char *na
 
 static size_t idx(const struct builder *b) { return b->m->n_layers - 1; }
 
-static size_t dense(struct builder *b, const char *name, size_t in, size_t units, enum activation act)
+static size_t dense(struct builder *b, const char *name, size_t in, size_t units,
+                    enum activation act)
 {
 	size_t IC = b->m->layers[in].C, T = b->m->layers[in].T;
 	struct layer *l = add(b, LAYER_DENSE, name, in, T, units);
@@ -189,8 +190,8 @@ enum rb_code train_arch_build(struct model **out, const struct train_arch *a, ui
 	RB_ASSERT(out != NULL && a != NULL);
 	*out = NULL;
 	if (a->n_metrics < 1 || a->n_metrics > ARCH_MAX_METRICS)
-		return rb_err_set(err, RB_E_INPUT, "architecture: %zu metric columns (1 to %d)", a->n_metrics,
-		                  ARCH_MAX_METRICS);
+		return rb_err_set(err, RB_E_INPUT, "architecture: %zu metric columns (1 to %d)",
+		                  a->n_metrics, ARCH_MAX_METRICS);
 	if (a->window < 2 || a->window > ARCH_MAX_WINDOW)
 		return rb_err_set(err, RB_E_INPUT, "architecture: window %zu (2 to %d)", a->window,
 		                  ARCH_MAX_WINDOW);
@@ -292,7 +293,8 @@ enum rb_code train_arch_input_stats(struct train_net *net, const double *rows, s
 			bn = i;
 	}
 	if (bn == m->n_layers)
-		return rb_err_set(err, RB_E_INPUT, "input statistics: the model has no BatchNorm on its input");
+		return rb_err_set(err, RB_E_INPUT,
+		                  "input statistics: the model has no BatchNorm on its input");
 	if (n_rows == 0)
 		return rb_err_set(err, RB_E_INPUT, "input statistics: no rows");
 	size_t C = m->in_C;

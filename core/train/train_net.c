@@ -25,8 +25,8 @@ static enum rb_code place(double **view, double *base, const float *p, size_t co
 		return RB_OK;
 	if (m->weights == NULL || p < m->weights || (size_t)(p - m->weights) > m->n_weights ||
 	    count > m->n_weights - (size_t)(p - m->weights))
-		return rb_err_set(err, RB_E_MODEL, "layer %s: %s is not inside the model's weights", l->name,
-		                  what);
+		return rb_err_set(err, RB_E_MODEL, "layer %s: %s is not inside the model's weights",
+		                  l->name, what);
 	*view = base + (p - m->weights);
 	return RB_OK;
 }

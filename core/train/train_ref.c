@@ -50,7 +50,8 @@ void tr_activation_backward(double *dpre, const double *dout, const double *out,
 			case ACT_LINEAR: break;
 			case ACT_RELU: d = x[c] > 0.0 ? 1.0 : 0.0; break;
 			case ACT_GELU:
-				d = 0.5 * (1.0 + erf(x[c] * inv_sqrt2)) + x[c] * inv_sqrt2pi * exp(-0.5 * x[c] * x[c]);
+				d = 0.5 * (1.0 + erf(x[c] * inv_sqrt2)) +
+				    x[c] * inv_sqrt2pi * exp(-0.5 * x[c] * x[c]);
 				break;
 			case ACT_SIGMOID: d = y[c] * (1.0 - y[c]); break;
 			case ACT_TANH: d = 1.0 - y[c] * y[c]; break;
@@ -456,8 +457,8 @@ static void forward_layer(const struct train_net *net, struct train_tape *tp, si
 			y[k] += net->noise[i] * train_rng_normal(rng);
 		break;
 	case LAYER_LSTM:
-		tr_lstm_forward(y, aux, x, w->kernel, w->recurrent, w->bias, l->return_sequences, p->T, p->C,
-		                l->C);
+		tr_lstm_forward(y, aux, x, w->kernel, w->recurrent, w->bias, l->return_sequences, p->T,
+		                p->C, l->C);
 		break;
 	case LAYER_REPEAT_VECTOR:
 		ref_repeat(y, x, l->repeat, l->C);
@@ -572,8 +573,8 @@ static void backward_layer(struct train_net *net, struct train_tape *tp, size_t 
 		                  rows(l), p->C, l->C);
 		break;
 	case LAYER_BATCH_NORM:
-		tr_batch_norm_backward(dx, g->gamma, g->beta, dy, x, w->moving_mean, w->moving_var, w->gamma,
-		                       l->epsilon, rows(l), l->C);
+		tr_batch_norm_backward(dx, g->gamma, g->beta, dy, x, w->moving_mean, w->moving_var,
+		                       w->gamma, l->epsilon, rows(l), l->C);
 		break;
 	case LAYER_LAYER_NORM:
 		tr_layer_norm_backward(dx, g->gamma, g->beta, dy, x, aux, w->gamma, rows(l), l->C);

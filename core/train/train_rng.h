@@ -1,9 +1,11 @@
 /*
  * train_rng: the one random-number generator of core/train (initial weights,
  * Dropout masks, Gaussian noise): splitmix64 (Steele, Lea, Flood 2014) on a
- * 64-bit state, with uniform and normal draws in IEEE double, so a seed gives
- * the same numbers on every machine. Private to core/train; never changes
- * (models are reproducible from their seed).
+ * 64-bit state, with uniform and normal draws in IEEE double: the integers
+ * and the uniforms are the same everywhere; the normals go through libm's
+ * log, sqrt and cos, so they are the same with the same libm (glibc on
+ * x86-64 here). Private to core/train; never changes (models are
+ * reproducible from their seed).
  */
 #ifndef RB_TRAIN_RNG_H
 #define RB_TRAIN_RNG_H
@@ -21,7 +23,10 @@ static inline uint64_t train_rng_next(uint64_t *s)
 }
 
 /* Uniform in [0, 1) from the top 53 bits. */
-static inline double train_rng_unit(uint64_t *s) { return (double)(train_rng_next(s) >> 11) * 0x1.0p-53; }
+static inline double train_rng_unit(uint64_t *s)
+{
+	return (double)(train_rng_next(s) >> 11) * 0x1.0p-53;
+}
 
 /* Standard normal (Box-Muller, one value per call, two draws). */
 static inline double train_rng_normal(uint64_t *s)

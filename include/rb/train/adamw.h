@@ -32,7 +32,8 @@ struct adamw_config {
 
 struct adamw;
 
-/* An optimizer for n parameters, moments at zero. RB_E_CONFIG for a value out of range, RB_E_NOMEM. */
+/* An optimizer for n parameters, moments at zero. RB_E_CONFIG for a value out of range;
+ * RB_E_NOMEM. */
 enum rb_code adamw_new(struct adamw **out, size_t n, const struct adamw_config *cfg,
                        struct rb_err *err);
 

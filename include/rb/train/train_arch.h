@@ -51,10 +51,11 @@ struct train_arch {
 
 /*
  * A new graph of the default architecture with initial weights drawn from
- * seed (same seed, same weights, on any machine: the generator is ours and
- * the arithmetic is IEEE double, rounded once to float). *out is a model
- * model_free frees; its name is "untrained", its spec empty. RB_E_INPUT for
- * a shape out of range or past MODEL_MAX_DIM-like caps, RB_E_NOMEM.
+ * seed (same seed, same bytes: the generator is ours, the arithmetic IEEE
+ * double rounded once to float; the orthogonal kernels' normals use libm, so
+ * "same" means with the same libm). *out is a model model_free frees; its
+ * name is "untrained", its spec empty. RB_E_INPUT for a shape out of range
+ * (1-256 metrics, window 2-4096, 1-1024 units), RB_E_NOMEM.
  */
 enum rb_code train_arch_build(struct model **out, const struct train_arch *a, uint64_t seed,
                               struct rb_err *err);

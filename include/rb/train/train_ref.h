@@ -59,7 +59,8 @@ void tr_dense_backward(double *din, double *dkernel, double *dbias, double *dpre
 /* out[N, C] = (in - mean) / sqrt(var + eps) * gamma + beta; gamma/beta may be NULL (1, 0). */
 void tr_batch_norm_forward(double *out, const double *in, const double *mean, const double *var,
                            const double *gamma, const double *beta, double eps, size_t N, size_t C);
-/* din += dout · gamma / sqrt(var + eps); dgamma += Σ dout · x̂; dbeta += Σ dout (each may be NULL). */
+/* din += dout · gamma / sqrt(var + eps); dgamma += Σ dout · x̂; dbeta += Σ dout (each may be
+ * NULL). */
 void tr_batch_norm_backward(double *din, double *dgamma, double *dbeta, const double *dout,
                             const double *in, const double *mean, const double *var,
                             const double *gamma, double eps, size_t N, size_t C);
@@ -78,7 +79,7 @@ void tr_layer_norm_backward(double *din, double *dgamma, double *dbeta, const do
                             const double *in, const double *stats, const double *gamma, size_t N,
                             size_t C);
 
-/* Per-sample doubles an LSTM keeps for its backward: T steps of gates i,f,c̃,o (activated), c, h. */
+/* Per-sample doubles an LSTM keeps for its backward: T steps of the gates i,f,c̃,o, c, h. */
 #define TR_LSTM_CACHE(T, H) ((T) * 6 * (H))
 
 /*
@@ -138,8 +139,8 @@ const double *train_forward(const struct train_net *net, struct train_tape *tape
  * scales the others by 1 / (1 - rate), and each GaussianNoise layer with
  * net->noise[i] = stddev > 0 adds normal noise of that stddev (Keras's
  * training behaviour). The draws come from *rng (advanced; the same state
- * gives the same masks on every machine), in the order sample, layer,
- * element. train_backward then uses the same masks.
+ * gives the same draws: train_rng.h), in the order sample, layer, element.
+ * train_backward then uses the same masks.
  */
 const double *train_forward_noisy(const struct train_net *net, struct train_tape *tape,
                                   const double *in, size_t B, uint64_t *rng);
