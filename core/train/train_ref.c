@@ -446,6 +446,7 @@ static void forward_layer(const struct train_net *net, struct train_tape *tp, si
 				aux[k] = 1.0;
 			break;
 		}
+		RB_ASSERT(net->noise[i] < 1.0); /* a rate; train_net.h */
 		for (size_t k = 0; k < rows(l) * l->C; k++) {
 			aux[k] = train_rng_unit(rng) < net->noise[i] ? 0.0 : 1.0 / (1.0 - net->noise[i]);
 			y[k] = x[k] * aux[k];
