@@ -19,6 +19,7 @@ declare -A allowed=(
   [druid]="input model"
   [detect]="input model"
   [answer]="input detect"
+  [train]="input model"
 )
 fail=0
 bad() { echo "layout: $*"; fail=1; }
