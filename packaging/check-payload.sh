@@ -2,14 +2,17 @@
 # packaging/check-payload.sh DIRS LISTING: checks a package payload (or an
 # install tree) against packaging/manifest.txt. DIRS is a shell file setting
 # the manifest's directory variables (the install-dirs.sh CMake writes into a
-# build directory); LISTING has one "TYPE /absolute/path" per line, TYPE d
-# (directory), - (file) or l (symlink), as `dpkg-deb -c`, `rpm -qlv` or find
-# give them (any TYPE but d counts as a file). Checks: every file of the manifest is in the payload, the payload
-# has no file the manifest does not list (distribution files under
-# /usr/share/doc/rb-aioutliers/ that the package tools add, changelog and
-# copyright, and the lintian overrides of the deb are allowed; manual pages and documentation may be compressed,
-# NAME.gz standing for NAME), and a directory the manifest lists with a trailing /
-# is there with nothing under it. Prints ok:/FAIL: lines; exit 1 on a failure.
+# build directory); LISTING has one "TYPE /absolute/path" per line: TYPE is d
+# (directory), - (file), l (symlink) or a whole mode string (drwxr-xr-x) as
+# `dpkg-deb -c` or rpm's FILEMODES:perms give it; only its first letter
+# counts, and anything but d is a file. Checks: every file of the manifest is
+# in the payload; the payload has no file the manifest does not list (allowed:
+# what the package tools add, i.e. changelog and copyright under
+# /usr/share/doc/rb-aioutliers/, the deb's lintian overrides and rpm's
+# /usr/lib/.build-id/ links; manual pages and documentation may be
+# compressed, NAME.gz standing for NAME); a directory the manifest lists with
+# a trailing / is there with nothing under it. Prints ok:/FAIL: lines; exit 1
+# on a failure.
 set -u
 dirs=${1:?usage: check-payload.sh DIRS LISTING}
 listing=${2:?usage: check-payload.sh DIRS LISTING}
@@ -23,9 +26,9 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 cat "$listing" >"$tmp/listing" # read twice below; LISTING may be a pipe
 # Package tools compress manual pages and documentation: compare without .gz.
-awk '$1 != "d" {print $2}' "$tmp/listing" | sed -e 's#/$##' -e "s#^\(\($MANDIR\|$DOCDIR\)/.*\)\.gz\$#\1#" |
+awk 'substr($1, 1, 1) != "d" {print $2}' "$tmp/listing" | sed -e 's#/$##' -e "s#^\(\($MANDIR\|$DOCDIR\)/.*\)\.gz\$#\1#" |
 	sort -u >"$tmp/files"
-awk '$1 == "d" {print $2}' "$tmp/listing" | sed 's#/$##' | sort -u >"$tmp/dirs"
+awk 'substr($1, 1, 1) == "d" {print $2}' "$tmp/listing" | sed 's#/$##' | sort -u >"$tmp/dirs"
 : >"$tmp/want"
 : >"$tmp/globs"
 sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$src/packaging/manifest.txt" |
@@ -53,8 +56,8 @@ done <"$tmp/globs"
 sort -u -o "$tmp/want" "$tmp/want"
 missing=$(comm -23 "$tmp/want" "$tmp/files")
 extra=$(comm -13 "$tmp/want" "$tmp/files" |
-	grep -vxE "$DOCDIR/(changelog\.Debian|changelog|copyright)|/usr/share/lintian/overrides/rb-aioutliers" ||
-	true)
+	grep -vxE "$DOCDIR/(changelog\.Debian|changelog|copyright)|/usr/share/lintian/overrides/rb-aioutliers" |
+	grep -v '^/usr/lib/\.build-id/' || true)
 if [ -z "$missing" ]; then echo "ok: every file of the manifest is in the payload ($(wc -l <"$tmp/want") files)"
 else fail "listed in packaging/manifest.txt but not in the payload:"$'\n'"$missing"; fi
 if [ -z "$extra" ]; then echo "ok: the payload has no file the manifest does not list"

@@ -185,6 +185,15 @@ if command -v systemd-analyze >/dev/null; then
 		else
 			fail "systemd-analyze verify on etc/systemd/$f (rc $rc): $out"
 		fi
+		# The sandbox: exposure at most 3.0 (of 10; --threshold is in tenths).
+		level=$(systemd-analyze security --offline=yes "$tmp/units/$f" 2>&1 |
+		        sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+		if systemd-analyze security --offline=yes --threshold=30 "$tmp/units/$f" >/dev/null 2>&1
+		then
+			pass "systemd-analyze security: etc/systemd/$f exposure $level (<= 3.0)"
+		else
+			fail "systemd-analyze security: etc/systemd/$f exposure '$level', wanted <= 3.0"
+		fi
 	done
 else
 	echo "NOT CHECKED: systemd-analyze is not installed; the units were not verified"
