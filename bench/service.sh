@@ -22,6 +22,7 @@
 #                     and answers the 60 requested ones (docs/DRUID.md, History)
 #   history deep 1h   the same with model=traffic (rewritten query, 10,140 rows × 11
 #                     metrics through the model)
+#   history novelty 1h   history 1h with detector=novelty
 # plus, for reference, the emulator alone answering the rewritten 1-hour query
 # (what the query case waits for on every request; a test fixture, not Druid).
 # Every body is first sent once and must answer 200 "success" with the expected
@@ -162,8 +163,12 @@ off_field=$(field history "$tmp/history-off")
 { field query "$q"; printf '&%s' "$off_field"; } >"$tmp/body-qdefault-1h"
 field query "$q" >"$tmp/body-history-1h"
 { field query "$q"; printf '&%s' "$model_field"; } >"$tmp/body-history-deep-1h"
+printf novelty >"$tmp/detector-novelty"
+{ field query "$q"; printf '&%s' "$(field detector "$tmp/detector-novelty")"; } \
+	>"$tmp/body-history-novelty-1h"
 
 cases="default-1h default-1w deep-1h deep-1w query-1h qdefault-1h history-1h history-deep-1h"
+cases+=" history-novelty-1h"
 declare -A label=(
 	[default-1h]="default detector, 1 h inline (60 rows)"
 	[default-1w]="default detector, 1 week inline (10,080 rows)"
@@ -173,6 +178,7 @@ declare -A label=(
 	[qdefault-1h]="default detector, 1 h via Druid emulator (query, no history)"
 	[history-1h]="default detector, 1 h via Druid emulator with P7D history (10,140 rows)"
 	[history-deep-1h]="traffic model, 1 h via Druid emulator with P7D history (10,140 rows)"
+	[history-novelty-1h]="novelty detector, 1 h via Druid emulator with P7D history (10,140 rows)"
 )
 run_cases=${RB_BENCH_CASES:-$cases}
 for c in $run_cases; do
@@ -180,7 +186,7 @@ for c in $run_cases; do
 done
 declare -A want_model=([default-1h]=default [default-1w]=default [deep-1h]=traffic
 	[deep-1w]=traffic [query-1h]=traffic [qdefault-1h]=default [history-1h]=default
-	[history-deep-1h]=traffic)
+	[history-deep-1h]=traffic [history-novelty-1h]=novelty)
 for c in $cases; do
 	code=$(curl -s -o "$tmp/check-$c.json" -w '%{http_code}' -H 'Expect:' \
 	       --data-binary @"$tmp/body-$c" "http://127.0.0.1:$svc_port/api/v1/outliers")
