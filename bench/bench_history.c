@@ -8,6 +8,9 @@
  * clock and counted in minor page faults (getrusage), per request; the table
  * gives the median and mean over the runs (after a few warm-up requests, as
  * in a long-lived worker). The Druid server's own CPU is not in the figures.
+ * The allocator is set up as a worker sets it (fcgi/worker.c: mallopt
+ * M_MMAP_THRESHOLD 8 MiB, M_TRIM_THRESHOLD 16 MiB; the same numbers here), or
+ * left at glibc's defaults with RB_BENCH_MALLOC=glibc in the environment.
  *
  * Usage: bench_history URL QUERY.json [runs (default 200)] [detector (default "default")]
  *        [history ISO-8601 period (default P7D)]
@@ -20,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sys/resource.h>
 
 #include "bench_util.h"
@@ -143,6 +149,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_history URL QUERY.json [runs] [detector] [history]\n");
 		return 2;
 	}
+	const char *alloc = getenv("RB_BENCH_MALLOC");
+	int worker_malloc = alloc == NULL || strcmp(alloc, "glibc") != 0;
+#ifdef __GLIBC__
+	if (worker_malloc) {
+		mallopt(M_MMAP_THRESHOLD, 8 << 20); /* fcgi/worker.c WORKER_MMAP_BYTES */
+		mallopt(M_TRIM_THRESHOLD, 16 << 20); /* fcgi/worker.c WORKER_KEEP_BYTES */
+	}
+#endif
 	int runs = bench_runs_arg(argc - 2, argv + 2, 200, "bench_history URL QUERY.json");
 	const char *detector = argc > 4 ? argv[4] : "default";
 	const char *period = argc > 5 ? argv[5] : "P7D";
@@ -174,10 +188,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < runs; i++)
 		if (one_request(d, q, qlen, history_ms, detector, &sm[i], &rows, &hrows) != 0)
 			return 1;
-	printf("%s, detector %s, history %s: %zu rows (%zu history), %d requests after 5 warm-up\n\n",
-	       argv[2], detector, period, rows, hrows, runs);
+	printf("%s, detector %s, history %s: %zu rows (%zu history), %d requests after 5 warm-up, "
+	       "malloc %s\n\n",
+	       argv[2], detector, period, rows, hrows, runs,
+	       worker_malloc ? "as a worker sets it" : "glibc defaults");
 	printf("| phase | median µs | mean µs | minor faults/req |\n|---|---|---|---|\n");
-	double total_med = 0, total_mean = 0;
 	for (int ph = 0; ph <= PH_N; ph++) {
 		double mean = 0, fl = 0;
 		for (int i = 0; i < runs; i++) {
@@ -195,15 +210,9 @@ int main(int argc, char **argv)
 		mean /= runs;
 		fl /= runs;
 		double med = bench_median(v, (size_t)runs);
-		if (ph < PH_N) {
-			total_med += med;
-			total_mean += mean;
-		}
 		printf("| %s | %.0f | %.0f | %.1f |\n", ph < PH_N ? phase_name[ph] : "**total**", med,
 		       mean, fl);
 	}
-	(void)total_med;
-	(void)total_mean;
 	free(v);
 	free(sm);
 	free(q);
