@@ -95,11 +95,13 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 		size_t cap = b->cap > 0 ? b->cap : DRUID_BUF_FIRST;
 		/* The first bytes: room for the whole answer at once when its length is known
 		 * (no regrowing, no copies); a wrong Content-Length only costs a regrow. */
+#if LIBCURL_VERSION_NUM >= 0x073700 /* CURLINFO_CONTENT_LENGTH_DOWNLOAD_T: 7.55.0 */
 		curl_off_t clen = -1;
 		if (b->cap == 0 &&
 		    curl_easy_getinfo(b->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen) == CURLE_OK &&
 		    clen > 0 && (uint64_t)clen <= (uint64_t)b->max && (size_t)clen > cap)
 			cap = (size_t)clen;
+#endif
 		while (cap < b->len + n)
 			cap = cap > b->max / 2 ? b->max : cap * 2;
 		if (cap > b->max)
