@@ -253,17 +253,18 @@ if [ -n "${RB_BENCH_PROFILE:-}" ]; then
 	perf report -i "$tmp/perf.data" --children --sort symbol --stdio -g none 2>/dev/null |
 		awk '$1 ~ /%$/ { print $1, $4 }' | awk '
 		BEGIN { n = split("worker_serve FCGX_Accept_r read_body form_parse " \
-			"request_fields_parse request_fields_decode series_parse series_parse_with " \
+			"request_fields_parse request_fields_decode druid_query_prepare_history " \
+			"druid_query series_parse series_parse_with " \
 			"engine_run_model " \
 			"features_build " \
 			"engine_reconstruct model_vec_run model_dnnl_run score_rows detector_run " \
-			"response_success " \
+			"druid_history_rows_before series_drop_head detection_drop_head response_success " \
 			"json_delete log_msg log_msg_pid FCGX_Finish_r", order, " ")
 			for (i = 1; i <= n; i++) want[order[i]] = 1 }
 		($2 in want) && !($2 in got) { got[$2] = $1 }
-		END { for (i = 1; i <= n; i++) if (order[i] in got) printf "  %-22s %s\n", order[i], got[order[i]] }'
+		END { for (i = 1; i <= n; i++) if (order[i] in got) printf "  %-28s %s\n", order[i], got[order[i]] }'
 	perf report -i "$tmp/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
-		awk '/\[JIT\]/ { printf "  %-22s %s (oneDNN JIT kernels: inference)\n", "[JIT]", $1 }'
+		awk '/\[JIT\]/ { printf "  %-28s %s (oneDNN JIT kernels: inference)\n", "[JIT]", $1 }'
 	exit 0
 fi
 
