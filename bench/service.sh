@@ -22,6 +22,7 @@
 #                     and answers the 60 requested ones (docs/DRUID.md, History)
 #   history deep 1h   the same with model=traffic (rewritten query, 10,140 rows × 11
 #                     metrics through the model)
+#   history novelty 1h   history 1h with detector=novelty
 # plus, for reference, the emulator alone answering the rewritten 1-hour query
 # (what the query case waits for on every request; a test fixture, not Druid).
 # Every body is first sent once and must answer 200 "success" with the expected
@@ -162,8 +163,12 @@ off_field=$(field history "$tmp/history-off")
 { field query "$q"; printf '&%s' "$off_field"; } >"$tmp/body-qdefault-1h"
 field query "$q" >"$tmp/body-history-1h"
 { field query "$q"; printf '&%s' "$model_field"; } >"$tmp/body-history-deep-1h"
+printf novelty >"$tmp/detector-novelty"
+{ field query "$q"; printf '&%s' "$(field detector "$tmp/detector-novelty")"; } \
+	>"$tmp/body-history-novelty-1h"
 
 cases="default-1h default-1w deep-1h deep-1w query-1h qdefault-1h history-1h history-deep-1h"
+cases+=" history-novelty-1h"
 declare -A label=(
 	[default-1h]="default detector, 1 h inline (60 rows)"
 	[default-1w]="default detector, 1 week inline (10,080 rows)"
@@ -173,6 +178,7 @@ declare -A label=(
 	[qdefault-1h]="default detector, 1 h via Druid emulator (query, no history)"
 	[history-1h]="default detector, 1 h via Druid emulator with P7D history (10,140 rows)"
 	[history-deep-1h]="traffic model, 1 h via Druid emulator with P7D history (10,140 rows)"
+	[history-novelty-1h]="novelty detector, 1 h via Druid emulator with P7D history (10,140 rows)"
 )
 run_cases=${RB_BENCH_CASES:-$cases}
 for c in $run_cases; do
@@ -180,7 +186,7 @@ for c in $run_cases; do
 done
 declare -A want_model=([default-1h]=default [default-1w]=default [deep-1h]=traffic
 	[deep-1w]=traffic [query-1h]=traffic [qdefault-1h]=default [history-1h]=default
-	[history-deep-1h]=traffic)
+	[history-deep-1h]=traffic [history-novelty-1h]=novelty)
 for c in $cases; do
 	code=$(curl -s -o "$tmp/check-$c.json" -w '%{http_code}' -H 'Expect:' \
 	       --data-binary @"$tmp/body-$c" "http://127.0.0.1:$svc_port/api/v1/outliers")
@@ -247,17 +253,18 @@ if [ -n "${RB_BENCH_PROFILE:-}" ]; then
 	perf report -i "$tmp/perf.data" --children --sort symbol --stdio -g none 2>/dev/null |
 		awk '$1 ~ /%$/ { print $1, $4 }' | awk '
 		BEGIN { n = split("worker_serve FCGX_Accept_r read_body form_parse " \
-			"request_fields_parse request_fields_decode series_parse series_parse_with " \
+			"request_fields_parse request_fields_decode druid_query_prepare_history " \
+			"druid_query series_parse series_parse_with " \
 			"engine_run_model " \
 			"features_build " \
 			"engine_reconstruct model_vec_run model_dnnl_run score_rows detector_run " \
-			"response_success " \
+			"druid_history_rows_before series_drop_head detection_drop_head response_success " \
 			"json_delete log_msg log_msg_pid FCGX_Finish_r", order, " ")
 			for (i = 1; i <= n; i++) want[order[i]] = 1 }
 		($2 in want) && !($2 in got) { got[$2] = $1 }
-		END { for (i = 1; i <= n; i++) if (order[i] in got) printf "  %-22s %s\n", order[i], got[order[i]] }'
+		END { for (i = 1; i <= n; i++) if (order[i] in got) printf "  %-28s %s\n", order[i], got[order[i]] }'
 	perf report -i "$tmp/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
-		awk '/\[JIT\]/ { printf "  %-22s %s (oneDNN JIT kernels: inference)\n", "[JIT]", $1 }'
+		awk '/\[JIT\]/ { printf "  %-28s %s (oneDNN JIT kernels: inference)\n", "[JIT]", $1 }'
 	exit 0
 fi
 

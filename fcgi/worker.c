@@ -51,6 +51,22 @@
  * heap back to the system (malloc_trim) instead of keeping its peak for its whole life. */
 #define WORKER_TRIM_BYTES ((size_t)4 << 20)
 
+/*
+ * glibc's allocator in a worker (mallopt at the start of worker_serve). By default an
+ * allocation of 128 KiB or more is a fresh mmap, and the threshold then adapts upwards
+ * as such blocks are freed, with the heap's free top handed back above twice it: a
+ * request that allocates a few MiB in blocks of a few hundred KiB (a Druid answer with
+ * P7D of history: a 0.7 MB body, the parsed rows, the detector's arrays) then faults its
+ * pages in afresh every time (~580 minor faults and ~2 ms of CPU per 1-hour request with
+ * history, bench/bench_history, docs/DRUID.md "History"). Fixed thresholds keep a free top
+ * of up to WORKER_KEEP_BYTES for the next request, and serve blocks under
+ * WORKER_MMAP_BYTES from the heap; larger ones are still mmapped and unmapped at free.
+ * What a worker keeps is bounded by WORKER_KEEP_BYTES of free heap beyond its live data
+ * (and release_peak still trims after big bodies and answers).
+ */
+#define WORKER_MMAP_BYTES (8 << 20)
+#define WORKER_KEEP_BYTES (16 << 20)
+
 static const char *status_text(int status)
 {
 	switch (status) {
@@ -272,6 +288,10 @@ static void release_body(struct worker_state *ws, size_t peak)
 int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg,
                  const struct pool_worker_env *env)
 {
+#ifdef __GLIBC__
+	mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_BYTES);
+	mallopt(M_TRIM_THRESHOLD, WORKER_KEEP_BYTES);
+#endif
 	/* libfcgi reads it in FCGX_Init; see the head of this file. */
 	setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 0);
 	if (FCGX_Init() != 0) {

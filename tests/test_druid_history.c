@@ -7,6 +7,8 @@
  * 400s for intervals it cannot read. Never the network.
  */
 #include <jansson.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,6 +362,40 @@ static void rows_before(void)
 	CHECK(druid_history_rows_before(&h, t, 5) == 0);
 }
 
+/* The definition, row by row: the bucket of t[k] ends at or before the requested start. */
+static size_t rows_before_linear(const struct druid_history *h, const double *t, size_t n)
+{
+	size_t k = 0;
+	while (k < n && llround(t[k] * 1000.0) + h->granularity_ms <= h->start_ms)
+		k++;
+	return k;
+}
+
+/* druid_history_rows_before (a binary search) against the definition on random ascending
+ * times: repeated instants, gaps, fractions of a second, starts inside and between buckets,
+ * no row or every row before the start. */
+static void rows_before_search(void)
+{
+	struct tu_rng r = {0x9e3779b97f4a7c15u};
+	double t[300];
+	for (int round = 0; round < 4000; round++) {
+		size_t n = (size_t)(tu_rng_next(&r) % 300);
+		double x = 1695286800.0 - (double)(tu_rng_next(&r) % 20000);
+		for (size_t i = 0; i < n; i++) {
+			t[i] = x;
+			uint64_t step = tu_rng_next(&r) % 8;
+			x += step == 0 ? 0 : step == 1 ? 0.4995 : (double)(60 * step);
+		}
+		struct druid_history h = {0};
+		h.granularity_ms = (int64_t)(1 + tu_rng_next(&r) % 3) * MIN_MS;
+		h.history_ms = h.granularity_ms;
+		h.start_ms = INT64_C(1695286800000) - (int64_t)(tu_rng_next(&r) % 25000000);
+		size_t want = rows_before_linear(&h, t, n);
+		CHECKF(druid_history_rows_before(&h, t, n) == want, "round %d: n %zu, want %zu",
+		       round, n, want);
+	}
+}
+
 int main(void)
 {
 	instants();
@@ -368,6 +404,7 @@ int main(void)
 	refusals();
 	prepare();
 	rows_before();
+	rows_before_search();
 	printf("druid_history: ok\n");
 	return 0;
 }

@@ -366,6 +366,85 @@ static char *mutate(const char *body, size_t *len, struct tu_rng *r)
 	return m;
 }
 
+/*
+ * The fast path for rows written exactly as Druid writes them (series.c read_row_druid)
+ * at each of its edges: rows of the canonical form between which one row differs in one
+ * way (key order, a new, missing or repeated key, no key, more keys than the fast path
+ * takes, a null, a string, numbers of every form, an escaped or a non-ASCII name, another
+ * day, another timestamp form or an invalid one, whitespace, a third key, a nested
+ * result). Each body against the careful path, with and without the fast path, under
+ * every set of caps; and a body whose rows are all canonical is read as the general
+ * reader reads it, 5,000 rows over four days.
+ */
+static void druid_rows_fast(void)
+{
+	static const char *const odd[] = {
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"b\":2,\"a\":1}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1,\"b\":2,\"c\":3}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"b\":1}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1,\"a\":2}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1,\"b\":2,\"a\":3}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":null,\"b\":2}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1,\"b\":\"2\"}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":-0,\"b\":-0.0}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1.5E7,\"b\":6.8e-4}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1e400,\"b\":2}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":01,\"b\":2}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1.,\"b\":2}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":-,\"b\":2}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1 ,\"b\":2}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1,\"b\":2} }",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1,\"b\":2},\"v\":1}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1,\"b\":{\"c\":2}}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"\\u0061\":1,\"b\":2}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1,\"b\xc3\xa9\":2}}",
+		"{\"timestamp\":\"2023-09-22T00:00:00.000Z\",\"result\":{\"a\":1,\"b\":2}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00Z\",\"result\":{\"a\":1,\"b\":2}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.500Z\",\"result\":{\"a\":1,\"b\":2}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000+01:00\",\"result\":{\"a\":1,\"b\":2}}",
+		"{\"timestamp\":\"2023-09-21T24:00:00.000Z\",\"result\":{\"a\":1,\"b\":2}}",
+		"{\"timestamp\":\"2023-09-21T09:60:00.000Z\",\"result\":{\"a\":1,\"b\":2}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\" ,\"result\":{\"a\":1,\"b\":2}}",
+		"{\"result\":{\"a\":1,\"b\":2},\"timestamp\":\"2023-09-21T09:01:00.000Z\"}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1,\"b\":2}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1,\"b\":2}}}",
+		"{\"timestamp\":\"2023-09-21T08:59:00.000Z\",\"result\":{\"a\":1,\"b\":2}}",
+		"{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{\"a\":1,\"b\":2,\"c\":3,"
+		"\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"j\":10,\"k\":11,\"l\":12,"
+		"\"m\":13,\"n\":14,\"o\":15,\"p\":16,\"q\":17}}",
+	};
+	static const char first[] =
+		"{\"timestamp\":\"2023-09-21T09:00:00.000Z\",\"result\":{\"a\":1,\"b\":2}}";
+	static const char after[] =
+		"{\"timestamp\":\"2023-09-21T09:02:00.000Z\",\"result\":{\"a\":3,\"b\":4}}";
+	for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
+		for (int where = 0; where < 2; where++) {
+			struct buf b = {0};
+			put(&b, "[");
+			put(&b, first);
+			put(&b, ",");
+			put(&b, where == 0 ? odd[k] : after);
+			put(&b, ",");
+			put(&b, where == 0 ? after : odd[k]);
+			put(&b, ",");
+			put(&b, after);
+			put(&b, "]");
+			for (size_t t = 0; t < sizeof TIGHT / sizeof TIGHT[0]; t++) {
+				same_paths_opts(b.p, b.n, &TIGHT[t], 0);
+				same_paths_opts(b.p, b.n, &TIGHT[t], SERIES_OPT_ROWS_GENERAL);
+			}
+			free(b.p);
+		}
+	}
+	struct tu_rng r = {0x9E3779B97F4A7C15ull};
+	char *body = druid_body(1695286800LL - 3 * 86400, 5000, &r, 0);
+	same_paths_opts(body, strlen(body), NULL, 0);
+	same_paths_opts(body, strlen(body), NULL, SERIES_OPT_ROWS_GENERAL);
+	free(body);
+}
+
 /* 20,000 bodies of one to three random edits each, through series_parse and each option. */
 static void mutations(void)
 {
@@ -379,7 +458,8 @@ static void mutations(void)
 	CHECK(bodies[2] != NULL);
 	static const struct series_limits small = {
 		.max_rows = 6, .max_cols = 3, .max_depth = 4, .max_cells = 12};
-	static const unsigned opts[] = {0, SERIES_OPT_NUMBERS_STRTOD, SERIES_OPT_PRESCAN};
+	static const unsigned opts[] = {0, SERIES_OPT_NUMBERS_STRTOD, SERIES_OPT_PRESCAN,
+	                                SERIES_OPT_ROWS_GENERAL};
 	for (int trial = 0; trial < 20000; trial++) {
 		const char *base = bodies[trial % 3];
 		size_t len = strlen(base);
@@ -390,7 +470,7 @@ static void mutations(void)
 			free(m);
 			m = m2;
 		}
-		same_paths_opts(m, len, trial % 4 == 0 ? &small : NULL, opts[(trial / 3) % 3]);
+		same_paths_opts(m, len, trial % 4 == 0 ? &small : NULL, opts[(trial / 3) % 4]);
 		free(m);
 	}
 	for (int k = 0; k < 3; k++)
@@ -422,6 +502,7 @@ int main(void)
 	seeds("tests/fuzz/corpus/series");
 	seeds("tests/fuzz/corpus/series_paths");
 	druid_days();
+	druid_rows_fast();
 	timestamps();
 	mutations();
 	struct tu_rng rng = {42};

@@ -27,6 +27,12 @@
 #define DRUID_ERRBODY_PARSE_MAX ((size_t)64 << 10)
 /* First allocation of the answer buffer; it doubles up to the cap. */
 #define DRUID_BUF_FIRST ((size_t)16 << 10)
+/*
+ * libcurl's receive buffer (CURLOPT_BUFFERSIZE; its default is 16 KiB): one recv() and one
+ * on_data() call per buffer. A week of one-minute history is a 0.7 MB answer: 16 KiB took
+ * ~43 recv + ~47 poll calls per request, 256 KiB takes a few.
+ */
+#define DRUID_RECV_BUFFER (256L << 10)
 
 struct answer_buf {
 	char *p;      /* NULL until the first byte; cap + 1 bytes (room for the NUL) */
@@ -35,6 +41,7 @@ struct answer_buf {
 	size_t max;   /* hard cap on len */
 	int over;     /* the answer went past max; the transfer was aborted */
 	int nomem;    /* growing failed; the transfer was aborted */
+	CURL *curl;   /* the transfer's handle (the answer's Content-Length) */
 };
 
 struct druid {
@@ -86,6 +93,15 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 	}
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap > 0 ? b->cap : DRUID_BUF_FIRST;
+		/* The first bytes: room for the whole answer at once when its length is known
+		 * (no regrowing, no copies); a wrong Content-Length only costs a regrow. */
+#if LIBCURL_VERSION_NUM >= 0x073700 /* CURLINFO_CONTENT_LENGTH_DOWNLOAD_T: 7.55.0 */
+		curl_off_t clen = -1;
+		if (b->cap == 0 &&
+		    curl_easy_getinfo(b->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen) == CURLE_OK &&
+		    clen > 0 && (uint64_t)clen <= (uint64_t)b->max && (size_t)clen > cap)
+			cap = (size_t)clen;
+#endif
 		while (cap < b->len + n)
 			cap = cap > b->max / 2 ? b->max : cap * 2;
 		if (cap > b->max)
@@ -188,6 +204,7 @@ enum rb_code druid_new(struct druid **out, const struct druid_opts *opts, struct
 		goto fail;
 	}
 	CURL *c = d->curl;
+	d->buf.curl = c;
 	CURL_TRY(curl_easy_setopt(c, CURLOPT_URL, opts->url));
 #if LIBCURL_VERSION_NUM >= 0x075500
 	CURL_TRY(curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https"));
@@ -206,6 +223,7 @@ enum rb_code druid_new(struct druid **out, const struct druid_opts *opts, struct
 	                          opts->user_agent != NULL ? opts->user_agent : DRUID_DEFAULT_USER_AGENT));
 	CURL_TRY(curl_easy_setopt(c, CURLOPT_POST, 1L));
 	CURL_TRY(curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L));
+	CURL_TRY(curl_easy_setopt(c, CURLOPT_BUFFERSIZE, DRUID_RECV_BUFFER));
 	CURL_TRY(curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data));
 	CURL_TRY(curl_easy_setopt(c, CURLOPT_WRITEDATA, (void *)&d->buf));
 	/* Refuses at once an answer whose Content-Length is over the cap; on_data enforces it otherwise. */

@@ -904,9 +904,19 @@ size_t druid_history_rows_before(const struct druid_history *h, const double *t,
 {
 	if (h == NULL || h->history_ms <= 0)
 		return 0;
-	size_t k = 0;
-	/* A bucket is history when it ends at or before the requested start. */
-	while (k < n && llround(t[k] * 1000.0) + h->granularity_ms <= h->start_ms)
-		k++;
-	return k;
+	/*
+	 * A bucket is history when it ends at or before the requested start. t is ascending,
+	 * so that holds for a prefix of the rows: a binary search for its end (a linear scan
+	 * took ~40 µs for a week of one-minute rows; tests/test_druid_history.c checks the
+	 * two agree).
+	 */
+	size_t lo = 0, hi = n; /* rows < lo are history, rows >= hi are not */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (llround(t[mid] * 1000.0) + h->granularity_ms <= h->start_ms)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }

@@ -854,6 +854,91 @@ static enum rb_code pass_keep(struct pass *p, size_t i, struct row *row, struct 
 	return RB_OK;
 }
 
+/* Most metrics a row may carry on the fast path (read_row_druid); more go the general way. */
+#define DRUID_ROW_MAX_COLS 16
+
+/*
+ * The fast path for row i written exactly as Druid writes it, j->pos at its '{':
+ *   {"timestamp":"YYYY-MM-DDThh:mm:ss.000Z","result":{"m1":number,"m2":number}}
+ * compact, the two keys in that order, the timestamp of the day the instant cache
+ * holds (instant_cached's hit case), only metric names already seen, written plainly and
+ * in the order the previous row listed them (the guess chain of read_result), each once,
+ * only numbers. Then the row is kept (pass_keep's effects, for a row with no null and
+ * no other value) and j->pos is past its '}'; returns 1. Anything else returns 0 with
+ * nothing changed (no byte appended, no value pushed, j->pos where it was): the caller
+ * reads the row with read_row(), the general reader, which gives the same result for a
+ * row this accepts (tests/test_series_paths.c holds the two to it, bit for bit). -1 when
+ * out of memory.
+ */
+static int read_row_druid(struct reader *r, size_t i, struct pass *p)
+{
+	static const char head[] = "{\"timestamp\":\"";     /* 14 bytes */
+	static const char mid[] = "\",\"result\":{";        /* 12 bytes */
+	struct json_scan *j = &r->j;
+	const char *s = j->s;
+	size_t at = j->pos, end = j->end;
+	const struct instant_cache *ic = &p->instants;
+	/* head, 24 bytes of timestamp, mid, and at least "}}" */
+	if (!ic->valid || j->max_depth < 3 || end - at < 14 + 24 + 12 + 2 ||
+	    memcmp(s + at, head, 14) != 0 || memcmp(s + at + 38, mid, 12) != 0)
+		return 0;
+	const char *ts = s + at + 14;
+	long sec = plain_time(ts, 24);
+	if (sec < 0 || memcmp(ts, ic->prefix, sizeof ic->prefix) != 0)
+		return 0;
+	size_t q = at + 50;
+	size_t ncol = 0;
+	size_t col[DRUID_ROW_MAX_COLS];
+	double val[DRUID_ROW_MAX_COLS];
+	const struct colmap *m = &p->cols;
+	long c = m->first;
+	if (s[q] != '}') {
+		for (;;) {
+			if (c < 0 || ncol == DRUID_ROW_MAX_COLS || q >= end || s[q] != '"' ||
+			    !colmap_is(m, c, s, q, end))
+				return 0;
+			for (size_t k = 0; k < ncol; k++)
+				if (col[k] == (size_t)c)
+					return 0; /* given twice: the general reader says so */
+			q += m->len[c] + 2;
+			if (q >= end || s[q] != ':' || q + 1 >= end ||
+			    !(s[q + 1] == '-' || is_digit(s[q + 1])))
+				return 0;
+			j->pos = q + 1;
+			enum json_scan_res jrc = json_scan_number(j, &val[ncol]);
+			q = j->pos;
+			j->pos = at;
+			if (jrc != JSON_SCAN_OK || q >= end)
+				return 0;
+			col[ncol++] = (size_t)c;
+			if (s[q] == '}')
+				break;
+			if (s[q] != ',')
+				return 0;
+			q++;
+			c = m->next[c];
+		}
+	}
+	/* s[q] is the result's '}'; the row's must follow */
+	if (end - q < 2 || s[q + 1] != '}')
+		return 0;
+	size_t off;
+	if (text_append(r->text, ts, 24, &off) != 0)
+		return -1;
+	for (size_t k = 0; k < ncol; k++)
+		if (cells_push(&p->cells, col[k], val[k]) != 0)
+			return -1;
+	/* instant_cached's hit: the same double */
+	p->ord[i].t = (double)(ic->base + sec);
+	p->ord[i].i = i;
+	if (i > 0 && p->ord[i].t < p->ord[i - 1].t)
+		p->ascending = 0;
+	p->ts[i] = off;
+	p->n = i + 1;
+	j->pos = q + 2;
+	return 1;
+}
+
 /* Pass 2: the rows into a new series *out, in ascending time order. */
 static enum rb_code pass_build(struct pass *p, struct series **out, struct rb_err *err)
 {
@@ -962,7 +1047,7 @@ done:
  */
 static enum rb_code parse_direct(struct series **out, const char *json, size_t len,
                                  const struct series_limits *lim, int strtod_numbers,
-                                 struct rb_err *err)
+                                 int rows_fast, struct rb_err *err)
 {
 	enum rb_code rc = RB_E_INPUT;
 	struct reader rd = {.open_end = 1};
@@ -988,15 +1073,20 @@ static enum rb_code parse_direct(struct series **out, const char *json, size_t l
 		int c = json_scan_peek(j);
 		if (c == ']' || c == ',' || c < 0 || i >= lim->max_rows || pass_reserve(&p, i + 1) != 0)
 			goto done;
-		memset(&row, 0, sizeof row);
 		p.cells.first[i] = p.cells.n;
-		enum json_scan_res jrc;
-		/* n = 0: read_result's max_cells check is left to the end */
-		rc = read_row(&rd, i, &p.cols, &p.cells, &row, lim, 0, &jrc, err);
-		if (rc == RB_OK)
-			rc = pass_keep(&p, i, &row, err);
-		if (rc != RB_OK)
+		int quick = rows_fast ? read_row_druid(&rd, i, &p) : 0;
+		if (quick < 0)
 			goto done;
+		if (quick == 0) {
+			memset(&row, 0, sizeof row);
+			enum json_scan_res jrc;
+			/* n = 0: read_result's max_cells check is left to the end */
+			rc = read_row(&rd, i, &p.cols, &p.cells, &row, lim, 0, &jrc, err);
+			if (rc == RB_OK)
+				rc = pass_keep(&p, i, &row, err);
+			if (rc != RB_OK)
+				goto done;
+		}
 		rc = RB_E_INPUT;
 		json_scan_space(j);
 		c = json_scan_peek(j);
@@ -1038,7 +1128,8 @@ enum rb_code series_parse_with(struct series **out, const char *json, size_t len
 		                  lim.max_bytes);
 	if (!(opts & SERIES_OPT_PRESCAN)) {
 		struct rb_err scratch;
-		if (parse_direct(out, json, len, &lim, strtod_numbers, &scratch) == RB_OK)
+		if (parse_direct(out, json, len, &lim, strtod_numbers,
+		                 !(opts & SERIES_OPT_ROWS_GENERAL), &scratch) == RB_OK)
 			return RB_OK;
 	}
 	return parse_prescan(out, json, len, &lim, strtod_numbers, err);

@@ -65,6 +65,10 @@ enum series_opt {
 	                                * fast path of include/rb/input/decimal.h */
 	SERIES_OPT_PRESCAN = 2,        /* cut the rows in a separate pass first, as is done
 	                                * anyway when the quick single pass meets a problem */
+	SERIES_OPT_ROWS_GENERAL = 4,   /* in the quick pass, every row through the general row
+	                                * reader, none through the fast path for rows written
+	                                * exactly as Druid writes them (core/input/series.c
+	                                * read_row_druid; the careful PRESCAN pass never uses it) */
 };
 
 /* series_parse() with options (0 is series_parse()). */
