@@ -271,6 +271,14 @@ static void format_string(const struct config_key *k, const struct rb_config *cf
 	snprintf(buf, cap, "%s", (const char *)cfield(cfg, k));
 }
 
+/* A URL key as config_dump shows it: its password replaced by *** (config_redact_url). */
+static void format_url(const struct config_key *k, const struct rb_config *cfg, char *buf,
+                       size_t cap)
+{
+	const char *v = cfield(cfg, k);
+	config_redact_url(v, strlen(v), buf, cap);
+}
+
 /* Copies v[0..len) into the key's string field; RB_E_CONFIG when it does not fit. */
 static enum rb_code set_string(const struct config_key *k, const char *v, size_t len,
                                struct rb_config *cfg, struct rb_err *err)
@@ -344,20 +352,61 @@ static int has_prefix_ci(const char *v, size_t len, const char *prefix)
 	return 1;
 }
 
+void config_redact_url(const char *url, size_t len, char *out, size_t cap)
+{
+	if (cap == 0)
+		return;
+	const char *end = url + len;
+	const char *auth = NULL;
+	for (const char *p = url; p + 2 < end; p++) {
+		if (p[0] == ':' && p[1] == '/' && p[2] == '/') {
+			auth = p + 3;
+			break;
+		}
+		if (p[0] == '/' || p[0] == '?' || p[0] == '#')
+			break; /* no scheme: nothing is an authority */
+	}
+	const char *auth_end = auth;
+	while (auth != NULL && auth_end < end && *auth_end != '/' && *auth_end != '?' &&
+	       *auth_end != '#')
+		auth_end++;
+	const char *at = NULL;
+	for (const char *p = auth; p != NULL && p < auth_end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL) {
+		snprintf(out, cap, "%.*s", (int)len, url);
+		return;
+	}
+	const char *colon = memchr(auth, ':', (size_t)(at - auth));
+	/* user:password@ keeps the user; a bare user@ may be a token: all of it goes */
+	const char *keep = colon != NULL ? colon + 1 : auth;
+	snprintf(out, cap, "%.*s***%.*s", (int)(keep - url), url, (int)(end - at), at);
+}
+
+/* A URL as messages may quote it: its password replaced, and cut at 200 bytes. */
+static const char *url_for_message(const char *v, size_t len, char *buf, size_t cap)
+{
+	config_redact_url(v, len > 200 ? 200 : len, buf, cap);
+	return buf;
+}
+
 static enum rb_code parse_url(const struct config_key *k, const char *v, size_t len,
                               const char *dir, struct rb_config *cfg, struct rb_err *err)
 {
 	(void)dir;
 	size_t host;
+	char shown[256];
 	if (has_prefix_ci(v, len, "http://"))
 		host = 7;
 	else if (has_prefix_ci(v, len, "https://"))
 		host = 8;
 	else
-		return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not an http:// or https:// URL",
-		                  (int)len, v);
+		return rb_err_set(err, RB_E_CONFIG, "'%s' is not an http:// or https:// URL",
+		                  url_for_message(v, len, shown, sizeof shown));
 	if (host == len || v[host] == '/' || v[host] == ':' || v[host] == '?' || v[host] == '#')
-		return rb_err_set(err, RB_E_CONFIG, "URL '%.*s' has no host", (int)len, v);
+		return rb_err_set(err, RB_E_CONFIG, "URL '%s' has no host",
+		                  url_for_message(v, len, shown, sizeof shown));
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)v[i] <= 0x20 || v[i] == 0x7f)
 			return rb_err_set(err, RB_E_CONFIG, "URL contains a space or control character");
@@ -479,7 +528,7 @@ static const struct config_key keys[] = {
 	 "models_dir: a model of the same name here wins over the shipped one. A directory "
 	 "that does not exist holds no models (not an error). Empty: none. Relative paths as "
 	 "for models_dir."},
-	{"druid_url", parse_url, format_string, OFF(druid_url), 0, 0, 0, 0, NULL,
+	{"druid_url", parse_url, format_url, OFF(druid_url), 0, 0, 0, 0, NULL,
 	 "http://127.0.0.1:8082/druid/v2/", "an http:// or https:// URL",
 	 "Full URL of the Druid broker's native query endpoint, to which requests carrying a "
 	 "query field are sent (port 8082 by default; 8080 in older deployments)."},

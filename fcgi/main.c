@@ -246,7 +246,9 @@ int main(int argc, char **argv)
 		}
 	}
 	log_registry("serving", d.reg);
-	log_info("%u workers, Druid at %s", d.cfg.workers, d.cfg.druid_url);
+	char druid_shown[1024];
+	config_redact_url(d.cfg.druid_url, strlen(d.cfg.druid_url), druid_shown, sizeof druid_shown);
+	log_info("%u workers, Druid at %s", d.cfg.workers, druid_shown);
 	struct pool_opts popts;
 	pool_opts_defaults(&popts);
 	popts.workers = d.cfg.workers;

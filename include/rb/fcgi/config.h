@@ -81,6 +81,14 @@ enum rb_code config_load(const char *path, struct rb_config *cfg, struct rb_err 
 /* Writes every key as "key = value" (values as config_parse_buffer reads them back). */
 void config_dump(const struct rb_config *cfg, FILE *out);
 
+/*
+ * url[0..len) with its credentials hidden, for anything printed (config_dump,
+ * messages, logs): the password of a "user:password@" userinfo, or all of a
+ * bare "user@" (it may be a token), becomes three asterisks; a URL without
+ * userinfo is copied. out is always NUL-terminated (cut to cap).
+ */
+void config_redact_url(const char *url, size_t len, char *out, size_t cap);
+
 /* Writes the commented sample file (etc/rb-aioutliers.conf): every key, meaning, default, range. */
 void config_write_sample(FILE *out);
 
