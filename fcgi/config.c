@@ -53,6 +53,9 @@ struct config_key {
 };
 
 
+/* Values of yes/no keys, stored as int 0/1. */
+static const char *const yes_no_names[] = {"no", "yes", NULL};
+
 static void *field(struct rb_config *cfg, const struct config_key *k)
 {
 	return (char *)cfg + k->off;
@@ -329,6 +332,22 @@ static enum rb_code parse_dir(const struct config_key *k, const char *v, size_t 
 }
 
 /* A directory path as parse_dir, or empty for "none". */
+/* A user or group name (POSIX portable characters, no leading '-'), or empty. */
+static enum rb_code parse_account(const struct config_key *k, const char *v, size_t len,
+                                  const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	(void)dir;
+	for (size_t i = 0; i < len; i++) {
+		char c = v[i];
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		         c == '_' || c == '.' || (c == '-' && i > 0);
+		if (!ok)
+			return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not a user or group name",
+			                  (int)(len > 64 ? 64 : len), v);
+	}
+	return set_string(k, v, len, cfg, err);
+}
+
 static enum rb_code parse_dir_or_none(const struct config_key *k, const char *v, size_t len,
                                       const char *dir, struct rb_config *cfg, struct rb_err *err)
 {
@@ -597,11 +616,39 @@ static const struct config_key keys[] = {
 	 "stderr", NULL,
 	 "Where messages go: stderr (the web server's error log when it spawned the daemon) "
 	 "or syslog (facility daemon)."},
+	{"log_file", parse_dir_or_none, format_string, OFF(log_file), 0, 0, 0, 0, NULL, "",
+	 "empty, or a file path",
+	 "When set, messages are appended to this file instead (log_target's line format for "
+	 "stderr). The master opens it before it drops privileges and reopens it on SIGHUP "
+	 "(log rotation). Relative paths as for models_dir. Detached (no -f and an own "
+	 "socket), a daemon without log_file logs to syslog even when log_target = stderr: "
+	 "stderr is gone."},
+	{"pid_file", parse_dir_or_none, format_string, OFF(pid_file), 0, 0, 0, 0, NULL, "",
+	 "empty, or a file path",
+	 "When set, the master writes its process id there once it is running (after "
+	 "detaching) and removes it when it stops. Relative paths as for models_dir."},
 	{"request_timeout_ms", parse_uint, format_uint, OFF(request_timeout_ms), 100, 600000, 0, 0,
 	 NULL, "60000", NULL,
 	 "Longest time a worker may spend on one request, Druid included, in milliseconds; "
 	 "past it the master kills the worker (the web server answers that request with its "
 	 "own 502) and starts a new one. Must exceed druid_timeout_ms."},
+	{"user", parse_account, format_string, OFF(user), 0, 0, 0, 0, NULL, "", "empty, or a user name",
+	 "Started as root, the master opens its socket, log and pid file, then runs as this "
+	 "user (and group) before it loads any model or starts any worker. Started as "
+	 "another user, it must be this one (or empty)."},
+	{"group", parse_account, format_string, OFF(group), 0, 0, 0, 0, NULL, "",
+	 "empty, or a group name",
+	 "The group to run as with user; empty: the user's primary group. Supplementary "
+	 "groups are dropped."},
+	{"allow_root", parse_choice, format_choice, OFF(allow_root), 0, 0, 0, 0, yes_no_names, "no",
+	 NULL,
+	 "Whether the daemon may serve as root when user is empty. no: it refuses to start "
+	 "(a request parser holding root is one bug away from the whole host)."},
+	{"listen_group", parse_account, format_string, OFF(listen_group), 0, 0, 0, 0, NULL, "",
+	 "empty, or a group name",
+	 "Group owner of the Unix socket (listen = unix:PATH), for the web server's group; "
+	 "empty: the daemon's group. The socket is created with no permission for anybody "
+	 "and gets listen_mode and its owners before the daemon listens."},
 };
 
 enum { NKEYS = sizeof keys / sizeof keys[0] };

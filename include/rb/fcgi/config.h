@@ -61,7 +61,13 @@ struct rb_config {
 	unsigned history_max_rows;          /* cap on history rows; 0 = off */
 	enum log_level log_level;           /* least severe message logged (rb/fcgi/log.h) */
 	enum log_target log_target;
+	char log_file[1024];                /* lines appended here instead; "" = none */
+	char pid_file[1024];                /* the master's pid written here; "" = none */
 	unsigned request_timeout_ms;        /* a worker's budget for one request */
+	char user[33];                      /* started as root: run as this user; "" = unchanged */
+	char group[33];                     /* ... and group; "" = the user's primary group */
+	int allow_root;                     /* 1: may serve as root (0 refuses) */
+	char listen_group[33];              /* group of a unix: socket; "" = the daemon's */
 };
 
 /* Sets every key to its default. */
