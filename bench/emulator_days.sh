@@ -88,6 +88,7 @@ listen_mode = 0600
 workers = 2
 models_dir = $tmp/models
 druid_url = http://$druid/druid/v2/
+allow_root = yes
 history = P7D
 log_level = warn
 EOF

@@ -101,6 +101,7 @@ listen_mode = 0600
 workers = $([ -n "${RB_BENCH_PROFILE:-}" ] && echo 1 || echo 2)
 models_dir = $tmp/models
 druid_url = http://$druid/druid/v2/
+allow_root = yes
 EOF
 OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/rb-aioutliers.conf" >"$tmp/daemon.log" 2>&1 </dev/null &
 pids+=($!)

@@ -53,6 +53,9 @@ struct config_key {
 };
 
 
+/* Values of yes/no keys, stored as int 0/1. */
+static const char *const yes_no_names[] = {"no", "yes", NULL};
+
 static void *field(struct rb_config *cfg, const struct config_key *k)
 {
 	return (char *)cfg + k->off;
@@ -271,6 +274,14 @@ static void format_string(const struct config_key *k, const struct rb_config *cf
 	snprintf(buf, cap, "%s", (const char *)cfield(cfg, k));
 }
 
+/* A URL key as config_dump shows it: its password replaced by *** (config_redact_url). */
+static void format_url(const struct config_key *k, const struct rb_config *cfg, char *buf,
+                       size_t cap)
+{
+	const char *v = cfield(cfg, k);
+	config_redact_url(v, strlen(v), buf, cap);
+}
+
 /* Copies v[0..len) into the key's string field; RB_E_CONFIG when it does not fit. */
 static enum rb_code set_string(const struct config_key *k, const char *v, size_t len,
                                struct rb_config *cfg, struct rb_err *err)
@@ -321,6 +332,22 @@ static enum rb_code parse_dir(const struct config_key *k, const char *v, size_t 
 }
 
 /* A directory path as parse_dir, or empty for "none". */
+/* A user or group name (POSIX portable characters, no leading '-'), or empty. */
+static enum rb_code parse_account(const struct config_key *k, const char *v, size_t len,
+                                  const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	(void)dir;
+	for (size_t i = 0; i < len; i++) {
+		char c = v[i];
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		         c == '_' || c == '.' || (c == '-' && i > 0);
+		if (!ok)
+			return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not a user or group name",
+			                  (int)(len > 64 ? 64 : len), v);
+	}
+	return set_string(k, v, len, cfg, err);
+}
+
 static enum rb_code parse_dir_or_none(const struct config_key *k, const char *v, size_t len,
                                       const char *dir, struct rb_config *cfg, struct rb_err *err)
 {
@@ -344,20 +371,61 @@ static int has_prefix_ci(const char *v, size_t len, const char *prefix)
 	return 1;
 }
 
+void config_redact_url(const char *url, size_t len, char *out, size_t cap)
+{
+	if (cap == 0)
+		return;
+	const char *end = url + len;
+	const char *auth = NULL;
+	for (const char *p = url; p + 2 < end; p++) {
+		if (p[0] == ':' && p[1] == '/' && p[2] == '/') {
+			auth = p + 3;
+			break;
+		}
+		if (p[0] == '/' || p[0] == '?' || p[0] == '#')
+			break; /* no scheme: nothing is an authority */
+	}
+	const char *auth_end = auth;
+	while (auth != NULL && auth_end < end && *auth_end != '/' && *auth_end != '?' &&
+	       *auth_end != '#')
+		auth_end++;
+	const char *at = NULL;
+	for (const char *p = auth; p != NULL && p < auth_end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL) {
+		snprintf(out, cap, "%.*s", (int)len, url);
+		return;
+	}
+	const char *colon = memchr(auth, ':', (size_t)(at - auth));
+	/* user:password@ keeps the user; a bare user@ may be a token: all of it goes */
+	const char *keep = colon != NULL ? colon + 1 : auth;
+	snprintf(out, cap, "%.*s***%.*s", (int)(keep - url), url, (int)(end - at), at);
+}
+
+/* A URL as messages may quote it: its password replaced, and cut at 200 bytes. */
+static const char *url_for_message(const char *v, size_t len, char *buf, size_t cap)
+{
+	config_redact_url(v, len > 200 ? 200 : len, buf, cap);
+	return buf;
+}
+
 static enum rb_code parse_url(const struct config_key *k, const char *v, size_t len,
                               const char *dir, struct rb_config *cfg, struct rb_err *err)
 {
 	(void)dir;
 	size_t host;
+	char shown[256];
 	if (has_prefix_ci(v, len, "http://"))
 		host = 7;
 	else if (has_prefix_ci(v, len, "https://"))
 		host = 8;
 	else
-		return rb_err_set(err, RB_E_CONFIG, "'%.*s' is not an http:// or https:// URL",
-		                  (int)len, v);
+		return rb_err_set(err, RB_E_CONFIG, "'%s' is not an http:// or https:// URL",
+		                  url_for_message(v, len, shown, sizeof shown));
 	if (host == len || v[host] == '/' || v[host] == ':' || v[host] == '?' || v[host] == '#')
-		return rb_err_set(err, RB_E_CONFIG, "URL '%.*s' has no host", (int)len, v);
+		return rb_err_set(err, RB_E_CONFIG, "URL '%s' has no host",
+		                  url_for_message(v, len, shown, sizeof shown));
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)v[i] <= 0x20 || v[i] == 0x7f)
 			return rb_err_set(err, RB_E_CONFIG, "URL contains a space or control character");
@@ -479,7 +547,7 @@ static const struct config_key keys[] = {
 	 "models_dir: a model of the same name here wins over the shipped one. A directory "
 	 "that does not exist holds no models (not an error). Empty: none. Relative paths as "
 	 "for models_dir."},
-	{"druid_url", parse_url, format_string, OFF(druid_url), 0, 0, 0, 0, NULL,
+	{"druid_url", parse_url, format_url, OFF(druid_url), 0, 0, 0, 0, NULL,
 	 "http://127.0.0.1:8082/druid/v2/", "an http:// or https:// URL",
 	 "Full URL of the Druid broker's native query endpoint, to which requests carrying a "
 	 "query field are sent (port 8082 by default; 8080 in older deployments)."},
@@ -548,11 +616,39 @@ static const struct config_key keys[] = {
 	 "stderr", NULL,
 	 "Where messages go: stderr (the web server's error log when it spawned the daemon) "
 	 "or syslog (facility daemon)."},
+	{"log_file", parse_dir_or_none, format_string, OFF(log_file), 0, 0, 0, 0, NULL, "",
+	 "empty, or a file path",
+	 "When set, messages are appended to this file instead (log_target's line format for "
+	 "stderr). The master opens it before it drops privileges and reopens it on SIGHUP "
+	 "(log rotation). Relative paths as for models_dir. Detached (no -f and an own "
+	 "socket), a daemon without log_file logs to syslog even when log_target = stderr: "
+	 "stderr is gone."},
+	{"pid_file", parse_dir_or_none, format_string, OFF(pid_file), 0, 0, 0, 0, NULL, "",
+	 "empty, or a file path",
+	 "When set, the master writes its process id there once it is running (after "
+	 "detaching) and removes it when it stops. Relative paths as for models_dir."},
 	{"request_timeout_ms", parse_uint, format_uint, OFF(request_timeout_ms), 100, 600000, 0, 0,
 	 NULL, "60000", NULL,
 	 "Longest time a worker may spend on one request, Druid included, in milliseconds; "
 	 "past it the master kills the worker (the web server answers that request with its "
 	 "own 502) and starts a new one. Must exceed druid_timeout_ms."},
+	{"user", parse_account, format_string, OFF(user), 0, 0, 0, 0, NULL, "", "empty, or a user name",
+	 "Started as root, the master opens its socket, log and pid file, then runs as this "
+	 "user (and group) before it loads any model or starts any worker. Started as "
+	 "another user, it must be this one (or empty)."},
+	{"group", parse_account, format_string, OFF(group), 0, 0, 0, 0, NULL, "",
+	 "empty, or a group name",
+	 "The group to run as with user; empty: the user's primary group. Supplementary "
+	 "groups are dropped."},
+	{"allow_root", parse_choice, format_choice, OFF(allow_root), 0, 0, 0, 0, yes_no_names, "no",
+	 NULL,
+	 "Whether the daemon may serve as root when user is empty. no: it refuses to start "
+	 "(a request parser holding root is one bug away from the whole host)."},
+	{"listen_group", parse_account, format_string, OFF(listen_group), 0, 0, 0, 0, NULL, "",
+	 "empty, or a group name",
+	 "Group owner of the Unix socket (listen = unix:PATH), for the web server's group; "
+	 "empty: the daemon's group. The socket is created with no permission for anybody "
+	 "and gets listen_mode and its owners before the daemon listens."},
 };
 
 enum { NKEYS = sizeof keys / sizeof keys[0] };

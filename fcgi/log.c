@@ -20,7 +20,8 @@ static struct {
 	char ident[32];
 	enum log_level level;
 	enum log_target target;
-} log_settings = {"rb-aioutliers", LOG_LVL_INFO, LOG_TO_STDERR};
+	int fd; /* where LOG_TO_STDERR lines go (log_set_fd) */
+} log_settings = {"rb-aioutliers", LOG_LVL_INFO, LOG_TO_STDERR, STDERR_FILENO};
 
 const char *const log_level_names[LOG_LEVEL_COUNT + 1] = {
 	[LOG_LVL_ERROR] = "error",
@@ -74,6 +75,12 @@ void log_init(const char *ident, enum log_level level, enum log_target target)
 	log_settings.target = target;
 	if (target == LOG_TO_SYSLOG)
 		openlog(log_settings.ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void log_set_fd(int fd)
+{
+	RB_ASSERT(fd >= 0);
+	log_settings.fd = fd;
 }
 
 /* "YYYY-MM-DDTHH:MM:SSZ" (20 bytes, no NUL) of now, UTC. */
@@ -173,7 +180,7 @@ static void log_vline(enum log_level level, long pid, const char *request_id, co
 			line[i] = ' ';
 	o += tl;
 	line[o++] = '\n';
-	ssize_t w = write(STDERR_FILENO, line, o);
+	ssize_t w = write(log_settings.fd, line, o);
 	(void)w;
 }
 

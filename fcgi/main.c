@@ -8,7 +8,11 @@
  * configuration error; 2 usage.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,20 +35,33 @@
 
 #define LISTEN_BACKLOG 1024
 
+/* Who the daemon runs as once it has opened what needs root (plan_identity). */
+struct identity {
+	int drop;          /* 1: switch to uid/gid */
+	uid_t uid;
+	gid_t gid;
+	gid_t socket_gid;  /* group of a unix: socket; (gid_t)-1 = unchanged */
+};
+
 /* The master's state; workers get a copy-on-write view of it at fork. */
 struct daemon {
 	const char *config_path;
+	char config_abs[PATH_MAX]; /* config_path made absolute (it chdirs to / when detaching) */
 	struct rb_config cfg;
 	struct registry *reg;
+	struct identity id;
 	int listen_fd;
+	int log_fd;          /* log_file's descriptor; -1 when none */
 	char unix_path[108]; /* socket file to remove at exit; "" when none */
+	char pid_path[1024]; /* pid file to remove at exit; "" when none */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: rb-aioutliers [-c FILE] [-f] [-t] [-h]\n"
 	             "  -c FILE  configuration file (default " RB_DEFAULT_CONFIG ")\n"
-	             "  -f       stay in the foreground (always the case when spawned with fd 0)\n"
+	             "  -f       stay in the foreground (always the case when spawned with fd 0);\n"
+	             "           messages go where log_file / log_target say\n"
 	             "  -t       check the configuration and models, then exit\n"
 	             "  -h       this help\n");
 }
@@ -62,7 +79,17 @@ static int listen_unix(struct daemon *d)
 	struct stat st;
 	if (lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(l->path); /* a socket left by an earlier run */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+	/* Created with no permission at all; mode and owners are set before anybody can
+	 * connect (listen comes last). */
+	mode_t old_mask = umask(0777);
+	int bound = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	umask(old_mask);
+	uid_t owner = d->id.drop ? d->id.uid : (uid_t)-1;
+	gid_t group = d->id.socket_gid != (gid_t)-1 ? d->id.socket_gid
+	              : d->id.drop                 ? d->id.gid
+	                                           : (gid_t)-1;
+	if (bound != 0 || ((owner != (uid_t)-1 || group != (gid_t)-1) &&
+	                   chown(l->path, owner, group) != 0) ||
 	    chmod(l->path, (mode_t)d->cfg.listen_mode) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
 		log_error("cannot listen on unix:%s: %s", l->path, strerror(errno));
 		close(fd);
@@ -154,7 +181,7 @@ static void log_registry(const char *verb, const struct registry *reg)
 		log_info("%s %zu models from %s", verb, reg->n, reg->models_dir);
 }
 
-static int load_state(const char *path, struct rb_config *cfg, struct registry **reg)
+static int load_config(const char *path, struct rb_config *cfg)
 {
 	struct rb_err err = {0};
 	config_defaults(cfg);
@@ -162,6 +189,12 @@ static int load_state(const char *path, struct rb_config *cfg, struct registry *
 		log_error("%s", err.msg);
 		return -1;
 	}
+	return 0;
+}
+
+static int load_models(const char *path, const struct rb_config *cfg, struct registry **reg)
+{
+	struct rb_err err = {0};
 	if (registry_load(reg, cfg->models_dir, cfg->trained_models_dir, &err) != RB_OK) {
 		log_error("%s", err.msg);
 		return -1;
@@ -177,16 +210,154 @@ static int load_state(const char *path, struct rb_config *cfg, struct registry *
 	return 0;
 }
 
+/*
+ * Decides who the daemon serves as (see the user, group, allow_root and
+ * listen_group keys); -1 with a log line when it must not start.
+ */
+static int plan_identity(const struct rb_config *cfg, struct identity *id)
+{
+	memset(id, 0, sizeof *id);
+	id->socket_gid = (gid_t)-1;
+	if (cfg->listen_group[0] != '\0') {
+		struct group *g = getgrnam(cfg->listen_group);
+		if (g == NULL) {
+			log_error("listen_group %s: no such group", cfg->listen_group);
+			return -1;
+		}
+		id->socket_gid = g->gr_gid;
+	}
+	uid_t euid = geteuid();
+	if (cfg->user[0] == '\0') {
+		if (euid == 0 && !cfg->allow_root) {
+			log_error("refusing to serve as root: set user (the package's is rb-aioutliers), "
+			          "or allow_root = yes");
+			return -1;
+		}
+		if (cfg->group[0] != '\0') {
+			log_error("group %s is set without user", cfg->group);
+			return -1;
+		}
+		return 0;
+	}
+	struct passwd *pw = getpwnam(cfg->user);
+	if (pw == NULL) {
+		log_error("user %s: no such user", cfg->user);
+		return -1;
+	}
+	id->uid = pw->pw_uid;
+	id->gid = pw->pw_gid;
+	if (cfg->group[0] != '\0') {
+		struct group *g = getgrnam(cfg->group);
+		if (g == NULL) {
+			log_error("group %s: no such group", cfg->group);
+			return -1;
+		}
+		id->gid = g->gr_gid;
+	}
+	if (euid == 0) {
+		id->drop = id->uid != 0 || id->gid != 0;
+		return 0;
+	}
+	if (euid != id->uid || getegid() != id->gid) {
+		log_error("user = %s%s%s: started as uid %ld gid %ld, which is neither that nor root",
+		          cfg->user, cfg->group[0] != '\0' ? ", group = " : "", cfg->group, (long)euid,
+		          (long)getegid());
+		return -1;
+	}
+	return 0;
+}
+
+/* Switches to id's user and group for good (checked); -1 with a log line on failure. */
+static int drop_identity(const struct identity *id)
+{
+	if (!id->drop)
+		return 0;
+	if (setgroups(1, &id->gid) != 0 || setgid(id->gid) != 0 || setuid(id->uid) != 0) {
+		log_error("cannot switch to uid %ld gid %ld: %s", (long)id->uid, (long)id->gid,
+		          strerror(errno));
+		return -1;
+	}
+	gid_t groups[2];
+	int ng = getgroups(2, groups);
+	if (getuid() != id->uid || geteuid() != id->uid || getgid() != id->gid ||
+	    getegid() != id->gid || ng != 1 || groups[0] != id->gid ||
+	    (id->uid != 0 && setuid(0) == 0)) {
+		log_error("switching to uid %ld gid %ld did not hold", (long)id->uid, (long)id->gid);
+		return -1;
+	}
+	log_info("running as uid %ld gid %ld", (long)id->uid, (long)id->gid);
+	return 0;
+}
+
+/* Opens cfg's log_file for appending (-1 with a log line on failure; -2 when none). */
+static int open_log_file(const struct rb_config *cfg)
+{
+	if (cfg->log_file[0] == '\0')
+		return -2;
+	int fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd < 0)
+		log_error("cannot open log_file %s: %s", cfg->log_file, strerror(errno));
+	return fd;
+}
+
+/* Writes the master's pid to cfg's pid_file (when set); -1 with a log line on failure. */
+static int write_pid_file(struct daemon *d)
+{
+	if (d->cfg.pid_file[0] == '\0')
+		return 0;
+	int fd = open(d->cfg.pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	char text[32];
+	int n = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+	if (fd < 0 || write(fd, text, (size_t)n) != n || close(fd) != 0) {
+		log_error("cannot write pid_file %s: %s", d->cfg.pid_file, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	snprintf(d->pid_path, sizeof d->pid_path, "%s", d->cfg.pid_file);
+	return 0;
+}
+
+/* Keys that only a restart applies; a change is logged and the running value kept. */
+static void keep_restart_only(struct rb_config *cfg, const struct rb_config *running)
+{
+#define KEEP(field, name)                                                                 \
+	do {                                                                              \
+		if (memcmp(&cfg->field, &running->field, sizeof cfg->field) != 0)         \
+			log_warn("'%s' changed: it takes effect only after a restart", name); \
+		memcpy(&cfg->field, &running->field, sizeof cfg->field);                  \
+	} while (0)
+	KEEP(listen, "listen");
+	KEEP(listen_mode, "listen_mode");
+	KEEP(listen_group, "listen_group");
+	KEEP(user, "user");
+	KEEP(group, "group");
+	KEEP(allow_root, "allow_root");
+	KEEP(pid_file, "pid_file");
+	KEEP(log_file, "log_file");
+	KEEP(log_target, "log_target");
+#undef KEEP
+}
+
 static int reload(void *ctx, struct pool_opts *opts)
 {
 	struct daemon *d = ctx;
 	struct rb_config cfg;
 	struct registry *reg = NULL;
-	if (load_state(d->config_path, &cfg, &reg) != 0)
+	if (load_config(d->config_path, &cfg) != 0 || load_models(d->config_path, &cfg, &reg) != 0)
 		return -1;
-	if (memcmp(&cfg.listen, &d->cfg.listen, sizeof cfg.listen) != 0)
-		log_warn("'listen' changed: it takes effect only after a restart");
-	cfg.listen = d->cfg.listen;
+	keep_restart_only(&cfg, &d->cfg);
+	/* log rotation: the same log_file opened again (as the daemon's user by now) */
+	if (d->log_fd >= 0) {
+		int fd = open_log_file(&cfg);
+		if (fd >= 0) {
+			dup2(fd, d->log_fd);
+			close(fd);
+		} else {
+			log_warn("log_file %s not reopened: still writing to the file opened before",
+			         cfg.log_file);
+		}
+	}
 	registry_free(d->reg);
 	d->reg = reg;
 	d->cfg = cfg;
@@ -216,10 +387,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("rb-aioutliers", LOG_LVL_INFO, LOG_TO_STDERR);
-	if (load_state(d.config_path, &d.cfg, &d.reg) != 0)
+	d.log_fd = -1;
+	if (realpath(d.config_path, d.config_abs) != NULL)
+		d.config_path = d.config_abs; /* SIGHUP reads it again after chdir("/") */
+	if (load_config(d.config_path, &d.cfg) != 0)
 		return 1;
 	log_init("rb-aioutliers", d.cfg.log_level, d.cfg.log_target);
 	if (test_only) {
+		if (load_models(d.config_path, &d.cfg, &d.reg) != 0)
+			return 1;
 		config_dump(&d.cfg, stdout);
 		for (size_t i = 0; i < d.reg->n; i++)
 			printf("# model %s from %s%s\n", d.reg->entries[i].name, d.reg->entries[i].dir,
@@ -228,25 +404,46 @@ int main(int argc, char **argv)
 		registry_free(d.reg);
 		return 0;
 	}
+	/* What needs root happens first (socket, log, pid file); then the switch to the
+	 * service's user, and only then models and workers. */
+	if (plan_identity(&d.cfg, &d.id) != 0)
+		return 1;
 	struct rb_err err = {0};
 	if (druid_global_init(&err) != RB_OK) {
 		log_error("%s", err.msg);
-		registry_free(d.reg);
 		return 1;
 	}
 	d.listen_fd = open_listener(&d);
-	if (d.listen_fd < 0) {
-		registry_free(d.reg);
+	if (d.listen_fd < 0)
 		return 1;
-	}
+	d.log_fd = open_log_file(&d.cfg);
+	if (d.log_fd == -1)
+		return 1;
+	if (d.log_fd >= 0)
+		log_set_fd(d.log_fd);
 	if (!foreground && d.cfg.listen.kind != RB_LISTEN_INHERIT) {
+		int to_syslog = d.log_fd < 0 && d.cfg.log_target == LOG_TO_STDERR;
+		if (to_syslog)
+			log_info("detaching: messages go to syslog from now on (log_file keeps a file)");
 		if (daemon(0, 0) != 0) {
 			log_error("cannot detach: %s", strerror(errno));
 			return 1;
 		}
+		if (to_syslog)
+			log_init("rb-aioutliers", d.cfg.log_level, LOG_TO_SYSLOG);
+	}
+	if (write_pid_file(&d) != 0 || drop_identity(&d.id) != 0 ||
+	    load_models(d.config_path, &d.cfg, &d.reg) != 0) {
+		if (d.pid_path[0] != '\0')
+			unlink(d.pid_path);
+		if (d.unix_path[0] != '\0')
+			unlink(d.unix_path);
+		return 1;
 	}
 	log_registry("serving", d.reg);
-	log_info("%u workers, Druid at %s", d.cfg.workers, d.cfg.druid_url);
+	char druid_shown[1024];
+	config_redact_url(d.cfg.druid_url, strlen(d.cfg.druid_url), druid_shown, sizeof druid_shown);
+	log_info("%u workers, Druid at %s", d.cfg.workers, druid_shown);
 	struct pool_opts popts;
 	pool_opts_defaults(&popts);
 	popts.workers = d.cfg.workers;
@@ -255,6 +452,8 @@ int main(int argc, char **argv)
 	int rc = pool_run(&popts, &cb);
 	if (d.unix_path[0] != '\0')
 		unlink(d.unix_path);
+	if (d.pid_path[0] != '\0' && unlink(d.pid_path) != 0)
+		log_warn("cannot remove pid_file %s: %s", d.pid_path, strerror(errno));
 	if (d.listen_fd > 0)
 		close(d.listen_fd);
 	registry_free(d.reg);

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rb/fcgi/http_status.h"
 #include "rb/fcgi/log.h"
 #include "rb/fcgi/pool.h"
 
@@ -66,22 +67,6 @@
  */
 #define WORKER_MMAP_BYTES (8 << 20)
 #define WORKER_KEEP_BYTES (16 << 20)
-
-static const char *status_text(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 413: return "Payload Too Large";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Unknown";
-	}
-}
 
 static double elapsed_ms(const struct timespec *t0)
 {
@@ -187,7 +172,7 @@ static void send_response(FCGX_Request *fr, const struct app_response *res, cons
 	int n = snprintf(head, sizeof head,
 	                 "Status: %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
 	                 "X-Request-Id: %s\r\nCache-Control: no-store\r\n%s%s%s\r\n",
-	                 res->status, status_text(res->status), res->body_len, rid,
+	                 res->status, http_status_reason(res->status), res->body_len, rid,
 	                 res->allow != NULL ? "Allow: " : "", res->allow != NULL ? res->allow : "",
 	                 res->allow != NULL ? "\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof head)

@@ -442,8 +442,53 @@ static void names(void)
 	CHECK(config_key_count() >= 17);
 }
 
+/* Credentials in URLs never reach a printed line: config_redact_url, config_dump, messages. */
+static void redaction(void)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"http://broker:8082/druid/v2/", "http://broker:8082/druid/v2/"},
+		{"http://admin:s3cret@broker:8082/druid/v2/", "http://admin:***@broker:8082/druid/v2/"},
+		{"https://TOKEN@broker/druid/v2/", "https://***@broker/druid/v2/"},
+		{"http://a:b@c@broker/x?y=@z", "http://a:***@broker/x?y=@z"},
+		{"http://broker/x?user=a@b", "http://broker/x?user=a@b"},
+		{"http://u:p@h", "http://u:***@h"},
+		{"no scheme user:pw@host", "no scheme user:pw@host"},
+		{"", ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char out[128];
+		config_redact_url(cases[i].in, strlen(cases[i].in), out, sizeof out);
+		CHECKF(strcmp(out, cases[i].out) == 0, "%s -> %s", cases[i].in, out);
+	}
+	char tiny[8];
+	config_redact_url("http://u:p@h", 12, tiny, sizeof tiny);
+	CHECK(strlen(tiny) == 7);
+	/* -t's dump and a bad URL's message hide the password */
+	struct rb_config c;
+	struct rb_err err = {0};
+	const char *text = "druid_url = http://admin:s3cret@broker:8082/druid/v2/\n";
+	CHECK(config_parse_buffer(text, strlen(text), "t.conf", &c, &err) == RB_OK);
+	CHECK(strcmp(c.druid_url, "http://admin:s3cret@broker:8082/druid/v2/") == 0);
+	char *dump = NULL;
+	size_t dump_len = 0;
+	FILE *f = open_memstream(&dump, &dump_len);
+	CHECK(f != NULL);
+	config_dump(&c, f);
+	CHECK(fclose(f) == 0);
+	CHECK(strstr(dump, "druid_url = http://admin:***@broker:8082/druid/v2/\n") != NULL);
+	CHECK(strstr(dump, "s3cret") == NULL);
+	free(dump);
+	text = "druid_url = ftp://admin:s3cret@broker/\n";
+	CHECK(config_parse_buffer(text, strlen(text), "t.conf", &c, &err) == RB_E_CONFIG);
+	CHECKF(strstr(err.msg, "ftp://admin:***@broker/") != NULL && strstr(err.msg, "s3cret") == NULL,
+	       "%s", err.msg);
+}
+
 int main(void)
 {
+	redaction();
 	defaults();
 	every_key();
 	listen_forms();

@@ -70,6 +70,7 @@ workers = 2
 models_dir = $tmp/models
 trained_models_dir =
 druid_url = http://127.0.0.1:9/druid/v2/
+allow_root = yes
 log_level = info
 EOF
 }

@@ -197,6 +197,7 @@ static void start_daemon(struct svc_stack *st, const struct svc_opts *o)
 	           "models_dir = %s\n"
 	           "trained_models_dir =\n"
 	           "druid_url = http://127.0.0.1:%u/druid/v2/\n"
+	           "allow_root = yes\n"
 	           "druid_connect_timeout_ms = 500\n"
 	           "druid_timeout_ms = %u\n"
 	           "max_body_bytes = %llu\n"

@@ -61,7 +61,13 @@ struct rb_config {
 	unsigned history_max_rows;          /* cap on history rows; 0 = off */
 	enum log_level log_level;           /* least severe message logged (rb/fcgi/log.h) */
 	enum log_target log_target;
+	char log_file[1024];                /* lines appended here instead; "" = none */
+	char pid_file[1024];                /* the master's pid written here; "" = none */
 	unsigned request_timeout_ms;        /* a worker's budget for one request */
+	char user[33];                      /* started as root: run as this user; "" = unchanged */
+	char group[33];                     /* ... and group; "" = the user's primary group */
+	int allow_root;                     /* 1: may serve as root (0 refuses) */
+	char listen_group[33];              /* group of a unix: socket; "" = the daemon's */
 };
 
 /* Sets every key to its default. */
@@ -80,6 +86,14 @@ enum rb_code config_load(const char *path, struct rb_config *cfg, struct rb_err 
 
 /* Writes every key as "key = value" (values as config_parse_buffer reads them back). */
 void config_dump(const struct rb_config *cfg, FILE *out);
+
+/*
+ * url[0..len) with its credentials hidden, for anything printed (config_dump,
+ * messages, logs): the password of a "user:password@" userinfo, or all of a
+ * bare "user@" (it may be a token), becomes three asterisks; a URL without
+ * userinfo is copied. out is always NUL-terminated (cut to cap).
+ */
+void config_redact_url(const char *url, size_t len, char *out, size_t cap);
 
 /* Writes the commented sample file (etc/rb-aioutliers.conf): every key, meaning, default, range. */
 void config_write_sample(FILE *out);

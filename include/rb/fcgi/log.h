@@ -1,6 +1,6 @@
 /*
  * log: operator-readable diagnostics of the daemon, one line per event, to
- * stderr (the web server or journald collects it) or to syslog.
+ * stderr (the web server or journald collects it), to a file or to syslog.
  *
  * Line format on stderr:
  *   2026-11-27T23:59:00Z rb-aioutliers[1234] warn: [1234-17] Druid did not answer within 5000 ms
@@ -39,6 +39,12 @@ const char *log_target_name(enum log_target target);
 /* Sets ident, level and target (both within their enums, RB_ASSERT). */
 
 void log_init(const char *ident, enum log_level level, enum log_target target);
+
+/*
+ * Lines of the stderr target go to fd instead (the daemon's log_file); the
+ * caller owns fd and keeps it open. Master only, before forking.
+ */
+void log_set_fd(int fd);
 
 /* Logs one line at level; request_id may be NULL. */
 void log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
