@@ -7,10 +7,12 @@
  *
  *  1. rows are ordered by time; rows with a non-finite value are skipped
  *     (score 0, never flagged) [nv_order];
- *  2. each measure's dead band from the series' own resolution: the
- *     largest of 2 quanta (median positive gap between consecutive
- *     distinct values), 5 % of the inter-decile range and 1 % of the full
- *     range [nv_resolution, nv_band];
+ *  2. each measure's dead band from the series' own spread and resolution:
+ *     the largest of half its inter-decile range, 2 quanta (median positive
+ *     gap between consecutive distinct values) and 1 % of the full range
+ *     [nv_resolution, nv_band]; a row must beat the (K+1)-th most extreme
+ *     earlier value by the band to count as rare, so records of ordinary
+ *     noise, which beat earlier extremes by little, are not rare;
  *  3. non-conformity measures, each signed (up and down judged apart):
  *     the value itself (level), its residual from the median of the
  *     previous NV_BASE_ROWS rows (jump) [nv_baseline], and over >= 2 days
@@ -55,12 +57,12 @@
 #define NV_SEASON_DAYS 7     /* previous days searched by the seasonal measure */
 /* Every constant below is relative to the series or a unit of time; none was fitted per file. */
 
-#define NV_BAND_FRAC 0.05    /* dead band: share of the measure's spread (HTM's 5 %) */
+#define NV_BAND_FRAC 0.5     /* dead band: share of the measure's inter-decile range */
 #define NV_BAND_QUANTA 2.0   /* ... and at least this many quanta */
 #define NV_BAND_RANGE 0.01   /* ... and at least this share of its full range */
 #define NV_REFRACTORY 43200.0 /* seconds without a new onset after a flag (12 h) */
 #define NV_REFRACTORY_ROWS 720.0 /* ... in rows when the row index is the time axis */
-#define NV_STRONG 4.0        /* beyond every earlier value by this many bands: may re-open */
+#define NV_STRONG 2.0        /* beyond every earlier value by this many bands: may re-open */
 #define NV_SEASON_HALF 2.0   /* seasonal slot: +- this many steps */
 #define NV_SEASON_MIN_DAYS 2.0 /* the seasonal measure needs this span ... */
 #define NV_SEASON_MAX_STEP 0.25 /* ... and a step of at most this share of a day */
@@ -72,9 +74,9 @@ void novelty_params(double sensitivity, double *eps, double *kmax)
 		s = 0.0;
 	if (s > 1.0)
 		s = 1.0;
-	/* s = 0: eps 0.005, K 0; 0.5: eps 0.0158, K 2; 0.75: eps 0.0281, K 3; 1: eps 0.05, K 4. */
-	*eps = 0.005 * pow(10.0, s);
-	*kmax = floor(4.0 * s + 1e-9);
+	/* s = 0: eps 0.005, K 0; 0.25: 0.0108, 1; 0.5: 0.0232, 3; 0.75: 0.05, 5; 1: 0.108, 6. */
+	*eps = 0.005 * pow(10.0, 4.0 * s / 3.0);
+	*kmax = floor(20.0 * s / 3.0 + 1e-9);
 }
 
 /* ------------------------------------------------------------ workspace */
