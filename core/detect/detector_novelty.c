@@ -236,7 +236,10 @@ static size_t fen_prefix(const uint32_t *fen, size_t r)
 	return s;
 }
 
-/* w->base[j] = median of the NV_BASE_ROWS values before j (v[0] for j = 0). */
+/*
+ * w->base[j] = median of the NV_BASE_ROWS values before j (v[0] for j = 0);
+ * of an even count, lo + (hi - lo) / 2 as robust_median.
+ */
 static void nv_baseline(struct nv_ws *w, size_t m)
 {
 	double win[NV_BASE_ROWS];
@@ -245,7 +248,8 @@ static void nv_baseline(struct nv_ws *w, size_t m)
 		if (nw == 0)
 			w->base[j] = w->v[0];
 		else
-			w->base[j] = nw % 2 ? win[nw / 2] : 0.5 * (win[nw / 2 - 1] + win[nw / 2]);
+			w->base[j] = nw % 2 ? win[nw / 2]
+			                    : win[nw / 2 - 1] + (win[nw / 2] - win[nw / 2 - 1]) / 2.0;
 		/* drop v[j - NV_BASE_ROWS], insert v[j] (win stays sorted) */
 		if (j >= NV_BASE_ROWS) {
 			double old = w->v[j - NV_BASE_ROWS];
