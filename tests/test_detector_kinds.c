@@ -19,7 +19,7 @@
 #include "testutil.h"
 #include "kinds_synth.h"
 
-#define NV_MAX_FALSE 4     /* false rows allowed per kind (per week) for the novelty detector */
+#define NV_MAX_FALSE 2     /* false rows allowed per kind (per week) for the novelty detector */
 
 static double x[KINDS_N], t[KINDS_N], e[KINDS_N], sc[KINDS_N];
 static unsigned char an[KINDS_N];
