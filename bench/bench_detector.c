@@ -1,6 +1,6 @@
 /*
- * bench_detector: time per series of the default detector, the novelty
- * detector and the legacy one (iforest-legacy), one thread, on synthetic series of 60,
+ * bench_detector: time per series of the default detector (the novelty
+ * method), the robust one and the legacy one (iforest-legacy), one thread, on synthetic series of 60,
  * 1,440, 10,080 and 100,000 rows (1-minute spacing, a daily cycle, noise,
  * a trend, a level shift and a few spikes; fixed PRNG seed). Prints a table
  * with CPU milliseconds per series (thread CPU time, so other processes on
@@ -8,7 +8,7 @@
  * ratio measured in the same run.
  *
  * Usage: bench_detector [-n N] [-d NAME]   (-n: only that size, one run of
- * one detector alone, default unless -d names novelty: for measuring its
+ * one detector alone, default unless -d names robust: for measuring its
  * peak memory with /usr/bin/time -v; the legacy smoothing is O(n^2) and
  * would dominate)
  * A tool, not a test: no assertion on time.
@@ -99,12 +99,13 @@ int main(int argc, char **argv)
 	size_t sizes[] = {60, 1440, 10080, 100000};
 	size_t nsizes = sizeof sizes / sizeof sizes[0];
 	int single = 0;
-	detect_fn only = robust_detect;
+	detect_fn only = novelty_detect;
 	if (argc == 5 && strcmp(argv[3], "-d") == 0) {
-		if (strcmp(argv[4], DETECTOR_NOVELTY) == 0)
-			only = novelty_detect;
-		else if (strcmp(argv[4], DETECTOR_DEFAULT) != 0) {
-			fprintf(stderr, "usage: bench_detector [-n N] [-d default|novelty]\n");
+		if (strcmp(argv[4], DETECTOR_ROBUST) == 0)
+			only = robust_detect;
+		else if (strcmp(argv[4], DETECTOR_DEFAULT) != 0 &&
+		         strcmp(argv[4], DETECTOR_NOVELTY) != 0) {
+			fprintf(stderr, "usage: bench_detector [-n N] [-d default|robust]\n");
 			return 2;
 		}
 		argc = 3;
@@ -113,18 +114,18 @@ int main(int argc, char **argv)
 		char *end;
 		unsigned long long v = strtoull(argv[2], &end, 10);
 		if (*end != '\0' || v == 0 || v > 10000000ULL) {
-			fprintf(stderr, "usage: bench_detector [-n N] [-d default|novelty]\n");
+			fprintf(stderr, "usage: bench_detector [-n N] [-d default|robust]\n");
 			return 2;
 		}
 		sizes[0] = (size_t)v;
 		nsizes = 1;
 		single = 1;
 	} else if (argc != 1) {
-		fprintf(stderr, "usage: bench_detector [-n N] [-d default|novelty]\n");
+		fprintf(stderr, "usage: bench_detector [-n N] [-d default|robust]\n");
 		return 2;
 	}
 	printf("%8s | %12s %12s %7s | %12s %12s %7s | %12s %12s %7s | %8s\n", "rows",
-	       "default cpu", "wall", "flags", "novelty cpu", "wall", "flags", "legacy cpu", "wall",
+	       "default cpu", "wall", "flags", "robust cpu", "wall", "flags", "legacy cpu", "wall",
 	       "flags", "legacy/");
 	printf("%8s | %12s %12s %7s | %12s %12s %7s | %12s %12s %7s | %8s\n", "", "ms/series",
 	       "ms/series", "", "ms/series", "ms/series", "", "ms/series", "ms/series", "",
@@ -137,13 +138,13 @@ int main(int argc, char **argv)
 		make_series(n, x, t);
 		double c1 = 0, w1 = 0, c2 = 0, w2 = 0, c3 = 0, w3 = 0;
 		size_t f1 = 0, f2 = 0, f3 = 0;
-		if (single && only == novelty_detect)
-			time_one(novelty_detect, NAN, x, t, n, 0, 1, &c3, &w3, &f3);
+		if (single && only == robust_detect)
+			time_one(robust_detect, NAN, x, t, n, 0, 1, &c3, &w3, &f3);
 		else
-			time_one(robust_detect, NAN, x, t, n, single ? 0 : 0.3, single ? 1 : 10000, &c1,
+			time_one(novelty_detect, NAN, x, t, n, single ? 0 : 0.3, single ? 1 : 10000, &c1,
 			         &w1, &f1);
 		if (!single) {
-			time_one(novelty_detect, NAN, x, t, n, 0.3, 10000, &c3, &w3, &f3);
+			time_one(robust_detect, NAN, x, t, n, 0.3, 10000, &c3, &w3, &f3);
 			time_one(legacy_detect, DETECTOR_LEGACY_SENSITIVITY, x, t, n, 0.3, 10000, &c2, &w2,
 			         &f2);
 		}

@@ -7,10 +7,13 @@
  *
  *  1. rows are ordered by time; rows with a non-finite value are skipped
  *     (score 0, never flagged) [nv_order];
- *  2. each measure's dead band from the series' own resolution: the
- *     largest of 2 quanta (median positive gap between consecutive
- *     distinct repeated values), 5 % of the inter-decile range and 1 % of the full
- *     range [nv_resolution, nv_band];
+ *  2. each measure's dead band from the series' own spread and resolution:
+ *     the largest of half its inter-decile range, 2 quanta (the smallest
+ *     positive gap between consecutive distinct values, when there are two
+ *     or more) and 1 % of the full range [nv_resolution, nv_band]; a row must beat the
+ *     (K+1)-th most extreme earlier value by the band to count as rare, so
+ *     records of ordinary noise, which beat earlier extremes by little, are
+ *     not rare;
  *  3. non-conformity measures, each signed (up and down judged apart):
  *     the value itself (level), its residual from the median of the
  *     previous NV_BASE_ROWS rows (jump) [nv_baseline], and over >= 2 days
@@ -55,12 +58,12 @@
 #define NV_SEASON_DAYS 7     /* previous days searched by the seasonal measure */
 /* Every constant below is relative to the series or a unit of time; none was fitted per file. */
 
-#define NV_BAND_FRAC 0.05    /* dead band: share of the measure's spread (HTM's 5 %) */
+#define NV_BAND_FRAC 0.5     /* dead band: share of the measure's inter-decile range */
 #define NV_BAND_QUANTA 2.0   /* ... and at least this many quanta */
 #define NV_BAND_RANGE 0.01   /* ... and at least this share of its full range */
 #define NV_REFRACTORY 43200.0 /* seconds without a new onset after a flag (12 h) */
 #define NV_REFRACTORY_ROWS 720.0 /* ... in rows when the row index is the time axis */
-#define NV_STRONG 4.0        /* beyond every earlier value by this many bands: may re-open */
+#define NV_STRONG 2.0        /* beyond every earlier value by this many bands: may re-open */
 #define NV_SEASON_HALF 2.0   /* seasonal slot: +- this many steps */
 #define NV_SEASON_MIN_DAYS 2.0 /* the seasonal measure needs this span ... */
 #define NV_SEASON_MAX_STEP 0.25 /* ... and a step of at most this share of a day */
@@ -72,9 +75,9 @@ void novelty_params(double sensitivity, double *eps, double *kmax)
 		s = 0.0;
 	if (s > 1.0)
 		s = 1.0;
-	/* s = 0: eps 0.005, K 0; 0.5: eps 0.0158, K 2; 0.75: eps 0.0281, K 3; 1: eps 0.05, K 4. */
-	*eps = 0.005 * pow(10.0, s);
-	*kmax = floor(4.0 * s + 1e-9);
+	/* s = 0: eps 0.005, K 0; 0.25: 0.0108, 1; 0.5: 0.0232, 3; 0.75: 0.05, 5; 1: 0.108, 6. */
+	*eps = 0.005 * pow(10.0, 4.0 * s / 3.0);
+	*kmax = floor(20.0 * s / 3.0 + 1e-9);
 }
 
 /* ------------------------------------------------------------ workspace */
@@ -195,16 +198,14 @@ static size_t nv_rank(struct nv_ws *w, const double *a, size_t m)
 }
 
 /*
- * Resolution of the sorted values s[k]: *q the quantum (median positive gap
- * between consecutive distinct values among those that occur at least
- * twice; 0 when fewer than two values repeat), *spread the inter-decile
- * range (the full range when that is 0), *range the full range. Only
- * repeated values define the grid: a value seen once (a spike on a constant
- * series) would otherwise make its own jump the quantum and hide itself
- * in the dead band.
+ * Resolution of the sorted values s[k]: *q the quantum, the smallest
+ * positive gap between consecutive distinct values when there are at least
+ * two such gaps (0 otherwise: one step is not a resolution, and a spike on
+ * a constant series would make its own jump the quantum and hide itself in
+ * the dead band), *spread the inter-decile range (the full range when that
+ * is 0), *range the full range.
  */
-static void nv_resolution(const double *s, size_t k, double *scratch, double *q, double *spread,
-                          double *range)
+static void nv_resolution(const double *s, size_t k, double *q, double *spread, double *range)
 {
 	*q = 0.0;
 	*spread = 0.0;
@@ -212,18 +213,16 @@ static void nv_resolution(const double *s, size_t k, double *scratch, double *q,
 	if (k < 2)
 		return;
 	size_t ng = 0;
-	int have_prev = 0;
-	double prev = 0.0;
-	for (size_t r = 0; r + 1 < k; r++) {
-		if (s[r + 1] != s[r] || (r > 0 && s[r - 1] == s[r]))
-			continue; /* not the first of a run of >= 2 equal values */
-		if (have_prev)
-			scratch[ng++] = s[r] - prev;
-		prev = s[r];
-		have_prev = 1;
+	double smallest = INFINITY;
+	for (size_t r = 1; r < k; r++) {
+		if (s[r] > s[r - 1]) {
+			ng++;
+			if (s[r] - s[r - 1] < smallest)
+				smallest = s[r] - s[r - 1];
+		}
 	}
-	if (ng > 0)
-		*q = robust_median(scratch, ng);
+	if (ng >= 2)
+		*q = smallest;
 	double idr = s[(size_t)(0.9 * (double)(k - 1))] - s[(size_t)(0.1 * (double)(k - 1))];
 	*spread = idr > 0.0 ? idr : s[k - 1] - s[0];
 	*range = s[k - 1] - s[0];
@@ -245,7 +244,10 @@ static size_t fen_prefix(const uint32_t *fen, size_t r)
 	return s;
 }
 
-/* w->base[j] = median of the NV_BASE_ROWS values before j (v[0] for j = 0). */
+/*
+ * w->base[j] = median of the NV_BASE_ROWS values before j (v[0] for j = 0);
+ * of an even count, lo + (hi - lo) / 2 as robust_median.
+ */
 static void nv_baseline(struct nv_ws *w, size_t m)
 {
 	double win[NV_BASE_ROWS];
@@ -254,7 +256,8 @@ static void nv_baseline(struct nv_ws *w, size_t m)
 		if (nw == 0)
 			w->base[j] = w->v[0];
 		else
-			w->base[j] = nw % 2 ? win[nw / 2] : 0.5 * (win[nw / 2 - 1] + win[nw / 2]);
+			w->base[j] = nw % 2 ? win[nw / 2]
+			                    : win[nw / 2 - 1] + (win[nw / 2] - win[nw / 2 - 1]) / 2.0;
 		/* drop v[j - NV_BASE_ROWS], insert v[j] (win stays sorted) */
 		if (j >= NV_BASE_ROWS) {
 			double old = w->v[j - NV_BASE_ROWS];
@@ -315,11 +318,11 @@ static void nv_season(const struct nv_ws *w, size_t m, double step, double half,
 	}
 }
 
-/* Dead band of a measure from its sorted defined values s[k]; scratch[k]. */
-static double nv_band(const double *s, size_t k, double *scratch)
+/* Dead band of a measure from its sorted defined values s[k]. */
+static double nv_band(const double *s, size_t k)
 {
 	double q, spread, range;
-	nv_resolution(s, k, scratch, &q, &spread, &range);
+	nv_resolution(s, k, &q, &spread, &range);
 	return fmax(fmax(NV_BAND_QUANTA * q, NV_BAND_FRAC * spread), NV_BAND_RANGE * range);
 }
 
@@ -336,7 +339,7 @@ static double nv_counts(struct nv_ws *w, const double *a, size_t m, double band,
 {
 	size_t k = nv_rank(w, a, m);
 	if (isnan(band))
-		band = nv_band(w->sorted, k, (double *)w->pairs_tmp);
+		band = nv_band(w->sorted, k);
 	/* the band's edges in rank space, by two pointers over the sorted values */
 	for (size_t r = 0, l = 0, h = 0; r < k; r++) {
 		while (w->sorted[l] < w->sorted[r] - band)
