@@ -204,7 +204,7 @@ static void start_daemon(struct svc_stack *st, const struct svc_opts *o)
 	           "druid_max_response_bytes = 8M\n"
 	           "log_level = info\n",
 	           st->fcgi_port, o->workers ? o->workers : 2, st->models, st->druid_port,
-	           o->druid_timeout_ms ? o->druid_timeout_ms : 1500,
+	           o->druid_timeout_ms ? o->druid_timeout_ms : 4000,
 	           o->max_body ? o->max_body : 1048576ull);
 	snprintf(st->daemon.log, sizeof st->daemon.log, "%s/daemon.log", st->dir);
 	char exe[1024];

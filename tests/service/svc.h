@@ -30,7 +30,7 @@ struct svc_stack {
 struct svc_opts {
 	unsigned workers;             /* default 2 */
 	unsigned long long max_body;  /* default 1 MiB */
-	unsigned druid_timeout_ms;    /* default 1500 */
+	unsigned druid_timeout_ms;    /* default 4000: a week of history under ASan on a busy machine */
 	const char *emulator_args;    /* extra emulator flags, space separated (faults), or NULL */
 	int no_emulator;              /* leave Druid down */
 	int valgrind;                 /* run the daemon under valgrind */

@@ -461,7 +461,7 @@ static void test_druid_failures(void)
 		{"--fault status 500", 502},
 		{"--fault close", 502},
 		{"--fault oversized 10000000", 502},
-		{"--fault-delay-ms 3000", 504},
+		{"--fault-delay-ms 9000", 504}, /* past the stack's druid_timeout_ms (4000) */
 		{NULL, 502},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
