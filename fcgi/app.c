@@ -16,6 +16,7 @@
 #include "rb/base/assert.h"
 #include "rb/detect/detection.h"
 #include "rb/detect/detector.h"
+#include "rb/fcgi/http_status.h"
 #include "rb/druid/druid_client.h"
 #include "rb/druid/druid_query.h"
 #include "rb/detect/engine.h"
@@ -80,6 +81,17 @@ enum rb_code app_new(struct app **out, const struct rb_config *cfg, const struct
 	}
 	*out = app;
 	return RB_OK;
+}
+
+size_t app_response_head(const struct app_response *res, const char *rid, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap,
+	                 "Status: %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+	                 "X-Request-Id: %s\r\nCache-Control: no-store\r\n%s%s%s\r\n",
+	                 res->status, http_status_reason(res->status), res->body_len, rid,
+	                 res->allow != NULL ? "Allow: " : "", res->allow != NULL ? res->allow : "",
+	                 res->allow != NULL ? "\r\n" : "");
+	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
 void app_response_release(struct app_response *res)

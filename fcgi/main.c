@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "rb/fcgi/app.h"
+#include "rb/fcgi/cgi.h"
 #include "rb/fcgi/config.h"
 #include "rb/druid/druid_client.h"
 #include "rb/fcgi/log.h"
@@ -59,7 +60,8 @@ struct daemon {
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: rb-aioutliers [-c FILE] [-f] [-t] [-h]\n"
-	             "  -c FILE  configuration file (default " RB_DEFAULT_CONFIG ")\n"
+	             "  -c FILE  configuration file (default: $RB_AIOUTLIERS_CONF, else\n"
+	             "           " RB_DEFAULT_CONFIG ")\n"
 	             "  -f       stay in the foreground (always the case when spawned with fd 0);\n"
 	             "           messages go where log_file / log_target say\n"
 	             "  -t       check the configuration and models, then exit\n"
@@ -130,6 +132,14 @@ static int listen_tcp(const struct rb_listen *l)
 	return fd;
 }
 
+/* 1 when fd 0 is a listening socket (a FastCGI parent handed it over). */
+static int fd0_listens(void)
+{
+	int accepting = 0;
+	socklen_t len = sizeof accepting;
+	return getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0 && accepting;
+}
+
 /* fd 0 as handed over by spawn-fcgi, lighttpd's bin-path or mod_fcgid. */
 static int listen_inherited(void)
 {
@@ -137,7 +147,8 @@ static int listen_inherited(void)
 	socklen_t len = sizeof accepting;
 	if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting) {
 		log_error("no 'listen' in the configuration and fd 0 is not a listening socket "
-		          "(start me from spawn-fcgi or a web server, or set listen)");
+		          "(start me from spawn-fcgi or a web server, or set listen; as a CGI "
+		          "program the web server sets GATEWAY_INTERFACE)");
 		return -1;
 	}
 	return 0;
@@ -145,6 +156,11 @@ static int listen_inherited(void)
 
 static int open_listener(struct daemon *d)
 {
+	if (d->cfg.listen.kind != RB_LISTEN_INHERIT && fd0_listens()) {
+		/* spawned by a FastCGI parent (mod_fcgid, spawn-fcgi, lighttpd): its socket wins */
+		log_warn("a listening socket on fd 0 was handed over: using it; 'listen' is ignored");
+		d->cfg.listen.kind = RB_LISTEN_INHERIT;
+	}
 	switch (d->cfg.listen.kind) {
 	case RB_LISTEN_UNIX: return listen_unix(d);
 	case RB_LISTEN_TCP: return listen_tcp(&d->cfg.listen);
@@ -367,11 +383,69 @@ static int reload(void *ctx, struct pool_opts *opts)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* The JSON error a CGI invocation answers when it cannot serve at all. */
+static int cgi_fail(void)
+{
+	static const char body[] = "{\"status\": \"error\", \"msg\": \"the service cannot start: "
+	                           "see the web server's error log\"}";
+	printf("Status: 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+	       "Content-Length: %zu\r\nCache-Control: no-store\r\n\r\n%s",
+	       sizeof body - 1, body);
+	fflush(stdout);
+	return 1;
+}
+
+/*
+ * A plain CGI invocation (GATEWAY_INTERFACE set, no listening socket on fd 0):
+ * the configuration from RB_AIOUTLIERS_CONF or the default path (a CGI program
+ * gets no options; Apache may pass query words as arguments, which are
+ * ignored), the models, one request (fcgi/cgi.c), exit.
+ */
+static int cgi_main(void)
 {
 	struct daemon d;
 	memset(&d, 0, sizeof d);
-	d.config_path = RB_DEFAULT_CONFIG;
+	const char *env = getenv("RB_AIOUTLIERS_CONF");
+	d.config_path = env != NULL && env[0] != '\0' ? env : RB_DEFAULT_CONFIG;
+	log_init("rb-aioutliers", LOG_LVL_INFO, LOG_TO_STDERR);
+	if (load_config(d.config_path, &d.cfg) != 0)
+		return cgi_fail();
+	log_init("rb-aioutliers", d.cfg.log_level,
+	         d.cfg.log_file[0] != '\0' ? LOG_TO_STDERR : d.cfg.log_target);
+	/* A CGI program runs as the web server's user: user/group apply only when it is root. */
+	if (geteuid() != 0)
+		d.cfg.user[0] = d.cfg.group[0] = '\0';
+	struct rb_err err = {0};
+	struct app *app = NULL;
+	int rc = 1;
+	if (plan_identity(&d.cfg, &d.id) == 0 && drop_identity(&d.id) == 0 &&
+	    druid_global_init(&err) == RB_OK) {
+		if (load_models(d.config_path, &d.cfg, &d.reg) == 0 &&
+		    app_new(&app, &d.cfg, d.reg, NULL, &err) == RB_OK)
+			rc = cgi_serve(app, &d.cfg);
+		else if (err.msg[0] != '\0')
+			log_error("%s", err.msg);
+		app_free(app);
+		registry_free(d.reg);
+		druid_global_cleanup();
+		if (app == NULL)
+			return cgi_fail();
+		return rc;
+	}
+	if (err.msg[0] != '\0')
+		log_error("%s", err.msg);
+	return cgi_fail();
+}
+
+int main(int argc, char **argv)
+{
+	const char *gateway = getenv("GATEWAY_INTERFACE");
+	if (gateway != NULL && strncmp(gateway, "CGI/", 4) == 0 && !fd0_listens())
+		return cgi_main();
+	struct daemon d;
+	memset(&d, 0, sizeof d);
+	const char *env_conf = getenv("RB_AIOUTLIERS_CONF"); /* mod_fcgid's FcgidInitialEnv */
+	d.config_path = env_conf != NULL && env_conf[0] != '\0' ? env_conf : RB_DEFAULT_CONFIG;
 	int foreground = 0, test_only = 0, opt;
 	while ((opt = getopt(argc, argv, "c:fth")) != -1) {
 		switch (opt) {

@@ -46,6 +46,24 @@ enum route_id route_lookup(const char *method, const char *path, const char **al
 	return ROUTE_NOT_FOUND;
 }
 
+/* 1 when path names a route (any method). */
+static int names_route(const char *path)
+{
+	return path != NULL && route_lookup("", path, NULL) != ROUTE_NOT_FOUND;
+}
+
+const char *route_request_path(const char *request_uri, const char *script_name,
+                               const char *path_info)
+{
+	if (names_route(request_uri))
+		return request_uri;
+	if (path_info != NULL && path_info[0] != '\0' && names_route(path_info))
+		return path_info;
+	if (request_uri != NULL)
+		return request_uri;
+	return script_name != NULL ? script_name : "/";
+}
+
 const char *route_name(enum route_id id)
 {
 	switch (id) {

@@ -35,9 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rb/fcgi/http_status.h"
 #include "rb/fcgi/log.h"
 #include "rb/fcgi/pool.h"
+#include "rb/fcgi/route.h"
 
 /* Past the cap the body is still read and discarded up to this factor, so the web server
  * is not cut off mid-write and the client gets our 413 rather than a 502. */
@@ -165,19 +165,11 @@ static void linger_until_closed(FCGX_Request *fr)
 	}
 }
 
-/* Headers are formatted with snprintf: libfcgi's own FCGX_FPrintF lacks C99 length modifiers. */
 static void send_response(FCGX_Request *fr, const struct app_response *res, const char *rid)
 {
 	char head[512];
-	int n = snprintf(head, sizeof head,
-	                 "Status: %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-	                 "X-Request-Id: %s\r\nCache-Control: no-store\r\n%s%s%s\r\n",
-	                 res->status, http_status_reason(res->status), res->body_len, rid,
-	                 res->allow != NULL ? "Allow: " : "", res->allow != NULL ? res->allow : "",
-	                 res->allow != NULL ? "\r\n" : "");
-	if (n < 0 || (size_t)n >= sizeof head)
-		n = 0;
-	FCGX_PutStr(head, n, fr->out);
+	size_t n = app_response_head(res, rid, head, sizeof head);
+	FCGX_PutStr(head, (int)n, fr->out);
 	if (res->body_len > 0)
 		FCGX_PutStr(res->body, (int)res->body_len, fr->out);
 }
@@ -192,13 +184,13 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	const char *method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
-	const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
-	if (uri == NULL)
-		uri = FCGX_GetParam("SCRIPT_NAME", fr->envp);
+	const char *uri = route_request_path(FCGX_GetParam("REQUEST_URI", fr->envp),
+	                                     FCGX_GetParam("SCRIPT_NAME", fr->envp),
+	                                     FCGX_GetParam("PATH_INFO", fr->envp));
 	const char *ctype = FCGX_GetParam("CONTENT_TYPE", fr->envp);
 	long long clen = content_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp));
 
-	struct app_request req = {method != NULL ? method : "", uri != NULL ? uri : "/", ctype,
+	struct app_request req = {method != NULL ? method : "", uri, ctype,
 	                          NULL, 0, rid};
 	struct app_response res;
 	memset(&res, 0, sizeof res);

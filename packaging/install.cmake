@@ -84,8 +84,9 @@ rb_install_rewritten(etc/systemd/tmpfiles.conf ${RB_TMPFILES_DIR} RENAME rb-aiou
 
 # Web-server snippets: under the package's share directory; the distribution
 # package links or copies them into Apache's or lighttpd's conf directory.
-foreach(f apache/rb-aioutliers.conf apache/rb-aioutliers-tcp.conf
-          lighttpd/rb-aioutliers.conf lighttpd/rb-aioutliers-spawn.conf)
+foreach(f apache/rb-aioutliers.conf apache/rb-aioutliers-tcp.conf apache/rb-aioutliers-cgi.conf
+          apache/rb-aioutliers-fcgid.conf lighttpd/rb-aioutliers.conf
+          lighttpd/rb-aioutliers-spawn.conf)
   get_filename_component(sub ${f} DIRECTORY)
   rb_install_rewritten(etc/${f} ${RB_SHARE_DIR}/${sub})
 endforeach()

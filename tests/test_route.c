@@ -1,7 +1,9 @@
 /*
  * route: every served (method, path) pair, the /calculate alias, query strings
  * and one trailing slash ignored, 405 with the right Allow value for a known
- * path with another method, 404 for everything else (near misses included).
+ * path with another method, 404 for everything else (near misses included);
+ * route_request_path: which of REQUEST_URI, PATH_INFO and SCRIPT_NAME a
+ * request is routed by (direct mounts, script-path mounts, missing params).
  */
 #include <string.h>
 
@@ -68,6 +70,29 @@ int main(void)
 			CHECKF(allow == NULL, "case %zu: Allow set for a non-405", i);
 		/* allow is optional */
 		CHECK(route_lookup(c->method, c->path, NULL) == c->want);
+	}
+	static const struct {
+		const char *uri, *script, *info, *want;
+	} picks[] = {
+		/* proxy_fcgi, lighttpd, a ScriptAliasMatch on the route: the URI itself */
+		{"/api/v1/outliers", "/api/v1/outliers", NULL, "/api/v1/outliers"},
+		{"/health?x=1", "/health", "", "/health?x=1"},
+		/* a script-path mount: SCRIPT_NAME /rb, PATH_INFO the route */
+		{"/rb/api/v1/outliers", "/rb", "/api/v1/outliers", "/api/v1/outliers"},
+		{"/rb/calculate/", "/rb", "/calculate/", "/calculate/"},
+		/* PATH_INFO that is no route: the URI (404 on it) */
+		{"/rb/other", "/rb", "/other", "/rb/other"},
+		/* a URI that is a route wins over PATH_INFO */
+		{"/health", "/x", "/api/v1/outliers", "/health"},
+		/* missing parameters */
+		{NULL, "/api/v1/outliers", NULL, "/api/v1/outliers"},
+		{NULL, NULL, "/health", "/health"},
+		{NULL, NULL, NULL, "/"},
+	};
+	for (size_t i = 0; i < sizeof picks / sizeof picks[0]; i++) {
+		const char *got = route_request_path(picks[i].uri, picks[i].script, picks[i].info);
+		CHECKF(got != NULL && strcmp(got, picks[i].want) == 0, "pick %zu: %s, want %s", i,
+		       got ? got : "(null)", picks[i].want);
 	}
 	CHECK(strcmp(route_name(ROUTE_OUTLIERS), "outliers") == 0);
 	CHECK(strcmp(route_name((enum route_id)99), "unknown") == 0);

@@ -62,7 +62,7 @@ models=$(sed -n 's/^models_dir = //p' "$root$CONFDIR/rb-aioutliers.conf")
 [ "$models" = "$SHAREDIR/models" ] && [ -d "$root$models" ] &&
 	pass "the installed configuration reads models from $models" ||
 	fail "installed configuration: models_dir = '$models'"
-"$root$SBINDIR/rb-aioutliers" -h 2>&1 | grep -qF "(default $CONFDIR/rb-aioutliers.conf)" &&
+"$root$SBINDIR/rb-aioutliers" -h 2>&1 | grep -qF "$CONFDIR/rb-aioutliers.conf)" &&
 	pass "the daemon's built-in configuration path is $CONFDIR/rb-aioutliers.conf" ||
 	fail "rb-aioutliers -h does not name $CONFDIR/rb-aioutliers.conf"
 "$root$BINDIR/rb-aioutliers-detect" --help 2>&1 | grep -qF "default $SHAREDIR/models" &&

@@ -48,6 +48,13 @@ void app_handle(struct app *app, const struct app_request *req, struct app_respo
 /* The answer for a body over max_body_bytes, without reading it (413). */
 void app_too_large(struct app *app, size_t content_length, struct app_response *res);
 
+/*
+ * The CGI/FastCGI response head of res ("Status: NNN Reason", Content-Type,
+ * Content-Length, X-Request-Id rid, Cache-Control, Allow when set, blank
+ * line) into buf; returns its length, or 0 when it does not fit cap.
+ */
+size_t app_response_head(const struct app_response *res, const char *rid, char *buf, size_t cap);
+
 void app_response_release(struct app_response *res);
 
 void app_free(struct app *app);

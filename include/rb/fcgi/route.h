@@ -28,6 +28,17 @@ enum route_id {
  */
 enum route_id route_lookup(const char *method, const char *path, const char **allow);
 
+/*
+ * The path a request is routed by, from its CGI/FastCGI parameters (any may
+ * be NULL): REQUEST_URI when it names a route (the usual case: the web
+ * server passes the paths of the old service through); else, for an
+ * application mounted under a script path (mod_cgi, mod_fcgid: SCRIPT_NAME
+ * "/rb", PATH_INFO "/api/v1/outliers"), PATH_INFO when it names a route;
+ * else REQUEST_URI, or SCRIPT_NAME when there is none, or "/".
+ */
+const char *route_request_path(const char *request_uri, const char *script_name,
+                               const char *path_info);
+
 /* The route's name for logs ("outliers", "health", ...); never NULL. */
 const char *route_name(enum route_id id);
 
