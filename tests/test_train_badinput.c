@@ -5,7 +5,8 @@
  * some rows, NaN (as a JSON token and as a string), too little data (the
  * message says how many rows are needed), a models directory that does not
  * exist or is a file (and, when not root, one without write permission), a
- * name with '/', and --query (not implemented yet). Exit codes: 1 for a
+ * name with '/', a --druid-template the service would refuse, and --query
+ * (not implemented yet). Exit codes: 1 for a
  * failure, 2 for a usage error.
  */
 #include <dirent.h>
@@ -128,6 +129,14 @@ int main(void)
 	} else {
 		printf("(root: the permission case is not tested; root may write anywhere)\n");
 	}
+	char tpl[512];
+	snprintf(tpl, sizeof tpl, "%s/query.json", tmp); /* a query, not a template */
+	f = fopen(tpl, "w");
+	CHECK(f != NULL && fputs("{\"queryType\":\"timeseries\",\"dataSource\":\"x\"}", f) >= 0 &&
+	      fclose(f) == 0);
+	snprintf(args, sizeof args, "--name m --models-dir %s --data %s --druid-template %s", models,
+	         path, tpl);
+	expect(args, 1, "--druid-template");
 	snprintf(args, sizeof args, "--name ../m --models-dir %s --data %s", models, path);
 	expect(args, 2, "--name must be a plain model name");
 	snprintf(args, sizeof args, "--name a/b --models-dir %s --data %s", models, path);

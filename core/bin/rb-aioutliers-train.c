@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "rb/base/error.h"
+#include "rb/druid/druid_query.h"
 #include "rb/model/model.h"
 #include "rb/train/train_arch.h"
 #include "rb/train/train_data.h"
@@ -289,6 +290,17 @@ int main(int argc, char **argv)
 	struct train_data_options dopt = {arch.window, stride, a.validation};
 	if (train_data_load(&d, a.data, a.n_data, &dopt, &err) != RB_OK)
 		fail("data", &err);
+	if (druid != NULL) { /* the service would refuse to load a bad template with the model */
+		struct druid_template *t = NULL;
+		if (druid_template_parse(&t, druid, druid_len, a.druid_template, &err) != RB_OK)
+			fail("--druid-template", &err);
+		for (size_t i = 0; i < d.n_metrics; i++)
+			if (!druid_template_provides(t, d.spec.metrics[i]))
+				fprintf(stderr, "rb-aioutliers-train: warning: --druid-template %s yields no "
+				        "column \"%s\" (a metric of the data)\n", a.druid_template,
+				        d.spec.metrics[i]);
+		druid_template_free(t);
+	}
 	if (m == NULL) {
 		arch.n_metrics = d.n_metrics;
 		if (train_arch_build(&m, &arch, a.seed, &err) != RB_OK)

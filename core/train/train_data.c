@@ -120,8 +120,8 @@ static int is_gap(const struct series *s, size_t i, double step)
 
 /*
  * Windows of T rows at the given stride inside rows [lo, hi) of s that stay
- * inside one run of the grid (a gap row starts a new run after itself). Calls
- * emit(start) for each when starts is not NULL; returns the count.
+ * inside one run of the grid (a gap row starts a new run after itself). Writes
+ * base + each start row into starts[] when starts is not NULL; returns the count.
  */
 static size_t windows_in(const struct series *s, double step, size_t lo, size_t hi, size_t T,
                          size_t stride, size_t base, size_t *starts)

@@ -1,8 +1,8 @@
 /*
  * trainer: epochs of mini-batch AdamW on the plain-C reference path, early
  * stopping on the validation MAE, and the threshold calibration through the
- * service's scoring code (rb/train/trainer.h). Slow on purpose-free grounds:
- * it is the oracle path; the oneDNN training path will replace its inner
+ * service's scoring code (rb/train/trainer.h). Slow: it runs the plain-C
+ * oracle (train_ref.c); the oneDNN training path will replace its inner
  * loop, not its recipe.
  */
 #include <math.h>
