@@ -6,7 +6,7 @@
  * message says how many rows are needed), a models directory that does not
  * exist or is a file (and, when not root, one without write permission), a
  * name with '/', a --druid-template the service would refuse, and --query
- * (not implemented yet). Exit codes: 1 for a
+ * (not implemented yet); then a good file trains and --init fine-tunes. Exit codes: 1 for a
  * failure, 2 for a usage error.
  */
 #include <dirent.h>
@@ -151,6 +151,12 @@ int main(void)
 	         getenv("RB_BUILD_DIR") ? getenv("RB_BUILD_DIR") : ".", args);
 	CHECK(system(cmd) == 0);
 	CHECKF(count_files(models) == 2, "%d files after a good run", count_files(models));
+	/* fine-tuning it (--init m) keeps the first as m.prev.* */
+	snprintf(cmd, sizeof cmd, "%s/rb-aioutliers-train --epochs 1 --init m %s >/dev/null 2>&1",
+	         getenv("RB_BUILD_DIR") ? getenv("RB_BUILD_DIR") : ".", args);
+	CHECK(system(cmd) == 0);
+	CHECKF(count_files(models) == 4, "%d files after --init", count_files(models));
+	printf("ok: a good run writes m.keras, m.ini; --init m then keeps them as m.prev.*\n");
 
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
 	CHECK(system(cmd) == 0);
