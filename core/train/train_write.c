@@ -577,23 +577,34 @@ enum rb_code train_write(const struct model *m, const struct train_net *net,
 		remove_tmps(&p);
 		return rc;
 	}
-	for (size_t k = 0; k < N_EXTS; k++) {
-		if (rename(p.final[k], p.prev[k]) != 0 && errno != ENOENT) {
+	/* install: NAME.<ext> -> NAME.prev.<ext>, then the new files into place; on a failure
+	 * the files moved so far go back, so the directory holds the old model again */
+	int moved[N_EXTS] = {0}, placed[N_EXTS] = {0};
+	for (size_t k = 0; k < N_EXTS && rc == RB_OK; k++) {
+		if (rename(p.final[k], p.prev[k]) == 0)
+			moved[k] = 1;
+		else if (errno != ENOENT)
 			rc = rb_err_set(err, RB_E_CONFIG, "cannot keep %s as %s (%s)", p.final[k],
 			                p.prev[k], strerror(errno));
-			remove_tmps(&p);
-			return rc;
-		}
 	}
-	for (size_t k = 0; k < N_EXTS; k++) {
+	for (size_t k = 0; k < N_EXTS && rc == RB_OK; k++) {
 		if (k == 2 && a->druid_json == NULL)
 			continue;
-		if (rename(p.tmp[k], p.final[k]) != 0) {
+		if (rename(p.tmp[k], p.final[k]) == 0)
+			placed[k] = 1;
+		else
 			rc = rb_err_set(err, RB_E_CONFIG, "cannot rename %s to %s (%s)", p.tmp[k],
 			                p.final[k], strerror(errno));
-			remove_tmps(&p);
-			return rc;
+	}
+	if (rc != RB_OK) {
+		for (size_t k = 0; k < N_EXTS; k++) {
+			if (placed[k])
+				unlink(p.final[k]);
+			if (moved[k])
+				rename(p.prev[k], p.final[k]);
 		}
+		remove_tmps(&p);
+		return rc;
 	}
 	int dfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
