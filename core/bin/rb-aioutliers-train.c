@@ -59,7 +59,8 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: rb-aioutliers-train --name NAME [--models-dir DIR] --data FILE...\n"
 	        "         [--init NAME] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
-	        "         [--validation SHARE] [--patience N] [--druid-template FILE] [--dry-run]\n"
+	        "         [--validation SHARE] [--patience N] [--druid-template FILE] [--threads 1]\n"
+	        "         [--dry-run]\n"
 	        "  --name NAME          the model: NAME.keras, NAME.ini (+ NAME.druid.json)\n"
 	        "  --models-dir DIR     default %s\n"
 	        "  --data FILE...       Druid timeseries result files (JSON arrays)\n"
@@ -71,7 +72,8 @@ static void usage(FILE *f)
 	        "  --validation SHARE   last share of each file for validation, default 0.1\n"
 	        "  --patience N         stop after N epochs without a better validation loss,\n"
 	        "                       default 10 (0: never)\n"
-	        "  --druid-template F   copied to NAME.druid.json (the query the service runs)\n"
+	        "  --druid-template F   copied to NAME.druid.json (the model's Druid template)\n"
+	        "  --threads N          1 (the reference path runs on one thread)\n"
 	        "  --dry-run            say what would be done and exit\n",
 	        RB_DEFAULT_TRAINED_MODELS_DIR);
 }
