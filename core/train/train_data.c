@@ -247,7 +247,8 @@ static int grow_doubles(double **a, size_t *cap, size_t need, size_t C)
 }
 
 /* One file: parse, check, features, windows appended to d. */
-static enum rb_code load_one(struct train_data *d, const char *path, const struct train_data_options *o,
+static enum rb_code load_one(struct train_data *d, const char *path,
+                             const struct train_data_options *o,
                              size_t *cap_rows, size_t *cap_tr, size_t *cap_va, size_t *cap_trr,
                              struct rb_err *err)
 {

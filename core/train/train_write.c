@@ -498,7 +498,8 @@ static void remove_tmps(const struct paths *p)
 		unlink(p->tmp[k]);
 }
 
-static enum rb_code set_paths(struct paths *p, const char *dir, const char *name, struct rb_err *err)
+static enum rb_code set_paths(struct paths *p, const char *dir, const char *name,
+                              struct rb_err *err)
 {
 	for (size_t k = 0; k < N_EXTS; k++) {
 		int a = snprintf(p->tmp[k], sizeof p->tmp[k], "%s/.%s.%s.tmp.%ld", dir, name, exts[k],

@@ -13,7 +13,8 @@
  * refuse is never installed); then each existing NAME.<ext> is renamed to
  * NAME.prev.<ext>, the new files renamed into place and the directory
  * fsync'ed. On any failure the temporary files are removed and nothing else
- * changed (a rename that fails midway moves the files already moved back). Not the training, not the data.
+ * changed (a rename that fails midway moves the files already moved back).
+ * Not the training, not the data.
  * The bytes depend only on the arguments (fixed zip times, no HDF5 object
  * times, metadata's date_saved from the caller): same model, same bytes.
  */
