@@ -146,10 +146,17 @@ int main(void)
 
 	/* and the good file trains (a warning about little data), leaving exactly two files */
 	snprintf(args, sizeof args, "--name m --models-dir %s --data %s", models, path);
-	char cmd[4096];
-	snprintf(cmd, sizeof cmd, "%s/rb-aioutliers-train --epochs 1 %s >/dev/null 2>&1",
+	char cmd[4096], log[4096];
+	snprintf(cmd, sizeof cmd, "%s/rb-aioutliers-train --epochs 1 %s 2>&1 >/dev/null",
 	         getenv("RB_BUILD_DIR") ? getenv("RB_BUILD_DIR") : ".", args);
-	CHECK(system(cmd) == 0);
+	FILE *p = popen(cmd, "r");
+	CHECK(p != NULL);
+	size_t got = fread(log, 1, sizeof log - 1, p);
+	log[got] = '\0';
+	CHECK(pclose(p) == 0);
+	/* not a terminal: the little-data warning and one log line per epoch */
+	CHECKF(strstr(log, "warning: 400 rows is little data") != NULL, "%s", log);
+	CHECKF(strstr(log, "rb-aioutliers-train: epoch=1/1 train_loss=") != NULL, "%s", log);
 	CHECKF(count_files(models) == 2, "%d files after a good run", count_files(models));
 	/* fine-tuning it (--init m) keeps the first as m.prev.* */
 	snprintf(cmd, sizeof cmd, "%s/rb-aioutliers-train --epochs 1 --init m %s >/dev/null 2>&1",
