@@ -19,7 +19,7 @@ declare -A allowed=(
   [druid]="input model"
   [detect]="input model"
   [answer]="input detect"
-  [train]="input model"
+  [train]="input model detect"
 )
 fail=0
 bad() { echo "layout: $*"; fail=1; }
