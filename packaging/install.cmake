@@ -25,6 +25,10 @@ set(RB_STATE_DIR "${CMAKE_INSTALL_FULL_LOCALSTATEDIR}/lib/rb-aioutliers")
 # Built-in defaults of the programs, from the same directories.
 target_compile_definitions(rb-aioutliers-detect PRIVATE
   RB_DEFAULT_MODELS_DIR="${RB_SHARE_DIR}/models")
+if(TARGET rb-aioutliers-train)
+  target_compile_definitions(rb-aioutliers-train PRIVATE
+    RB_DEFAULT_TRAINED_MODELS_DIR="${RB_STATE_DIR}/models")
+endif()
 if(TARGET rb-aioutliers)
   target_compile_definitions(rb-aioutliers PRIVATE
     RB_DEFAULT_CONFIG="${RB_CONF_DIR}/rb-aioutliers.conf")

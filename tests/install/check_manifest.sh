@@ -65,6 +65,9 @@ models=$(sed -n 's/^models_dir = //p' "$root$CONFDIR/rb-aioutliers.conf")
 "$root$SBINDIR/rb-aioutliers" -h 2>&1 | grep -qF "$CONFDIR/rb-aioutliers.conf)" &&
 	pass "the daemon's built-in configuration path is $CONFDIR/rb-aioutliers.conf" ||
 	fail "rb-aioutliers -h does not name $CONFDIR/rb-aioutliers.conf"
+"$root$BINDIR/rb-aioutliers-train" --help 2>&1 | grep -qF "default $STATEDIR/models" &&
+	pass "rb-aioutliers-train writes to $STATEDIR/models by default (the writable models directory)" ||
+	fail "rb-aioutliers-train --help does not name $STATEDIR/models"
 "$root$BINDIR/rb-aioutliers-detect" --help 2>&1 | grep -qF "default $SHAREDIR/models" &&
 	pass "rb-aioutliers-detect's built-in models directory is $SHAREDIR/models" ||
 	fail "rb-aioutliers-detect --help does not name $SHAREDIR/models"
