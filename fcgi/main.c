@@ -7,6 +7,7 @@
  * Exit codes: 0 stopped cleanly or -t found the config good; 1 runtime or
  * configuration error; 2 usage.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -169,11 +170,31 @@ static int open_listener(struct daemon *d)
 	}
 }
 
+/*
+ * oneDNN's OpenMP pool: one thread per process unless the operator set
+ * OMP_NUM_THREADS. libgomp reads the variable once, when it is loaded (before
+ * main), so setting it here would be too late: the thread count of this
+ * process's parallel regions is set through omp_set_num_threads, looked up at
+ * run time (libgomp comes with libdnnl; without OpenMP there is nothing to
+ * set). Unset, every worker's inference ran on every core, and libgomp's
+ * idle threads spun: a CGI request cost ~220 ms of CPU instead of ~45.
+ */
+static void one_openmp_thread(void)
+{
+	if (getenv("OMP_NUM_THREADS") != NULL)
+		return;
+	void (*set_threads)(int) = NULL;
+	void *sym = dlsym(RTLD_DEFAULT, "omp_set_num_threads");
+	memcpy(&set_threads, &sym, sizeof set_threads);
+	if (set_threads != NULL)
+		set_threads(1);
+	setenv("OMP_NUM_THREADS", "1", 0); /* for programs this one starts */
+}
+
 static int worker_main(void *ctx, const struct pool_worker_env *env)
 {
 	struct daemon *d = ctx;
-	/* oneDNN's OpenMP pool: one thread per worker unless the operator set it (NOTES). */
-	setenv("OMP_NUM_THREADS", "1", 0);
+	one_openmp_thread();
 	struct rb_err err = {0};
 	struct app *app = NULL;
 	if (app_new(&app, &d->cfg, d->reg, env->board, &err) != RB_OK) {
@@ -407,6 +428,7 @@ static int cgi_main(void)
 	memset(&d, 0, sizeof d);
 	const char *env = getenv("RB_AIOUTLIERS_CONF");
 	d.config_path = env != NULL && env[0] != '\0' ? env : RB_DEFAULT_CONFIG;
+	one_openmp_thread();
 	log_init("rb-aioutliers", LOG_LVL_INFO, LOG_TO_STDERR);
 	if (load_config(d.config_path, &d.cfg) != 0)
 		return cgi_fail();
