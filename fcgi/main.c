@@ -80,8 +80,23 @@ static int listen_unix(struct daemon *d)
 	sa.sun_family = AF_UNIX;
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", l->path);
 	struct stat st;
-	if (lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode))
+	if (lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		/* A socket somebody still accepts on belongs to a running daemon: taking it over
+		 * would leave that one running unreachable (and remove our socket when it stops).
+		 * Only a dead one (connection refused) is removed. */
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int alive = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (alive) {
+			log_error("unix:%s is in use: another process accepts connections on it "
+			          "(a second daemon?); stop it first or choose another listen path",
+			          l->path);
+			close(fd);
+			return -1;
+		}
 		unlink(l->path); /* a socket left by an earlier run */
+	}
 	/* Created with no permission at all; mode and owners are set before anybody can
 	 * connect (listen comes last). */
 	mode_t old_mask = umask(0777);

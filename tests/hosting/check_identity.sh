@@ -6,7 +6,8 @@
 #     writes pid_file, logs to log_file (opened as root), serves as nobody
 #     (master and workers; supplementary groups gone), its socket is
 #     nobody:www-data 0660 and lighttpd running as www-data gets /health 200;
-#     SIGHUP reloads (the relative config path still works after chdir /) and
+#     a second daemon on the same socket path is refused and the first keeps
+#     serving; SIGHUP reloads (the relative config path still works after chdir /) and
 #     reopens log_file; SIGTERM removes the pid file and the socket;
 #   - started as nobody with user = www-data: exit 1, a clear message.
 # Needs root (CI runs as root); as another user it fails, it never skips.
@@ -116,6 +117,16 @@ for _ in $(seq 50); do
 done
 [ "$code" = 200 ] && pass "lighttpd as www-data -> socket (group www-data): /health 200" ||
 	fail "/health -> '$code'"
+# a second daemon on the same socket path: refused, the first keeps serving
+out=$(cd "$tmp" && timeout 10 "$daemon" -f -c rb.conf 2>&1)
+rc=$?
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$web/health")
+if [ "$rc" = 1 ] && grep -q "is in use: another process accepts connections" <<<"$out" &&
+   [ -S "$tmp/sock/rb.sock" ] && [ "$code" = 200 ]; then
+	pass "a second daemon on the same socket: exit 1, the first still answers /health"
+else
+	fail "second daemon: rc $rc, /health $code: $out"
+fi
 mv "$tmp/log/daemon.log" "$tmp/log/daemon.log.1" # as logrotate does
 kill -HUP "$master"
 for _ in $(seq 50); do grep -q "reloaded: generation" "$tmp/log/daemon.log" 2>/dev/null && break; sleep 0.1; done
