@@ -115,7 +115,8 @@ struct child {
 struct slot_state {
 	unsigned fast_deaths;  /* consecutive deaths within the crash window */
 	uint64_t respawn_at_ms;
-	int crash_loop;        /* respawning stopped */
+	int crash_loop;        /* crash_limit fast deaths in a row (reported in /health) */
+	int stopped;           /* respawning stopped: a crash loop before any worker was stable */
 };
 
 struct master {
@@ -124,6 +125,7 @@ struct master {
 	struct pool_board *board;
 	uint32_t generation;
 	int stopping;
+	int ever_stable;       /* a worker of this pool has lived crash_window_ms */
 	struct child children[POOL_MAX_CHILDREN];
 	struct slot_state slots[POOL_MAX_WORKERS];
 };
@@ -249,14 +251,22 @@ static void reap(struct master *m)
 			continue;
 		}
 		st->fast_deaths++;
-		if (st->fast_deaths >= m->opts->crash_limit) {
+		if (st->fast_deaths >= m->opts->crash_limit && !st->crash_loop) {
 			st->crash_loop = 1;
+			if (!m->ever_stable) {
+				/* workers cannot start at all (a model, the config): retrying is futile */
+				st->stopped = 1;
+				log_error("worker slot %zu: crash loop (%u deaths within %u ms of start) "
+				          "before any worker ran; not respawning it until SIGHUP",
+				          slot, st->fast_deaths, m->opts->crash_window_ms);
+				continue;
+			}
 			log_error("worker slot %zu: crash loop (%u deaths within %u ms of start); "
-			          "not respawning it until SIGHUP",
-			          slot, st->fast_deaths, m->opts->crash_window_ms);
-			continue;
+			          "workers ran before, so it keeps respawning, every %u ms at most",
+			          slot, st->fast_deaths, m->opts->crash_window_ms, POOL_BACKOFF_MAX_MS);
 		}
-		uint64_t backoff = POOL_BACKOFF_MIN_MS << (st->fast_deaths - 1);
+		unsigned shift = st->fast_deaths - 1 < 16 ? st->fast_deaths - 1 : 16;
+		uint64_t backoff = (uint64_t)POOL_BACKOFF_MIN_MS << shift;
 		if (backoff > POOL_BACKOFF_MAX_MS)
 			backoff = POOL_BACKOFF_MAX_MS;
 		st->respawn_at_ms = now + backoff;
@@ -299,6 +309,25 @@ static void watchdog(struct master *m, uint64_t now)
 		          (long)c->pid, (unsigned long long)(now - since), m->opts->request_timeout_ms);
 		kill(c->pid, SIGKILL);
 		c->watchdog_killed = 1;
+	}
+}
+
+/* A current worker that has lived crash_window_ms makes the pool stable and ends its
+ * slot's crash loop. */
+static void note_stable(struct master *m, uint64_t now)
+{
+	for (size_t i = 0; i < POOL_MAX_CHILDREN; i++) {
+		const struct child *c = &m->children[i];
+		if (c->pid == 0 || c->generation != m->generation || c->stop_sent_ms != 0 ||
+		    c->slot >= POOL_MAX_WORKERS || now - c->started_ms < m->opts->crash_window_ms)
+			continue;
+		m->ever_stable = 1;
+		struct slot_state *st = &m->slots[c->slot];
+		if (st->crash_loop) {
+			log_info("worker slot %zu: out of its crash loop", c->slot);
+			st->crash_loop = 0;
+			st->fast_deaths = 0;
+		}
 	}
 }
 
@@ -400,9 +429,10 @@ int pool_run(struct pool_opts *opts, const struct pool_callbacks *cb)
 				break;
 			continue;
 		}
+		note_stable(m, now);
 		size_t usable = 0;
 		for (size_t s = 0; s < opts->workers; s++) {
-			if (m->slots[s].crash_loop)
+			if (m->slots[s].stopped)
 				continue;
 			usable++;
 			if (current_child_of_slot(m, s) == NULL && now >= m->slots[s].respawn_at_ms)
@@ -410,7 +440,8 @@ int pool_run(struct pool_opts *opts, const struct pool_callbacks *cb)
 		}
 		update_board(m);
 		if (usable == 0 && live_children(m) == 0) {
-			log_error("every worker slot is in a crash loop; exiting");
+			log_error("no worker could start (every slot crashed at start before any worker "
+			          "ran); exiting");
 			exit_status = 1;
 			break;
 		}

@@ -119,6 +119,9 @@ static void kill_master(void)
 		kill(-current_master, SIGKILL); /* its process group: the master and its workers */
 }
 
+/* 0 = pool_opts_defaults' crash window */
+static unsigned crash_window_ms;
+
 static pid_t start_master_timeout(struct ctx *c, size_t workers, unsigned crash_limit,
                                   unsigned request_timeout_ms)
 {
@@ -132,6 +135,8 @@ static pid_t start_master_timeout(struct ctx *c, size_t workers, unsigned crash_
 		opts.crash_limit = crash_limit;
 		opts.stop_grace_ms = 5000;
 		opts.request_timeout_ms = request_timeout_ms;
+		if (crash_window_ms > 0)
+			opts.crash_window_ms = crash_window_ms;
 		struct pool_callbacks cb = {c, worker_main, reload_ok};
 		_exit(pool_run(&opts, &cb));
 	}
@@ -231,6 +236,39 @@ int main(void)
 	CHECKF(waited < 2000, "watchdog took %ld ms", waited);
 	CHECK(kill(master, SIGTERM) == 0);
 	CHECKF(wait_exit(master, 8000) == 0, "master did not stop after the watchdog test");
+
+	/* Workers that ran, then are killed from outside again and again (12 SIGKILLs, each as
+	 * soon as a worker appears; issue 15): both slots become crash loops, but the master
+	 * keeps respawning with its backoff and serves again; it does not exit. */
+	c.slow_ms = 0;
+	crash_window_ms = 300;
+	master = start_master(&c, 2, 3);
+	CHECK(ask(NULL) > 0 || (sleep_ms(200), ask(NULL) > 0));
+	sleep_ms(400); /* past the crash window: the pool has been stable */
+	int kills = 0;
+	for (int round = 0; round < 250 && kills < 12; round++) { /* 10 s at most */
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)master, (long)master);
+		FILE *f = fopen(path, "r");
+		long child;
+		while (f != NULL && kills < 12 && fscanf(f, "%ld", &child) == 1)
+			kills += kill((pid_t)child, SIGKILL) == 0;
+		if (f != NULL)
+			fclose(f);
+		sleep_ms(40);
+	}
+	CHECKF(kills >= 12, "only %d workers to kill", kills);
+	long back = -1;
+	for (int i = 0; i < 1500 && back < 0; i++) { /* the backoff is at most 10 s */
+		CHECKF(waitpid(master, NULL, WNOHANG) == 0, "master exited after the kills");
+		back = ask(NULL);
+		if (back < 0)
+			sleep_ms(10);
+	}
+	CHECKF(back > 0, "no worker answered within 15 s of the kills");
+	CHECK(kill(master, SIGTERM) == 0);
+	CHECKF(wait_exit(master, 8000) == 0, "master did not stop after the kill storm");
+	crash_window_ms = 0;
 
 	/* Workers that die at start: the slot is declared a crash loop and the master exits 1. */
 	c.slow_ms = 0;

@@ -9,9 +9,14 @@
  * succeeds, start a new generation of workers, then ask the old ones to stop
  * (each finishes its request in flight), so no request is refused. SIGCHLD: a
  * worker of the current generation that died is replaced, at once when it had
- * lived crash_window_ms, else after a doubling backoff; crash_limit deaths in
- * a row within crash_window_ms of their start mark the slot as a crash loop
- * and stop its respawning; when no slot is left the master returns 1. A worker
+ * lived crash_window_ms, else after a doubling backoff (at most 10 s);
+ * crash_limit deaths in a row within crash_window_ms of their start mark the
+ * slot as a crash loop (board->crash_loops, until one of its workers lives
+ * crash_window_ms). Once any worker of the pool has lived crash_window_ms,
+ * a crash-looping slot keeps respawning with the backoff (workers killed
+ * from outside, a burst of bad requests); before that (workers cannot start
+ * at all) its respawning stops, and when no slot is left the master returns
+ * 1. A worker
  * busy on one request for more than request_timeout_ms is killed and replaced
  * (the web server answers that request with its own error).
  *
@@ -31,7 +36,7 @@ struct pool_opts {
 	size_t workers;            /* 1..POOL_MAX_WORKERS */
 	unsigned stop_grace_ms;    /* how long a stopping worker may take before SIGKILL */
 	unsigned crash_window_ms;  /* a death sooner than this after start counts as a crash */
-	unsigned crash_limit;      /* crashes in a row that stop a slot's respawning */
+	unsigned crash_limit;      /* crashes in a row that make a slot a crash loop */
 	unsigned request_timeout_ms; /* a worker busy on one request longer is killed; 0 = never */
 };
 
@@ -43,7 +48,7 @@ struct pool_board {
 	volatile uint32_t generation; /* bumped by every successful reload */
 	volatile uint32_t wanted;     /* configured workers */
 	volatile uint32_t alive;      /* workers of the current generation running now */
-	volatile uint32_t crash_loops;/* slots whose respawning stopped */
+	volatile uint32_t crash_loops;/* slots in a crash loop (respawning slowly, or stopped) */
 	volatile uint64_t busy_since_ms[POOL_MAX_CHILDREN]; /* CLOCK_MONOTONIC ms; 0 = idle */
 };
 
