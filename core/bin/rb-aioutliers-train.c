@@ -205,13 +205,7 @@ static void on_epoch(void *ctx, size_t epoch, size_t epochs, double train_loss, 
 static int set_spec(struct model *m, const struct train_data *d)
 {
 	struct model_spec *sp = &m->spec, *src = (struct model_spec *)&d->spec;
-	for (size_t i = 0; sp->metrics != NULL && i < sp->n_metrics; i++)
-		free(sp->metrics[i]);
-	for (size_t i = 0; sp->timestamp != NULL && i < sp->n_timestamp; i++)
-		free(sp->timestamp[i]);
-	free(sp->metrics);
-	free(sp->timestamp);
-	memset(sp, 0, sizeof *sp);
+	model_spec_clear(sp);
 	sp->metrics = calloc(src->n_metrics, sizeof *sp->metrics);
 	sp->timestamp = calloc(src->n_timestamp, sizeof *sp->timestamp);
 	if (sp->metrics == NULL || sp->timestamp == NULL)

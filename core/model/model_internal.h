@@ -72,9 +72,6 @@ size_t keras_layer_weight_count(const struct model *m, size_t i, const struct la
 enum rb_code model_ini_parse(const char *text, size_t len, const char *fname,
                              struct model_spec *spec, struct rb_err *err);
 
-/* Frees the column lists of spec and zeroes it; NULL is a no-op. */
-void model_spec_clear(struct model_spec *spec);
-
 /* Frees m->layers and zeroes the graph fields of m (not weights, not spec). */
 void model_graph_clear(struct model *m);
 

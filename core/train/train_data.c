@@ -23,22 +23,11 @@ static const char *const time_columns[] = {"minute",    "weekday_0", "weekday_1"
                                            "weekday_5", "weekday_6"};
 #define N_TIME_COLUMNS (sizeof time_columns / sizeof time_columns[0])
 
-static void spec_clear(struct model_spec *sp)
-{
-	for (size_t i = 0; sp->metrics != NULL && i < sp->n_metrics; i++)
-		free(sp->metrics[i]);
-	for (size_t i = 0; sp->timestamp != NULL && i < sp->n_timestamp; i++)
-		free(sp->timestamp[i]);
-	free(sp->metrics);
-	free(sp->timestamp);
-	memset(sp, 0, sizeof *sp);
-}
-
 void train_data_release(struct train_data *d)
 {
 	if (d == NULL)
 		return;
-	spec_clear(&d->spec);
+	model_spec_clear(&d->spec);
 	for (size_t i = 0; d->files != NULL && i < d->n_files; i++) {
 		free(d->files[i].path);
 		series_free(d->files[i].val_series);

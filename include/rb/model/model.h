@@ -113,4 +113,7 @@ int model_name_valid(const char *name);
 /* Frees a model; NULL is a no-op. */
 void model_free(struct model *m);
 
+/* Frees the column lists of spec and zeroes it; NULL is a no-op. */
+void model_spec_clear(struct model_spec *spec);
+
 #endif
