@@ -16,6 +16,7 @@
 #include "rb/base/assert.h"
 #include "rb/detect/detection.h"
 #include "rb/detect/detector.h"
+#include "rb/fcgi/druid_slots.h"
 #include "rb/fcgi/http_status.h"
 #include "rb/druid/druid_client.h"
 #include "rb/druid/druid_query.h"
@@ -30,7 +31,7 @@
 struct app {
 	const struct rb_config *cfg;    /* borrowed */
 	const struct registry *reg;     /* borrowed */
-	const struct pool_board *board; /* borrowed, may be NULL */
+	struct pool_board *board;       /* borrowed, may be NULL (no Druid-wait limit) */
 	struct infer **runners;         /* [reg->n], one per model */
 	struct druid *druid;
 };
@@ -48,7 +49,7 @@ void app_free(struct app *app)
 }
 
 enum rb_code app_new(struct app **out, const struct rb_config *cfg, const struct registry *reg,
-                     const struct pool_board *board, struct rb_err *err)
+                     struct pool_board *board, struct rb_err *err)
 {
 	*out = NULL;
 	struct app *app = calloc(1, sizeof *app);
@@ -87,10 +88,12 @@ size_t app_response_head(const struct app_response *res, const char *rid, char *
 {
 	int n = snprintf(buf, cap,
 	                 "Status: %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-	                 "X-Request-Id: %s\r\nCache-Control: no-store\r\n%s%s%s\r\n",
+	                 "X-Request-Id: %s\r\nCache-Control: no-store\r\n%s%s%s%s%.0u%s\r\n",
 	                 res->status, http_status_reason(res->status), res->body_len, rid,
 	                 res->allow != NULL ? "Allow: " : "", res->allow != NULL ? res->allow : "",
-	                 res->allow != NULL ? "\r\n" : "");
+	                 res->allow != NULL ? "\r\n" : "",
+	                 res->retry_after_s > 0 ? "Retry-After: " : "", res->retry_after_s,
+	                 res->retry_after_s > 0 ? "\r\n" : "");
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
@@ -121,13 +124,41 @@ void app_too_large(struct app *app, size_t content_length, struct app_response *
 	respond_error(res, 413, msg);
 }
 
+/* A Druid-wait slot for this request (druid_slots.h): RB_OK with *slot (-1 without a board), or,
+ * when every slot stays taken, RB_E_UPSTREAM with *retry_after_s > 0 (the caller's 503). */
+static enum rb_code druid_slot_take(struct app *app, const char *rid, int *slot,
+                                    unsigned *retry_after_s, struct rb_err *err)
+{
+	*slot = -1;
+	if (app->board == NULL)
+		return RB_OK;
+	struct druid_slots_opts so = {druid_slots_limit(app->cfg->druid_wait_max, app->cfg->workers),
+	                              app->cfg->druid_queue_ms, app->cfg->druid_timeout_ms};
+	unsigned waited_ms = 0;
+	*slot = druid_slots_acquire(app->board, &so, retry_after_s, &waited_ms);
+	if (*slot >= 0) {
+		if (waited_ms > 0)
+			log_msg(LOG_LVL_DEBUG, rid, "waited %u ms for a Druid-wait slot", waited_ms);
+		return RB_OK;
+	}
+	log_msg(LOG_LVL_WARN, rid,
+	        "Druid busy: all %u Druid-wait slots held (druid_wait_max), waited %u ms; 503, "
+	        "Retry-After %u",
+	        so.limit, waited_ms, *retry_after_s);
+	return rb_err_set(err, RB_E_UPSTREAM,
+	                  "Druid is slow to answer and all %u workers allowed to wait on it are "
+	                  "waiting; retry in %u s, or send the data instead",
+	                  so.limit, *retry_after_s);
+}
+
 /* The series text of a request: inline data (*text points into rq, *owned stays NULL), or
  * the answer to its Druid query (rewritten for a model, passed through unchanged for the
  * default detector; *text == *owned, new, the caller frees it). */
 static enum rb_code fetch_series_text(struct app *app, const struct rb_request *rq,
                                       const struct registry_entry *model, const char **text,
                                       size_t *len, char **owned, struct druid_history *h,
-                                      const char *rid, struct rb_err *err)
+                                      const char *rid, unsigned *retry_after_s,
+                                      struct rb_err *err)
 {
 	*text = NULL;
 	*owned = NULL;
@@ -161,7 +192,12 @@ static enum rb_code fetch_series_text(struct app *app, const struct rb_request *
 	else if (history_ms > 0)
 		log_msg(LOG_LVL_DEBUG, rid, "no history: %s", h->none);
 	log_msg(LOG_LVL_DEBUG, rid, "Druid query: %s", body);
-	rc = druid_query(app->druid, body, body_len, owned, len, err);
+	int slot = -1;
+	rc = druid_slot_take(app, rid, &slot, retry_after_s, err);
+	if (rc == RB_OK)
+		rc = druid_query(app->druid, body, body_len, owned, len, err);
+	if (app->board != NULL)
+		druid_slots_release(app->board, slot);
 	free(body);
 	*text = *owned;
 	return rc;
@@ -185,6 +221,7 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	size_t text_len = 0;
 	struct druid_history hist;
 	memset(&hist, 0, sizeof hist);
+	unsigned retry_after_s = 0; /* > 0: no Druid-wait slot, answer 503 */
 
 	enum rb_code rc = request_fields_parse(req->content_type,
 	                                       req->body != NULL ? req->body : "", req->body_len,
@@ -205,7 +242,7 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 		        "model field is not a valid model name; using the default detector");
 	}
 	rc = fetch_series_text(app, &rq, model, &text, &text_len, &text_owned, &hist,
-	                       req->request_id, &err);
+	                       req->request_id, &retry_after_s, &err);
 	if (rc != RB_OK)
 		goto done;
 	/* The text is already capped upstream (max_body_bytes for data, druid_max_response_bytes
@@ -257,6 +294,10 @@ done:
 		if (rc == RB_E_NOMEM || rc == RB_E_INTERNAL)
 			log_msg(LOG_LVL_ERROR, req->request_id, "%s", err.msg);
 		respond_err(res, &err);
+		if (retry_after_s > 0) {
+			res->status = 503;
+			res->retry_after_s = retry_after_s;
+		}
 	}
 	detection_release(&det);
 	series_free(s);
@@ -279,6 +320,13 @@ static void handle_health(struct app *app, struct app_response *res)
 	                    json_integer(app->board != NULL ? app->board->crash_loops : 0));
 	json_object_set_new(root, "generation",
 	                    json_integer(app->board != NULL ? app->board->generation : 0));
+	if (app->board != NULL) {
+		json_object_set_new(root, "druid_waiting",
+		                    json_integer(druid_slots_held(app->board)));
+		json_object_set_new(root, "druid_wait_max",
+		                    json_integer(druid_slots_limit(app->cfg->druid_wait_max,
+		                                                   app->cfg->workers)));
+	}
 	json_object_set_new(root, "models", models);
 	json_object_set_new(root, "inference",
 	                    json_string(infer_path_name(app->cfg->inference)));

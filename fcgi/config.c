@@ -564,6 +564,20 @@ static const struct config_key keys[] = {
 	 1ull << 10, 1ull << 30, 0, 0, NULL, "64M", NULL,
 	 "Largest Druid answer accepted, in bytes (suffix K, M or G for powers of 1024); a "
 	 "larger one fails the request with HTTP 502."},
+	{"druid_wait_max", parse_uint, format_uint, OFF(druid_wait_max), 0, 64, 0, 0, NULL, "0",
+	 NULL,
+	 "Most workers that may wait on Druid at the same time; a request that needs Druid "
+	 "beyond it is answered 503 with Retry-After (after druid_queue_ms), so a slow or hung "
+	 "broker never holds every worker and /health and requests with inline data are still "
+	 "served. 0: workers - 1 (at least 1; with workers = 1 nothing is kept free). Values "
+	 "above workers allow every worker to wait."},
+	{"druid_queue_ms", parse_uint, format_uint, OFF(druid_queue_ms), 0, 60000, 0, 0, NULL,
+	 "500", NULL,
+	 "How long a request that needs Druid waits for a free Druid-wait slot (see "
+	 "druid_wait_max), in milliseconds, before its 503; it does not wait at all when "
+	 "every slot's holder has already waited on Druid longer than this (the broker looks "
+	 "stalled). Ordinary concurrency against a fast broker is absorbed by this short wait "
+	 "instead of being refused."},
 	{"max_body_bytes", parse_bytes, format_bytes, OFF(max_body_bytes), 1ull << 10, 1ull << 30,
 	 0, 0, NULL, "16M", NULL,
 	 "Largest request body accepted, in bytes (suffix K, M or G); a larger one is refused "

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "rb/base/assert.h"
+#include "rb/fcgi/druid_slots.h"
 #include "rb/fcgi/log.h"
 
 #define POOL_TICK_MS 100        /* master wake-up period */
@@ -231,6 +232,9 @@ static void reap(struct master *m)
 		size_t slot = c->slot;
 		int current = c->generation == m->generation;
 		m->board->busy_since_ms[c - m->children] = 0;
+		if (druid_slots_reclaim(m->board, pid) > 0)
+			log_warn("worker %ld died waiting on Druid; its Druid-wait slot is free again",
+			         (long)pid);
 		memset(c, 0, sizeof *c);
 		if (expected) {
 			log_debug("worker %ld stopped (slot %zu)", (long)pid, slot);

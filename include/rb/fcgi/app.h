@@ -7,7 +7,8 @@
  * An app is built in a worker after fork: it owns the worker's oneDNN
  * runners (one per model of the registry) and its Druid client (one
  * persistent curl handle); config, registry and board are borrowed from the
- * master's memory and read-only.
+ * master's memory; config and registry are read-only, the board is written only
+ * through druid_slots (rb/fcgi/druid_slots.h).
  */
 #ifndef RB_APP_H
 #define RB_APP_H
@@ -33,6 +34,7 @@ struct app_request {
 struct app_response {
 	int status;               /* HTTP status */
 	const char *allow;        /* Allow header for 405, else NULL (static string) */
+	unsigned retry_after_s;   /* > 0: a Retry-After header, in seconds (503) */
 	char *body;               /* JSON text, malloc'd; app_response_release frees it */
 	size_t body_len;
 	char model[64];           /* what ran (model name or detector), for the access log */
@@ -40,7 +42,7 @@ struct app_response {
 
 /* Builds the worker's handler. board may be NULL (tests). */
 enum rb_code app_new(struct app **out, const struct rb_config *cfg, const struct registry *reg,
-                     const struct pool_board *board, struct rb_err *err);
+                     struct pool_board *board, struct rb_err *err);
 
 /* Always fills res (an error becomes its JSON body and status); never fails. */
 void app_handle(struct app *app, const struct app_request *req, struct app_response *res);
@@ -50,8 +52,8 @@ void app_too_large(struct app *app, size_t content_length, struct app_response *
 
 /*
  * The CGI/FastCGI response head of res ("Status: NNN Reason", Content-Type,
- * Content-Length, X-Request-Id rid, Cache-Control, Allow when set, blank
- * line) into buf; returns its length, or 0 when it does not fit cap.
+ * Content-Length, X-Request-Id rid, Cache-Control, Allow and Retry-After when
+ * set, blank line) into buf; returns its length, or 0 when it does not fit cap.
  */
 size_t app_response_head(const struct app_response *res, const char *rid, char *buf, size_t cap);
 

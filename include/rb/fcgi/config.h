@@ -51,6 +51,8 @@ struct rb_config {
 	unsigned druid_connect_timeout_ms;
 	unsigned druid_timeout_ms;          /* whole Druid request */
 	unsigned long long druid_max_response_bytes;
+	unsigned druid_wait_max;            /* workers that may wait on Druid at once; 0 = auto */
+	unsigned druid_queue_ms;            /* longest wait for a Druid-wait slot before a 503 */
 	unsigned long long max_body_bytes;  /* request body cap (413 above it) */
 	char default_metric[64];            /* metric analysed when the request names none */
 	char default_model[64];             /* model used when the request names none; "" = none */

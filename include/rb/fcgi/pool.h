@@ -43,13 +43,19 @@ struct pool_opts {
 #define POOL_MAX_CHILDREN (2 * POOL_MAX_WORKERS) /* two generations during a reload */
 
 /* State the master shares with its workers (shared memory), e.g. for /health. The counters are
- * written by the master only; busy_since_ms[i] only by the worker holding child record i. */
+ * written by the master only; busy_since_ms[i] only by the worker holding child record i;
+ * the Druid-wait slots as druid_slots.h says. */
 struct pool_board {
 	volatile uint32_t generation; /* bumped by every successful reload */
 	volatile uint32_t wanted;     /* configured workers */
 	volatile uint32_t alive;      /* workers of the current generation running now */
 	volatile uint32_t crash_loops;/* slots in a crash loop (respawning slowly, or stopped) */
 	volatile uint64_t busy_since_ms[POOL_MAX_CHILDREN]; /* CLOCK_MONOTONIC ms; 0 = idle */
+	/* Druid-wait slots (rb/fcgi/druid_slots.h): the pid of the worker holding slot i, 0 =
+	 * free, changed only with atomic compare-and-swap (by the holder, and by the master when
+	 * it reaps a dead holder); since when it holds it (CLOCK_MONOTONIC ms, 0 = just taken). */
+	volatile int32_t druid_owner[POOL_MAX_WORKERS];
+	volatile uint64_t druid_since_ms[POOL_MAX_WORKERS];
 };
 
 struct pool_worker_env {
