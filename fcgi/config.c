@@ -532,8 +532,9 @@ static const struct config_key keys[] = {
 	 NULL, "0660", NULL,
 	 "Permission bits of the Unix socket created for listen = unix:PATH (octal). The web "
 	 "server's user must be able to write to it. Ignored for other listen forms."},
-	{"workers", parse_uint, format_uint, OFF(workers), 1, 64, 0, 0, NULL, "2", NULL,
-	 "Number of worker processes the master forks; each serves one request at a time. "
+	{"workers", parse_uint, format_uint, OFF(workers), 1, 64, 0, 0, NULL, "3", NULL,
+	 "Number of worker processes the master forks; each serves one request at a time "
+	 "(3 by default: two may wait on Druid, one stays free, see druid_wait_max). "
 	 "The master owns the pool size: configure the web server with one backend process "
 	 "(lighttpd max-procs = 1) and set the concurrency here."},
 	{"models_dir", parse_dir, format_string, OFF(models_dir), 0, 0, 0, 0, NULL,

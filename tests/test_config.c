@@ -28,7 +28,7 @@ static void defaults(void)
 	config_defaults(&c);
 	CHECK(c.listen.kind == RB_LISTEN_INHERIT);
 	CHECK(c.listen_mode == 0660);
-	CHECK(c.workers == 2);
+	CHECK(c.workers == 3);
 	CHECK(strcmp(c.models_dir, "/usr/share/rb-aioutliers/models") == 0);
 	CHECK(strcmp(c.druid_url, "http://127.0.0.1:8082/druid/v2/") == 0);
 	CHECK(c.druid_connect_timeout_ms == 2000 && c.druid_timeout_ms == 30000);
