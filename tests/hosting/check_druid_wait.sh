@@ -8,7 +8,8 @@
 #      slot; meanwhile /health answers within 100 ms (druid_waiting 1) and an
 #      inline-data request answers 200; query requests beyond the limit get a JSON
 #      503 with Retry-After at once, logged; /health within 100 ms while 6 of them
-#      arrive together;
+#      arrive together; the same /health, inline and 503 checks through Apache
+#      (mod_proxy_fcgi, the shipped snippet) to the same daemon;
 #   3. the worker holding the slot is killed (SIGKILL): the master frees its slot
 #      (druid_waiting 0, a log line) and the next query request takes it (no 503);
 #   4. Druid recovers (the emulator restarted without the delay on the same
@@ -22,6 +23,7 @@ daemon=$bld/fcgi/rb-aioutliers
 emulator=$bld/tests/emulator/rb-druid-emulator
 command -v lighttpd >/dev/null || { echo "FAIL: lighttpd is not installed"; exit 1; }
 tmp=$(mktemp -d /tmp/rb-check-druid-wait-XXXXXX)
+chmod 755 "$tmp" # Apache's www-data reaches the socket
 pids=()
 emu_pid=
 cleanup() {
@@ -62,7 +64,7 @@ start_emulator ""
 mkdir "$tmp/models" "$tmp/www"
 cat >"$tmp/rb.conf" <<EOF
 listen = unix:$tmp/svc.sock
-listen_mode = 0600
+listen_mode = 0666
 workers = 2
 models_dir = $tmp/models
 trained_models_dir =
@@ -179,6 +181,51 @@ if [ "$n503" = 6 ] && [ "$(code health2)" = 200 ] && under "$(ms health2)" 100; 
 else
 	fail "burst: $n503 of 6 answered 503; /health $(code health2) in $(ms health2) ms"
 fi
+
+# The same through Apache, while the slot is still held.
+aport=$(free_port)
+mods=/usr/lib/apache2/modules
+sed "s#/run/rb-aioutliers/rb-aioutliers.sock#$tmp/svc.sock#" "$src/etc/apache/rb-aioutliers.conf" \
+	>"$tmp/apache-snippet.conf"
+cat >"$tmp/apache.conf" <<EOF
+ServerRoot "$tmp"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$aport
+PidFile $tmp/apache.pid
+DefaultRuntimeDir $tmp
+Mutex file:$tmp default
+ErrorLog $tmp/apache.error.log
+LogLevel warn
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule proxy_module $mods/mod_proxy.so
+LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so
+LoadModule reqtimeout_module $mods/mod_reqtimeout.so
+User www-data
+Group www-data
+DocumentRoot $tmp/www
+Include $tmp/apache-snippet.conf
+EOF
+/usr/sbin/apache2 -D FOREGROUND -f "$tmp/apache.conf" >"$tmp/apache.log" 2>&1 </dev/null &
+pids+=($!)
+lurl=$url
+url=http://127.0.0.1:$aport
+for _ in $(seq 100); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/health")" = 200 ] && break
+	sleep 0.1
+done
+ask ahealth ""
+ask ainline "$tmp/body-data"
+ask abusy "$tmp/body-query"
+retry=$(sed -n 's/^Retry-After: *\([0-9]*\).*/\1/Ip' "$tmp/abusy.head")
+if [ "$(code ahealth)" = 200 ] && under "$(ms ahealth)" 100 && grep -q '"druid_waiting":1' "$tmp/ahealth.json" &&
+   [ "$(code ainline)" = 200 ] && [ "$(code abusy)" = 503 ] && [ -n "$retry" ] &&
+   grep -q 'Druid is slow' "$tmp/abusy.json"; then
+	pass "Apache, Druid hung: /health 200 in $(ms ahealth) ms, inline 200 in $(ms ainline) ms, query beyond the limit 503 + Retry-After $retry in $(ms abusy) ms"
+else
+	fail "Apache, Druid hung: /health $(code ahealth) in $(ms ahealth) ms, inline $(code ainline), query $(code abusy) Retry-After '$retry': $(cat "$tmp/ahealth.json" "$tmp/abusy.head" "$tmp/abusy.json" 2>/dev/null | head -c 600)"
+fi
+url=$lurl
 
 # 3. The holder dies: the master reclaims its slot.
 holder=$(ss -Htnp state established "dst 127.0.0.1:$druid_port" 2>/dev/null |
