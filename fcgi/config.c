@@ -657,6 +657,13 @@ static const struct config_key keys[] = {
 	 "Longest time for writing the answer to the web server and closing the connection, "
 	 "in milliseconds; a web server that does not take it is dropped and logged (phase "
 	 "write)."},
+	{"stop_accept_ms", parse_uint, format_uint, OFF(stop_accept_ms), 0, 60000, 0, 0, NULL,
+	 "1000", NULL,
+	 "On SIGTERM, how long the daemon goes on serving as usual before it stops taking new "
+	 "connections, in milliseconds, so that requests the web server is still reading "
+	 "from their clients reach it. Then it removes its Unix socket (listen = unix:PATH), "
+	 "so the web server's new connections are refused (lighttpd and Apache answer 503), "
+	 "serves every connection already queued on the socket and exits."},
 	{"user", parse_account, format_string, OFF(user), 0, 0, 0, 0, NULL, "", "empty, or a user name",
 	 "Started as root, the master opens its socket, log and pid file, then runs as this "
 	 "user (and group) before it loads any model or starts any worker. Started as "

@@ -69,6 +69,7 @@ struct rb_config {
 	unsigned long long body_min_rate;   /* body: least average bytes/s after the grace; 0 = off */
 	unsigned body_timeout_ms;           /* body: whole stdin, from the end of the params */
 	unsigned write_timeout_ms;          /* the answer's write and the close */
+	unsigned stop_accept_ms;            /* SIGTERM: still accepting this long, then drain */
 	char user[33];                      /* started as root: run as this user; "" = unchanged */
 	char group[33];                     /* ... and group; "" = the user's primary group */
 	int allow_root;                     /* 1: may serve as root (0 refuses) */
