@@ -279,6 +279,47 @@ static char *read_body(struct worker_state *ws, struct body_clock *bc, FCGX_Stre
 	return buf;
 }
 
+/*
+ * A body without CONTENT_LENGTH (Apache passes a chunked body of 16 KiB or more
+ * so): reads stdin to its end into the worker's buffer, NUL-terminated, and
+ * sets *len. At most cap bytes are kept: *too_large is set when there are
+ * more (the rest is left unread). NULL when the connection fails, the body
+ * phase's deadline passes (bc->expired) or memory runs out.
+ */
+static char *read_body_unsized(struct worker_state *ws, struct body_clock *bc,
+                               FCGX_Stream *in, size_t cap, size_t *len, int *too_large)
+{
+	size_t got = 0;
+	*too_large = 0;
+	for (;;) {
+		if (ws->body_cap < got + 2 && ws->body_cap < cap + 2) {
+			size_t grow = ws->body_cap < (64u << 10) ? (64u << 10) : ws->body_cap * 2;
+			if (grow > cap + 2)
+				grow = cap + 2; /* one byte past the cap tells "more", one for the NUL */
+			char *b = realloc(ws->body, grow);
+			if (b == NULL)
+				return NULL;
+			ws->body = b;
+			ws->body_cap = grow;
+		}
+		size_t room = ws->body_cap - 1 - got;
+		size_t n = body_get(bc, in, ws->body + got, room);
+		got += n;
+		if (got > cap) {
+			*too_large = 1;
+			return NULL;
+		}
+		if (n < room) {
+			if (bc->expired || FCGX_GetError(in) != 0)
+				return NULL;
+			break; /* the end of stdin */
+		}
+	}
+	ws->body[got] = '\0';
+	*len = got;
+	return ws->body;
+}
+
 /* Reads and discards the body up to limit bytes: 1 when it reached the body's end (0 also
  * when bc->expired). */
 static int drain(struct body_clock *bc, FCGX_Stream *in, unsigned long long limit)
@@ -382,7 +423,35 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 		}
 		app_too_large(app, (size_t)clen, &res);
 	} else {
-		if (clen > 0) {
+		size_t body_len = clen > 0 ? (size_t)clen : 0;
+		if (clen < 0) {
+			int too_large = 0;
+			body = read_body_unsized(ws, &bc, fr->in, (size_t)cfg->max_body_bytes, &body_len,
+			                         &too_large);
+			if (too_large) {
+				input_left = !drain(&bc, fr->in,
+				                    cfg->max_body_bytes * (WORKER_DRAIN_FACTOR - 1));
+				if (bc.expired) {
+					log_body_late(ws, &bc, rid, cfg);
+					alarm_arm(cfg->write_timeout_ms);
+					FCGX_SetExitStatus(1, fr->out);
+					return 0;
+				}
+				app_too_large(app, (size_t)bc.got, &res);
+				goto answer;
+			}
+			if (body == NULL) {
+				if (bc.expired)
+					log_body_late(ws, &bc, rid, cfg);
+				else
+					log_msg_pid(LOG_LVL_WARN, ws->pid, rid,
+					            "request body (no CONTENT_LENGTH) failed after %llu bytes",
+					            bc.got);
+				alarm_arm(cfg->write_timeout_ms);
+				FCGX_SetExitStatus(1, fr->out);
+				return 0;
+			}
+		} else if (clen > 0) {
 			body = read_body(ws, &bc, fr->in, (size_t)clen);
 			if (body == NULL) {
 				if (bc.expired)
@@ -408,9 +477,10 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 		}
 		alarm_disarm();
 		req.body = body;
-		req.body_len = clen > 0 ? (size_t)clen : 0;
+		req.body_len = body_len;
 		app_handle(app, &req, &res);
 	}
+answer:
 	alarm_arm(cfg->write_timeout_ms);
 	send_response(fr, &res, rid);
 	if (input_left)
