@@ -7,6 +7,9 @@
 #     they stall (within 1.5 s of their start);
 #   - raw FastCGI: two peers whose body comes at 1 byte/s are dropped at
 #     ~0.5 s ("phase body"), /health answers meanwhile;
+#   - raw FastCGI: two peers that never read their answer (model traffic on a
+#     week of rows: ~0.75 MB) are dropped ("phase write", write_timeout_ms
+#     1000) and /health answers after them;
 #   - Apache (mod_proxy_fcgi streams the body): two clients sending their body
 #     at 1 byte/s; /health answers within 1.5 s, the daemon logs "phase body";
 #   - lighttpd (buffers the whole body before it connects): the same two
@@ -54,6 +57,7 @@ allow_root = yes
 params_timeout_ms = 1000
 body_grace_ms = 500
 body_min_rate = 1K
+write_timeout_ms = 1000
 EOC
 "$daemon" -f -c "$tmp/daemon.conf" >"$tmp/daemon.log" 2>&1 </dev/null &
 pids+=($!)
@@ -94,6 +98,40 @@ stall_pair() {
 
 stall_pair "raw params stall" "phase params: dropped" 1400 python3 "$peer" stall-params "$sock" 8
 stall_pair "raw body at 1 byte/s" "phase body: dropped" 900 python3 "$peer" slow-body "$sock" 1000 8
+
+# Answers nobody reads: a week of rows through the traffic model (a ~0.75 MB answer).
+python3 - "$src/etc/samples/traffic-sample.json" "$tmp/week.form" <<'EOP'
+import base64, copy, datetime, json, sys, urllib.parse
+rows = json.load(open(sys.argv[1]))
+t0 = datetime.datetime(2024, 3, 1)
+out = []
+for i in range(7 * 1440):
+    r = copy.deepcopy(rows[i % len(rows)])
+    r["timestamp"] = (t0 + datetime.timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:00.000Z")
+    out.append(r)
+data = base64.b64encode(json.dumps(out).encode()).decode()
+model = base64.b64encode(b"traffic").decode()
+open(sys.argv[2], "w").write(urllib.parse.urlencode({"data": data, "model": model}))
+EOP
+before=$(grep -c "phase write" "$tmp/daemon.log")
+python3 "$peer" post-noread "$sock" /api/v1/outliers "$tmp/week.form" 6 >/dev/null &
+w1=$!
+python3 "$peer" post-noread "$sock" /api/v1/outliers "$tmp/week.form" 6 >/dev/null &
+w2=$!
+sleep 0.5
+h=$(python3 "$peer" get "$sock" /health)
+for _ in $(seq 50); do
+	[ $(( $(grep -c "phase write" "$tmp/daemon.log") - before )) -ge 2 ] && break
+	sleep 0.1
+done
+n=$(( $(grep -c "phase write" "$tmp/daemon.log") - before ))
+echo "answers not read: /health 0.5 s after the two peers: $h ms; phase write lines: $n"
+[ "$n" -ge 2 ] && pass "answers not read: both dropped ('phase write')" ||
+	fail "answers not read: $n 'phase write' lines"
+[ "${h%% *}" = 200 ] && [ "$(cut -d' ' -f2 <<<"$h" | cut -d. -f1)" -le 2500 ] &&
+	pass "answers not read: /health answered ($h ms)" || fail "answers not read: /health: $h"
+kill "$w1" "$w2" 2>/dev/null
+wait "$w1" "$w2" 2>/dev/null
 
 # Through Apache (streams the body to the worker as it comes).
 web=$(free_port)

@@ -11,6 +11,9 @@ one sends on the daemon's socket). Not a FastCGI library: only what the tests ne
   fcgi_peer.py post SOCK PATH FILE [nolen]   a POST of FILE (nolen: without CONTENT_LENGTH,
                                              as Apache passes a chunked body); prints
                                              "STATUS MS" and the answer body on stderr
+  fcgi_peer.py post-noread SOCK PATH FILE HOLD_S
+                                             a POST of FILE whose answer it never reads
+                                             (for HOLD_S seconds)
   fcgi_peer.py http-slow-body HOST:PORT LEN HOLD_S
                                              HTTP, to a web server: a POST with
                                              Content-Length LEN, its body at 1 byte/s
@@ -149,6 +152,16 @@ def main(argv):
         status, body = read_answer(s)
         print("%d %.1f" % (status, (time.monotonic() - t0) * 1e3))
         sys.stderr.write(body.decode("utf-8", "replace")[:400] + "\n")
+    elif cmd == "post-noread":
+        data = open(argv[4], "rb").read()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(begin() + params(env("POST", argv[3], [
+            ("CONTENT_TYPE", "application/x-www-form-urlencoded"),
+            ("CONTENT_LENGTH", str(len(data)))])))
+        s.sendall(b"".join(record(STDIN, data[i:i + 32768])
+                           for i in range(0, len(data), 32768)) + record(STDIN, b""))
+        time.sleep(float(argv[5]))
+        print("slept")
     else:
         sys.exit("unknown command " + cmd)
 
