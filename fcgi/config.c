@@ -647,6 +647,38 @@ static const struct config_key keys[] = {
 	 "Longest time a worker may spend on one request, Druid included, in milliseconds; "
 	 "past it the master kills the worker (the web server answers that request with its "
 	 "own 502) and starts a new one. Must exceed druid_timeout_ms."},
+	{"params_timeout_ms", parse_uint, format_uint, OFF(params_timeout_ms), 100, 600000, 0, 0,
+	 NULL, "5000", NULL,
+	 "Time from accepting a connection until the web server has sent the request's "
+	 "FastCGI parameters (the HTTP headers), in milliseconds. A connection that has not is "
+	 "dropped and logged (phase params); the worker is free again. An idle kept connection "
+	 "(FCGI_KEEP_CONN) counts as one waiting for its params."},
+	{"body_grace_ms", parse_uint, format_uint, OFF(body_grace_ms), 0, 600000, 0, 0, NULL,
+	 "2000", NULL,
+	 "Time after the params during which the request body may arrive at any pace, in "
+	 "milliseconds; after it body_min_rate applies."},
+	{"body_min_rate", parse_bytes, format_bytes, OFF(body_min_rate), 0, 1ull << 30, 0, 0,
+	 NULL, "4K", NULL,
+	 "Least average rate of the request body once body_grace_ms have passed, in bytes per "
+	 "second (suffix K, M or G for powers of 1024); a slower body is dropped and logged "
+	 "(phase body) and the web server answers that request with its own error. 0: no "
+	 "rate rule (body_timeout_ms still applies)."},
+	{"body_timeout_ms", parse_uint, format_uint, OFF(body_timeout_ms), 100, 3600000, 0, 0,
+	 NULL, "60000", NULL,
+	 "Longest time for the whole request body, from the end of the params, in "
+	 "milliseconds; past it the request is dropped and logged (phase body)."},
+	{"write_timeout_ms", parse_uint, format_uint, OFF(write_timeout_ms), 100, 600000, 0, 0,
+	 NULL, "10000", NULL,
+	 "Longest time for writing the answer to the web server and closing the connection, "
+	 "in milliseconds; a web server that does not take it is dropped and logged (phase "
+	 "write)."},
+	{"stop_accept_ms", parse_uint, format_uint, OFF(stop_accept_ms), 0, 60000, 0, 0, NULL,
+	 "1000", NULL,
+	 "On SIGTERM, how long the daemon goes on serving as usual before it stops taking new "
+	 "connections, in milliseconds, so that requests the web server is still reading "
+	 "from their clients reach it. Then it removes its Unix socket (listen = unix:PATH), "
+	 "so the web server's new connections are refused (lighttpd and Apache answer 503), "
+	 "serves every connection already queued on the socket and exits."},
 	{"user", parse_account, format_string, OFF(user), 0, 0, 0, 0, NULL, "", "empty, or a user name",
 	 "Started as root, the master opens its socket, log and pid file, then runs as this "
 	 "user (and group) before it loads any model or starts any worker. Started as "

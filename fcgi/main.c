@@ -415,6 +415,7 @@ static int reload(void *ctx, struct pool_opts *opts)
 	d->cfg = cfg;
 	opts->workers = cfg.workers;
 	opts->request_timeout_ms = cfg.request_timeout_ms;
+	opts->stop_accept_ms = cfg.stop_accept_ms;
 	log_registry("loaded", reg);
 	return 0;
 }
@@ -559,10 +560,13 @@ int main(int argc, char **argv)
 	pool_opts_defaults(&popts);
 	popts.workers = d.cfg.workers;
 	popts.request_timeout_ms = d.cfg.request_timeout_ms;
+	popts.stop_accept_ms = d.cfg.stop_accept_ms;
+	if (d.unix_path[0] != '\0')
+		popts.stop_unlink_path = d.unix_path; /* refused once stopping; the queue drains */
 	struct pool_callbacks cb = {&d, worker_main, reload};
 	int rc = pool_run(&popts, &cb);
-	if (d.unix_path[0] != '\0')
-		unlink(d.unix_path);
+	if (d.unix_path[0] != '\0' && popts.stop_unlink_path != NULL)
+		unlink(d.unix_path); /* not removed at a stop (the pool could not start) */
 	if (d.pid_path[0] != '\0' && unlink(d.pid_path) != 0)
 		log_warn("cannot remove pid_file %s: %s", d.pid_path, strerror(errno));
 	if (d.listen_fd > 0)

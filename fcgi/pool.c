@@ -126,6 +126,8 @@ struct master {
 	struct pool_board *board;
 	uint32_t generation;
 	int stopping;
+	int stop_asked;        /* the workers were asked to stop (stop_at_ms reached) */
+	uint64_t stop_at_ms;   /* when a stop asks the workers (stop_accept_ms after the signal) */
 	int ever_stable;       /* a worker of this pool has lived crash_window_ms */
 	struct child children[POOL_MAX_CHILDREN];
 	struct slot_state slots[POOL_MAX_WORKERS];
@@ -368,6 +370,8 @@ void pool_opts_defaults(struct pool_opts *opts)
 	opts->crash_window_ms = 5000;
 	opts->crash_limit = 5;
 	opts->request_timeout_ms = 0;
+	opts->stop_accept_ms = 0;
+	opts->stop_unlink_path = NULL;
 }
 
 int pool_run(struct pool_opts *opts, const struct pool_callbacks *cb)
@@ -415,8 +419,21 @@ int pool_run(struct pool_opts *opts, const struct pool_callbacks *cb)
 		int sig = sigtimedwait(&set, &si, &tick);
 		uint64_t now = now_ms();
 		if ((sig == SIGTERM || sig == SIGINT || sig == SIGUSR1) && !m->stopping) {
-			log_info("signal %d: stopping (in-flight requests finish first)", sig);
+			log_info("signal %d: stopping in %u ms (stop_accept_ms; in-flight and queued "
+			         "requests finish first)", sig, opts->stop_accept_ms);
 			m->stopping = 1;
+			m->stop_at_ms = now + opts->stop_accept_ms;
+		}
+		if (m->stopping && !m->stop_asked && now >= m->stop_at_ms) {
+			/* No new connection from here on (a Unix socket of ours): what the workers
+			 * find queued is all there is to serve. */
+			if (opts->stop_unlink_path != NULL) {
+				if (unlink(opts->stop_unlink_path) == 0)
+					log_info("removed %s: the workers serve what is queued on it, then "
+					         "stop", opts->stop_unlink_path);
+				opts->stop_unlink_path = NULL; /* a later one at that path is not ours */
+			}
+			m->stop_asked = 1;
 			for (size_t i = 0; i < POOL_MAX_CHILDREN; i++)
 				if (m->children[i].pid != 0)
 					ask_stop(&m->children[i], now);

@@ -66,6 +66,12 @@ struct rb_config {
 	char log_file[1024];                /* lines appended here instead; "" = none */
 	char pid_file[1024];                /* the master's pid written here; "" = none */
 	unsigned request_timeout_ms;        /* a worker's budget for one request */
+	unsigned params_timeout_ms;         /* accept to complete FastCGI params */
+	unsigned body_grace_ms;             /* body: time before body_min_rate applies */
+	unsigned long long body_min_rate;   /* body: least average bytes/s after the grace; 0 = off */
+	unsigned body_timeout_ms;           /* body: whole stdin, from the end of the params */
+	unsigned write_timeout_ms;          /* the answer's write and the close */
+	unsigned stop_accept_ms;            /* SIGTERM: still accepting this long, then drain */
 	char user[33];                      /* started as root: run as this user; "" = unchanged */
 	char group[33];                     /* ... and group; "" = the user's primary group */
 	int allow_root;                     /* 1: may serve as root (0 refuses) */

@@ -4,7 +4,9 @@
  * it a worker entry point and a reload hook.
  *
  * Master: blocks its signals and waits for them synchronously (no handlers,
- * no globals). SIGTERM/SIGINT/SIGUSR1: ask every worker to stop, wait for
+ * no globals). SIGTERM/SIGINT/SIGUSR1: after stop_accept_ms (workers serve
+ * as usual meanwhile), remove stop_unlink_path and ask every worker to stop
+ * (it serves what is queued on the socket first), wait for
  * them (SIGKILL after stop_grace_ms), return 0. SIGHUP: call reload(); when it
  * succeeds, start a new generation of workers, then ask the old ones to stop
  * (each finishes its request in flight), so no request is refused. SIGCHLD: a
@@ -38,6 +40,11 @@ struct pool_opts {
 	unsigned crash_window_ms;  /* a death sooner than this after start counts as a crash */
 	unsigned crash_limit;      /* crashes in a row that make a slot a crash loop */
 	unsigned request_timeout_ms; /* a worker busy on one request longer is killed; 0 = never */
+	unsigned stop_accept_ms;   /* a stop waits this long before it asks the workers */
+	const char *stop_unlink_path; /* removed when a stop (not a reload) begins: the daemon's own
+	                                 Unix socket, so new connections are refused while the
+	                                 workers drain its queue; NULL = none (set to NULL once
+	                                 removed) */
 };
 
 #define POOL_MAX_CHILDREN (2 * POOL_MAX_WORKERS) /* two generations during a reload */

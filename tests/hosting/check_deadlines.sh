@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# hosting_deadlines: a stalled peer frees its worker within the phase's limit
+# (fcgi/worker.c "Deadlines"), checked with 2 workers and short limits
+# (params_timeout_ms 1000, body_grace_ms 500, body_min_rate 1K):
+#   - raw FastCGI: two peers that send half their params and stall are dropped
+#     at ~1 s, each with a "phase params" log line, and /health answers while
+#     they stall (within 1.5 s of their start);
+#   - raw FastCGI: two peers whose body comes at 1 byte/s are dropped at
+#     ~0.5 s ("phase body"), /health answers meanwhile;
+#   - raw FastCGI: two peers that never read their answer (model traffic on a
+#     week of rows: ~0.75 MB) are dropped ("phase write", write_timeout_ms
+#     1000) and /health answers after them;
+#   - Apache (mod_proxy_fcgi streams the body): two clients sending their body
+#     at 1 byte/s; /health answers within 1.5 s, the daemon logs "phase body";
+#   - lighttpd (buffers the whole body before it connects): the same two
+#     clients never reach a worker, /health answers at once.
+# Timings are printed (ms); the assertions leave room for a loaded machine.
+set -u
+export PATH="$PATH:/usr/sbin:/sbin"
+src=${RB_SOURCE_DIR:?run through ctest}
+bld=${RB_BUILD_DIR:?run through ctest}
+. "$src/tests/hosting/need-shared.sh"
+need_shared upstream/traffic.keras upstream/traffic.ini
+shared=$RB_SHARED_DIR
+daemon="$bld/fcgi/rb-aioutliers"
+peer="$src/tests/hosting/fcgi_peer.py"
+tmp=$(mktemp -d /tmp/rb-deadlines-XXXXXX)
+chmod 755 "$tmp"
+mkdir -p "$tmp/run" "$tmp/www" "$tmp/models"
+chmod 755 "$tmp/run"
+pids=()
+failures=0
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	if [ -n "${RB_KEEP_SVC:-}" ]; then echo "logs kept in $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+. "$src/tests/hosting/free-port.sh"
+ln -s "$shared/upstream/traffic.keras" "$tmp/models/traffic.keras"
+ln -s "$shared/upstream/traffic.ini" "$tmp/models/traffic.ini"
+sock=$tmp/run/rb-aioutliers.sock
+cat >"$tmp/daemon.conf" <<EOC
+listen = unix:$sock
+listen_mode = 0666
+workers = 2
+models_dir = $tmp/models
+trained_models_dir =
+druid_url = http://127.0.0.1:9/druid/v2/
+allow_root = yes
+params_timeout_ms = 1000
+body_grace_ms = 500
+body_min_rate = 1K
+write_timeout_ms = 1000
+EOC
+"$daemon" -f -c "$tmp/daemon.conf" >"$tmp/daemon.log" 2>&1 </dev/null &
+pids+=($!)
+for _ in $(seq 100); do
+	[ "$(python3 "$peer" get "$sock" /health 2>/dev/null | cut -d' ' -f1)" = 200 ] && break
+	sleep 0.1
+done
+
+# $1 = label, $2 = log phrase, $3 = most ms for a drop, $4.. = the stalling command (run twice)
+stall_pair() {
+	local label=$1 phrase=$2 most=$3
+	shift 3
+	local before
+	before=$(grep -c "$phrase" "$tmp/daemon.log")
+	"$@" >"$tmp/p1.out" &
+	local a=$!
+	"$@" >"$tmp/p2.out" &
+	local b=$!
+	sleep 0.2 # both connected and holding a worker
+	local h
+	h=$(python3 "$peer" get "$sock" /health)
+	wait "$a" "$b"
+	local after
+	after=$(grep -c "$phrase" "$tmp/daemon.log")
+	echo "$label: peers $(cat "$tmp/p1.out"), $(cat "$tmp/p2.out") ms; /health after 200 ms: $h ms"
+	local ok=1
+	for f in "$tmp/p1.out" "$tmp/p2.out"; do
+		read -r what ms <"$f"
+		[ "$what" = closed ] && [ "${ms%.*}" -le "$most" ] || ok=0
+	done
+	[ "$ok" = 1 ] && pass "$label: both dropped within $most ms" ||
+		fail "$label: not dropped in time"
+	[ "${h%% *}" = 200 ] && [ "$(cut -d' ' -f2 <<<"$h" | cut -d. -f1)" -le 1500 ] &&
+		pass "$label: /health answered ($h ms)" || fail "$label: /health: $h"
+	[ $((after - before)) -ge 2 ] && pass "$label: logged '$phrase' twice" ||
+		fail "$label: $((after - before)) '$phrase' lines"
+}
+
+stall_pair "raw params stall" "phase params: dropped" 1400 python3 "$peer" stall-params "$sock" 8
+stall_pair "raw body at 1 byte/s" "phase body: dropped" 900 python3 "$peer" slow-body "$sock" 1000 8
+
+# Answers nobody reads: a week of rows through the traffic model (a ~0.75 MB answer).
+python3 - "$src/etc/samples/traffic-sample.json" "$tmp/week.form" <<'EOP'
+import base64, copy, datetime, json, sys, urllib.parse
+rows = json.load(open(sys.argv[1]))
+t0 = datetime.datetime(2024, 3, 1)
+out = []
+for i in range(7 * 1440):
+    r = copy.deepcopy(rows[i % len(rows)])
+    r["timestamp"] = (t0 + datetime.timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:00.000Z")
+    out.append(r)
+data = base64.b64encode(json.dumps(out).encode()).decode()
+model = base64.b64encode(b"traffic").decode()
+open(sys.argv[2], "w").write(urllib.parse.urlencode({"data": data, "model": model}))
+EOP
+before=$(grep -c "phase write" "$tmp/daemon.log")
+python3 "$peer" post-noread "$sock" /api/v1/outliers "$tmp/week.form" 6 >/dev/null &
+w1=$!
+python3 "$peer" post-noread "$sock" /api/v1/outliers "$tmp/week.form" 6 >/dev/null &
+w2=$!
+sleep 0.5
+h=$(python3 "$peer" get "$sock" /health)
+for _ in $(seq 50); do
+	[ $(( $(grep -c "phase write" "$tmp/daemon.log") - before )) -ge 2 ] && break
+	sleep 0.1
+done
+n=$(( $(grep -c "phase write" "$tmp/daemon.log") - before ))
+echo "answers not read: /health 0.5 s after the two peers: $h ms; phase write lines: $n"
+[ "$n" -ge 2 ] && pass "answers not read: both dropped ('phase write')" ||
+	fail "answers not read: $n 'phase write' lines"
+[ "${h%% *}" = 200 ] && [ "$(cut -d' ' -f2 <<<"$h" | cut -d. -f1)" -le 2500 ] &&
+	pass "answers not read: /health answered ($h ms)" || fail "answers not read: /health: $h"
+kill "$w1" "$w2" 2>/dev/null
+wait "$w1" "$w2" 2>/dev/null
+
+# Through Apache (streams the body to the worker as it comes).
+web=$(free_port)
+mods=/usr/lib/apache2/modules
+sed -e "s#/run/rb-aioutliers/#$tmp/run/#g" "$src/etc/apache/rb-aioutliers.conf" >"$tmp/apache-rb.conf"
+cat >"$tmp/apache.conf" <<EOC
+ServerRoot "$tmp"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$web
+PidFile $tmp/apache.pid
+DefaultRuntimeDir $tmp
+Mutex file:$tmp default
+ErrorLog $tmp/apache.error.log
+LogLevel warn
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule proxy_module $mods/mod_proxy.so
+LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so
+User www-data
+Group www-data
+DocumentRoot $tmp/www
+Include $tmp/apache-rb.conf
+EOC
+/usr/sbin/apache2 -X -f "$tmp/apache.conf" >"$tmp/apache.log" 2>&1 </dev/null &
+pids+=($!)
+health_ms() { curl -s -o /dev/null -w '%{http_code} %{time_total}' "http://127.0.0.1:$1/health"; }
+for _ in $(seq 100); do [ "$(health_ms "$web" | cut -d' ' -f1)" = 200 ] && break; sleep 0.1; done
+# $1 = label, $2 = port, $3 = "phase body" expected (1) or not (0)
+http_slow_pair() {
+	local before
+	before=$(grep -c "phase body: dropped" "$tmp/daemon.log")
+	python3 "$peer" http-slow-body "127.0.0.1:$2" 1000 4 >"$tmp/h1.out" &
+	local a=$!
+	python3 "$peer" http-slow-body "127.0.0.1:$2" 1000 4 >"$tmp/h2.out" &
+	local b=$!
+	sleep 1.2 # past the moment the web server passes the request on, and the grace
+	local h t
+	h=$(health_ms "$2")
+	t=$(awk '{printf "%d", $2 * 1000}' <<<"$h")
+	wait "$a" "$b"
+	local n=$(( $(grep -c "phase body: dropped" "$tmp/daemon.log") - before ))
+	echo "$1: two clients at 1 byte/s: $(cat "$tmp/h1.out"), $(cat "$tmp/h2.out"); /health $h s; phase body lines: $n"
+	[ "${h%% *}" = 200 ] && [ "$t" -le 1500 ] && pass "$1: /health answered in $t ms" ||
+		fail "$1: /health $h"
+	if [ "$3" = 1 ]; then
+		[ "$n" -ge 2 ] && pass "$1: the daemon dropped both ('phase body')" ||
+			fail "$1: $n 'phase body' lines"
+	else
+		[ "$n" = 0 ] && pass "$1: no body reached a worker (the web server buffers it)" ||
+			fail "$1: $n 'phase body' lines"
+	fi
+}
+http_slow_pair "Apache" "$web" 1
+
+# Through lighttpd (buffers the request body: a slow one never reaches a worker).
+lweb=$(free_port)
+cat >"$tmp/lighttpd.conf" <<EOC
+server.document-root = "$tmp/www"
+server.bind = "127.0.0.1"
+server.port = $lweb
+server.errorlog = "$tmp/lighttpd.error.log"
+server.modules += ( "mod_fastcgi" )
+fastcgi.server = ( "/" => (( "socket" => "$sock", "check-local" => "disable" )) )
+EOC
+lighttpd -D -f "$tmp/lighttpd.conf" >"$tmp/lighttpd.log" 2>&1 </dev/null &
+pids+=($!)
+for _ in $(seq 100); do [ "$(health_ms "$lweb" | cut -d' ' -f1)" = 200 ] && break; sleep 0.1; done
+http_slow_pair "lighttpd" "$lweb" 0
+
+if [ "$failures" != 0 ]; then
+	echo "--- daemon log"; tail -n 30 "$tmp/daemon.log"
+	echo "--- apache"; tail -n 10 "$tmp/apache.error.log" 2>/dev/null
+	echo "$failures check(s) failed"
+	exit 1
+fi
+echo "all deadline checks passed"
