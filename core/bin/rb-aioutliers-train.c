@@ -52,6 +52,7 @@ struct args {
 	double lr, validation;
 	uint64_t seed;
 	int dry_run;
+	enum trainer_path path;
 };
 
 static void usage(FILE *f)
@@ -67,6 +68,8 @@ static void usage(FILE *f)
 	        "  --init NAME          fine-tune NAME (in the models dir) instead of starting anew\n"
 	        "  --epochs N           most epochs, default 100\n"
 	        "  --batch N            windows per step, default 32\n"
+	        "  --path ref|dnnl      forward and backward: plain C double (ref) or oneDNN float\n"
+	        "                       (dnnl, OMP_NUM_THREADS threads), default ref\n"
 	        "  --lr X               AdamW learning rate, default 0.00657 (the old model's)\n"
 	        "  --seed N             initial weights, window order, noise; default 1\n"
 	        "  --validation SHARE   last share of each file for validation, default 0.1\n"
@@ -148,6 +151,10 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->epochs = parse_size(v, 1, 1000000, o);
 		else if (strcmp(o, "--batch") == 0)
 			a->batch = parse_size(v, 1, 4096, o);
+		else if (strcmp(o, "--path") == 0) {
+			if (trainer_path_parse(v, strlen(v), &a->path) != 0)
+				die_usage("--path must be ref or dnnl", v);
+		}
 		else if (strcmp(o, "--patience") == 0)
 			a->patience = parse_size(v, 0, 1000000, o);
 		else if (strcmp(o, "--threads") == 0)
@@ -345,7 +352,7 @@ int main(int argc, char **argv)
 	if (!a.dry_run) {
 		struct progress prog = {isatty(2), 0.0};
 		struct trainer_options to = {a.epochs, a.batch, a.lr, OLD_WEIGHT_DECAY, a.seed,
-		                             a.patience, on_epoch, &prog};
+		                             a.patience, on_epoch, &prog, a.path};
 		struct trainer_result res;
 		size_t scored = 0;
 		if (trainer_run(net, &d, &to, &res, &err) != RB_OK)
