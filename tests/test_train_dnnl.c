@@ -20,7 +20,8 @@
  * Then: a batch size change (remainder batch, then back) gives the oracle's
  * results again; five AdamW steps on the full graph on both paths give losses
  * within STEP_TOL relative; the oneDNN path is deterministic (two contexts,
- * same seed: same output and gradient bytes). Each check prints its figure.
+ * same seed: same output and gradient bytes); trainer_run on either path
+ * gives the same per-epoch losses within LOOP_TOL. Each check prints its figure.
  */
 #include <math.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #include "rb/train/train_dnnl.h"
 #include "rb/train/train_net.h"
 #include "rb/train/train_ref.h"
+#include "rb/train/trainer.h"
 #include "testutil.h"
 
 #define FWD_TOL 2e-6
@@ -39,6 +41,7 @@
 #define GRAD_TOL 1e-4
 #define GRAD_FLOOR 1e-4
 #define STEP_TOL 1e-6
+#define LOOP_TOL 1e-6
 
 struct graph {
 	struct model *m;
@@ -314,6 +317,103 @@ static void check_determinism(void)
 	graph_free(&g);
 }
 
+struct curve {
+	size_t n;
+	double train[8], val[8];
+};
+
+static void on_epoch(void *ctx, size_t epoch, size_t epochs, double tl, double vl, double sec,
+                     int best)
+{
+	struct curve *c = ctx;
+	(void)epoch, (void)epochs, (void)sec, (void)best;
+	if (c->n < 8) {
+		c->train[c->n] = tl;
+		c->val[c->n] = vl;
+		c->n++;
+	}
+}
+
+/*
+ * trainer_run on both paths (trainer_options.path): 4 epochs of a small graph
+ * on 37 training windows in batches of 8 (a remainder of 5) and 6 validation
+ * windows: the per-epoch losses agree within LOOP_TOL relative, a second oneDNN
+ * run repeats the weights bit for bit, and an unknown path is refused.
+ */
+static void check_trainer(void)
+{
+	enum { NM = 2, W = 8, ROWS = 400, NT = 37, NV = 6, EPOCHS = 4 };
+	size_t C = NM + TRAIN_ARCH_TIME_COLUMNS;
+	struct rb_err err = {0};
+	struct train_data d;
+	memset(&d, 0, sizeof d);
+	d.C = C;
+	d.T = W;
+	d.n_rows = ROWS;
+	d.x = malloc(ROWS * C * sizeof *d.x);
+	d.train_start = malloc(NT * sizeof *d.train_start);
+	d.val_start = malloc(NV * sizeof *d.val_start);
+	CHECK(d.x != NULL && d.train_start != NULL && d.val_start != NULL);
+	for (size_t t = 0; t < ROWS; t++) {
+		double *row = d.x + t * C;
+		row[0] = 0.5 + 0.3 * sin(2 * 3.14159265358979 * (double)t / 24.0);
+		row[1] = 0.5 + 0.2 * cos(2 * 3.14159265358979 * (double)t / 12.0);
+		row[2] = 0.25;
+		row[3] = (double)(t % 24) / 24.0;
+		for (size_t k = 0; k < 7; k++)
+			row[4 + k] = (t / 24) % 7 == k ? 1.0 : 0.0;
+	}
+	d.n_train = NT;
+	d.n_val = NV;
+	for (size_t w = 0; w < NT; w++)
+		d.train_start[w] = w * 8;
+	for (size_t w = 0; w < NV; w++)
+		d.val_start[w] = (NT + w) * 8 + 4;
+	struct curve c[3];
+	double *w_end[3];
+	for (int run = 0; run < 3; run++) {
+		struct graph g;
+		graph_new(&g, NM, W, 8, 0.0);
+		CHECKF(train_arch_input_stats(g.net, d.x, NT * 8, &err) == RB_OK, "%s", err.msg);
+		memset(&c[run], 0, sizeof c[run]);
+		struct trainer_options o = {EPOCHS, 8, 0.00657, 0.004, 3, 0, on_epoch, &c[run],
+		                            run == 0 ? TRAINER_PATH_REF : TRAINER_PATH_DNNL};
+		struct trainer_result r;
+		CHECKF(trainer_run(g.net, &d, &o, &r, &err) == RB_OK, "%s", err.msg);
+		CHECK(c[run].n == EPOCHS && r.steps == EPOCHS * 5);
+		w_end[run] = malloc(g.net->n * sizeof(double));
+		CHECK(w_end[run] != NULL);
+		memcpy(w_end[run], g.net->w, g.net->n * sizeof(double));
+		if (run == 2) {
+			o.path = (enum trainer_path)TRAINER_PATH_COUNT;
+			CHECK(trainer_run(g.net, &d, &o, &r, &err) == RB_E_INPUT);
+			CHECK(memcmp(w_end[1], w_end[2], g.net->n * sizeof(double)) == 0);
+		}
+		graph_free(&g);
+	}
+	double worst = 0.0;
+	for (size_t e = 0; e < EPOCHS; e++) {
+		double rt = fabs(c[1].train[e] - c[0].train[e]) / c[0].train[e];
+		double rv = fabs(c[1].val[e] - c[0].val[e]) / c[0].val[e];
+		CHECKF(rt <= LOOP_TOL && rv <= LOOP_TOL, "epoch %zu: train %.9g vs %.9g, validation "
+		       "%.9g vs %.9g", e + 1, c[1].train[e], c[0].train[e], c[1].val[e], c[0].val[e]);
+		worst = rt > worst ? rt : worst;
+		worst = rv > worst ? rv : worst;
+	}
+	enum trainer_path pp;
+	CHECK(trainer_path_parse("dnnl", 4, &pp) == 0 && pp == TRAINER_PATH_DNNL);
+	CHECK(trainer_path_parse("ref", 3, &pp) == 0 && pp == TRAINER_PATH_REF);
+	CHECK(trainer_path_parse("onednn", 6, &pp) == -1);
+	printf("trainer_run, %d epochs of 5 steps: validation %.6f -> %.6f (reference), %.6f -> %.6f "
+	       "(oneDNN), worst relative difference %.2g; a second oneDNN run: same weights\n",
+	       EPOCHS, c[0].val[0], c[0].val[EPOCHS - 1], c[1].val[0], c[1].val[EPOCHS - 1], worst);
+	for (int run = 0; run < 3; run++)
+		free(w_end[run]);
+	free(d.x);
+	free(d.train_start);
+	free(d.val_start);
+}
+
 int main(void)
 {
 	struct rb_err err = {0};
@@ -338,6 +438,7 @@ int main(void)
 
 	check_steps();
 	check_determinism();
+	check_trainer();
 
 	return 0;
 }
