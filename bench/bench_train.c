@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 		train_arch_regularise(net);
 		train_arch_input_stats(net, d.train_rows, d.n_train_rows, &err);
 		struct timing tm = {0, 0};
-		struct trainer_options to = {epochs, batch, 0.00657, 0.004, 1, 0, on_epoch, &tm, path};
+		struct trainer_options to = {epochs, batch, 0.00657, 0.004, 1, 0, on_epoch, &tm, path, 0};
 		struct trainer_result r;
 		if (trainer_run(net, &d, &to, &r, &err) != RB_OK) {
 			fprintf(stderr, "%s\n", err.msg);

@@ -31,6 +31,8 @@
  */
 #include "rb/train/train_dnnl.h"
 
+#include <dlfcn.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -592,6 +594,20 @@ static enum rb_code plan_get(struct plan **out, struct train_dnnl *t, size_t B, 
 }
 
 /* ---- lifetime ---- */
+
+int train_dnnl_set_threads(size_t n)
+{
+	void (*set)(int) = NULL;
+	void *self = dlopen(NULL, RTLD_LAZY); /* the global scope: oneDNN's dependencies too */
+	void *sym = self != NULL ? dlsym(self, "omp_set_num_threads") : NULL;
+	if (self != NULL)
+		dlclose(self);
+	if (sym == NULL || n < 1)
+		return -1;
+	memcpy(&set, &sym, sizeof set); /* a data pointer to a function pointer, as POSIX allows */
+	set(n > INT_MAX ? INT_MAX : (int)n);
+	return 0;
+}
 
 void train_dnnl_free(struct train_dnnl *t)
 {

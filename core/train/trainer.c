@@ -168,6 +168,10 @@ enum rb_code trainer_run(struct train_net *net, const struct train_data *d,
 		rc = rb_err_set(err, RB_E_NOMEM, "out of memory");
 	if (rc == RB_OK)
 		rc = adamw_new(&opt, net->n, &cfg, err);
+	if (rc == RB_OK && o->path == TRAINER_PATH_DNNL && o->threads > 0 &&
+	    train_dnnl_set_threads(o->threads) != 0 && o->threads > 1)
+		rc = rb_err_set(err, RB_E_INPUT, "%zu threads: this oneDNN has no OpenMP runtime to set",
+		                o->threads);
 	if (rc == RB_OK)
 		rc = pass_new(&pass, net, o->path, o->batch, err);
 	if (rc != RB_OK)

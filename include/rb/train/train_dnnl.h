@@ -37,6 +37,15 @@ struct train_dnnl;
 enum rb_code train_dnnl_new(struct train_dnnl **out, const struct train_net *net, size_t B_max,
                             struct rb_err *err);
 
+/*
+ * Sets how many OpenMP threads oneDNN uses in this process (n >= 1), through
+ * the OpenMP runtime oneDNN is linked with (omp_set_num_threads, found at run
+ * time: the project does not link OpenMP itself). Process-wide; call before
+ * the first training step. Returns 0, or -1 when the runtime has no such call
+ * (a oneDNN built without OpenMP: OMP_NUM_THREADS does not apply either).
+ */
+int train_dnnl_set_threads(size_t n);
+
 /* Frees the context; NULL is a no-op. */
 void train_dnnl_free(struct train_dnnl *t);
 

@@ -45,6 +45,9 @@ struct trainer_options {
 	                 double seconds, int best);
 	void *ctx;
 	enum trainer_path path; /* zero-initialised: the reference path */
+	/* The oneDNN path's OpenMP threads (train_dnnl_set_threads, process-wide); 0 = OpenMP's
+	 * default (OMP_NUM_THREADS, else every core). The reference path runs on one thread. */
+	size_t threads;
 };
 
 struct trainer_result {
