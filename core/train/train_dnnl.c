@@ -95,6 +95,8 @@ struct train_dnnl {
 	float **seq, **dseq;                /* [L] last-state LSTM: its sequence (B_max * T * H) */
 	float **noise;                      /* [L] Dropout mask or GaussianNoise values */
 	size_t *n_cons;                     /* [L] layers reading layer i */
+	unsigned char *direct;              /* [L] its gradient is written whole by its one reader */
+	double *col;                        /* (2 * max C) BatchNorm's per-column scale and shift */
 	float *dxs;                         /* scratch for a diff_src that is added */
 	float *zeros, *dzeros;              /* (4 * max units) bias of bias-free LSTMs, its gradient */
 	double *out, *dout;                 /* (B_max * out_n) */
@@ -219,7 +221,7 @@ static enum rb_code weights(dnnl_memory_t *o, struct exec *re, dnnl_memory_t *ze
 static float *dx_target(const struct train_dnnl *t, size_t i)
 {
 	size_t p = t->m->layers[i].inputs[0];
-	return t->n_cons[p] == 1 && p != t->m->output ? t->dact[p] : t->dxs;
+	return t->direct[p] ? t->dact[p] : t->dxs;
 }
 
 static enum rb_code build_dense(struct train_dnnl *t, struct plan *pl, size_t i, struct rb_err *err)
@@ -625,6 +627,8 @@ void train_dnnl_free(struct train_dnnl *t)
 		free(arrays[a]);
 	}
 	free(t->n_cons);
+	free(t->direct);
+	free(t->col);
 	free(t->fw);
 	free(t->fg);
 	free(t->dxs);
@@ -669,6 +673,7 @@ enum rb_code train_dnnl_new(struct train_dnnl **out, const struct train_net *net
 	t->dseq = calloc(L, sizeof(float *));
 	t->noise = calloc(L, sizeof(float *));
 	t->n_cons = calloc(L, sizeof *t->n_cons);
+	t->direct = calloc(L, sizeof *t->direct);
 	t->fw = falloc(net->n);
 	t->fg = falloc(net->n);
 	t->in_n = (m->in_T > 0 ? m->in_T : 1) * m->in_C;
@@ -677,15 +682,24 @@ enum rb_code train_dnnl_new(struct train_dnnl **out, const struct train_net *net
 	t->dout = calloc(B_max * t->out_n, sizeof *t->dout);
 	if (t->act == NULL || t->dact == NULL || t->pre == NULL || t->dpre == NULL ||
 	    t->mean == NULL || t->var == NULL || t->seq == NULL || t->dseq == NULL ||
-	    t->noise == NULL || t->n_cons == NULL || t->fw == NULL || t->fg == NULL ||
+	    t->noise == NULL || t->n_cons == NULL || t->direct == NULL || t->fw == NULL ||
+	    t->fg == NULL ||
 	    t->out == NULL || t->dout == NULL)
 		goto nomem;
-	size_t max_el = 1, max_g = 1;
+	size_t max_el = 1, max_g = 1, max_c = 1;
+	for (size_t i = 0; i < L; i++)
+		for (size_t j = 0; j < m->layers[i].n_inputs; j++)
+			t->n_cons[m->layers[i].inputs[j]]++;
 	for (size_t i = 0; i < L; i++) {
 		const struct layer *l = &m->layers[i];
 		size_t n = B_max * nel(l);
-		for (size_t j = 0; j < l->n_inputs; j++)
-			t->n_cons[l->inputs[j]]++;
+		enum layer_kind k = l->kind;
+		/* A primitive's backward (one input) writes its diff_src whole: in place when it is
+		 * the input's only reader and nothing else (the loss) writes that gradient. */
+		if ((k == LAYER_DENSE || k == LAYER_LAYER_NORM || k == LAYER_LSTM) &&
+		    t->n_cons[l->inputs[0]] == 1 && l->inputs[0] != m->output)
+			t->direct[l->inputs[0]] = 1;
+		max_c = l->C > max_c ? l->C : max_c;
 		if (l->kind == LAYER_INPUT)
 			t->in_layer = i;
 		max_el = n > max_el ? n : max_el;
@@ -722,9 +736,10 @@ enum rb_code train_dnnl_new(struct train_dnnl **out, const struct train_net *net
 		}
 	}
 	t->dxs = falloc(max_el);
+	t->col = malloc(2 * max_c * sizeof *t->col);
 	t->zeros = calloc(max_g, sizeof(float));
 	t->dzeros = calloc(max_g, sizeof(float));
-	if (t->dxs == NULL || t->zeros == NULL || t->dzeros == NULL)
+	if (t->dxs == NULL || t->col == NULL || t->zeros == NULL || t->dzeros == NULL)
 		goto nomem;
 	memset(t->fg, 0, net->n * sizeof *t->fg);
 	for (size_t k = 0; k < net->n; k++)
@@ -769,9 +784,9 @@ static void draw(struct train_dnnl *t, size_t B, uint64_t *rng)
 			float *z = t->noise[i] != NULL ? t->noise[i] + b * n : NULL;
 			if (l->kind == LAYER_DROPOUT && r > 0.0) {
 				RB_ASSERT(r < 1.0);
-				float keep = (float)(1.0 / (1.0 - r));
-				for (size_t k = 0; k < n; k++)
-					z[k] = train_rng_unit(rng) < r ? 0.0f : keep;
+				const float keep_or_drop[2] = {(float)(1.0 / (1.0 - r)), 0.0f};
+				for (size_t k = 0; k < n; k++) /* a table, not a branch: drops are random */
+					z[k] = keep_or_drop[train_rng_unit(rng) < r];
 			} else if (l->kind == LAYER_GAUSSIAN_NOISE && r > 0.0) {
 				for (size_t k = 0; k < n; k++)
 					z[k] = (float)(r * train_rng_normal(rng));
@@ -817,15 +832,18 @@ static enum rb_code forward_layer(struct train_dnnl *t, struct plan *p, size_t i
 		if (rc == RB_OK && l->act == ACT_SOFTMAX)
 			softmax_rows(y, t->pre[i], B * rows(l), l->C);
 		break;
-	case LAYER_BATCH_NORM:
+	case LAYER_BATCH_NORM: { /* y = (x - mean) * gamma / sqrt(var + eps) + beta */
+		double *scale = t->col, *shift = t->col + l->C;
+		for (size_t c = 0; c < l->C; c++) {
+			scale[c] = (w->gamma != NULL ? w->gamma[c] : 1.0) / sqrt(w->moving_var[c] + l->epsilon);
+			shift[c] = w->beta != NULL ? w->beta[c] : 0.0;
+		}
 		for (size_t r = 0; r < B * rows(l); r++)
-			for (size_t c = 0; c < l->C; c++) {
-				double v = ((double)x[r * l->C + c] - w->moving_mean[c]) /
-				           sqrt(w->moving_var[c] + l->epsilon);
-				y[r * l->C + c] = (float)(v * (w->gamma != NULL ? w->gamma[c] : 1.0) +
-				                          (w->beta != NULL ? w->beta[c] : 0.0));
-			}
+			for (size_t c = 0; c < l->C; c++)
+				y[r * l->C + c] = (float)(((double)x[r * l->C + c] - w->moving_mean[c]) *
+				                          scale[c] + shift[c]);
 		break;
+	}
 	case LAYER_LAYER_NORM:
 		rc = run(t, &lp->fwd, err);
 		break;
@@ -1073,8 +1091,9 @@ enum rb_code train_dnnl_backward(struct train_dnnl *t, struct train_net *net, do
 	if (rc != RB_OK)
 		return rc;
 	memset(t->fg, 0, net->n * sizeof *t->fg);
-	for (size_t i = 0; i < m->n_layers; i++)
-		memset(t->dact[i], 0, B * nel(&m->layers[i]) * sizeof(float));
+	for (size_t i = 0; i < m->n_layers; i++) /* the gradients that are summed (+=) */
+		if (!t->direct[i])
+			memset(t->dact[i], 0, B * nel(&m->layers[i]) * sizeof(float));
 	float *dy = t->dact[m->output];
 	for (size_t k = 0; k < B * t->out_n; k++)
 		dy[k] += (float)t->dout[k];
