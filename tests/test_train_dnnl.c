@@ -15,7 +15,7 @@
  *     so a float rounding cannot flip a sign of |d| as MAE's would):
  *     |g_dnnl - g_ref| <= GRAD_TOL * max(GRAD_FLOOR, max |g_ref| of the
  *     tensor), i.e. relative to the tensor's scale (float32 sums over
- *     B*T rows);
+ *     B*T rows), and element-wise |g_dnnl - g_ref| <= GRAD_TOL * max(1, |g_ref|);
  *   - the inference form (no draws) against train_forward.
  * Then: a batch size change (remainder batch, then back) gives the oracle's
  * results again; five AdamW steps on the full graph on both paths give losses
@@ -130,6 +130,9 @@ static double compare(const double *a, const double *b, size_t n, const char *wh
 	}
 	CHECKF(diff <= GRAD_TOL * scale, "%s %s: max |g_dnnl - g_ref| %.3g, scale %.3g (ratio %.3g)",
 	       what, sub, diff, scale, diff / scale);
+	for (size_t k = 0; k < n; k++) /* the element-wise form: implied whenever scale <= 1 */
+		CHECKF(fabs(a[k] - b[k]) <= GRAD_TOL * fmax(1.0, fabs(b[k])), "%s %s [%zu]: %.9g vs %.9g",
+		       what, sub, k, a[k], b[k]);
 	return diff / scale;
 }
 
