@@ -98,7 +98,8 @@ struct train_dnnl {
 	unsigned char *direct;              /* [L] its gradient is written whole by its one reader */
 	double *col;                        /* (2 * max C) BatchNorm's per-column scale and shift */
 	float *dxs;                         /* scratch for a diff_src that is added */
-	float *zeros, *dzeros;              /* (4 * max units) bias of bias-free LSTMs, its gradient */
+	float *zeros, *dzeros;              /* (4 * max_units) bias of bias-free LSTMs, its gradient */
+	size_t max_units;                   /* widest LSTM (1 when none) */
 	double *out, *dout;                 /* (B_max * out_n) */
 	unsigned long clock;
 	struct plan plans[MAX_PLANS];
@@ -737,8 +738,9 @@ enum rb_code train_dnnl_new(struct train_dnnl **out, const struct train_net *net
 	}
 	t->dxs = falloc(max_el);
 	t->col = malloc(2 * max_c * sizeof *t->col);
-	t->zeros = calloc(max_g, sizeof(float));
-	t->dzeros = calloc(max_g, sizeof(float));
+	t->max_units = (max_g + 3) / 4;
+	t->zeros = calloc(4 * t->max_units, sizeof(float));
+	t->dzeros = calloc(4 * t->max_units, sizeof(float));
 	if (t->dxs == NULL || t->col == NULL || t->zeros == NULL || t->dzeros == NULL)
 		goto nomem;
 	memset(t->fg, 0, net->n * sizeof *t->fg);
@@ -1090,7 +1092,8 @@ enum rb_code train_dnnl_backward(struct train_dnnl *t, struct train_net *net, do
 	enum rb_code rc = plan_get(&p, t, B, err);
 	if (rc != RB_OK)
 		return rc;
-	memset(t->fg, 0, net->n * sizeof *t->fg);
+	memset(t->fg, 0, net->n * sizeof *t->fg); /* oneDNN's LSTM backward adds into its diffs */
+	memset(t->dzeros, 0, 4 * t->max_units * sizeof *t->dzeros);
 	for (size_t i = 0; i < m->n_layers; i++) /* the gradients that are summed (+=) */
 		if (!t->direct[i])
 			memset(t->dact[i], 0, B * nel(&m->layers[i]) * sizeof(float));
