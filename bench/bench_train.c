@@ -1,12 +1,16 @@
 /*
  * bench_train: seconds per epoch of rb-aioutliers-train's loop on the plain-C
- * reference path (one thread), on the issue's yardstick: 4 weeks of
- * one-minute rows of 11 metrics (40,320 rows; windows of 32 at stride 16,
- * the last 10 % validation), the default architecture (24 units), batch 32
- * (and any other batch sizes given). Synthetic daily-periodic traffic written
- * as a Druid result to a temporary file, read as the command reads it.
- * Prints a table: phase, seconds. Usage: bench_train [EPOCHS [BATCH...]]
- * (default 2 epochs, batch 32). Not a test.
+ * reference path and the oneDNN path (trainer.h's path option), on the
+ * issue's yardstick: 4 weeks of one-minute rows of 11 metrics (40,320 rows;
+ * windows of 32 at stride 16, the last 10 % validation), the default
+ * architecture (24 units), batch 32 (and any other batch sizes given), the
+ * same seed on both paths. Synthetic daily-periodic traffic written as a
+ * Druid result to a temporary file, read as the command reads it. Prints a
+ * table: phase, path, batch, seconds (wall clock, and the process's CPU time,
+ * which a busy machine inflates less). Usage:
+ *   bench_train [--path ref|dnnl|both] [EPOCHS [BATCH...]]
+ * (default both paths, 2 epochs, batch 32). Threads: set OMP_NUM_THREADS=1
+ * for the one-thread figure (oneDNN uses OpenMP). Not a test.
  */
 #include <math.h>
 #include <stdio.h>
@@ -27,6 +31,13 @@ static double now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -78,6 +89,20 @@ static void on_epoch(void *ctx, size_t epoch, size_t epochs, double tl, double v
 
 int main(int argc, char **argv)
 {
+	int want[TRAINER_PATH_COUNT] = {1, 1};
+	if (argc > 2 && strcmp(argv[1], "--path") == 0) {
+		enum trainer_path only;
+		if (strcmp(argv[2], "both") != 0) {
+			if (trainer_path_parse(argv[2], strlen(argv[2]), &only) != 0) {
+				fprintf(stderr, "bench_train: --path ref, dnnl or both\n");
+				return 2;
+			}
+			want[0] = want[1] = 0;
+			want[only] = 1;
+		}
+		argc -= 2;
+		argv += 2;
+	}
 	size_t epochs = argc > 1 ? (size_t)atoi(argv[1]) : 2;
 	char path[] = "/tmp/bench_train.XXXXXX";
 	int fd = mkstemp(path);
@@ -96,15 +121,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	double t2 = now();
+	const char *omp = getenv("OMP_NUM_THREADS");
 	printf("bench_train: %zu rows of %d metrics, %zu training + %zu validation windows "
-	       "(window 32, stride 16), reference path, one thread\n",
-	       d.n_rows, NM, d.n_train, d.n_val);
-	printf("| phase | batch | seconds |\n|---|---|---|\n");
-	printf("| write the Druid result (synthetic) | | %.2f |\n", t1 - t0);
-	printf("| read + parse + features + windows | | %.2f |\n", t2 - t1);
+	       "(window 32, stride 16), OMP_NUM_THREADS=%s\n",
+	       d.n_rows, NM, d.n_train, d.n_val, omp != NULL ? omp : "(unset)");
+	printf("| phase | path | batch | seconds |\n|---|---|---|---|\n");
+	printf("| write the Druid result (synthetic) | | | %.2f |\n", t1 - t0);
+	printf("| read + parse + features + windows | | | %.2f |\n", t2 - t1);
 	int nb = argc > 2 ? argc - 2 : 1;
-	for (int k = 0; k < nb; k++) {
-		size_t batch = argc > 2 ? (size_t)atoi(argv[2 + k]) : 32;
+	for (int run = 0; run < nb * TRAINER_PATH_COUNT; run++) {
+		size_t batch = argc > 2 ? (size_t)atoi(argv[2 + run / TRAINER_PATH_COUNT]) : 32;
+		enum trainer_path path = (enum trainer_path)(run % TRAINER_PATH_COUNT);
+		const char *pn = trainer_path_names[path];
+		if (!want[path])
+			continue;
 		struct train_arch a = TRAIN_ARCH_TRAFFIC(NM);
 		struct model *m = NULL;
 		struct train_net *net = NULL;
@@ -113,16 +143,23 @@ int main(int argc, char **argv)
 		train_arch_regularise(net);
 		train_arch_input_stats(net, d.train_rows, d.n_train_rows, &err);
 		struct timing tm = {0, 0};
-		struct trainer_options to = {epochs, batch, 0.00657, 0.004, 1, 0, on_epoch, &tm};
+		struct trainer_options to = {epochs, batch, 0.00657, 0.004, 1, 0, on_epoch, &tm, path, 0};
 		struct trainer_result r;
-		if (trainer_run(net, &d, &to, &r, &err) != RB_OK) {
+		double c0 = cpu_now();
+		enum rb_code trc = trainer_run(net, &d, &to, &r, &err);
+		double cpu = cpu_now() - c0;
+		if (trc != RB_OK) {
 			fprintf(stderr, "%s\n", err.msg);
 			return 1;
 		}
-		printf("| epoch (train %zu windows + validation %zu), mean of %zu | %zu | %.2f |\n",
-		       d.n_train, d.n_val, tm.n, batch, tm.sum / (double)tm.n);
-		printf("| per training window (incl. validation) | %zu | %.5f |\n", batch,
+		printf("| epoch (train %zu windows + validation %zu), mean of %zu | %s | %zu | %.3f |\n",
+		       d.n_train, d.n_val, tm.n, pn, batch, tm.sum / (double)tm.n);
+		printf("| epoch, CPU seconds of the process (robust to load), mean of %zu | %s | %zu | %.3f |\n",
+		       tm.n, pn, batch, cpu / (double)tm.n);
+		printf("| per training window (incl. validation) | %s | %zu | %.6f |\n", pn, batch,
 		       tm.sum / (double)tm.n / (double)d.n_train);
+		printf("| final losses: train %.6f, validation %.6f | %s | %zu | |\n", r.train_loss,
+		       r.val_loss, pn, batch);
 		double t3 = now();
 		train_net_store(net, m);
 		m->spec = d.spec; /* borrowed for the calibration */
@@ -131,7 +168,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err.msg);
 			return 1;
 		}
-		printf("| calibration (%zu validation rows) | | %.2f |\n", scored, now() - t3);
+		printf("| calibration (%zu validation rows) | %s | | %.2f |\n", scored, pn, now() - t3);
 		memset(&m->spec, 0, sizeof m->spec);
 		train_net_free(net);
 		model_free(m);

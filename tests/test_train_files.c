@@ -80,7 +80,7 @@ static struct model *train_to(const char *dir, const char *name, const char *dat
 	train_arch_regularise(net);
 	CHECKF(train_arch_input_stats(net, d.train_rows, d.n_train_rows, &err) == RB_OK, "%s",
 	       err.msg);
-	struct trainer_options to = {EPOCHS, 16, 0.00657, 0.004, 9, 0, NULL, NULL};
+	struct trainer_options to = {EPOCHS, 16, 0.00657, 0.004, 9, 0, NULL, NULL, TRAINER_PATH_REF, 0};
 	struct trainer_result r;
 	CHECKF(trainer_run(net, &d, &to, &r, &err) == RB_OK, "%s", err.msg);
 	CHECK(r.epochs_run == EPOCHS && isfinite(r.val_loss));

@@ -52,6 +52,7 @@ struct args {
 	double lr, validation;
 	uint64_t seed;
 	int dry_run;
+	enum trainer_path path;
 };
 
 static void usage(FILE *f)
@@ -67,13 +68,15 @@ static void usage(FILE *f)
 	        "  --init NAME          fine-tune NAME (in the models dir) instead of starting anew\n"
 	        "  --epochs N           most epochs, default 100\n"
 	        "  --batch N            windows per step, default 32\n"
+	        "  --path dnnl|ref      forward and backward: oneDNN float32 (dnnl, default) or the\n"
+	        "                       plain-C double-precision oracle (ref, one thread)\n"
 	        "  --lr X               AdamW learning rate, default 0.00657 (the old model's)\n"
 	        "  --seed N             initial weights, window order, noise; default 1\n"
 	        "  --validation SHARE   last share of each file for validation, default 0.1\n"
 	        "  --patience N         stop after N epochs without a better validation loss,\n"
 	        "                       default 10 (0: never)\n"
 	        "  --druid-template F   copied to NAME.druid.json (the model's Druid template)\n"
-	        "  --threads N          1 (the reference path runs on one thread)\n"
+	        "  --threads N          oneDNN's threads, default 1 (same seed and N, same bytes)\n"
 	        "  --dry-run            say what would be done and exit\n",
 	        RB_DEFAULT_TRAINED_MODELS_DIR);
 }
@@ -114,7 +117,8 @@ static double parse_real(const char *v, double lo, double hi, const char *opt)
 static void parse_args(int argc, char **argv, struct args *a)
 {
 	*a = (struct args){.models_dir = RB_DEFAULT_TRAINED_MODELS_DIR, .epochs = 100, .batch = 32,
-	                   .patience = 10, .threads = 1, .lr = OLD_LR, .validation = 0.1, .seed = 1};
+	                   .patience = 10, .threads = 1, .lr = OLD_LR, .validation = 0.1, .seed = 1,
+	                   .path = TRAINER_PATH_DNNL};
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
@@ -148,10 +152,14 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->epochs = parse_size(v, 1, 1000000, o);
 		else if (strcmp(o, "--batch") == 0)
 			a->batch = parse_size(v, 1, 4096, o);
+		else if (strcmp(o, "--path") == 0) {
+			if (trainer_path_parse(v, strlen(v), &a->path) != 0)
+				die_usage("--path must be ref or dnnl", v);
+		}
 		else if (strcmp(o, "--patience") == 0)
 			a->patience = parse_size(v, 0, 1000000, o);
 		else if (strcmp(o, "--threads") == 0)
-			a->threads = parse_size(v, 1, 1, o);
+			a->threads = parse_size(v, 1, 256, o);
 		else if (strcmp(o, "--seed") == 0)
 			a->seed = (uint64_t)parse_size(v, 0, SIZE_MAX, o);
 		else if (strcmp(o, "--lr") == 0)
@@ -345,7 +353,7 @@ int main(int argc, char **argv)
 	if (!a.dry_run) {
 		struct progress prog = {isatty(2), 0.0};
 		struct trainer_options to = {a.epochs, a.batch, a.lr, OLD_WEIGHT_DECAY, a.seed,
-		                             a.patience, on_epoch, &prog};
+		                             a.patience, on_epoch, &prog, a.path, a.threads};
 		struct trainer_result res;
 		size_t scored = 0;
 		if (trainer_run(net, &d, &to, &res, &err) != RB_OK)
@@ -356,8 +364,9 @@ int main(int argc, char **argv)
 		char comments[8192], date[64];
 		size_t o = 0;
 		o += (size_t)snprintf(comments + o, sizeof comments - o,
-		                      "# trained by rb-aioutliers-train %s (reference path)\n",
-		                      RB_TRAIN_VERSION);
+		                      "# trained by rb-aioutliers-train %s (%s path, %zu thread%s)\n",
+		                      RB_TRAIN_VERSION, trainer_path_names[a.path], a.threads,
+		                      a.threads == 1 ? "" : "s");
 		for (size_t k = 0; k < d.n_files && o < sizeof comments; k++)
 			o += (size_t)snprintf(comments + o, sizeof comments - o,
 			                      "# trained_file = %s (%zu rows, step %g s)\n",

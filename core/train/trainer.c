@@ -1,9 +1,8 @@
 /*
- * trainer: epochs of mini-batch AdamW on the plain-C reference path, early
- * stopping on the validation MAE, and the threshold calibration through the
- * service's scoring code (rb/train/trainer.h). Slow: it runs the plain-C
- * oracle (train_ref.c); the oneDNN training path will replace its inner
- * loop, not its recipe.
+ * trainer: epochs of mini-batch AdamW on the plain-C reference path or the
+ * oneDNN path, early stopping on the validation MAE, and the threshold
+ * calibration through the service's scoring code (rb/train/trainer.h). The
+ * two paths share the recipe: the loop calls them through struct pass.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -14,10 +13,86 @@
 #include "rb/detect/features.h"
 #include "rb/detect/score.h"
 #include "rb/model/infer.h"
+#include "rb/base/assert.h"
+#include "rb/base/name_table.h"
 #include "rb/train/adamw.h"
+#include "rb/train/train_dnnl.h"
 #include "rb/train/train_ref.h"
 #include "rb/train/trainer.h"
 #include "train_rng.h"
+
+const char *const trainer_path_names[TRAINER_PATH_COUNT + 1] = {
+	[TRAINER_PATH_REF] = "ref",
+	[TRAINER_PATH_DNNL] = "dnnl",
+	[TRAINER_PATH_COUNT] = NULL,
+};
+
+int trainer_path_parse(const char *s, size_t len, enum trainer_path *out)
+{
+	long k = name_table_find(trainer_path_names, TRAINER_PATH_COUNT, s, len);
+	if (k < 0)
+		return -1;
+	*out = (enum trainer_path)k;
+	return 0;
+}
+
+/* One path's forward, loss and backward for the loop: exactly one of tape, dn is set. */
+struct pass {
+	const struct train_net *net;
+	struct train_tape *tape;
+	struct train_dnnl *dn;
+};
+
+static enum rb_code pass_new(struct pass *p, const struct train_net *net, enum trainer_path path,
+                             size_t B, struct rb_err *err)
+{
+	memset(p, 0, sizeof *p);
+	p->net = net;
+	if (path == TRAINER_PATH_DNNL)
+		return train_dnnl_new(&p->dn, net, B, err);
+	return train_tape_new(&p->tape, net, B, err);
+}
+
+static void pass_free(struct pass *p)
+{
+	train_tape_free(p->tape);
+	train_dnnl_free(p->dn);
+}
+
+/* Forward of b windows (rng NULL: inference form), then the MAE against the input. */
+static enum rb_code pass_loss(struct pass *p, const double *batch, size_t b, uint64_t *rng,
+                              double *mae, struct rb_err *err)
+{
+	if (p->dn != NULL) {
+		const double *y = NULL;
+		enum rb_code rc = train_dnnl_forward(p->dn, batch, b, rng, &y, err);
+		if (rc != RB_OK)
+			return rc;
+		*mae = train_dnnl_loss_mae(p->dn, batch);
+		return RB_OK;
+	}
+	if (rng != NULL)
+		train_forward_noisy(p->net, p->tape, batch, b, rng);
+	else
+		train_forward(p->net, p->tape, batch, b);
+	*mae = train_loss_mae(p->tape, batch);
+	return RB_OK;
+}
+
+static double pass_reg(const struct pass *p)
+{
+	return p->dn != NULL ? train_dnnl_loss_reg(p->dn) : train_loss_reg(p->net, p->tape);
+}
+
+/* net->g += the gradient of the last pass_loss (net is p's). */
+static enum rb_code pass_backward(struct pass *p, struct train_net *net, struct rb_err *err)
+{
+	RB_ASSERT(net == p->net);
+	if (p->dn != NULL)
+		return train_dnnl_backward(p->dn, net, NULL, err);
+	train_backward(net, p->tape, NULL);
+	return RB_OK;
+}
 
 static double now_seconds(void)
 {
@@ -36,29 +111,35 @@ static void gather(double *batch, const struct train_data *d, const size_t *star
 		       per * sizeof *batch);
 }
 
-/* Mean MAE over the windows starts[0..n) (inference form), in batches of B. */
-static double set_loss(const struct train_net *net, struct train_tape *tape, double *batch,
-                       const struct train_data *d, const size_t *starts, size_t n, size_t B)
+/* *loss = the mean MAE over the windows starts[0..n) (inference form), in batches of B. */
+static enum rb_code set_loss(struct pass *p, double *batch, const struct train_data *d,
+                             const size_t *starts, size_t n, size_t B, double *loss,
+                             struct rb_err *err)
 {
 	double sum = 0.0;
 	for (size_t w = 0; w < n; w += B) {
 		size_t b = n - w < B ? n - w : B;
+		double mae = 0.0;
 		gather(batch, d, starts + w, NULL, b);
-		train_forward(net, tape, batch, b);
-		sum += train_loss_mae(tape, batch) * (double)b;
+		enum rb_code rc = pass_loss(p, batch, b, NULL, &mae, err);
+		if (rc != RB_OK)
+			return rc;
+		sum += mae * (double)b;
 	}
-	return n > 0 ? sum / (double)n : 0.0;
+	*loss = n > 0 ? sum / (double)n : 0.0;
+	return RB_OK;
 }
 
 double trainer_val_loss(const struct train_net *net, const struct train_data *d, size_t batch)
 {
 	struct rb_err err = {0};
-	struct train_tape *tape = NULL;
+	struct pass p;
 	double *buf = malloc(batch * d->T * d->C * sizeof *buf);
 	double loss = NAN;
-	if (buf != NULL && train_tape_new(&tape, net, batch, &err) == RB_OK)
-		loss = set_loss(net, tape, buf, d, d->val_start, d->n_val, batch);
-	train_tape_free(tape);
+	if (buf != NULL && pass_new(&p, net, TRAINER_PATH_REF, batch, &err) == RB_OK) {
+		set_loss(&p, buf, d, d->val_start, d->n_val, batch, &loss, &err);
+		pass_free(&p);
+	}
 	free(buf);
 	return loss;
 }
@@ -70,12 +151,14 @@ enum rb_code trainer_run(struct train_net *net, const struct train_data *d,
 	memset(r, 0, sizeof *r);
 	if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0) || !(o->weight_decay >= 0))
 		return rb_err_set(err, RB_E_INPUT, "epochs, batch and learning rate must be > 0");
+	if ((unsigned)o->path >= TRAINER_PATH_COUNT)
+		return rb_err_set(err, RB_E_INPUT, "unknown training path %d", (int)o->path);
 	if (net->m->in_T != d->T || net->m->in_C != d->C)
 		return rb_err_set(err, RB_E_INPUT, "the model takes [%zu, %zu] windows, the data has "
 		                  "[%zu, %zu]", net->m->in_T, net->m->in_C, d->T, d->C);
 	struct adamw_config cfg = {o->lr, 0.9, 0.999, 1e-7, o->weight_decay};
 	struct adamw *opt = NULL;
-	struct train_tape *tape = NULL;
+	struct pass pass = {0};
 	size_t per = d->T * d->C;
 	double *batch = malloc(o->batch * per * sizeof *batch);
 	double *best = malloc(net->n * sizeof *best);
@@ -85,8 +168,12 @@ enum rb_code trainer_run(struct train_net *net, const struct train_data *d,
 		rc = rb_err_set(err, RB_E_NOMEM, "out of memory");
 	if (rc == RB_OK)
 		rc = adamw_new(&opt, net->n, &cfg, err);
+	if (rc == RB_OK && o->path == TRAINER_PATH_DNNL && o->threads > 0 &&
+	    train_dnnl_set_threads(o->threads) != 0 && o->threads > 1)
+		rc = rb_err_set(err, RB_E_INPUT, "%zu threads: this oneDNN has no OpenMP runtime to set",
+		                o->threads);
 	if (rc == RB_OK)
-		rc = train_tape_new(&tape, net, o->batch, err);
+		rc = pass_new(&pass, net, o->path, o->batch, err);
 	if (rc != RB_OK)
 		goto done;
 	for (size_t w = 0; w < d->n_train; w++)
@@ -109,17 +196,24 @@ enum rb_code trainer_run(struct train_net *net, const struct train_data *d,
 		double sum = 0.0;
 		for (size_t w = 0; w < d->n_train; w += o->batch) {
 			size_t b = d->n_train - w < o->batch ? d->n_train - w : o->batch;
+			double mae = 0.0;
 			gather(batch, d, d->train_start, order + w, b);
-			train_forward_noisy(net, tape, batch, b, &noise_rng);
-			double loss = train_loss_mae(tape, batch) + train_loss_reg(net, tape);
-			sum += loss * (double)b;
+			rc = pass_loss(&pass, batch, b, &noise_rng, &mae, err);
+			if (rc != RB_OK)
+				goto done;
+			sum += (mae + pass_reg(&pass)) * (double)b;
 			train_net_zero_grad(net);
-			train_backward(net, tape, NULL);
+			rc = pass_backward(&pass, net, err);
+			if (rc != RB_OK)
+				goto done;
 			adamw_step(opt, net->w, net->g, net->trainable);
 			r->steps++;
 		}
 		double train_loss = sum / (double)d->n_train;
-		double val = set_loss(net, tape, batch, d, d->val_start, d->n_val, o->batch);
+		double val = NAN;
+		rc = set_loss(&pass, batch, d, d->val_start, d->n_val, o->batch, &val, err);
+		if (rc != RB_OK)
+			goto done;
 		if (!isfinite(train_loss) || !isfinite(val)) {
 			rc = rb_err_set(err, RB_E_INTERNAL, "epoch %zu: the loss is not finite (train %g, "
 			                "validation %g): try a smaller --lr", e, train_loss, val);
@@ -145,7 +239,7 @@ enum rb_code trainer_run(struct train_net *net, const struct train_data *d,
 	memcpy(net->w, best, net->n * sizeof *best);
 done:
 	adamw_free(opt);
-	train_tape_free(tape);
+	pass_free(&pass);
 	free(batch);
 	free(best);
 	free(order);

@@ -1,13 +1,13 @@
 /*
- * trainer: the training loop of rb-aioutliers-train on the plain-C
- * reference path (train_ref.h): shuffled mini-batches of the training
+ * trainer: the training loop of rb-aioutliers-train, on the plain-C
+ * reference path (train_ref.h) or the oneDNN path (train_dnnl.h): shuffled mini-batches of the training
  * windows, the noisy training forward (Dropout, GaussianNoise), MAE plus the
  * old model's regularisers, AdamW, the validation MAE (inference form) after
  * each epoch, early stopping on it (the best epoch's weights are kept); then
  * the threshold calibration with the service's own code (engine.c's
  * reconstruction, score.c's score) on each file's validation rows.
- * Deterministic: the order and the noise come from the seed. Not the data,
- * not the files, not the oneDNN training path.
+ * Deterministic: the order and the noise come from the seed (the same draws
+ * on both paths). Not the data, not the files.
  */
 #ifndef RB_TRAINER_H
 #define RB_TRAINER_H
@@ -20,6 +20,19 @@
 #include "rb/train/train_data.h"
 #include "rb/train/train_net.h"
 
+/* Which forward and backward the loop runs (the recipe is the same). */
+enum trainer_path {
+	TRAINER_PATH_REF,  /* train_ref.c, double precision: the default */
+	TRAINER_PATH_DNNL, /* train_dnnl.c, oneDNN float32 */
+};
+#define TRAINER_PATH_COUNT 2
+
+/* The paths' names as the command spells them ("ref", "dnnl"), in enum order, NULL after. */
+extern const char *const trainer_path_names[TRAINER_PATH_COUNT + 1];
+
+/* 0 and *out when s[0..len) is a path's name (exact); -1 otherwise, s NULL too. */
+int trainer_path_parse(const char *s, size_t len, enum trainer_path *out);
+
 struct trainer_options {
 	size_t epochs;   /* most epochs (>= 1) */
 	size_t batch;    /* windows per step (>= 1) */
@@ -31,6 +44,10 @@ struct trainer_options {
 	void (*progress)(void *ctx, size_t epoch, size_t epochs, double train_loss, double val_loss,
 	                 double seconds, int best);
 	void *ctx;
+	enum trainer_path path; /* zero-initialised: the reference path */
+	/* The oneDNN path's OpenMP threads (train_dnnl_set_threads, process-wide); 0 = OpenMP's
+	 * default (OMP_NUM_THREADS, else every core). The reference path runs on one thread. */
+	size_t threads;
 };
 
 struct trainer_result {
