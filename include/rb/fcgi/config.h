@@ -51,6 +51,7 @@ struct rb_config {
 	unsigned druid_connect_timeout_ms;
 	unsigned druid_timeout_ms;          /* whole Druid request */
 	unsigned long long druid_max_response_bytes;
+	char druid_datasources[1024];       /* tables a query may read: names, auto, * (druid_policy.h) */
 	unsigned long long max_body_bytes;  /* request body cap (413 above it) */
 	char default_metric[64];            /* metric analysed when the request names none */
 	char default_model[64];             /* model used when the request names none; "" = none */
