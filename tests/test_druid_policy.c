@@ -358,8 +358,9 @@ static void depth(void)
 	json_decref(q);
 	q = deep_query(DRUID_QUERY_MAX_DEPTH, "javascript");
 	CHECK(druid_policy_check(p, q, &err) == RB_E_INPUT);
-	CHECKF(strstr(err.msg, "(filter.f.f.f.f.f.f") != NULL && strstr(err.msg, "...") != NULL,
-	       "%s", err.msg); /* the path, cut */
+	CHECKF(strstr(err.msg, "(filter.f.f.f.f.f.f") != NULL &&
+	               strstr(err.msg, ".f... has type \"javascript\")") != NULL,
+	       "%s", err.msg); /* the path, cut, and nothing after the cut */
 	json_decref(q);
 	q = deep_query(DRUID_QUERY_MAX_DEPTH + 1, "selector");
 	CHECK(druid_policy_check(p, q, &err) == RB_E_TOO_LARGE);

@@ -213,8 +213,11 @@ struct path {
 	size_t len;
 };
 
-/* Appends a segment; returns the length to restore. A path too long for the buffer ends in "...". */
-static size_t path_push(struct path *pa, const char *fmt_key, size_t index, int is_index)
+/*
+ * Appends a segment (a key, or "[index]" when is_index); returns the length to restore
+ * with path_pop. A path too long for the buffer ends in "..." and grows no further.
+ */
+static size_t path_push(struct path *pa, const char *key, size_t index, int is_index)
 {
 	size_t old = pa->len;
 	if (pa->len + 4 >= sizeof pa->text)
@@ -224,13 +227,13 @@ static size_t path_push(struct path *pa, const char *fmt_key, size_t index, int 
 		snprintf(seg, sizeof seg, "[%zu]", index);
 	} else {
 		char q[QUOTE_MAX];
-		druid_clean_text(q, sizeof q, fmt_key, strlen(fmt_key));
+		druid_clean_text(q, sizeof q, key, strlen(key));
 		snprintf(seg, sizeof seg, "%s%s", pa->len > 0 ? "." : "", q);
 	}
 	size_t sl = strlen(seg);
 	if (pa->len + sl + 4 >= sizeof pa->text) {
 		memcpy(pa->text + pa->len, "...", 4);
-		pa->len += 3;
+		pa->len = sizeof pa->text - 1; /* cut: deeper segments are not added after "..." */
 		return old;
 	}
 	memcpy(pa->text + pa->len, seg, sl + 1);
