@@ -231,6 +231,11 @@ static void refusals(void)
 		{"\"rb_flow\"", ",\"filter\":{\"type\":\"selector\",\"dimension\":\"type\","
 		 "\"value\":\"javascript\"}", NULL},
 		{"\"rb_flow\"", ",\"filter\":{\"type\":[\"javascript\"]}", NULL},
+		/* keys the policy reads, in another case */
+		{"\"rb_flow\"", ",\"DataSource\":\"secret\"",
+		 "query key 'DataSource' is not allowed (write dataSource)"},
+		{"\"rb_flow\"", ",\"CONTEXT\":{\"priority\":1}",
+		 "query key 'CONTEXT' is not allowed (write context)"},
 		/* context */
 		{"\"rb_flow\"", ",\"context\":{\"timeout\":1000,\"skipEmptyBuckets\":\"true\"}", NULL},
 		{"\"rb_flow\"", ",\"context\":[]", "query context must be an object"},

@@ -385,6 +385,21 @@ enum rb_code druid_policy_check(const struct druid_policy *p, const json_t *quer
 {
 	if (!json_is_object(query))
 		return rb_err_set(err, RB_E_INPUT, "the query must be a JSON object");
+	/* A key that differs from one the policy reads only in case would be a second reading
+	 * for a case-insensitive parser: refused, so Druid cannot see what the policy did not. */
+	static const char *const watched[] = {"dataSource", "context"};
+	const char *k;
+	const json_t *v;
+	json_object_foreach((json_t *)query, k, v) {
+		for (size_t i = 0; i < sizeof watched / sizeof watched[0]; i++) {
+			if (strcasecmp(k, watched[i]) != 0 || strcmp(k, watched[i]) == 0)
+				continue;
+			char q[QUOTE_MAX];
+			druid_clean_text(q, sizeof q, k, strlen(k));
+			return rb_err_set(err, RB_E_INPUT,
+			                  "query key '%s' is not allowed (write %s)", q, watched[i]);
+		}
+	}
 	struct path pa = {{0}, 0};
 	enum rb_code rc = no_javascript(query, 1, &pa, err);
 	if (rc != RB_OK)
