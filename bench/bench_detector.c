@@ -1,16 +1,16 @@
 /*
  * bench_detector: time per series of the default detector (the novelty
  * method), the robust one and the legacy one (iforest-legacy), one thread, on synthetic series of 60,
- * 1,440, 10,080 and 100,000 rows (1-minute spacing, a daily cycle, noise,
+ * 1,440, 10,080, 100,000 and 1,000,000 rows (1-minute spacing, a daily cycle, noise,
  * a trend, a level shift and a few spikes; fixed PRNG seed). Prints a table
  * with CPU milliseconds per series (thread CPU time, so other processes on
  * the machine do not inflate it), wall milliseconds, and the legacy/default
  * ratio measured in the same run.
  *
  * Usage: bench_detector [-n N] [-d NAME]   (-n: only that size, one run of
- * one detector alone, default unless -d names robust: for measuring its
- * peak memory with /usr/bin/time -v; the legacy smoothing is O(n^2) and
- * would dominate)
+ * one detector alone, default unless -d names robust or iforest-legacy: for
+ * timing one detector at another size or measuring its peak memory with
+ * /usr/bin/time -v)
  * A tool, not a test: no assertion on time.
  */
 #include <math.h>
@@ -96,16 +96,18 @@ static void time_one(detect_fn fn, double sens, const double *x, const double *t
 
 int main(int argc, char **argv)
 {
-	size_t sizes[] = {60, 1440, 10080, 100000};
+	size_t sizes[] = {60, 1440, 10080, 100000, 1000000};
 	size_t nsizes = sizeof sizes / sizeof sizes[0];
 	int single = 0;
 	detect_fn only = novelty_detect;
 	if (argc == 5 && strcmp(argv[3], "-d") == 0) {
 		if (strcmp(argv[4], DETECTOR_ROBUST) == 0)
 			only = robust_detect;
+		else if (strcmp(argv[4], DETECTOR_LEGACY) == 0)
+			only = legacy_detect;
 		else if (strcmp(argv[4], DETECTOR_DEFAULT) != 0 &&
 		         strcmp(argv[4], DETECTOR_NOVELTY) != 0) {
-			fprintf(stderr, "usage: bench_detector [-n N] [-d default|robust]\n");
+			fprintf(stderr, "usage: bench_detector [-n N] [-d default|robust|iforest-legacy]\n");
 			return 2;
 		}
 		argc = 3;
@@ -114,14 +116,14 @@ int main(int argc, char **argv)
 		char *end;
 		unsigned long long v = strtoull(argv[2], &end, 10);
 		if (*end != '\0' || v == 0 || v > 10000000ULL) {
-			fprintf(stderr, "usage: bench_detector [-n N] [-d default|robust]\n");
+			fprintf(stderr, "usage: bench_detector [-n N] [-d default|robust|iforest-legacy]\n");
 			return 2;
 		}
 		sizes[0] = (size_t)v;
 		nsizes = 1;
 		single = 1;
 	} else if (argc != 1) {
-		fprintf(stderr, "usage: bench_detector [-n N] [-d default|robust]\n");
+		fprintf(stderr, "usage: bench_detector [-n N] [-d default|robust|iforest-legacy]\n");
 		return 2;
 	}
 	printf("%8s | %12s %12s %7s | %12s %12s %7s | %12s %12s %7s | %8s\n", "rows",
@@ -140,6 +142,8 @@ int main(int argc, char **argv)
 		size_t f1 = 0, f2 = 0, f3 = 0;
 		if (single && only == robust_detect)
 			time_one(robust_detect, NAN, x, t, n, 0, 1, &c3, &w3, &f3);
+		else if (single && only == legacy_detect)
+			time_one(legacy_detect, DETECTOR_LEGACY_SENSITIVITY, x, t, n, 0, 1, &c2, &w2, &f2);
 		else
 			time_one(novelty_detect, NAN, x, t, n, single ? 0 : 0.3, single ? 1 : 10000, &c1,
 			         &w1, &f1);

@@ -19,6 +19,7 @@
 #include "rb/fcgi/druid_slots.h"
 #include "rb/fcgi/http_status.h"
 #include "rb/druid/druid_client.h"
+#include "rb/druid/druid_policy.h"
 #include "rb/druid/druid_query.h"
 #include "rb/detect/engine.h"
 #include "rb/fcgi/form.h"
@@ -34,6 +35,7 @@ struct app {
 	struct pool_board *board;       /* borrowed, may be NULL (no Druid-wait limit) */
 	struct infer **runners;         /* [reg->n], one per model */
 	struct druid *druid;
+	struct druid_policy *policy;    /* what a client's query may ask of Druid */
 };
 
 void app_free(struct app *app)
@@ -45,6 +47,7 @@ void app_free(struct app *app)
 			infer_free(app->runners[i]);
 	free(app->runners);
 	druid_free(app->druid);
+	druid_policy_free(app->policy);
 	free(app);
 }
 
@@ -76,10 +79,18 @@ enum rb_code app_new(struct app **out, const struct rb_config *cfg, const struct
 	                           (long)cfg->druid_timeout_ms,
 	                           (size_t)cfg->druid_max_response_bytes, NULL};
 	enum rb_code rc = druid_new(&app->druid, &dopts, err);
+	if (rc == RB_OK)
+		rc = druid_policy_new(&app->policy, cfg->druid_datasources, cfg->druid_timeout_ms, err);
+	for (size_t i = 0; rc == RB_OK && i < reg->n; i++)
+		rc = druid_policy_add_template(app->policy, reg->entries[i].druid, err);
 	if (rc != RB_OK) {
 		app_free(app);
 		return rc;
 	}
+	char allowed[256];
+	druid_policy_describe(app->policy, allowed, sizeof allowed);
+	log_msg(strcmp(allowed, "none") == 0 ? LOG_LVL_WARN : LOG_LVL_DEBUG, NULL,
+	        "druid_datasources = %s: queries may read %s", cfg->druid_datasources, allowed);
 	*out = app;
 	return RB_OK;
 }
@@ -181,8 +192,8 @@ static enum rb_code fetch_series_text(struct app *app, const struct rb_request *
 	long long history_ms = app->cfg->history_ms;
 	if (rq->has_history && rq->history_ms < history_ms)
 		history_ms = rq->history_ms;
-	enum rb_code rc = druid_query_prepare_history(
-		rq->query, rq->query_len, model != NULL ? model->druid : NULL, 0,
+	enum rb_code rc = druid_query_prepare_policy(
+		rq->query, rq->query_len, model != NULL ? model->druid : NULL, app->policy, 0,
 		(int64_t)history_ms, app->cfg->history_max_rows, h, &body, &body_len, err);
 	if (rc != RB_OK)
 		return rc;

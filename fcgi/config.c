@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "rb/base/assert.h"
+#include "rb/druid/druid_policy.h"
 #include "rb/fcgi/names.h"
 #include "rb/input/period.h"
 #include "rb/fcgi/strnum.h"
@@ -304,6 +305,16 @@ static enum rb_code parse_model_name(const struct config_key *k, const char *v, 
 	return set_string(k, v, len, cfg, err);
 }
 
+static enum rb_code parse_datasources(const struct config_key *k, const char *v, size_t len,
+                                      const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	(void)dir;
+	enum rb_code rc = druid_policy_list_check(v, len, err);
+	if (rc != RB_OK)
+		return rc;
+	return set_string(k, v, len, cfg, err);
+}
+
 static enum rb_code parse_metric_name(const struct config_key *k, const char *v, size_t len,
                                       const char *dir, struct rb_config *cfg, struct rb_err *err)
 {
@@ -579,6 +590,17 @@ static const struct config_key keys[] = {
 	 "every slot's holder has already waited on Druid longer than this (the broker looks "
 	 "stalled). Ordinary concurrency against a fast broker is absorbed by this short wait "
 	 "instead of being refused."},
+	{"druid_datasources", parse_datasources, format_string, OFF(druid_datasources), 0, 0, 0, 0,
+	 NULL, "auto", "auto, * or table names, separated by commas (auto may be one of them)",
+	 "Druid tables a request's query may read. auto: the tables the loaded models' Druid "
+	 "templates name in their dataSources list (the shipped traffic template names "
+	 "rb_flow), computed when a worker starts, so again after SIGHUP; *: any table. Any "
+	 "other dataSource (another table, lookup, query, inline, external, join, a union "
+	 "with a table not allowed) is refused with HTTP 400, as are javascript aggregators, "
+	 "filters, post-aggregators and extraction functions anywhere in a query and the "
+	 "context keys priority, lane and brokerService. A query's context.timeout is "
+	 "lowered to druid_timeout_ms (and set when absent) so that Druid stops when the "
+	 "service stops waiting. See docs/DRUID.md."},
 	{"max_body_bytes", parse_bytes, format_bytes, OFF(max_body_bytes), 1ull << 10, 1ull << 30,
 	 0, 0, NULL, "16M", NULL,
 	 "Largest request body accepted, in bytes (suffix K, M or G); a larger one is refused "

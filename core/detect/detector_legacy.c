@@ -80,7 +80,12 @@ enum rb_code legacy_detect(const double *x, const double *t, size_t n, double se
 		free(feat);
 		return RB_OK;
 	}
-	smooth_legacy(filled, n, expected);
+	enum rb_code rc = smooth_legacy(filled, n, expected, err);
+	if (rc != RB_OK) {
+		free(filled);
+		free(feat);
+		return rc;
+	}
 	for (size_t i = 0; i < n; i++) {
 		double *f = feat + i * LEGACY_FEATURES;
 		double dev = filled[i] - expected[i];
@@ -99,7 +104,7 @@ enum rb_code legacy_detect(const double *x, const double *t, size_t n, double se
 	}
 	struct iforest_params p = {.trees = LEGACY_TREES, .max_samples = LEGACY_SAMPLES,
 	                           .seed = LEGACY_SEED};
-	enum rb_code rc = iforest_score(feat, n, LEGACY_FEATURES, &p, score, err);
+	rc = iforest_score(feat, n, LEGACY_FEATURES, &p, score, err);
 	if (rc != RB_OK) {
 		free(filled);
 		free(feat);

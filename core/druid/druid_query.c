@@ -18,6 +18,7 @@
 
 #include "druid_private.h"
 #include "rb/base/assert.h"
+#include "rb/druid/druid_policy.h"
 #include "rb/input/civil.h"
 #include "rb/input/period.h"
 #include "rb/model/model.h"
@@ -36,6 +37,7 @@
 struct druid_template {
 	json_t *aggregations;      /* new: non-empty array of objects */
 	json_t *post_aggregations; /* new: array of objects, may be empty */
+	json_t *data_sources;      /* new: array of table names (strings), may be empty */
 };
 
 void druid_clean_text(char *dst, size_t cap, const char *src, size_t len)
@@ -372,12 +374,13 @@ static enum rb_code template_from_doc(struct druid_template **out, json_t *doc,
 	json_t *v;
 	json_object_foreach(doc, k, v) {
 		if (strcmp(k, "version") != 0 && strcmp(k, "description") != 0 &&
-		    strcmp(k, "aggregations") != 0 && strcmp(k, "postAggregations") != 0) {
+		    strcmp(k, "aggregations") != 0 && strcmp(k, "postAggregations") != 0 &&
+		    strcmp(k, "dataSources") != 0) {
 			char q[QUOTE_MAX];
 			quote(q, sizeof q, k);
 			return rb_err_set(err, RB_E_MODEL,
 			                  "unknown key \"%s\" (known: version, description, "
-			                  "aggregations, postAggregations)",
+			                  "dataSources, aggregations, postAggregations)",
 			                  q);
 		}
 	}
@@ -393,6 +396,23 @@ static enum rb_code template_from_doc(struct druid_template **out, json_t *doc,
 	json_t *post = json_object_get(doc, "postAggregations");
 	if (post != NULL && !json_is_array(post))
 		return rb_err_set(err, RB_E_MODEL, "\"postAggregations\" must be an array");
+	/* The tables the template is written for: druid_datasources = auto allows them. */
+	json_t *sources = json_object_get(doc, "dataSources");
+	if (sources != NULL && !json_is_array(sources))
+		return rb_err_set(err, RB_E_MODEL, "\"dataSources\" must be an array of table names");
+	if (sources != NULL) {
+		size_t i;
+		const json_t *e;
+		json_array_foreach(sources, i, e) {
+			if (!json_is_string(e) ||
+			    !druid_policy_name_ok(json_string_value(e), json_string_length(e)) ||
+			    strlen(json_string_value(e)) != json_string_length(e))
+				return rb_err_set(err, RB_E_MODEL,
+				                  "dataSources[%zu] is not a table name (1 to %d printable "
+				                  "ASCII characters, no blanks or commas)",
+				                  i, DRUID_POLICY_NAME_MAX);
+		}
+	}
 
 	json_t *names = json_object(); /* new: output names seen */
 	if (names == NULL)
@@ -409,7 +429,8 @@ static enum rb_code template_from_doc(struct druid_template **out, json_t *doc,
 		return rb_err_set(err, RB_E_NOMEM, "out of memory");
 	t->aggregations = json_incref(aggs);
 	t->post_aggregations = post != NULL ? json_incref(post) : json_array();
-	if (t->post_aggregations == NULL) {
+	t->data_sources = sources != NULL ? json_incref(sources) : json_array();
+	if (t->post_aggregations == NULL || t->data_sources == NULL) {
 		druid_template_free(t);
 		return rb_err_set(err, RB_E_NOMEM, "out of memory");
 	}
@@ -480,7 +501,19 @@ void druid_template_free(struct druid_template *t)
 		return;
 	json_decref(t->aggregations);
 	json_decref(t->post_aggregations);
+	json_decref(t->data_sources);
 	free(t);
+}
+
+size_t druid_template_datasource_count(const struct druid_template *t)
+{
+	return json_array_size(t->data_sources);
+}
+
+const char *druid_template_datasource(const struct druid_template *t, size_t i)
+{
+	RB_ASSERT(i < json_array_size(t->data_sources));
+	return json_string_value(json_array_get(t->data_sources, i));
 }
 
 static int has_name(const json_t *arr, const char *name)
@@ -617,6 +650,17 @@ enum rb_code druid_query_prepare_history(const char *text, size_t len,
                                          struct druid_history *h, char **body,
                                          size_t *body_len, struct rb_err *err)
 {
+	return druid_query_prepare_policy(text, len, t, NULL, max_bytes, history_ms,
+	                                  history_max_rows, h, body, body_len, err);
+}
+
+enum rb_code druid_query_prepare_policy(const char *text, size_t len,
+                                        const struct druid_template *t,
+                                        const struct druid_policy *p, size_t max_bytes,
+                                        int64_t history_ms, size_t history_max_rows,
+                                        struct druid_history *h, char **body,
+                                        size_t *body_len, struct rb_err *err)
+{
 	*body = NULL;
 	*body_len = 0;
 	memset(h, 0, sizeof *h);
@@ -625,6 +669,14 @@ enum rb_code druid_query_prepare_history(const char *text, size_t len,
 	enum rb_code rc = druid_query_parse(&q, text, len, max_bytes, err);
 	if (rc != RB_OK)
 		return rc;
+	int changed = 0; /* the policy lowered or added context.timeout */
+	if (p != NULL) {
+		rc = druid_policy_apply(p, q, &changed, err);
+		if (rc != RB_OK) {
+			json_decref(q);
+			return rc;
+		}
+	}
 	json_t *ext = NULL; /* new, or NULL without history */
 	if (history_ms > 0) {
 		rc = druid_query_add_history(&ext, q, history_ms, history_max_rows, h, err);
@@ -633,7 +685,7 @@ enum rb_code druid_query_prepare_history(const char *text, size_t len,
 			return rc;
 		}
 	}
-	if (t == NULL && ext == NULL) {
+	if (t == NULL && ext == NULL && !changed) {
 		json_decref(q);
 		char *copy = malloc(len + 1);
 		if (copy == NULL)
@@ -648,11 +700,15 @@ enum rb_code druid_query_prepare_history(const char *text, size_t len,
 	if (t != NULL)
 		rc = druid_query_rewrite(&out, ext != NULL ? ext : q, t, err);
 	else
-		out = json_incref(ext);
+		out = json_incref(ext != NULL ? ext : q);
 	json_decref(q);
 	json_decref(ext);
-	if (rc != RB_OK)
+	if (rc == RB_OK && p != NULL && t != NULL)
+		rc = druid_policy_check(p, out, err); /* the template's part too */
+	if (rc != RB_OK) {
+		json_decref(out);
 		return rc;
+	}
 	rc = druid_query_dump(out, body, body_len, max_bytes, err);
 	json_decref(out);
 	return rc;

@@ -55,6 +55,25 @@ static const char *jstr(json_t *o, const char *key)
 
 static char *shared_text(const char *rel) { return tu_read_file(tu_shared(rel), NULL); }
 
+/* The stack's druid_timeout_ms (svc.c's default; main sets it): the query policy lowers
+ * context.timeout to it. */
+static long druid_timeout_ms = 4000;
+
+/* q (a query) as the policy sends it: context.timeout lowered or set to druid_timeout_ms. */
+static json_t *clamped(json_t *q)
+{
+	json_t *ctx = json_object_get(q, "context");
+	if (ctx == NULL) {
+		ctx = json_object();
+		json_object_set_new(q, "context", ctx);
+	}
+	json_t *t = json_object_get(ctx, "timeout");
+	if (t == NULL || !json_is_integer(t) || json_integer_value(t) > druid_timeout_ms ||
+	    json_integer_value(t) == 0)
+		json_object_set_new(ctx, "timeout", json_integer(druid_timeout_ms));
+	return q;
+}
+
 /* POSTs a form built from name/value pairs (values base64-encoded). */
 static void post_form(const char *path, struct svc_http *h, const char *name, const char *value,
                       const char *name2, const char *value2)
@@ -161,13 +180,14 @@ static void test_queries(void)
 	expect_success(&h, "traffic", 60);
 	svc_http_free(&h);
 	char *got = svc_emulator_last_query(&st);
-	json_t *jg = json_loads(got, 0, NULL), *je = json_loads(expected, 0, NULL);
+	json_t *jg = json_loads(got, 0, NULL), *je = clamped(json_loads(expected, 0, NULL));
 	EXPECT(jg != NULL && je != NULL && json_equal(jg, je), "rewritten query differs: %s", got);
 	json_decref(jg);
 	json_decref(je);
 	free(got);
 
-	/* Default detector, history off: the caller's query unchanged, history_rows 0. */
+	/* Default detector, history off: the caller's query unchanged but for the clamped
+	 * context.timeout (90000 -> 4000), history_rows 0. */
 	body = svc_form("query", query, "history", "PT0S", NULL);
 	svc_post(&st, "/api/v1/outliers", NULL, body, strlen(body), &h);
 	free(body);
@@ -180,7 +200,7 @@ static void test_queries(void)
 	svc_http_free(&h);
 	got = svc_emulator_last_query(&st);
 	jg = json_loads(got, 0, NULL);
-	je = json_loads(query, 0, NULL);
+	je = clamped(json_loads(query, 0, NULL));
 	EXPECT(jg != NULL && je != NULL && json_equal(jg, je), "query was changed: %s", got);
 	json_decref(jg);
 	json_decref(je);
@@ -309,7 +329,7 @@ static void expect_history(const char *query, const char *model, const char *his
 	free(t1);
 
 	char *got = svc_emulator_last_query(&st);
-	json_t *jg = json_loads(got, 0, NULL), *jq = json_loads(query, 0, NULL);
+	json_t *jg = json_loads(got, 0, NULL), *jq = clamped(json_loads(query, 0, NULL));
 	EXPECT(jg != NULL && jq != NULL, "%s", got);
 	json_t *iv = json_loads(want_intervals, 0, NULL);
 	EXPECT(json_equal(json_object_get(jg, "intervals"), iv), "intervals sent: %s",
@@ -382,6 +402,86 @@ static void test_history(int quick)
 	free(bad);
 	free(query);
 	svc_restart_emulator(&st, NULL);
+}
+
+/*
+ * The Druid query policy (docs/DRUID.md): each refusal is a 400 naming what was refused,
+ * for the default detector and the model alike, and never reaches the emulator; an
+ * allowed query still answers, its context.timeout lowered to druid_timeout_ms.
+ */
+static void test_policy(void)
+{
+	static const char head[] =
+		"{\"queryType\":\"timeseries\",\"granularity\":\"minute\","
+		"\"intervals\":[\"2023-09-21T09:00:00Z/2023-09-21T10:00:00Z\"],";
+	static const char aggs[] =
+		"\"aggregations\":[{\"type\":\"longSum\",\"name\":\"bytes\","
+		"\"fieldName\":\"sum_bytes\"}]";
+	static const struct {
+		const char *rest; /* after head: dataSource, aggregations, context... */
+		const char *model;
+		const char *msg;
+	} refused[] = {
+		{"\"dataSource\":\"secret\",%s}", NULL,
+		 "dataSource 'secret' is not in druid_datasources"},
+		{"\"dataSource\":\"secret\",%s}", "traffic",
+		 "dataSource 'secret' is not in druid_datasources"},
+		{"\"dataSource\":{\"type\":\"lookup\",\"lookup\":\"users\"},%s}", NULL,
+		 "dataSource of type 'lookup' is not allowed"},
+		{"\"dataSource\":{\"type\":\"union\",\"dataSources\":[\"rb_flow\",\"secret\"]},%s}",
+		 NULL, "dataSource 'secret' is not in druid_datasources"},
+		{"\"dataSource\":{\"type\":\"query\",\"query\":{}},%s}", "traffic",
+		 "dataSource of type 'query' is not allowed"},
+		{"\"dataSource\":\"rb_flow\",\"aggregations\":[{\"type\":\"filtered\",\"filter\":"
+		 "{\"type\":\"and\",\"fields\":[{\"type\":\"selector\",\"dimension\":\"a\","
+		 "\"value\":\"b\"},{\"type\":\"javascript\",\"dimension\":\"a\",\"function\":"
+		 "\"function(x){return true}\"}]},\"aggregator\":{\"type\":\"count\",\"name\":"
+		 "\"n\"}}]%.0s}",
+		 NULL,
+		 "javascript is not allowed in a query (aggregations[0].filter.fields[1] has type "
+		 "\"javascript\")"},
+		{"\"dataSource\":\"rb_flow\",%s,\"context\":{\"priority\":100}}", NULL,
+		 "query context.priority is not allowed"},
+		{"\"dataSource\":\"rb_flow\",%s,\"context\":{\"lane\":\"fast\"}}", "traffic",
+		 "query context.lane is not allowed"},
+	};
+	/* Allowed: rb_flow as a table object, a timeout above druid_timeout_ms lowered. */
+	struct svc_http h;
+	char q[1024];
+	snprintf(q, sizeof q,
+	         "%s\"dataSource\":{\"type\":\"table\",\"name\":\"rb_flow\"},%s,"
+	         "\"context\":{\"timeout\":600000}}",
+	         head, aggs);
+	char *body = svc_form("query", q, "history", "PT0S", NULL);
+	svc_post(&st, "/api/v1/outliers", NULL, body, strlen(body), &h);
+	free(body);
+	expect_success(&h, "default", 60);
+	svc_http_free(&h);
+	char *got = svc_emulator_last_query(&st);
+	json_t *jg = json_loads(got, 0, NULL);
+	json_t *t = json_object_get(json_object_get(jg, "context"), "timeout");
+	EXPECT(json_integer_value(t) == druid_timeout_ms, "context.timeout sent: %s", got);
+	json_decref(jg);
+	free(got);
+
+	/* Refused: the emulator's last query stays the allowed one. */
+	char *before = svc_emulator_last_query(&st);
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		char rest[1024], rq[2048];
+		snprintf(rest, sizeof rest, refused[i].rest, aggs);
+		snprintf(rq, sizeof rq, "%s%s", head, rest);
+		if (refused[i].model != NULL)
+			post_form("/api/v1/outliers", &h, "query", rq, "model", refused[i].model);
+		else
+			post_form("/api/v1/outliers", &h, "query", rq, NULL, NULL);
+		expect_error(&h, 400, refused[i].msg);
+		svc_http_free(&h);
+		char *after = svc_emulator_last_query(&st);
+		EXPECT(strcmp(before, after) == 0, "refused query %zu reached Druid: %s", i, after);
+		free(after);
+	}
+	free(before);
+
 }
 
 static void test_errors(void)
@@ -612,6 +712,7 @@ static int run_valgrind(void)
 	o.workers = 1;
 	o.valgrind = 1;
 	o.druid_timeout_ms = 20000; /* everything is ~30x slower under valgrind */
+	druid_timeout_ms = o.druid_timeout_ms;
 	svc_start(&st, SVC_LIGHTTPD, &o);
 	test_health();
 	test_inline_data();
@@ -658,6 +759,7 @@ int main(int argc, char **argv)
 	test_inline_data();
 	test_queries();
 	test_history(0);
+	test_policy();
 	test_errors();
 	test_druid_failures();
 	test_load();

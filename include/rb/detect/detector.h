@@ -132,9 +132,14 @@ void novelty_params(double sensitivity, double *eps, double *kmax);
  * [1..h, h^2/4, h..1]/sum, w = max(int(0.05 n), min(n, int(5 + ln n))) made
  * odd, h = w / 2, edges padded by repetition. x must be finite; out[n] may
  * not alias x. With h = 0 (n = 1) out = x (the old code divided by zero
- * there).
+ * there). O(n) time and n + 2h + 1 doubles of scratch for any h; the old
+ * direct sum (tests/oracle/smooth_legacy_ref.c) to within rounding (the
+ * bound is in tests/test_smooth_legacy.c). RB_E_NOMEM is its only failure.
  */
-void smooth_legacy(const double *x, size_t n, double *out);
+enum rb_code smooth_legacy(const double *x, size_t n, double *out, struct rb_err *err);
+/* The same kernel with a given half-width h (any h >= 0, also h >= n). */
+enum rb_code smooth_legacy_h(const double *x, size_t n, size_t h, double *out,
+                             struct rb_err *err);
 /* The half-width h the legacy kernel uses for n rows. */
 size_t smooth_legacy_halfwidth(size_t n);
 

@@ -77,6 +77,14 @@ enum rb_code druid_template_parse(struct druid_template **out, const char *text,
 /* Frees a template; NULL is a no-op. */
 void druid_template_free(struct druid_template *t);
 
+/*
+ * The tables the template is written for (its optional "dataSources" list; 0
+ * without one): druid_datasources = auto allows them (druid_policy.h).
+ */
+size_t druid_template_datasource_count(const struct druid_template *t);
+/* Name i < druid_template_datasource_count(t); borrowed from t. */
+const char *druid_template_datasource(const struct druid_template *t, size_t i);
+
 /* 1 when the rewritten query yields a top-level column called name (an aggregation or post-aggregation). */
 int druid_template_provides(const struct druid_template *t, const char *name);
 
@@ -159,6 +167,23 @@ enum rb_code druid_query_prepare_history(const char *text, size_t len,
                                          int64_t history_ms, size_t history_max_rows,
                                          struct druid_history *h, char **body,
                                          size_t *body_len, struct rb_err *err);
+
+struct druid_policy;
+
+/*
+ * druid_query_prepare_history under a query policy (p may be NULL: none):
+ * right after the parse, druid_policy_apply refuses what the policy refuses
+ * (RB_E_INPUT naming it) and clamps context.timeout; with a template the
+ * rewritten query is checked again (the template's part). The body is the
+ * client's own bytes only when neither the policy, history nor a template
+ * changed anything.
+ */
+enum rb_code druid_query_prepare_policy(const char *text, size_t len,
+                                        const struct druid_template *t,
+                                        const struct druid_policy *p, size_t max_bytes,
+                                        int64_t history_ms, size_t history_max_rows,
+                                        struct druid_history *h, char **body,
+                                        size_t *body_len, struct rb_err *err);
 
 /*
  * How many of the first n rows (t: bucket starts in seconds, ascending, as

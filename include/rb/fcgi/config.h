@@ -53,6 +53,7 @@ struct rb_config {
 	unsigned long long druid_max_response_bytes;
 	unsigned druid_wait_max;            /* workers that may wait on Druid at once; 0 = auto */
 	unsigned druid_queue_ms;            /* longest wait for a Druid-wait slot before a 503 */
+	char druid_datasources[1024];       /* tables a query may read: names, auto, * (druid_policy.h) */
 	unsigned long long max_body_bytes;  /* request body cap (413 above it) */
 	char default_metric[64];            /* metric analysed when the request names none */
 	char default_model[64];             /* model used when the request names none; "" = none */
