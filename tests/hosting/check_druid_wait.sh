@@ -69,6 +69,7 @@ workers = 2
 models_dir = $tmp/models
 trained_models_dir =
 druid_url = http://$druid/druid/v2/
+druid_datasources = rb_flow
 history = PT0S
 log_file = $tmp/daemon.log
 allow_root = yes
