@@ -13,7 +13,9 @@
  *   error (exit 1, or 2 for usage) and leaves the models directory empty:
  *   Druid down, an HTTP error, an empty answer, a metric missing in some rows
  *   (a max over empty buckets prints null), an infinite value (Druid prints
- *   null for it), too little data (says how much is needed).
+ *   null for it), too little data (says how much is needed). Last,
+ *   etc/train-models.sh (the nightly unit's script) over a train.d with two
+ *   good models and one that fails: exit 2, the two trained.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +33,14 @@
 #include "testutil.h"
 
 static char tmp[256], models[300];
+static pid_t emus[2]; /* killed at exit, also when a CHECK fails (they hold our stdout) */
+
+static void kill_emus(void)
+{
+	for (int i = 0; i < 2; i++)
+		if (emus[i] > 0)
+			kill(emus[i], SIGTERM);
+}
 
 /* A FlowSensor-style query: sensor, extra aggregation JSON (may be ""), context. */
 static void write_query(const char *path, const char *sensor, const char *extra_post,
@@ -186,7 +196,9 @@ int main(void)
 	snprintf(path, sizeof path, "mkdir %s", models);
 	CHECK(system(path) == 0);
 	int port = 0, port500 = 0;
+	atexit(kill_emus);
 	pid_t emu = emu_start("status", "500", &port500);
+	emus[0] = emu;
 	/* the same emulator without a fault: a second process */
 	pid_t good = 0;
 	{
@@ -210,6 +222,7 @@ int main(void)
 		CHECK(f != NULL && fgets(line, sizeof line, f) != NULL);
 		CHECK(sscanf(line, "listening 127.0.0.1:%d", &port) == 1);
 		fclose(f);
+		emus[1] = good;
 	}
 	/* a port nobody listens on: bound, never listening */
 	int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -316,9 +329,37 @@ int main(void)
 	free(dj);
 	free(qt);
 
+	/* etc/train-models.sh (what rb-aioutliers-train.service runs): model a from a.json, model
+	 * b from the directory b/ (one query), model c from an empty answer (fails, no file);
+	 * exit 2 (some trained, some failed: the unit still reloads the daemon) */
+	static char cmd[8192];
+	char tdir[300], nightly[300];
+	snprintf(tdir, sizeof tdir, "%s/train.d", tmp);
+	snprintf(nightly, sizeof nightly, "%s/nightly", tmp);
+	snprintf(cmd, sizeof cmd, "mkdir -p %s/b %s && cp %s %s/a.json && cp %s %s/b/x.json && "
+	         "cp %s %s/c.json && echo ignored > %s/README", tdir, nightly, q_ok, tdir, q_ok, tdir,
+	         q_empty, tdir, tdir);
+	CHECK(system(cmd) == 0);
+	snprintf(cmd, sizeof cmd, "RB_CONFIG=%s RB_TRAIN_DIR=%s RB_TRAIN=%s/rb-aioutliers-train "
+	         "RB_TRAIN_ARGS='--models-dir %s --epochs 1 %s' sh %s >%s/nightly.log 2>&1", conf, tdir,
+	         getenv("RB_BUILD_DIR") ? getenv("RB_BUILD_DIR") : ".", nightly, iv,
+	         tu_source("etc/train-models.sh"), tmp);
+	int st = system(cmd);
+	snprintf(path, sizeof path, "%s/nightly.log", tmp);
+	size_t loglen = 0;
+	char *log = tu_read_file(path, &loglen);
+	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 2, "train-models.sh exit %d: %s",
+	       WIFEXITED(st) ? WEXITSTATUS(st) : -1, log);
+	CHECKF(strstr(log, "2 model(s) trained, 1 failed") != NULL &&
+	       strstr(log, "model c failed") != NULL, "%s", log);
+	CHECKF(count_files(nightly) == 6, "%d files, want a.* and b.* (3 each)", count_files(nightly));
+	free(log);
+	printf("ok: etc/train-models.sh: a.json and b/ trained, c.json (empty answer) failed: exit 2\n");
+
 	close(s);
 	emu_stop(good);
 	emu_stop(emu);
+	emus[0] = emus[1] = 0;
 	snprintf(path, sizeof path, "rm -rf '%s'", tmp);
 	CHECK(system(path) == 0);
 	return 0;
