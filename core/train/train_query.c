@@ -139,8 +139,8 @@ enum rb_code train_query_body(const struct train_query *q, const char *period, i
 		return RB_E_INPUT;
 	}
 	if (!train_query_align(g, from_ms, to_ms, &a, &b))
-		return rb_err_set(err, RB_E_INPUT, "granularity %s: not one whole bucket between the "
-		                  "start and the end of the interval", period);
+		return rb_err_set(err, RB_E_INPUT, "granularity %s: not one whole bucket between "
+		                  "the start and the end of the interval", period);
 	char sa[CIVIL_INSTANT_CAP], sb[CIVIL_INSTANT_CAP], iv[2 * CIVIL_INSTANT_CAP + 2];
 	civil_format_ms(a, sa, sizeof sa);
 	civil_format_ms(b, sb, sizeof sb);
