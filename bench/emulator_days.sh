@@ -22,7 +22,10 @@
 #   bash bench/emulator_days.sh              (builds rb-aioutliers and the emulator into build/)
 # Environment:
 #   RB_BUILD_DIR        build tree (default build)
-#   RB_DAYS_DETECTORS   detectors (default "default novelty iforest-legacy")
+#   RB_DAYS_DETECTORS   detectors (default "default novelty iforest-legacy"); "model:NAME"
+#                       asks for the model NAME (form field model=NAME: the query is
+#                       rewritten with NAME.druid.json, the model sees all its columns)
+#   RB_DAYS_MODELS_DIR  the daemon's models_dir (default models/ of the source tree: flows)
 #   RB_DAYS_SENSORS     sensors for part 2 (default "FlowSensor FlowSensor2 ASA-Gateway")
 #   RB_DAYS_RANGE       days for part 2, START/END dates, END exclusive
 #                       (default 2023-09-01/2023-11-01, the emulator's whole range)
@@ -80,13 +83,14 @@ for _ in $(seq 100); do
 done
 [ -n "$druid" ] || die "the emulator did not start: $(tail -5 "$tmp/emulator.log")"
 
-mkdir "$tmp/models" "$tmp/www"
+models_dir=$(realpath -m "${RB_DAYS_MODELS_DIR:-models}")
+mkdir "$tmp/www"
 cat >"$tmp/rb-aioutliers.conf" <<EOF
 # written by $me
 listen = unix:$tmp/svc.sock
 listen_mode = 0600
 workers = 2
-models_dir = $tmp/models
+models_dir = $models_dir
 druid_url = http://$druid/druid/v2/
 allow_root = yes
 history = P7D
@@ -175,9 +179,17 @@ def query(sensor, start, end, metric, skip=True):
 	return q
 
 def ask(q, detector):
+	# "model:NAME" asks for a model, anything else for a model-free detector
+	# (the model field is base64, as the old API's; detector is plain text)
+	if detector.startswith("model:"):
+		name = detector[6:]
+		field, value = "model", base64.b64encode(name.encode()).decode()
+	else:
+		name = field = value = detector
+		field = "detector"
 	body = urllib.parse.urlencode({
 		"query": base64.b64encode(json.dumps(q).encode()).decode(),
-		"detector": detector,
+		field: value,
 	}).encode()
 	req = urllib.request.Request(URL, data=body, headers={"Expect": ""})
 	t0 = time.monotonic()
@@ -189,8 +201,8 @@ def ask(q, detector):
 	a = json.loads(text)
 	if code != 200 or a.get("status") != "success":
 		sys.exit("HTTP %d for detector %s, %s: %s" % (code, detector, q["intervals"][0], text[:300]))
-	if a.get("model") != detector:
-		sys.exit("asked for detector %s, the answer says model %s" % (detector, a.get("model")))
+	if a.get("model") != name:
+		sys.exit("asked for %s, the answer says model %s" % (detector, a.get("model")))
 	a["_secs"] = time.monotonic() - t0
 	return a
 
@@ -248,7 +260,7 @@ if "anomalies" in PARTS:
 		_, sensor, ws, we = WIN[aid]
 		for d in DETECTORS:
 			a = ans[(i, d)]
-			with open("%s/anomaly-%s-%s-%s-%s.json" % (TMP, aid, metric, "skip" if skip else "fill", d), "w") as f:
+			with open("%s/anomaly-%s-%s-%s-%s.json" % (TMP, aid, metric, "skip" if skip else "fill", d.replace(":", "-")), "w") as f:
 				json.dump(a, f)
 			fl = flagged(a)
 			ins = [t for t in fl if ws <= t < we]

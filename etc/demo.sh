@@ -11,15 +11,15 @@
 # on 2023-09-21, longSum bytes) once with the default detector (with the
 # configured history, P7D: the service fetches the week before the hour in the
 # same Druid call; it prints history_rows and what it flags of the emulator's
-# injected burst A1, 09:31-09:34) and once with model=traffic, prints the
-# answers and a curl line to query it by hand, and
+# injected burst A1, 09:31-09:34) and once with model=flows (the project's own
+# model, models/flows.*, trained on the emulator's September: models/train-flows.sh),
+# prints the answers and a curl line to query it by hand, and
 # serves until Ctrl-C or SIGTERM; then stops what it started and removes its
 # temporary files. Not a deployment: see docs/HOSTING.md for that.
 #   bash etc/demo.sh
 # Environment:
 #   RB_DEMO_PORT=N   lighttpd's port (default 39091)
 #   RB_DEMO_ONCE=1   exit after the example requests instead of serving
-#   RB_SHARED_DIR    the folder holding upstream/traffic.keras (default ../shared)
 #   RB_BUILD_DIR     the build tree to use (default build/)
 # Exit status: 0 when both example requests answered 200 "success" (and, when
 # serving, on Ctrl-C); 1 otherwise, with the reason and the relevant log.
@@ -29,7 +29,6 @@ set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 cd "$(dirname "$0")/.."
 repo=$PWD
-shared=${RB_SHARED_DIR:-../shared}
 port=${RB_DEMO_PORT:-39091}
 me=etc/demo.sh
 
@@ -40,8 +39,8 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 [[ $port =~ ^[0-9]+$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ] ||
 	die "RB_DEMO_PORT must be a port number, not '$port'"
-[ -f "$shared/upstream/traffic.keras" ] && [ -f "$shared/upstream/traffic.ini" ] ||
-	die "$shared/upstream/traffic.keras or traffic.ini not found (set RB_SHARED_DIR)"
+[ -f models/flows.keras ] && [ -f models/flows.ini ] && [ -f models/flows.druid.json ] ||
+	die "models/flows.keras, flows.ini or flows.druid.json not found (bash models/train-flows.sh)"
 for tool in cmake lighttpd curl base64; do
 	command -v "$tool" >/dev/null || die "$tool is not installed (run: sudo bash etc/setup.sh)"
 done
@@ -99,9 +98,7 @@ done
 [ -n "$druid_addr" ] || { showlog "$tmp/emulator.log"; die "rb-druid-emulator did not start"; }
 
 mkdir "$tmp/models"
-ln -s "$(realpath "$shared/upstream/traffic.keras")" "$tmp/models/traffic.keras"
-ln -s "$(realpath "$shared/upstream/traffic.ini")" "$tmp/models/traffic.ini"
-ln -s "$repo/models/traffic.druid.json" "$tmp/models/traffic.druid.json"
+for f in flows.keras flows.ini flows.druid.json; do ln -s "$repo/models/$f" "$tmp/models/$f"; done
 cat >"$tmp/rb-aioutliers.conf" <<EOF
 # written by etc/demo.sh
 listen = unix:$tmp/rb-aioutliers.sock
@@ -173,7 +170,7 @@ print(json.dumps(a, indent=2))' <"$1" && return 0
 }
 
 query_b64=$(base64 -w0 tests/data/druid/seed_readme_pt1m.query.json)
-model_b64=$(printf traffic | base64 -w0)
+model_b64=$(printf flows | base64 -w0)
 failed=0
 # $1 = title, then extra curl arguments.
 ask() {
@@ -200,8 +197,11 @@ a1=$(grep -o '"anomalies": *\[[^]]*\]' "$tmp/answer.json" |
 echo "== history: history_rows=${hist_rows:-absent} (rows of the week before the hour that the" \
      "detector saw; the answer lists the hour's own rows only)"
 echo "== A1 (emulator burst 09:31-09:34): flagged rows ${a1:-none}"
-ask "model=traffic (the query is rewritten for the model's 11 metrics)" \
+ask "model=flows (the query is rewritten for the model's 11 metrics: models/flows.druid.json)" \
 	--data-urlencode "model=$model_b64"
+a1=$(grep -o '"anomalies": *\[[^]]*\]' "$tmp/answer.json" |
+	grep -o '2023-09-21T09:3[1-3]:00.000Z' | sed 's/.*T\(..:..\).*/\1/' | tr '\n' ' ' || true)
+echo "== A1 with model=flows: flagged rows ${a1:-none}"
 
 if [ "$failed" != 0 ]; then
 	showlog "$tmp/daemon.log" "$tmp/lighttpd.error.log"
@@ -213,7 +213,7 @@ cat <<EOF
 == By hand, while this runs (from the top of the repository):
 curl -s $base/health
 curl -s --data-urlencode "query=\$(base64 -w0 tests/data/druid/seed_readme_pt1m.query.json)" \\
-     --data-urlencode "model=\$(printf traffic | base64 -w0)" $base/api/v1/outliers
+     --data-urlencode "model=\$(printf flows | base64 -w0)" $base/api/v1/outliers
 EOF
 
 if [ -n "${RB_DEMO_ONCE:-}" ]; then

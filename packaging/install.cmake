@@ -75,14 +75,21 @@ rb_install_rewritten(etc/rb-aioutliers.conf ${RB_CONF_DIR} REPLACE "\nlisten =\n
 
 # Models shipped with the package (read-only) and the writable directory for
 # trained or synced ones (created empty; tmpfiles.d recreates it with its owner).
+# models/train/ (the queries that made models/flows.*) and train-flows.sh stay in the source.
 install(DIRECTORY models/ DESTINATION ${CMAKE_INSTALL_DATADIR}/rb-aioutliers/models
-        FILES_MATCHING PATTERN "*.keras" PATTERN "*.ini" PATTERN "*.json")
+        FILES_MATCHING PATTERN "*.keras" PATTERN "*.ini" PATTERN "*.json"
+        PATTERN "train" EXCLUDE)
 install(DIRECTORY DESTINATION ${RB_STATE_DIR}/models)
 
 # systemd: units, the system user, the state directories.
-foreach(unit rb-aioutliers.service rb-aioutliers-spawn-fcgi.service)
+foreach(unit rb-aioutliers.service rb-aioutliers-spawn-fcgi.service
+             rb-aioutliers-train.service rb-aioutliers-train.timer)
   rb_install_rewritten(etc/systemd/${unit} ${RB_SYSTEMD_UNIT_DIR})
 endforeach()
+# The nightly retraining (rb-aioutliers-train.service runs it with /bin/sh) and its list of
+# models: one query (NAME.json) or directory of queries (NAME/) per model, empty at install.
+rb_install_rewritten(etc/train-models.sh ${RB_SHARE_DIR})
+install(DIRECTORY DESTINATION ${RB_CONF_DIR}/train.d)
 rb_install_rewritten(etc/systemd/sysusers.conf ${RB_SYSUSERS_DIR} RENAME rb-aioutliers.conf)
 rb_install_rewritten(etc/systemd/tmpfiles.conf ${RB_TMPFILES_DIR} RENAME rb-aioutliers.conf)
 

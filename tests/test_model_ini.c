@@ -89,6 +89,12 @@ int main(void)
 		{BASE "[General]\n", NULL}, /* a repeated section header is harmless */
 		{BASE "avg_loss = 1\n", "x.ini:9: key 'avg_loss' given twice"},
 		{BASE "[Other]\n", "x.ini:9: unknown section [Other]"},
+		/* [training]: free-form keys, values not read, each key once (configparser's rule) */
+		{BASE "[training]\nseed = 1\ninterval = 2023-09-01T00:00Z/2023-10-01T00:00Z\n"
+		      "query_hash: fnv1a64:0123\nwindow_size = 7 (not ours)\nfuture_key = anything %\n", NULL},
+		{BASE "[Training]\nSeed = 1\nseed = 2\n", "x.ini:11: key 'seed' given twice"},
+		{BASE "[training]\nbad key = 1\n", "x.ini:10: [training] key 'bad key' is not a valid name"},
+		{BASE "[training]\nseed = 1\n[General]\nwindow_size = 16\n", "key 'window_size' given twice"},
 		{BASE "[General\n", "x.ini:9: section header without ']'"},
 		{"avg_loss = 1\n" BASE, "x.ini:1: key outside any section"},
 		{BASE "just words\n", "x.ini:9: expected 'key = value'"},

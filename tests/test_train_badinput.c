@@ -5,9 +5,10 @@
  * some rows, NaN (as a JSON token and as a string), too little data (the
  * message says how many rows are needed), a models directory that does not
  * exist or is a file (and, when not root, one without write permission), a
- * name with '/', a --druid-template the service would refuse, and --query
- * (not implemented yet); then a good file trains and --init fine-tunes. Exit codes: 1 for a
- * failure, 2 for a usage error.
+ * name with '/', a --druid-template the service would refuse, --query and
+ * --data together, --from without --query; then a good file trains and --init
+ * fine-tunes. (--query's own bad inputs: tests/test_train_query.c.) Exit codes:
+ * 1 for a failure, 2 for a usage error.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -93,7 +94,7 @@ int main(void)
 	snprintf(path, sizeof path, "%s/none.json", tmp);
 	write_rows(path, 0, -1, NULL);
 	snprintf(args, sizeof args, "--name m --models-dir %s --data %s", models, path);
-	expect(args, 1, "the series is empty");
+	expect(args, 1, "Druid answered []");
 
 	snprintf(path, sizeof path, "%s/missing.json", tmp);
 	write_rows(path, 600, 300, NULL);
@@ -141,8 +142,11 @@ int main(void)
 	expect(args, 2, "--name must be a plain model name");
 	snprintf(args, sizeof args, "--name a/b --models-dir %s --data %s", models, path);
 	expect(args, 2, "never a path");
-	snprintf(args, sizeof args, "--name m --models-dir %s --query q.json", models);
-	expect(args, 2, "not implemented yet");
+	snprintf(args, sizeof args, "--name m --models-dir %s --query q.json --data %s", models, path);
+	expect(args, 2, "not both");
+	snprintf(args, sizeof args, "--name m --models-dir %s --data %s --from 2023-09-01", models,
+	         path);
+	expect(args, 2, "go with --query");
 
 	/* and the good file trains (a warning about little data), leaving exactly two files */
 	snprintf(args, sizeof args, "--name m --models-dir %s --data %s", models, path);

@@ -88,7 +88,7 @@ static struct model *train_to(const char *dir, const char *name, const char *dat
 	size_t scored = 0;
 	CHECKF(trainer_calibrate(m, &d, &scored, &err) == RB_OK, "%s", err.msg);
 	CHECK(scored == ROWS - 630 && m->spec.has_score_stats && m->spec.score_std > 0);
-	struct train_write_args wa = {dir, name, "2026-09-01@11:39:00", "# test\n", "{}\n", 3};
+	struct train_write_args wa = {dir, name, "2026-09-01@11:39:00", "seed = 1\n", "{}\n", 3};
 	CHECKF(train_write(m, net, &wa, &err) == RB_OK, "%s", err.msg);
 	train_net_free(net);
 	train_data_release(&d);

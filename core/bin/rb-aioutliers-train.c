@@ -1,41 +1,56 @@
 /*
  * rb-aioutliers-train: fits the LSTM autoencoder (the old traffic model's
- * architecture, for the data's metric columns) to Druid timeseries result
- * files and writes NAME.keras, NAME.ini (+ NAME.druid.json) into the
- * writable models directory, where the service prefers it to a shipped model
- * of the same name (SIGHUP reloads). Training runs on the plain-C reference
- * path (core/train/train_ref.c): slow, deterministic for a seed. A tool, not
- * the service: it may exit() and print diagnostics. Not yet: --query (the
- * Druid fetch), -c, the oneDNN training path.
+ * architecture, for the data's metric columns) to Druid timeseries answers
+ * (fetched with --query, or saved files with --data) and writes NAME.keras,
+ * NAME.ini (+ NAME.druid.json) into the writable models directory, where the
+ * service prefers it to a shipped model of the same name (SIGHUP reloads).
+ * Training runs on oneDNN (core/train/train_dnnl.c, --path dnnl, the default)
+ * or the plain-C reference path (core/train/train_ref.c, --path ref), each
+ * deterministic for a seed and thread count. A tool, not the service: it may exit() and print
+ * diagnostics. Of the daemon's configuration (-c) it reads only the Druid
+ * keys and trained_models_dir (its own small reader: core/ never sees fcgi/).
  * Exit 0 done, 1 a failure (the message says why; no model file changed),
  * 2 a usage error.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "rb/base/error.h"
+#include "rb/druid/druid_client.h"
 #include "rb/druid/druid_query.h"
+#include "rb/input/civil.h"
+#include "rb/input/period.h"
 #include "rb/model/model.h"
 #include "rb/train/train_arch.h"
 #include "rb/train/train_data.h"
 #include "rb/train/train_net.h"
+#include "rb/train/train_query.h"
 #include "rb/train/train_write.h"
 #include "rb/train/trainer.h"
 
 #ifndef RB_DEFAULT_TRAINED_MODELS_DIR
 #define RB_DEFAULT_TRAINED_MODELS_DIR "/var/lib/rb-aioutliers/models"
 #endif
-#ifndef RB_TRAIN_VERSION
-#define RB_TRAIN_VERSION "0.1.0"
+#ifndef RB_VERSION
+#error "RB_VERSION is the CMake project's VERSION, passed by CMakeLists.txt"
 #endif
 
+/* The old trainer's eight granularities (its train_job.py), the default of --granularities. */
+#define DEFAULT_GRANULARITIES "pt1m,pt2m,pt5m,pt15m,pt30m,pt1h,pt2h,pt8h"
+/* Without --from: this long before --to (the old trainer took one day: one weekday only). */
+#define DEFAULT_SPAN_MS (7 * 86400000LL)
+#define CONFIG_MAX (1u << 20)
+#define QUERY_FILE_MAX (1u << 20)
+#define MAX_QUERY_FILES 64
 #define OLD_LR 0.006573366466909647 /* the old model's AdamW learning rate */
 #define OLD_WEIGHT_DECAY 0.004
 #define DRUID_TEMPLATE_MAX (1u << 20)
@@ -43,11 +58,15 @@
 
 struct args {
 	const char *name;
-	const char *models_dir;
+	const char *models_dir; /* NULL: -c's trained_models_dir, else the built-in default */
 	const char *init;
 	const char *druid_template;
 	const char *data[MAX_DATA_FILES];
 	size_t n_data;
+	const char *query[MAX_QUERY_FILES];
+	size_t n_query;
+	const char *from, *to, *granularities, *config;
+	int gran_set;
 	size_t epochs, batch, patience, threads;
 	double lr, validation;
 	uint64_t seed;
@@ -58,13 +77,23 @@ struct args {
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: rb-aioutliers-train --name NAME [--models-dir DIR] --data FILE...\n"
+	        "usage: rb-aioutliers-train --name NAME [--models-dir DIR] [-c CONFIG]\n"
+	        "         (--query FILE... [--from INSTANT] [--to INSTANT] [--granularities LIST]\n"
+	        "          | --data FILE...)\n"
 	        "         [--init NAME] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
 	        "         [--validation SHARE] [--patience N] [--druid-template FILE] [--threads 1]\n"
-	        "         [--dry-run]\n"
+	        "         [--dry-run] | --version\n"
 	        "  --name NAME          the model: NAME.keras, NAME.ini (+ NAME.druid.json)\n"
-	        "  --models-dir DIR     default %s\n"
-	        "  --data FILE...       Druid timeseries result files (JSON arrays)\n"
+	        "  --models-dir DIR     default %s, or -c's trained_models_dir\n"
+	        "  -c CONFIG            the daemon's configuration: druid_url, druid_*_timeout_ms,\n"
+	        "                       druid_max_response_bytes, trained_models_dir\n"
+	        "  --query FILE...      Druid timeseries queries: one call per query and\n"
+	        "                       granularity; their aggregations and post-aggregations\n"
+	        "                       are the model's columns and NAME.druid.json\n"
+	        "  --from, --to INSTANT the interval (UTC unless a zone is given); default the\n"
+	        "                       7 days before the current minute\n"
+	        "  --granularities L    ISO-8601 periods, default " DEFAULT_GRANULARITIES "\n"
+	        "  --data FILE...       saved Druid timeseries result files (JSON arrays)\n"
 	        "  --init NAME          fine-tune NAME (in the models dir) instead of starting anew\n"
 	        "  --epochs N           most epochs, default 100\n"
 	        "  --batch N            windows per step, default 32\n"
@@ -116,8 +145,8 @@ static double parse_real(const char *v, double lo, double hi, const char *opt)
 
 static void parse_args(int argc, char **argv, struct args *a)
 {
-	*a = (struct args){.models_dir = RB_DEFAULT_TRAINED_MODELS_DIR, .epochs = 100, .batch = 32,
-	                   .patience = 10, .threads = 1, .lr = OLD_LR, .validation = 0.1, .seed = 1,
+	*a = (struct args){.epochs = 100, .batch = 32, .patience = 10, .threads = 1, .lr = OLD_LR,
+	                   .validation = 0.1, .seed = 1, .granularities = DEFAULT_GRANULARITIES,
 	                   .path = TRAINER_PATH_DNNL};
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
@@ -125,15 +154,29 @@ static void parse_args(int argc, char **argv, struct args *a)
 			usage(stdout);
 			exit(0);
 		}
+		if (strcmp(o, "--version") == 0) {
+			printf("rb-aioutliers-train %s\n", RB_VERSION);
+			exit(0);
+		}
 		if (strcmp(o, "--dry-run") == 0) {
 			a->dry_run = 1;
 			continue;
 		}
 		if (strcmp(o, "--data") == 0) {
-			while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
+			while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0 &&
+			       strcmp(argv[i + 1], "-c") != 0) {
 				if (a->n_data == MAX_DATA_FILES)
 					die_usage("too many data files", argv[i + 1]);
 				a->data[a->n_data++] = argv[++i];
+			}
+			continue;
+		}
+		if (strcmp(o, "--query") == 0) {
+			while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0 &&
+			       strcmp(argv[i + 1], "-c") != 0) {
+				if (a->n_query == MAX_QUERY_FILES)
+					die_usage("too many query files", argv[i + 1]);
+				a->query[a->n_query++] = argv[++i];
 			}
 			continue;
 		}
@@ -166,8 +209,16 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->lr = parse_real(v, 0.0, 1.0, o);
 		else if (strcmp(o, "--validation") == 0)
 			a->validation = parse_real(v, 0.0, 0.5, o);
-		else if (strcmp(o, "--query") == 0 || strcmp(o, "-c") == 0)
-			die_usage("not implemented yet (train from saved Druid results with --data)", o);
+		else if (strcmp(o, "--from") == 0)
+			a->from = v;
+		else if (strcmp(o, "--to") == 0)
+			a->to = v;
+		else if (strcmp(o, "--granularities") == 0) {
+			a->granularities = v;
+			a->gran_set = 1;
+		}
+		else if (strcmp(o, "-c") == 0)
+			a->config = v;
 		else
 			die_usage("unknown option", o);
 		i++;
@@ -179,8 +230,13 @@ static void parse_args(int argc, char **argv, struct args *a)
 		          "leading dot, no \".prev\"; never a path)", a->name);
 	if (a->init != NULL && !model_name_valid(a->init))
 		die_usage("--init must be a plain model name", a->init);
-	if (a->n_data == 0)
-		die_usage("--data FILE... is required", NULL);
+	if ((a->n_data == 0) == (a->n_query == 0))
+		die_usage("one of --query FILE... or --data FILE... is required (not both)", NULL);
+	if (a->n_query == 0 && (a->from != NULL || a->to != NULL || a->gran_set))
+		die_usage("--from, --to and --granularities go with --query", NULL);
+	if (a->n_query > 0 && a->druid_template != NULL)
+		die_usage("--druid-template goes with --data (with --query the template is the "
+		          "query's aggregations)", NULL);
 }
 
 static void fail(const char *what, const struct rb_err *err)
@@ -270,11 +326,309 @@ static char *read_template(const char *path, size_t *len)
 	return buf;
 }
 
+/* Whole small file into a malloc'd NUL-terminated buffer, or exit 1 naming what. */
+static char *slurp(const char *path, size_t cap, size_t *len, const char *what)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		fprintf(stderr, "rb-aioutliers-train: %s %s: %s\n", what, path, strerror(errno));
+		exit(1);
+	}
+	char *buf = malloc(cap + 1);
+	size_t n = buf != NULL ? fread(buf, 1, cap + 1, f) : 0;
+	fclose(f);
+	if (buf == NULL || n > cap) {
+		fprintf(stderr, "rb-aioutliers-train: %s %s: over %zu bytes\n", what, path, cap);
+		exit(1);
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* ---- the daemon's configuration: only the keys this command needs ---- */
+
+struct train_config {
+	char *druid_url;      /* malloc'd or NULL (default) */
+	long connect_timeout_ms, timeout_ms;
+	size_t max_response_bytes;
+	char *trained_models_dir; /* malloc'd or NULL (not set, or empty: none) */
+};
+
+static void config_die(const char *path, size_t line, const char *what)
+{
+	fprintf(stderr, "rb-aioutliers-train: -c %s:%zu: %s\n", path, line, what);
+	exit(1);
+}
+
+/* A whole number with an optional K, M or G (bytes) in [lo, hi]; -1 when it is not one. */
+static long long config_number(const char *v, int suffix, long long lo, long long hi)
+{
+	char *end = NULL;
+	errno = 0;
+	long long x = strtoll(v, &end, 10);
+	if (errno != 0 || end == v || v[0] == '-' || v[0] == '+')
+		return -1;
+	if (suffix && (*end == 'K' || *end == 'k' || *end == 'M' || *end == 'm' || *end == 'G' ||
+	               *end == 'g')) {
+		int shift = (*end == 'K' || *end == 'k') ? 10 : (*end == 'M' || *end == 'm') ? 20 : 30;
+		if (x > (hi >> shift))
+			return -1;
+		x <<= shift;
+		end++;
+	}
+	return *end == '\0' && x >= lo && x <= hi ? x : -1;
+}
+
+/*
+ * Reads the daemon's configuration file (`key = value` lines, `#` comments; the daemon's
+ * parser, fcgi/config.c, checks the whole file) for druid_url, druid_connect_timeout_ms,
+ * druid_timeout_ms, druid_max_response_bytes and trained_models_dir (relative to the
+ * file's directory, as the daemon reads it); every other key is left to the daemon.
+ */
+static void config_read(const char *path, struct train_config *c)
+{
+	size_t len = 0;
+	char *text = slurp(path, CONFIG_MAX, &len, "-c");
+	char *p = text;
+	for (size_t line = 1; *p != '\0'; line++) {
+		char *nl = strchr(p, '\n');
+		if (nl != NULL)
+			*nl = '\0';
+		char *k = p;
+		p = nl != NULL ? nl + 1 : p + strlen(p);
+		while (*k == ' ' || *k == '\t')
+			k++;
+		if (*k == '#' || *k == ';' || *k == '\0' || *k == '\r')
+			continue;
+		char *eq = strchr(k, '=');
+		if (eq == NULL)
+			continue; /* the daemon reports it */
+		char *ke = eq, *v = eq + 1, *ve = v + strlen(v);
+		while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t'))
+			ke--;
+		*ke = '\0';
+		while (*v == ' ' || *v == '\t')
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '\r'))
+			ve--;
+		*ve = '\0';
+		long long x = 0;
+		if (strcmp(k, "druid_url") == 0) {
+			free(c->druid_url);
+			c->druid_url = strdup(v);
+		} else if (strcmp(k, "druid_connect_timeout_ms") == 0) {
+			if ((x = config_number(v, 0, 1, 60000)) < 0)
+				config_die(path, line, "druid_connect_timeout_ms: not 1 to 60000");
+			c->connect_timeout_ms = (long)x;
+		} else if (strcmp(k, "druid_timeout_ms") == 0) {
+			if ((x = config_number(v, 0, 1, 600000)) < 0)
+				config_die(path, line, "druid_timeout_ms: not 1 to 600000");
+			c->timeout_ms = (long)x;
+		} else if (strcmp(k, "druid_max_response_bytes") == 0) {
+			if ((x = config_number(v, 1, 1024, 1LL << 30)) < 0)
+				config_die(path, line, "druid_max_response_bytes: not 1K to 1G");
+			c->max_response_bytes = (size_t)x;
+		} else if (strcmp(k, "trained_models_dir") == 0) {
+			free(c->trained_models_dir);
+			c->trained_models_dir = NULL;
+			if (v[0] == '/' || v[0] == '\0' || strchr(path, '/') == NULL) {
+				c->trained_models_dir = v[0] != '\0' ? strdup(v) : NULL;
+			} else {
+				size_t dl = (size_t)(strrchr(path, '/') - path) + 1;
+				c->trained_models_dir = malloc(dl + strlen(v) + 1);
+				if (c->trained_models_dir != NULL) {
+					memcpy(c->trained_models_dir, path, dl);
+					strcpy(c->trained_models_dir + dl, v);
+				}
+			}
+		}
+	}
+	free(text);
+}
+
+/* ---- --query: the Druid fetch ---- */
+
+/* The interval of --from/--to (defaults: the 7 days before the current minute). */
+static void query_interval(const struct args *a, int64_t *from, int64_t *to)
+{
+	if (a->to != NULL) {
+		if (druid_instant_ms(a->to, strlen(a->to), to) != 0)
+			die_usage("--to is not an instant such as 2023-10-01T00:00Z", a->to);
+	} else {
+		*to = (int64_t)time(NULL) / 60 * 60000;
+	}
+	if (a->from != NULL) {
+		if (druid_instant_ms(a->from, strlen(a->from), from) != 0)
+			die_usage("--from is not an instant such as 2023-09-01T00:00Z", a->from);
+	} else {
+		*from = *to - DEFAULT_SPAN_MS;
+	}
+	if (*from >= *to)
+		die_usage("--from must be before --to", a->from != NULL ? a->from : a->to);
+}
+
+/* --granularities "pt1m,pt5m" -> g[] (pointers into buf); exits 2 on a bad or empty list. */
+static size_t query_granularities(const char *list, char *buf, size_t cap, char **g)
+{
+	if (strlen(list) >= cap)
+		die_usage("--granularities is too long", NULL);
+	strcpy(buf, list);
+	size_t n = 0;
+	for (char *p = buf; p != NULL && *p != '\0';) {
+		char *comma = strchr(p, ',');
+		if (comma != NULL)
+			*comma = '\0';
+		int64_t ms = 0;
+		struct rb_err e = {0};
+		if (n == TRAIN_QUERY_MAX_GRANULARITIES)
+			die_usage("--granularities: too many (at most 16)", list);
+		if (period_parse_ms(p, strlen(p), &ms, &e) != RB_OK)
+			die_usage("--granularities: not an ISO-8601 period of fixed length such as pt5m", p);
+		for (size_t i = 0; i < n; i++)
+			if (strcasecmp(g[i], p) == 0)
+				die_usage("--granularities: given twice", p);
+		g[n++] = p;
+		p = comma != NULL ? comma + 1 : NULL;
+	}
+	if (n == 0)
+		die_usage("--granularities is empty", NULL);
+	return n;
+}
+
+/* What --query fetched: one source per query file and granularity. */
+struct fetched {
+	struct train_source src[MAX_QUERY_FILES * TRAIN_QUERY_MAX_GRANULARITIES];
+	char *labels[MAX_QUERY_FILES * TRAIN_QUERY_MAX_GRANULARITIES];
+	char *answers[MAX_QUERY_FILES * TRAIN_QUERY_MAX_GRANULARITIES];
+	size_t n;
+	uint64_t hash[MAX_QUERY_FILES];
+	char *template_text; /* NAME.druid.json */
+	size_t template_len;
+	char interval[2 * CIVIL_INSTANT_CAP + 2];
+	char gran_buf[512];
+	char *gran[TRAIN_QUERY_MAX_GRANULARITIES];
+	size_t n_gran;
+};
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash != NULL ? slash + 1 : path;
+}
+
+/* One Druid call per query file and granularity, before anything is written; exits 1 on any
+ * failure, naming the query, the granularity and the broker's answer. */
+static void query_fetch(const struct args *a, const struct train_config *c, struct fetched *f)
+{
+	int64_t from = 0, to = 0;
+	struct rb_err err = {0};
+	query_interval(a, &from, &to);
+	char sa[CIVIL_INSTANT_CAP], sb[CIVIL_INSTANT_CAP];
+	civil_format_ms(from, sa, sizeof sa);
+	civil_format_ms(to, sb, sizeof sb);
+	snprintf(f->interval, sizeof f->interval, "%s/%s", sa, sb);
+	f->n_gran = query_granularities(a->granularities, f->gran_buf, sizeof f->gran_buf, f->gran);
+	struct train_query q[MAX_QUERY_FILES];
+	memset(q, 0, sizeof q);
+	for (size_t i = 0; i < a->n_query; i++) {
+		size_t len = 0;
+		char *text = slurp(a->query[i], QUERY_FILE_MAX, &len, "--query");
+		if (train_query_load(&q[i], text, len, a->query[i], &err) != RB_OK)
+			fail("--query", &err);
+		free(text);
+		f->hash[i] = q[i].hash;
+		if (i > 0 && strcmp(q[i].template_text, q[0].template_text) != 0) {
+			fprintf(stderr, "rb-aioutliers-train: --query %s: its aggregations and "
+			        "post-aggregations differ from %s's (one model has one set of columns)\n",
+			        a->query[i], a->query[0]);
+			exit(1);
+		}
+	}
+	struct druid_opts o = {c->druid_url != NULL ? c->druid_url : "http://127.0.0.1:8082/druid/v2/",
+	                       c->connect_timeout_ms, c->timeout_ms, c->max_response_bytes,
+	                       "rb-aioutliers-train"};
+	struct druid *d = NULL;
+	if (druid_global_init(&err) != RB_OK || druid_new(&d, &o, &err) != RB_OK)
+		fail("Druid client", &err);
+	printf("rb-aioutliers-train: Druid at %s, interval %s, %zu quer%s x %zu granularit%s\n",
+	       druid_endpoint(d), f->interval, a->n_query, a->n_query == 1 ? "y" : "ies", f->n_gran,
+	       f->n_gran == 1 ? "y" : "ies");
+	for (size_t i = 0; i < a->n_query; i++) {
+		for (size_t g = 0; g < f->n_gran; g++) {
+			char *body = NULL, *answer = NULL;
+			size_t blen = 0, alen = 0;
+			char label[512];
+			snprintf(label, sizeof label, "%s %s", base_name(a->query[i]), f->gran[g]);
+			struct timespec t0, t1;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			if (train_query_body(&q[i], f->gran[g], from, to, &body, &blen, &err) != RB_OK) {
+				rb_err_prefix(&err, "%s", a->query[i]);
+				fail("--query", &err);
+			}
+			if (druid_query(d, body, blen, &answer, &alen, &err) != RB_OK) {
+				fprintf(stderr, "rb-aioutliers-train: Druid (%s): %s; nothing written\n", label,
+				        err.msg);
+				exit(1);
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			printf("  %s: %zu bytes in %.2f s\n", label, alen,
+			       (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+			free(body);
+			f->labels[f->n] = strdup(label);
+			f->answers[f->n] = answer;
+			f->src[f->n] = (struct train_source){f->labels[f->n], answer, alen};
+			f->n++;
+		}
+	}
+	fflush(stdout);
+	druid_free(d);
+	druid_global_cleanup();
+	f->template_text = q[0].template_text;
+	f->template_len = q[0].template_len;
+	q[0].template_text = NULL;
+	for (size_t i = 0; i < a->n_query; i++)
+		train_query_release(&q[i]);
+}
+
+static void fetched_release(struct fetched *f)
+{
+	for (size_t k = 0; k < f->n; k++) {
+		free(f->labels[k]);
+		free(f->answers[k]);
+	}
+	free(f->template_text);
+}
+
+/* Appends "key = value\n" to the [training] text; the value's control bytes become '?'. */
+static void training_add(char *buf, size_t cap, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void training_add(char *buf, size_t cap, const char *key, const char *fmt, ...)
+{
+	size_t o = strlen(buf);
+	char val[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof val, fmt, ap);
+	va_end(ap);
+	for (char *p = val; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	if (o < cap)
+		snprintf(buf + o, cap - o, "%s = %s\n", key, val);
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
 	struct rb_err err = {0};
 	parse_args(argc, argv, &a);
+	struct train_config cfg = {0};
+	if (a.config != NULL)
+		config_read(a.config, &cfg);
+	if (a.models_dir == NULL)
+		a.models_dir = cfg.trained_models_dir != NULL ? cfg.trained_models_dir
+		                                              : RB_DEFAULT_TRAINED_MODELS_DIR;
 	char *druid = NULL;
 	size_t druid_len = 0;
 	if (a.druid_template != NULL)
@@ -292,8 +646,17 @@ int main(int argc, char **argv)
 	}
 	struct train_data d;
 	struct train_data_options dopt = {arch.window, stride, a.validation};
-	if (train_data_load(&d, a.data, a.n_data, &dopt, &err) != RB_OK)
+	static struct fetched fq; /* large; one per run */
+	if (a.n_query > 0) {
+		query_fetch(&a, &cfg, &fq);
+		druid = fq.template_text;
+		druid_len = fq.template_len;
+		fq.template_text = NULL;
+		if (train_data_load_sources(&d, fq.src, fq.n, &dopt, &err) != RB_OK)
+			fail("Druid's answer", &err);
+	} else if (train_data_load(&d, a.data, a.n_data, &dopt, &err) != RB_OK) {
 		fail("data", &err);
+	}
 	if (druid != NULL) { /* the service would refuse to load a bad template with the model */
 		struct druid_template *t = NULL;
 		if (druid_template_parse(&t, druid, druid_len, a.druid_template, &err) != RB_OK)
@@ -361,28 +724,59 @@ int main(int argc, char **argv)
 		train_net_store(net, m);
 		if (trainer_calibrate(m, &d, &scored, &err) != RB_OK)
 			fail("calibration", &err);
-		char comments[8192], date[64];
-		size_t o = 0;
-		o += (size_t)snprintf(comments + o, sizeof comments - o,
-		                      "# trained by rb-aioutliers-train %s (%s path, %zu thread%s)\n",
-		                      RB_TRAIN_VERSION, trainer_path_names[a.path], a.threads,
-		                      a.threads == 1 ? "" : "s");
-		for (size_t k = 0; k < d.n_files && o < sizeof comments; k++)
-			o += (size_t)snprintf(comments + o, sizeof comments - o,
-			                      "# trained_file = %s (%zu rows, step %g s)\n",
-			                      d.files[k].path, d.files[k].rows, d.files[k].step);
-		if (o < sizeof comments)
-			snprintf(comments + o, sizeof comments - o,
-			         "# trained_rows = %zu\n# trained_windows = %zu training, %zu validation\n"
-			         "# trained_epochs = %zu (best %zu, %zu steps)\n"
-			         "# final_loss = train %.9g, validation %.9g\n"
-			         "# trained_seed = %llu\n# trained_batch = %zu\n# trained_lr = %.9g\n"
-			         "# trained_init = %s\n# calibrated_rows = %zu\n",
-			         d.n_rows, d.n_train, d.n_val, res.epochs_run, res.best_epoch, res.steps,
-			         res.train_loss, res.val_loss, (unsigned long long)a.seed, a.batch, a.lr,
-			         a.init != NULL ? a.init : "(none)", scored);
+		static char training[16384];
+		char date[64];
+		training_add(training, sizeof training, "trainer", "rb-aioutliers-train %s",
+		             RB_VERSION);
+		training_add(training, sizeof training, "path", "%s", trainer_path_names[a.path]);
+		training_add(training, sizeof training, "threads", "%zu", a.threads);
+		if (a.n_query > 0) {
+			char list[1024] = "", hashes[1024] = "";
+			for (size_t i = 0; i < a.n_query; i++) {
+				size_t lo = strlen(list), ho = strlen(hashes);
+				snprintf(list + lo, sizeof list - lo, "%s%s", i ? ", " : "",
+				         base_name(a.query[i]));
+				snprintf(hashes + ho, sizeof hashes - ho, "%sfnv1a64:%016llx", i ? ", " : "",
+				         (unsigned long long)fq.hash[i]);
+			}
+			training_add(training, sizeof training, "query", "%s", list);
+			training_add(training, sizeof training, "query_hash", "%s", hashes);
+			training_add(training, sizeof training, "interval", "%s", fq.interval);
+			char gl[512] = "";
+			for (size_t g = 0; g < fq.n_gran; g++) {
+				size_t go = strlen(gl);
+				snprintf(gl + go, sizeof gl - go, "%s%s", g ? ", " : "", fq.gran[g]);
+			}
+			training_add(training, sizeof training, "granularities", "%s", gl);
+		} else {
+			char list[2048] = "";
+			for (size_t k = 0; k < d.n_files; k++) {
+				size_t lo = strlen(list);
+				if (k == 16) {
+					snprintf(list + lo, sizeof list - lo, ", ... (%zu files)", d.n_files);
+					break;
+				}
+				snprintf(list + lo, sizeof list - lo, "%s%s", k ? ", " : "", d.files[k].path);
+			}
+			training_add(training, sizeof training, "files", "%s", list);
+		}
+		training_add(training, sizeof training, "rows", "%zu", d.n_rows);
+		training_add(training, sizeof training, "windows", "%zu training, %zu validation",
+		             d.n_train, d.n_val);
+		training_add(training, sizeof training, "epochs", "%zu", res.epochs_run);
+		training_add(training, sizeof training, "best_epoch", "%zu", res.best_epoch);
+		training_add(training, sizeof training, "steps", "%zu", res.steps);
+		training_add(training, sizeof training, "train_loss", "%.9g", res.train_loss);
+		training_add(training, sizeof training, "validation_loss", "%.9g", res.val_loss);
+		training_add(training, sizeof training, "seed", "%llu", (unsigned long long)a.seed);
+		training_add(training, sizeof training, "batch", "%zu", a.batch);
+		training_add(training, sizeof training, "lr", "%.9g", a.lr);
+		training_add(training, sizeof training, "validation_share", "%g", a.validation);
+		training_add(training, sizeof training, "patience", "%zu", a.patience);
+		training_add(training, sizeof training, "init", "%s", a.init != NULL ? a.init : "none");
+		training_add(training, sizeof training, "calibrated_rows", "%zu", scored);
 		data_end(&d, date, sizeof date);
-		struct train_write_args wa = {a.models_dir, a.name, date, comments, druid, druid_len};
+		struct train_write_args wa = {a.models_dir, a.name, date, training, druid, druid_len};
 		if (train_write(m, net, &wa, &err) != RB_OK)
 			fail("writing the model", &err);
 		printf("rb-aioutliers-train: wrote %s/%s.keras and %s.ini: %zu epochs (best %zu), "
@@ -391,6 +785,9 @@ int main(int argc, char **argv)
 		       m->spec.score_mean, m->spec.score_std, scored);
 	}
 	free(druid);
+	fetched_release(&fq);
+	free(cfg.druid_url);
+	free(cfg.trained_models_dir);
 	train_net_free(net);
 	model_free(m);
 	train_data_release(&d);

@@ -7,6 +7,9 @@
  * case-insensitively (configparser lowercases keys). Every key is a row of
  * a table (section, name, parser, required); unknown sections and keys,
  * duplicates, continuation lines and bad values are errors with file:line.
+ * [training] (what rb-aioutliers-train trained on) is free-form: any key
+ * name of [A-Za-z0-9_.-], each once, values not read (so a new fact recorded
+ * there never makes an older loader refuse the model).
  * Numbers go through bounded parsers (no NaN/Inf/junk). It does not check
  * the spec against the network (model_load.c does) nor give meaning to the
  * column names (the feature pipeline does).
@@ -21,11 +24,15 @@
 
 #include "model_internal.h"
 
-enum ini_section { SEC_NONE, SEC_COLUMNS, SEC_GENERAL, SEC_OURS };
+enum ini_section { SEC_NONE, SEC_COLUMNS, SEC_GENERAL, SEC_OURS, SEC_TRAINING };
 
 static const char *const section_names[] = {
 	[SEC_NONE] = "", [SEC_COLUMNS] = "Columns", [SEC_GENERAL] = "General", [SEC_OURS] = "rb-aioutliers",
+	[SEC_TRAINING] = "training",
 };
+
+/* Most keys of [training] (what rb-aioutliers-train records; read by people, not by us). */
+#define TRAINING_MAX_KEYS 64
 
 /* A value parser: val is trimmed and NUL-terminated; message without file:line. */
 typedef enum rb_code (*ini_parse_fn)(const char *val, struct model_spec *spec, struct rb_err *err);
@@ -236,9 +243,37 @@ static void trim(const char **a, const char **b)
 		(*b)--;
 }
 
+/* The keys of [training] seen so far (for duplicates), lower-cased. */
+struct training_keys {
+	size_t n;
+	char name[TRAINING_MAX_KEYS][MODEL_NAME_MAX];
+};
+
+/* One key of [training]: a valid name, not seen before; the value is not read. */
+static enum rb_code training_key(const char *ka, const char *kb, struct training_keys *tk,
+                                 struct rb_err *err)
+{
+	size_t len = (size_t)(kb - ka);
+	if (!column_name_ok(ka, len))
+		return rb_err_set(err, RB_E_MODEL, "[training] key '%.*s' is not a valid name",
+		                  (int)(len > 40 ? 40 : len), ka);
+	char low[MODEL_NAME_MAX];
+	for (size_t i = 0; i < len; i++)
+		low[i] = (char)tolower((unsigned char)ka[i]);
+	low[len] = '\0';
+	for (size_t i = 0; i < tk->n; i++)
+		if (strcmp(tk->name[i], low) == 0)
+			return rb_err_set(err, RB_E_MODEL, "key '%s' given twice", low);
+	if (tk->n == TRAINING_MAX_KEYS)
+		return rb_err_set(err, RB_E_MODEL, "more than %d keys in [training]", TRAINING_MAX_KEYS);
+	memcpy(tk->name[tk->n++], low, len + 1);
+	return RB_OK;
+}
+
 /* Handles one line [a, b) (no newline); *sec is the current section. */
 static enum rb_code parse_line(const char *a, const char *b, enum ini_section *sec, int *seen,
-                               struct model_spec *spec, struct rb_err *err)
+                               struct training_keys *tk, struct model_spec *spec,
+                               struct rb_err *err)
 {
 	int indented = a < b && isspace((unsigned char)*a);
 	trim(&a, &b);
@@ -251,14 +286,15 @@ static enum rb_code parse_line(const char *a, const char *b, enum ini_section *s
 			return rb_err_set(err, RB_E_MODEL, "section header without ']'");
 		const char *na = a + 1, *nb = b - 1;
 		trim(&na, &nb);
-		for (int s = SEC_COLUMNS; s <= SEC_OURS; s++) {
+		for (int s = SEC_COLUMNS; s <= SEC_TRAINING; s++) {
 			if (strlen(section_names[s]) == (size_t)(nb - na) &&
 			    strncasecmp(na, section_names[s], (size_t)(nb - na)) == 0) {
 				*sec = (enum ini_section)s;
 				return RB_OK;
 			}
 		}
-		return rb_err_set(err, RB_E_MODEL, "unknown section [%.*s] (Columns, General, rb-aioutliers)",
+		return rb_err_set(err, RB_E_MODEL, "unknown section [%.*s] (Columns, General, rb-aioutliers, "
+		                  "training)",
 		                  (int)((nb - na) > 40 ? 40 : (nb - na)), na);
 	}
 	const char *eq = a;
@@ -271,6 +307,8 @@ static enum rb_code parse_line(const char *a, const char *b, enum ini_section *s
 	trim(&va, &vb);
 	if (*sec == SEC_NONE)
 		return rb_err_set(err, RB_E_MODEL, "key outside any section");
+	if (*sec == SEC_TRAINING)
+		return training_key(ka, kb, tk, err);
 	size_t k;
 	for (k = 0; k < N_KEYS; k++) {
 		if (keys[k].section == *sec && strlen(keys[k].name) == (size_t)(kb - ka) &&
@@ -305,6 +343,9 @@ enum rb_code model_ini_parse(const char *text, size_t len, const char *fname,
 	if (memchr(text, '\0', len) != NULL)
 		return rb_err_set(err, RB_E_MODEL, "%s: contains a NUL byte", fname);
 	int seen[N_KEYS] = {0};
+	struct training_keys *tk = calloc(1, sizeof *tk);
+	if (tk == NULL)
+		return rb_err_set(err, RB_E_NOMEM, "out of memory");
 	enum ini_section sec = SEC_NONE;
 	const char *p = text, *end = text + len;
 	size_t line = 0;
@@ -312,14 +353,16 @@ enum rb_code model_ini_parse(const char *text, size_t len, const char *fname,
 		line++;
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *stop = nl != NULL ? nl : end;
-		enum rb_code rc = parse_line(p, stop, &sec, seen, spec, err);
+		enum rb_code rc = parse_line(p, stop, &sec, seen, tk, spec, err);
 		if (rc != RB_OK) {
+			free(tk);
 			rb_err_prefix(err, "%s:%zu", fname, line);
 			model_spec_clear(spec);
 			return rc;
 		}
 		p = nl != NULL ? nl + 1 : end;
 	}
+	free(tk);
 	for (size_t k = 0; k < N_KEYS; k++) {
 		if (keys[k].required && !seen[k]) {
 			model_spec_clear(spec);

@@ -2,7 +2,8 @@
  * train_data: Druid timeseries result files -> feature rows (features.c) ->
  * windows that cross neither a file boundary nor a gap, split in time into
  * training and validation (rb/train/train_data.h). Not the training loop,
- * not the Druid fetch: a file is a Druid answer someone saved.
+ * not the Druid fetch: a source is a Druid answer someone saved (a file) or
+ * one the command fetched (text in memory).
  */
 #include <errno.h>
 #include <math.h>
@@ -77,6 +78,23 @@ static enum rb_code read_file(const char *path, char **out, size_t *len, struct 
 	*out = buf;
 	*len = got;
 	return RB_OK;
+}
+
+/* 1 when text is "[]" with any whitespace. */
+static int is_empty_array(const char *text, size_t len)
+{
+	size_t i = 0;
+	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+		i++;
+	if (i == len || text[i++] != '[')
+		return 0;
+	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+		i++;
+	if (i == len || text[i++] != ']')
+		return 0;
+	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+		i++;
+	return i == len;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -235,19 +253,34 @@ static int grow_doubles(double **a, size_t *cap, size_t need, size_t C)
 	return 0;
 }
 
-/* One file: parse, check, features, windows appended to d. */
-static enum rb_code load_one(struct train_data *d, const char *path,
+/* One source (a file, or a Druid answer in memory): parse, check, features, windows appended
+ * to d. */
+static enum rb_code load_one(struct train_data *d, const struct train_source *src,
                              const struct train_data_options *o,
                              size_t *cap_rows, size_t *cap_tr, size_t *cap_va, size_t *cap_trr,
                              struct rb_err *err)
 {
+	const char *path = src->label;
 	char *text = NULL;
 	size_t len = 0;
 	struct series *s = NULL;
 	struct features f = {0};
-	enum rb_code rc = read_file(path, &text, &len, err);
+	enum rb_code rc = RB_OK;
+	if (src->text == NULL)
+		rc = read_file(path, &text, &len, err);
+	else if (src->len == 0)
+		rc = rb_err_set(err, RB_E_INPUT, "empty answer (a Druid timeseries result is a JSON "
+		                "array)");
+	const char *body = src->text != NULL ? src->text : text;
+	size_t body_len = src->text != NULL ? src->len : len;
 	if (rc == RB_OK)
-		rc = series_parse(&s, text, len, NULL, err);
+		rc = series_parse(&s, body, body_len, NULL, err);
+	if (rc == RB_OK ? s->n == 0 : is_empty_array(body, body_len)) {
+		series_free(s);
+		s = NULL;
+		rc = rb_err_set(err, RB_E_INPUT, "no rows: Druid answered [] (no data in the "
+		                "interval, or a filter or data source that matches nothing)");
+	}
 	free(text);
 	if (rc == RB_OK && d->spec.metrics == NULL && s->ncols > 0)
 		rc = set_spec(d, s, err);
@@ -326,6 +359,22 @@ static enum rb_code load_one(struct train_data *d, const char *path,
 enum rb_code train_data_load(struct train_data *d, const char *const *paths, size_t n_paths,
                              const struct train_data_options *opt, struct rb_err *err)
 {
+	struct train_source *src = calloc(n_paths ? n_paths : 1, sizeof *src);
+	if (src == NULL) {
+		memset(d, 0, sizeof *d);
+		return rb_err_set(err, RB_E_NOMEM, "out of memory");
+	}
+	for (size_t k = 0; k < n_paths; k++)
+		src[k].label = paths[k];
+	enum rb_code rc = train_data_load_sources(d, src, n_paths, opt, err);
+	free(src);
+	return rc;
+}
+
+enum rb_code train_data_load_sources(struct train_data *d, const struct train_source *src,
+                                     size_t n_paths, const struct train_data_options *opt,
+                                     struct rb_err *err)
+{
 	memset(d, 0, sizeof *d);
 	if (n_paths == 0)
 		return rb_err_set(err, RB_E_INPUT, "no data file");
@@ -344,9 +393,9 @@ enum rb_code train_data_load(struct train_data *d, const char *const *paths, siz
 	}
 	size_t cap_rows = 0, cap_tr = 0, cap_va = 0, cap_trr = 0;
 	for (size_t k = 0; k < n_paths; k++) {
-		enum rb_code rc = load_one(d, paths[k], opt, &cap_rows, &cap_tr, &cap_va, &cap_trr, err);
+		enum rb_code rc = load_one(d, &src[k], opt, &cap_rows, &cap_tr, &cap_va, &cap_trr, err);
 		if (rc != RB_OK) {
-			rb_err_prefix(err, "%s", paths[k]);
+			rb_err_prefix(err, "%s", src[k].label);
 			train_data_release(d);
 			return rc;
 		}
@@ -360,7 +409,8 @@ enum rb_code train_data_load(struct train_data *d, const char *const *paths, siz
 		return rb_err_set(err, RB_E_INPUT,
 		                  "too little data: %zu rows give %zu training and %zu validation "
 		                  "windows of %zu rows; needs at least %d and %d, that is at least %zu "
-		                  "rows on a regular grid in one file (validation share %g)",
+		                  "rows on a regular grid in one file or Druid answer (validation "
+		                  "share %g)",
 		                  rows, tr, va, opt->window, TRAIN_DATA_MIN_TRAIN_WINDOWS,
 		                  TRAIN_DATA_MIN_VAL_WINDOWS, rows_needed(opt), opt->validation);
 	}

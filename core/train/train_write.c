@@ -460,8 +460,8 @@ static enum rb_code write_zip(const char *path, const char *config, const char *
 	return RB_OK;
 }
 
-/* NAME.ini text (malloc'd). */
-static char *ini_text(const struct model *m, const char *comments)
+/* NAME.ini text (malloc'd); training: the [training] section's "key = value" lines or NULL. */
+static char *ini_text(const struct model *m, const char *training)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -483,8 +483,8 @@ static char *ini_text(const struct model *m, const char *comments)
 		fprintf(f, "score_mean = %.17g\nscore_std = %.17g\n", sp->score_mean, sp->score_std);
 	if (sp->has_threshold_sigma)
 		fprintf(f, "threshold_sigma = %.17g\n", sp->threshold_sigma);
-	if (comments != NULL)
-		fprintf(f, "\n%s", comments);
+	if (training != NULL)
+		fprintf(f, "\n[training]\n%s", training);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -550,7 +550,7 @@ enum rb_code train_write(const struct model *m, const struct train_net *net,
 		         a->date_saved);
 	else
 		snprintf(meta, sizeof meta, "{\"keras_version\": \"2.15.0\"}");
-	char *ini = ini_text(m, a->ini_comments);
+	char *ini = ini_text(m, a->ini_training);
 	void *h5 = NULL;
 	size_t h5_len = 0;
 	if (config == NULL || ini == NULL)

@@ -3,7 +3,7 @@
 # run on loopback with the build's daemon in place of /usr/sbin/rb-aioutliers:
 #   - etc/apache/rb-aioutliers-cgi.conf (mod_cgi, one process per request):
 #     GET /health, POST /api/v1/outliers with inline data (default detector
-#     and model=traffic), /calculate, a bad request (a JSON 400, not Apache's
+#     and model=flows, the project's own model models/flows.*), /calculate, a bad request (a JSON 400, not Apache's
 #     500 "End of script output before headers"), an unknown path (404), and
 #     a script-path mount (ScriptAlias /rb: SCRIPT_NAME /rb, PATH_INFO
 #     /api/v1/outliers);
@@ -14,7 +14,6 @@
 set -u
 src=${RB_SOURCE_DIR:?run through ctest}
 bld=${RB_BUILD_DIR:?run through ctest}
-shared=${RB_SHARED_DIR:?run through ctest}
 daemon=$bld/fcgi/rb-aioutliers
 mods=/usr/lib/apache2/modules
 failures=0
@@ -34,7 +33,7 @@ for m in mod_cgi.so mod_fcgid.so mod_alias.so mod_env.so mod_mpm_prefork.so; do
 	[ -f "$mods/$m" ] || { echo "FAIL: $mods/$m missing (packaging/debian-deps.txt)"; exit 1; }
 done
 mkdir -m 755 "$tmp/models" "$tmp/www" "$tmp/run"
-cp "$shared/upstream/traffic.keras" "$shared/upstream/traffic.ini" "$tmp/models/"
+cp "$src/models/flows.keras" "$src/models/flows.ini" "$tmp/models/"
 chmod 644 "$tmp/models/"*
 chown www-data "$tmp/run"
 cat >"$tmp/daemon.conf" <<EOC
@@ -46,7 +45,7 @@ druid_url = http://127.0.0.1:9/druid/v2/
 EOC
 chmod 644 "$tmp/daemon.conf"
 data_b64=$(base64 -w0 "$src/etc/samples/traffic-sample.json")
-model_b64=$(printf traffic | base64)
+model_b64=$(printf flows | base64)
 
 # The shipped snippet with the daemon and its configuration moved into place.
 subst() {
@@ -120,7 +119,7 @@ requests() {
 	local l=$1
 	ask "$l" /health 200 '"status":"ok"'
 	ask "$l" /api/v1/outliers 200 '"status":"success"' --data-urlencode "data=$data_b64"
-	ask "$l" /api/v1/outliers 200 '"model":"traffic"' --data-urlencode "data=$data_b64" \
+	ask "$l" /api/v1/outliers 200 '"model":"flows"' --data-urlencode "data=$data_b64" \
 		--data-urlencode "model=$model_b64"
 	ask "$l" /calculate 200 '"status":"success"' --data-urlencode "data=$data_b64"
 	ask "$l" /api/v1/outliers 400 '"status":"error"' --data-urlencode "data=bm90IGpzb24="

@@ -3,13 +3,12 @@
 # requests (RB_DEMO_ONCE=1, on a free port so that a busy 39091 does not
 # matter), exits 0, leaves no process or temporary directory behind; and with
 # its port already taken it fails at once with a clear message instead of
-# hanging. Needs RB_SOURCE_DIR, RB_BUILD_DIR, RB_SHARED_DIR (set by ctest).
+# hanging. Needs RB_SOURCE_DIR and RB_BUILD_DIR (set by ctest); nothing of ../shared.
 set -uo pipefail
 src=${RB_SOURCE_DIR:?}
 bld=${RB_BUILD_DIR:?}
-. "$src/tests/hosting/need-shared.sh"
-need_shared upstream/traffic.keras upstream/traffic.ini
-export RB_SHARED_DIR RB_BUILD_DIR=$bld
+# The demo needs nothing from ../shared: its model is the project's own, models/flows.*.
+export RB_BUILD_DIR=$bld
 tmp=$(mktemp -d /tmp/rb-check-demo-XXXXXX)
 holder=
 cleanup() {
@@ -52,8 +51,8 @@ after=$(ls -d /tmp/rb-demo-* 2>/dev/null | sort)
 n_success=$(grep -c '"status": *"success"' "$tmp/demo.out")
 n_200=$(grep -c '^HTTP 200$' "$tmp/demo.out")
 if [ "$rc" = 0 ] && [ "$n_success" = 2 ] && [ "$n_200" = 2 ] &&
-   grep -q '"model": *"default"' "$tmp/demo.out" && grep -q '"model": *"traffic"' "$tmp/demo.out"; then
-	pass "demo: exit 0, two 200 success answers (model default and traffic)"
+   grep -q '"model": *"default"' "$tmp/demo.out" && grep -q '"model": *"flows"' "$tmp/demo.out"; then
+	pass "demo: exit 0, two 200 success answers (model default and flows)"
 else
 	fail "demo: rc $rc, $n_200 x HTTP 200, $n_success x success; its output:"; cat "$tmp/demo.out"
 fi

@@ -14,7 +14,6 @@
 set -u
 src=${RB_SOURCE_DIR:?run through ctest}
 build=${RB_BUILD_DIR:?run through ctest}
-shared=${RB_SHARED_DIR:?run through ctest}
 daemon=$build/fcgi/rb-aioutliers
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
@@ -32,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 . "$src/tests/hosting/free-port.sh"
 mkdir -m 755 "$tmp/models" "$tmp/log" "$tmp/run" "$tmp/sock"
-cp "$shared/upstream/traffic.keras" "$shared/upstream/traffic.ini" "$tmp/models/"
+cp "$src/models/flows.keras" "$src/models/flows.ini" "$tmp/models/"
 chmod 644 "$tmp/models/"*
 chown nobody "$tmp/run" # pid_file is removed by the daemon after it switched users
 chown nobody "$tmp/log" # log_file is reopened on SIGHUP as the daemon's user

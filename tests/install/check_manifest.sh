@@ -62,6 +62,18 @@ models=$(sed -n 's/^models_dir = //p' "$root$CONFDIR/rb-aioutliers.conf")
 [ "$models" = "$SHAREDIR/models" ] && [ -d "$root$models" ] &&
 	pass "the installed configuration reads models from $models" ||
 	fail "installed configuration: models_dir = '$models'"
+# A fresh install has a model of its own: the shipped flows (models/flows.*) loads in the
+# daemon (-t) and answers through the installed rb-aioutliers-detect, with nothing of ../shared.
+printf 'models_dir = %s\ntrained_models_dir =\nallow_root = yes\n' "$root$SHAREDIR/models" \
+	>"$root/fresh.conf"
+"$root$SBINDIR/rb-aioutliers" -t -c "$root/fresh.conf" 2>&1 | grep -q "^# model flows from " &&
+	pass "a fresh install's daemon loads the shipped model flows (-t)" ||
+	fail "rb-aioutliers -t does not load the shipped model flows"
+rm -f "$root/fresh.conf"
+"$root$BINDIR/rb-aioutliers-detect" --models-dir "$root$SHAREDIR/models" --model flows \
+	"$src/etc/samples/traffic-sample.json" 2>&1 | grep -q '"model":"flows"' &&
+	pass "the installed rb-aioutliers-detect answers with the shipped model flows" ||
+	fail "rb-aioutliers-detect --model flows on the installed models failed"
 "$root$SBINDIR/rb-aioutliers" -h 2>&1 | grep -qF "$CONFDIR/rb-aioutliers.conf)" &&
 	pass "the daemon's built-in configuration path is $CONFDIR/rb-aioutliers.conf" ||
 	fail "rb-aioutliers -h does not name $CONFDIR/rb-aioutliers.conf"

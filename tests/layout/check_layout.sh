@@ -19,7 +19,7 @@ declare -A allowed=(
   [druid]="input model"
   [detect]="input model"
   [answer]="input detect"
-  [train]="input model detect"
+  [train]="input model detect druid"
 )
 fail=0
 bad() { echo "layout: $*"; fail=1; }

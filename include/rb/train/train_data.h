@@ -75,6 +75,20 @@ struct train_data {
 enum rb_code train_data_load(struct train_data *d, const char *const *paths, size_t n_paths,
                              const struct train_data_options *opt, struct rb_err *err);
 
+/* One Druid timeseries answer: a file (text NULL: read the file named label) or text in
+ * memory (len bytes, e.g. what the command fetched); label names it in messages and in
+ * files[k].path. */
+struct train_source {
+	const char *label;
+	const char *text;
+	size_t len;
+};
+
+/* train_data_load for sources: each one is one "file" (windows never cross two). */
+enum rb_code train_data_load_sources(struct train_data *d, const struct train_source *src,
+                                     size_t n, const struct train_data_options *opt,
+                                     struct rb_err *err);
+
 /* Releases d; safe on a zeroed or released struct. */
 void train_data_release(struct train_data *d);
 

@@ -4,7 +4,7 @@
  * the old service's layout: Keras 2.15's functional config, weights under
  * layers/<class counter>/vars/<i>, LSTM under layers/lstm[_k]/cell/vars/<i>,
  * float32, as ../shared/upstream/traffic.keras), NAME.ini (the old keys plus
- * our [rb-aioutliers] section and "# trained ..." comment lines) and, when
+ * our [rb-aioutliers] and [training] sections) and, when
  * given, NAME.druid.json.
  *
  * Atomic: every file is first written under a temporary name in the same
@@ -31,7 +31,8 @@ struct train_write_args {
 	const char *dir;         /* the models directory (must exist and be writable) */
 	const char *name;        /* model_name_valid() */
 	const char *date_saved;  /* metadata.json "date_saved" ("2024-04-10@09:13:24"); NULL: none */
-	const char *ini_comments;/* NULL, or lines appended to NAME.ini as they are (each "# ...\n") */
+	const char *ini_training;/* NULL, or the "key = value\n" lines of NAME.ini's [training]
+	                          * section (what it was trained on; the loader ignores them) */
 	const char *druid_json;  /* NULL: no NAME.druid.json (an existing one is moved to .prev) */
 	size_t druid_json_len;
 };
