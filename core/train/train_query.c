@@ -47,9 +47,18 @@ static enum rb_code build_template(struct train_query *q, const char *what, stru
 		                  "post-aggregations)", what);
 	if (post != NULL && !json_is_array(post))
 		return rb_err_set(err, RB_E_INPUT, "%s: postAggregations must be a list", what);
+	/* The query's table, so that the daemon's druid_datasources = auto allows it. */
+	json_t *ds = json_object_get(q->query, "dataSource");
+	if (json_is_object(ds) && json_is_string(json_object_get(ds, "type")) &&
+	    strcmp(json_string_value(json_object_get(ds, "type")), "table") == 0)
+		ds = json_object_get(ds, "name");
+	if (!json_is_string(ds))
+		return rb_err_set(err, RB_E_INPUT, "%s: the query's dataSource must be a table (a "
+		                  "name or {\"type\": \"table\", \"name\": ...})", what);
 	json_t *t = json_object();
 	if (t == NULL || json_object_set_new(t, "version", json_integer(1)) != 0 ||
 	    json_object_set_new(t, "description", json_string(TEMPLATE_DESCRIPTION)) != 0 ||
+	    json_object_set_new(t, "dataSources", json_pack("[O]", ds)) != 0 ||
 	    json_object_set(t, "aggregations", aggs) != 0 ||
 	    json_object_set_new(t, "postAggregations",
 	                        post != NULL ? json_deep_copy(post) : json_array()) != 0) {
