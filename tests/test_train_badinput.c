@@ -6,7 +6,8 @@
  * message says how many rows are needed), a models directory that does not
  * exist or is a file (and, when not root, one without write permission), a
  * name with '/', a --druid-template the service would refuse, --query and
- * --data together, --from without --query; then a good file trains and --init
+ * --data together, --from without --query; then a good file trains (with the
+ * little-data rule: its decay and patience in the .ini, --epochs as given) and --init
  * fine-tunes. (--query's own bad inputs: tests/test_train_query.c.) Exit codes:
  * 1 for a failure, 2 for a usage error.
  */
@@ -162,6 +163,18 @@ int main(void)
 	CHECKF(strstr(log, "warning: 400 rows is little data") != NULL, "%s", log);
 	CHECKF(strstr(log, "rb-aioutliers-train: epoch=1/1 train_loss=") != NULL, "%s", log);
 	CHECKF(count_files(models) == 2, "%d files after a good run", count_files(models));
+	/* the little-data rule: 21 training windows, a new model; --epochs 1 as given is kept */
+	CHECKF(strstr(log, "regularised for it") != NULL, "%s", log);
+	char ini_path[512];
+	snprintf(ini_path, sizeof ini_path, "%s/m.ini", models);
+	FILE *ini = fopen(ini_path, "r");
+	CHECK(ini != NULL);
+	static char ini_text[16384];
+	ini_text[fread(ini_text, 1, sizeof ini_text - 1, ini)] = '\0';
+	fclose(ini);
+	CHECKF(strstr(ini_text, "little_data_rule = yes") != NULL &&
+	       strstr(ini_text, "weight_decay = 0.3") != NULL &&
+	       strstr(ini_text, "patience = 60") != NULL, "%s", ini_text);
 	/* fine-tuning it (--init m) keeps the first as m.prev.* */
 	snprintf(cmd, sizeof cmd, "%s/rb-aioutliers-train --epochs 1 --init m %s >/dev/null 2>&1",
 	         getenv("RB_BUILD_DIR") ? getenv("RB_BUILD_DIR") : ".", args);

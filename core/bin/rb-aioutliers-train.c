@@ -68,6 +68,7 @@ struct args {
 	const char *from, *to, *granularities, *config;
 	int gran_set;
 	size_t epochs, batch, patience, threads;
+	int epochs_set, patience_set; /* given on the command line (the little-data rule keeps them) */
 	double lr, validation;
 	uint64_t seed;
 	int dry_run;
@@ -95,7 +96,8 @@ static void usage(FILE *f)
 	        "  --granularities L    ISO-8601 periods, default " DEFAULT_GRANULARITIES "\n"
 	        "  --data FILE...       saved Druid timeseries result files (JSON arrays)\n"
 	        "  --init NAME          fine-tune NAME (in the models dir) instead of starting anew\n"
-	        "  --epochs N           most epochs, default 100\n"
+	        "  --epochs N           most epochs, default 100 (under 112 training windows,\n"
+	        "                       a new model's default and --patience's are scaled up)\n"
 	        "  --batch N            windows per step, default 32\n"
 	        "  --path dnnl|ref      forward and backward: oneDNN float32 (dnnl, default) or the\n"
 	        "                       plain-C double-precision oracle (ref, one thread)\n"
@@ -191,16 +193,20 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->init = v;
 		else if (strcmp(o, "--druid-template") == 0)
 			a->druid_template = v;
-		else if (strcmp(o, "--epochs") == 0)
+		else if (strcmp(o, "--epochs") == 0) {
 			a->epochs = parse_size(v, 1, 1000000, o);
+			a->epochs_set = 1;
+		}
 		else if (strcmp(o, "--batch") == 0)
 			a->batch = parse_size(v, 1, 4096, o);
 		else if (strcmp(o, "--path") == 0) {
 			if (trainer_path_parse(v, strlen(v), &a->path) != 0)
 				die_usage("--path must be ref or dnnl", v);
 		}
-		else if (strcmp(o, "--patience") == 0)
+		else if (strcmp(o, "--patience") == 0) {
 			a->patience = parse_size(v, 0, 1000000, o);
+			a->patience_set = 1;
+		}
 		else if (strcmp(o, "--threads") == 0)
 			a->threads = parse_size(v, 1, 256, o);
 		else if (strcmp(o, "--seed") == 0)
@@ -705,18 +711,30 @@ int main(int argc, char **argv)
 		printf("  %s: %zu rows, step %g s, %zu gap%s, %zu + %zu windows\n", d.files[k].path,
 		       d.files[k].rows, d.files[k].step, d.files[k].gaps, d.files[k].gaps == 1 ? "" : "s",
 		       d.files[k].train_windows, d.files[k].val_windows);
+	struct progress prog = {isatty(2), 0.0};
+	struct trainer_options to = {a.epochs, a.batch, a.lr, OLD_WEIGHT_DECAY, a.seed, a.patience,
+	                             on_epoch, &prog, a.path, a.threads};
+	/* The little-data rule (trainer_little_data) for a new model: an --epochs or --patience
+	 * given on the command line is kept; a fine-tuned model keeps the old settings (a decay
+	 * towards 0 would pull it away from the weights it starts from). */
+	int little = a.init == NULL && trainer_little_data(&to, d.n_train);
+	if (a.epochs_set)
+		to.epochs = a.epochs;
+	if (a.patience_set)
+		to.patience = a.patience;
 	printf("  -> %s/%s.keras, %s.ini%s; up to %zu epochs, batch %zu, lr %g, seed %llu, "
-	       "patience %zu\n", a.models_dir, a.name, a.name, druid != NULL ? ", .druid.json" : "",
-	       a.epochs, a.batch, a.lr, (unsigned long long)a.seed, a.patience);
+	       "patience %zu, weight decay %g%s\n", a.models_dir, a.name, a.name,
+	       druid != NULL ? ", .druid.json" : "", to.epochs, a.batch, a.lr,
+	       (unsigned long long)a.seed, to.patience, to.weight_decay,
+	       little ? " (the little-data rule)" : "");
 	fflush(stdout);
 	if (d.n_rows < TRAIN_DATA_FEW_ROWS)
 		fprintf(stderr, "rb-aioutliers-train: warning: %zu rows is little data (%d or more "
-		        "make a steadier model); expect a loose fit\n", d.n_rows, TRAIN_DATA_FEW_ROWS);
+		        "make a steadier model); %s\n", d.n_rows, TRAIN_DATA_FEW_ROWS,
+		        little ? "regularised for it: stronger weight decay, epochs and patience "
+		                 "scaled (docs/TRAINING.md)" : "expect a loose fit");
 	int rc = 0;
 	if (!a.dry_run) {
-		struct progress prog = {isatty(2), 0.0};
-		struct trainer_options to = {a.epochs, a.batch, a.lr, OLD_WEIGHT_DECAY, a.seed,
-		                             a.patience, on_epoch, &prog, a.path, a.threads};
 		struct trainer_result res;
 		size_t scored = 0;
 		if (trainer_run(net, &d, &to, &res, &err) != RB_OK)
@@ -772,7 +790,9 @@ int main(int argc, char **argv)
 		training_add(training, sizeof training, "batch", "%zu", a.batch);
 		training_add(training, sizeof training, "lr", "%.9g", a.lr);
 		training_add(training, sizeof training, "validation_share", "%g", a.validation);
-		training_add(training, sizeof training, "patience", "%zu", a.patience);
+		training_add(training, sizeof training, "patience", "%zu", to.patience);
+		training_add(training, sizeof training, "weight_decay", "%.9g", to.weight_decay);
+		training_add(training, sizeof training, "little_data_rule", "%s", little ? "yes" : "no");
 		training_add(training, sizeof training, "init", "%s", a.init != NULL ? a.init : "none");
 		training_add(training, sizeof training, "calibrated_rows", "%zu", scored);
 		data_end(&d, date, sizeof date);

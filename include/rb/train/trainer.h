@@ -67,6 +67,17 @@ enum rb_code trainer_run(struct train_net *net, const struct train_data *d,
                          const struct trainer_options *o, struct trainer_result *r,
                          struct rb_err *err);
 
+/*
+ * The little-data rule (docs/TRAINING.md, "Little data"): for a run on
+ * n_train < TRAINER_FEW_WINDOWS training windows, multiplies o->epochs and
+ * o->patience by ceil(TRAINER_FEW_WINDOWS / n_train) and raises
+ * o->weight_decay to at least TRAINER_FEW_DECAY. Returns 1 when it changed o,
+ * 0 when it left o as it was (enough windows, or none).
+ */
+#define TRAINER_FEW_WINDOWS 112 /* the windows of TRAIN_DATA_FEW_ROWS rows, share 0.1 */
+#define TRAINER_FEW_DECAY 0.3
+int trainer_little_data(struct trainer_options *o, size_t n_train);
+
 /* The validation MAE of net over d's validation windows (inference form). */
 double trainer_val_loss(const struct train_net *net, const struct train_data *d, size_t batch);
 
