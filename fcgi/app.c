@@ -127,11 +127,11 @@ static void respond_err(struct app_response *res, const struct rb_err *err)
 	respond_error(res, rb_http_status(err->code), err->msg);
 }
 
-void app_too_large(struct app *app, size_t content_length, struct app_response *res)
+void app_too_large(struct app *app, size_t length, int length_known, struct app_response *res)
 {
 	char msg[160];
-	snprintf(msg, sizeof msg, "request body of %zu bytes is over the limit of %llu bytes",
-	         content_length, app->cfg->max_body_bytes);
+	snprintf(msg, sizeof msg, "request body of %s%zu bytes is over the limit of %llu bytes",
+	         length_known ? "" : "more than ", length, app->cfg->max_body_bytes);
 	respond_error(res, 413, msg);
 }
 

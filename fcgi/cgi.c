@@ -72,7 +72,7 @@ int cgi_serve(struct app *app, const struct rb_config *cfg)
 	memset(&res, 0, sizeof res);
 	char *body = NULL;
 	if (clen > 0 && (unsigned long long)clen > cfg->max_body_bytes) {
-		app_too_large(app, (size_t)clen, &res);
+		app_too_large(app, (size_t)clen, 1, &res);
 	} else {
 		if (clen > 0) {
 			body = malloc((size_t)clen + 1);

@@ -424,7 +424,7 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 			FCGX_SetExitStatus(1, fr->out);
 			return 0;
 		}
-		app_too_large(app, (size_t)clen, &res);
+		app_too_large(app, (size_t)clen, 1, &res);
 	} else {
 		size_t body_len = clen > 0 ? (size_t)clen : 0;
 		if (clen < 0) {
@@ -440,7 +440,7 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 					FCGX_SetExitStatus(1, fr->out);
 					return 0;
 				}
-				app_too_large(app, (size_t)bc.got, &res);
+				app_too_large(app, (size_t)bc.got, !input_left, &res);
 				goto answer;
 			}
 			if (body == NULL) {

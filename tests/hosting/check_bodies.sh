@@ -127,7 +127,9 @@ out=$(head -c 100000000 /dev/zero | curl -s -w '\n%{http_code} %{time_total}' \
 	-H 'Transfer-Encoding: chunked' -H 'Content-Type: application/x-www-form-urlencoded' \
 	--data-binary @- "$url")
 status=${out##*$'\n'}
-if [ "${status%% *}" = 413 ]; then
+# Its end was not read (the daemon stops at 4 x max_body_bytes), so the message must not
+# claim a size: "of more than N bytes".
+if [ "${status%% *}" = 413 ] && grep -q 'body of more than [0-9]* bytes' <<<"$out"; then
 	pass "Apache, chunked 100 MB: 413 in ${status#* } s ($(head -c 90 <<<"$out"))"
 else
 	fail "Apache, chunked 100 MB: $status: ${out:0:200}"

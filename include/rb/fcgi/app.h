@@ -47,8 +47,9 @@ enum rb_code app_new(struct app **out, const struct rb_config *cfg, const struct
 /* Always fills res (an error becomes its JSON body and status); never fails. */
 void app_handle(struct app *app, const struct app_request *req, struct app_response *res);
 
-/* The answer for a body over max_body_bytes, without reading it (413). */
-void app_too_large(struct app *app, size_t content_length, struct app_response *res);
+/* The answer for a body over max_body_bytes (413): of `length` bytes, or of more than
+ * `length` when its end was not seen (a body without CONTENT_LENGTH). */
+void app_too_large(struct app *app, size_t length, int length_known, struct app_response *res);
 
 /*
  * The CGI/FastCGI response head of res ("Status: NNN Reason", Content-Type,
