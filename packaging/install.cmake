@@ -34,11 +34,11 @@ if(TARGET rb-aioutliers)
     RB_DEFAULT_CONFIG="${RB_CONF_DIR}/rb-aioutliers.conf")
 endif()
 
-# rb_install_rewritten(SRC DEST_DIR [RENAME NAME] [REPLACE OLD NEW]): installs SRC
+# rb_install_rewritten(SRC DEST_DIR [PROGRAM] [RENAME NAME] [REPLACE OLD NEW]): installs SRC
 # (relative to the source tree) into DEST_DIR with the packaged paths replaced by
-# this prefix's, and OLD (which must occur) by NEW first when given.
+# this prefix's, and OLD (which must occur) by NEW first when given; PROGRAM: executable.
 function(rb_install_rewritten src dest)
-  cmake_parse_arguments(ARG "" "RENAME" "REPLACE" ${ARGN})
+  cmake_parse_arguments(ARG "PROGRAM" "RENAME" "REPLACE" ${ARGN})
   get_filename_component(name ${src} NAME)
   if(ARG_RENAME)
     set(name ${ARG_RENAME})
@@ -64,7 +64,11 @@ function(rb_install_rewritten src dest)
   file(WRITE ${out}.tmp "${text}")
   configure_file(${out}.tmp ${out} COPYONLY) # rewritten only when it changed
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/${src})
-  install(FILES ${out} DESTINATION ${dest})
+  if(ARG_PROGRAM)
+    install(PROGRAMS ${out} DESTINATION ${dest})
+  else()
+    install(FILES ${out} DESTINATION ${dest})
+  endif()
 endfunction()
 
 # Configuration: the commented sample, every key at its default except listen,
@@ -88,7 +92,7 @@ foreach(unit rb-aioutliers.service rb-aioutliers-spawn-fcgi.service
 endforeach()
 # The nightly retraining (rb-aioutliers-train.service runs it with /bin/sh) and its list of
 # models: one query (NAME.json) or directory of queries (NAME/) per model, empty at install.
-rb_install_rewritten(etc/train-models.sh ${RB_SHARE_DIR})
+rb_install_rewritten(etc/train-models.sh ${RB_SHARE_DIR} PROGRAM)
 install(DIRECTORY DESTINATION ${RB_CONF_DIR}/train.d)
 rb_install_rewritten(etc/systemd/sysusers.conf ${RB_SYSUSERS_DIR} RENAME rb-aioutliers.conf)
 rb_install_rewritten(etc/systemd/tmpfiles.conf ${RB_TMPFILES_DIR} RENAME rb-aioutliers.conf)
