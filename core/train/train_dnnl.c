@@ -422,8 +422,11 @@ static enum rb_code build_lstm(struct train_dnnl *t, struct plan *pl, size_t i, 
 	dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
 	dnnl_rnn_desc_t rd;
 	dnnl_memory_desc_t src_md, dst_md, wl_user, wi_user, wl_any, wi_any, b_md;
-	dnnl_memory_t m_src, m_dst, m_wlf, m_wif, m_wlb, m_wib, m_b, m_ws, m_dx, m_dwl, m_dwi, m_db;
-	dnnl_memory_t m_dy;
+	/* NULL until mem()/weights() set them: every use is after rc == RB_OK, which gcc -O3
+	 * cannot always see */
+	dnnl_memory_t m_src = NULL, m_dst = NULL, m_wlf = NULL, m_wif = NULL, m_wlb = NULL;
+	dnnl_memory_t m_wib = NULL, m_b = NULL, m_ws = NULL, m_dx = NULL, m_dwl = NULL;
+	dnnl_memory_t m_dwi = NULL, m_db = NULL, m_dy = NULL;
 	const dnnl_dim_t src_d[3] = {(dnnl_dim_t)T, (dnnl_dim_t)N, (dnnl_dim_t)D};
 	const dnnl_dim_t dst_d[3] = {(dnnl_dim_t)T, (dnnl_dim_t)N, (dnnl_dim_t)H};
 	const dnnl_dim_t wl_d[5] = {1, 1, (dnnl_dim_t)D, 4, (dnnl_dim_t)H};
