@@ -64,12 +64,11 @@ static uint64_t get(const uint64_t *x) { return __atomic_load_n(x, __ATOMIC_RELA
  * the same name twice. */
 static int model_slot(struct metrics_board *mb, const char *name)
 {
-	int32_t me = (int32_t)getpid();
 	for (int i = 0; i < METRICS_MODELS; i++) {
 		struct metrics_model_name *m = &mb->models[i];
 		int32_t st = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE);
 		if (st == 0) {
-			int32_t expect = 0;
+			int32_t expect = 0, me = (int32_t)getpid();
 			if (__atomic_compare_exchange_n(&m->state, &expect, me, 0, __ATOMIC_ACQ_REL,
 			                                __ATOMIC_ACQUIRE)) {
 				snprintf(m->name, sizeof m->name, "%s", name);

@@ -46,7 +46,7 @@ enum druid_outcome {
 	DRUID_OUTCOME_OK,         /* HTTP 200 (the caller may still find the answer bad) */
 	DRUID_OUTCOME_HTTP_ERROR, /* Druid answered a status other than 200 */
 	DRUID_OUTCOME_TIMEOUT,    /* no connection or no answer in time */
-	DRUID_OUTCOME_CONNECT,    /* host not found, connection refused, send failed, other curl errors */
+	DRUID_OUTCOME_CONNECT,    /* host not found, refused, send failed, other curl errors */
 	DRUID_OUTCOME_BAD_ANSWER, /* answer over the cap, cut short or empty connection */
 };
 
