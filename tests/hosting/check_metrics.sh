@@ -8,7 +8,8 @@
 #      rows analysed, Druid calls ok; /health says the last Druid call succeeded;
 #   2. a worker killed with SIGKILL: nothing it counted is lost, exits{signal} +1,
 #      starts +1;
-#   3. SIGHUP: reloads{ok} +1, generation 1, exits{recycle} +2, counts kept;
+#   3. SIGHUP: reloads{ok} +1, generation 1, exits{recycle} +2, counts kept; a SIGHUP
+#      with a bad config: reloads{failed} +1, generation still 1;
 #   4. Druid faults: HTTP 500 -> http_error, a garbage 200 -> bad_answer, emulator
 #      down -> connect_failure; /health then says the last Druid call failed;
 #   5. the scrape config and alert rules of docs/OPERATIONS.md pass promtool check config.
@@ -183,6 +184,16 @@ delta s2 s3 2 'rb_aioutliers_worker_starts_total'
 is s3 'rb_aioutliers_generation' 1
 is s3 'rb_aioutliers_reloads_total{result="failed"}' 0
 delta s0 s3 5 'rb_aioutliers_druid_calls_total{outcome="ok"}'
+
+# 3b. A reload that fails (an unknown key): counted, the generation stays.
+cp "$tmp/rb.conf" "$tmp/rb.conf.good"
+echo "no_such_key = 1" >>"$tmp/rb.conf"
+kill -HUP "$master"
+for _ in $(seq 50); do grep -q "reload failed" "$tmp/daemon.log" && break; sleep 0.1; done
+cp "$tmp/rb.conf.good" "$tmp/rb.conf"
+scrape s3b
+delta s3 s3b 1 'rb_aioutliers_reloads_total{result="failed"}'
+is s3b 'rb_aioutliers_generation' 1
 
 # 4. Druid faults.
 stop_emulator
