@@ -8,10 +8,12 @@
 #      rows analysed, Druid calls ok; /health says the last Druid call succeeded;
 #   2. a worker killed with SIGKILL: nothing it counted is lost, exits{signal} +1,
 #      starts +1;
+#      a worker held past request_timeout_ms (a body at 1 byte/s on the socket):
+#      exits{watchdog} +1;
 #   3. SIGHUP: reloads{ok} +1, generation 1, exits{recycle} +2, counts kept; a SIGHUP
 #      with a bad config: reloads{failed} +1, generation still 1;
-#   4. Druid faults: HTTP 500 -> http_error, a garbage 200 -> bad_answer, emulator
-#      down -> connect_failure; /health then says the last Druid call failed;
+#   4. Druid faults: HTTP 500 -> http_error, a garbage 200 -> bad_answer, an answer
+#      later than druid_timeout_ms -> timeout, emulator down -> connect_failure; /health then says the last Druid call failed;
 #   5. the scrape config and alert rules of docs/OPERATIONS.md pass promtool check config.
 # Needs RB_SOURCE_DIR, RB_BUILD_DIR (ctest), lighttpd and promtool (Debian's prometheus).
 set -uo pipefail
@@ -72,6 +74,11 @@ druid_datasources = rb_flow
 history = PT0S
 log_file = $tmp/daemon.log
 allow_root = yes
+druid_connect_timeout_ms = 500
+druid_timeout_ms = 1000
+request_timeout_ms = 1500
+body_min_rate = 0
+body_timeout_ms = 10000
 EOF
 OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/rb.conf" >"$tmp/daemon.out" 2>&1 </dev/null &
 master=$!
@@ -171,6 +178,14 @@ delta s1 s2 1 'rb_aioutliers_worker_exits_total{cause="signal"}'
 delta s1 s2 1 'rb_aioutliers_worker_starts_total'
 is s2 'rb_aioutliers_worker_exits_total{cause="crash"}' 0
 
+# 2b. The watchdog: a body sent at 1 byte/s straight to the socket (lighttpd would buffer
+# it) holds a worker past request_timeout_ms (1.5 s; no rate rule, body_timeout_ms 10 s).
+python3 "$src/tests/hosting/fcgi_peer.py" slow-body "$tmp/svc.sock" 100 5 >"$tmp/slow.out" 2>&1
+for _ in $(seq 100); do curl -s "$url/health" | grep -q '"workers_alive":2' && break; sleep 0.1; done
+scrape s2b
+delta s2 s2b 1 'rb_aioutliers_worker_exits_total{cause="watchdog"}'
+grep -q '^closed' "$tmp/slow.out" || fail "the slow body was not dropped: $(cat "$tmp/slow.out")"
+
 # 3. SIGHUP: a new generation; the counts stay.
 kill -HUP "$master"
 for _ in $(seq 100); do curl -s "$url/health" | grep -q '"generation":1' && break; sleep 0.1; done
@@ -178,9 +193,9 @@ sleep 0.5 # the old generation's exits reaped
 for i in 1 2; do [ "$(code_of --data-binary @"$tmp/body-query" "$url/api/v1/outliers")" = 200 ] || fail "query after reload $i"; done
 scrape s3
 delta s0 s3 10 "$R{route=\"outliers\",code=\"200\"}"
-delta s2 s3 1 'rb_aioutliers_reloads_total{result="ok"}'
-delta s2 s3 2 'rb_aioutliers_worker_exits_total{cause="recycle"}'
-delta s2 s3 2 'rb_aioutliers_worker_starts_total'
+delta s2b s3 1 'rb_aioutliers_reloads_total{result="ok"}'
+delta s2b s3 2 'rb_aioutliers_worker_exits_total{cause="recycle"}'
+delta s2b s3 2 'rb_aioutliers_worker_starts_total'
 is s3 'rb_aioutliers_generation' 1
 is s3 'rb_aioutliers_reloads_total{result="failed"}' 0
 delta s0 s3 5 'rb_aioutliers_druid_calls_total{outcome="ok"}'
@@ -203,12 +218,17 @@ stop_emulator
 start_emulator "--fault garbage"
 [ "$(code_of --data-binary @"$tmp/body-query" "$url/api/v1/outliers")" = 502 ] || fail "garbage not a 502"
 stop_emulator
+start_emulator "--fault-delay-ms 1400"
+[ "$(code_of --data-binary @"$tmp/body-query" "$url/api/v1/outliers")" = 504 ] || fail "slow Druid not a 504"
+stop_emulator
 [ "$(code_of --data-binary @"$tmp/body-query" "$url/api/v1/outliers")" = 502 ] || fail "Druid down not a 502"
 scrape s4
 delta s3 s4 1 'rb_aioutliers_druid_calls_total{outcome="http_error"}'
 delta s3 s4 1 'rb_aioutliers_druid_calls_total{outcome="bad_answer"}'
 delta s3 s4 1 'rb_aioutliers_druid_calls_total{outcome="connect_failure"}'
+delta s3 s4 1 'rb_aioutliers_druid_calls_total{outcome="timeout"}'
 delta s3 s4 3 "$R{route=\"outliers\",code=\"502\"}"
+delta s3 s4 1 "$R{route=\"outliers\",code=\"504\"}"
 is s4 'rb_aioutliers_druid_last_success' 0
 curl -s "$url/health" >"$tmp/health4.json"
 grep -q '"druid_last_ok":false' "$tmp/health4.json" && pass "/health: druid_last_ok false" ||
