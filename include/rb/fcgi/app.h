@@ -8,7 +8,8 @@
  * runners (one per model of the registry) and its Druid client (one
  * persistent curl handle); config, registry and board are borrowed from the
  * master's memory; config and registry are read-only, the board is written only
- * through druid_slots (rb/fcgi/druid_slots.h).
+ * through druid_slots (rb/fcgi/druid_slots.h), the metrics board (set after app_new)
+ * only through rb/fcgi/metrics.h.
  */
 #ifndef RB_APP_H
 #define RB_APP_H
