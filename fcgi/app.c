@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rb/answer/response.h"
 #include "rb/base/assert.h"
@@ -25,6 +26,7 @@
 #include "rb/fcgi/form.h"
 #include "rb/model/infer.h"
 #include "rb/fcgi/log.h"
+#include "rb/fcgi/metrics.h"
 #include "rb/fcgi/request_fields.h"
 #include "rb/fcgi/route.h"
 #include "rb/input/series.h"
@@ -36,7 +38,20 @@ struct app {
 	struct infer **runners;         /* [reg->n], one per model */
 	struct druid *druid;
 	struct druid_policy *policy;    /* what a client's query may ask of Druid */
+	struct metrics_board *metrics;  /* borrowed (shared), may be NULL: nothing counted */
+	double druid_call_s;            /* this request's Druid call: seconds, < 0 = none */
 };
+
+void app_set_metrics(struct app *app, struct metrics_board *mb) { app->metrics = mb; }
+
+struct metrics_board *app_metrics(const struct app *app) { return app->metrics; }
+
+static double app_seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
 
 void app_free(struct app *app)
 {
@@ -61,6 +76,7 @@ enum rb_code app_new(struct app **out, const struct rb_config *cfg, const struct
 	app->cfg = cfg;
 	app->reg = reg;
 	app->board = board;
+	app->druid_call_s = -1;
 	app->runners = calloc(reg->n > 0 ? reg->n : 1, sizeof *app->runners);
 	if (app->runners == NULL) {
 		app_free(app);
@@ -98,9 +114,11 @@ enum rb_code app_new(struct app **out, const struct rb_config *cfg, const struct
 size_t app_response_head(const struct app_response *res, const char *rid, char *buf, size_t cap)
 {
 	int n = snprintf(buf, cap,
-	                 "Status: %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+	                 "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 	                 "X-Request-Id: %s\r\nCache-Control: no-store\r\n%s%s%s%s%.0u%s\r\n",
-	                 res->status, http_status_reason(res->status), res->body_len, rid,
+	                 res->status, http_status_reason(res->status),
+	                 res->content_type != NULL ? res->content_type : "application/json",
+	                 res->body_len, rid,
 	                 res->allow != NULL ? "Allow: " : "", res->allow != NULL ? res->allow : "",
 	                 res->allow != NULL ? "\r\n" : "",
 	                 res->retry_after_s > 0 ? "Retry-After: " : "", res->retry_after_s,
@@ -205,13 +223,32 @@ static enum rb_code fetch_series_text(struct app *app, const struct rb_request *
 	log_msg(LOG_LVL_DEBUG, rid, "Druid query: %s", body);
 	int slot = -1;
 	rc = druid_slot_take(app, rid, &slot, retry_after_s, err);
-	if (rc == RB_OK)
+	if (rc == RB_OK) {
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = druid_query(app->druid, body, body_len, owned, len, err);
+		app->druid_call_s = app_seconds_since(&t0); /* counted once the answer is read */
+	}
 	if (app->board != NULL)
 		druid_slots_release(app->board, slot);
 	free(body);
 	*text = *owned;
 	return rc;
+}
+
+/* Counts this request's Druid call, if it made one (app->druid_call_s >= 0), once:
+ * answer_bad when a 200 answer was not a series. */
+static void count_druid_call(struct app *app, int answer_bad)
+{
+	if (app->druid_call_s < 0)
+		return;
+	struct druid_stats st;
+	druid_get_stats(app->druid, &st);
+	enum druid_outcome o = st.last;
+	if (o == DRUID_OUTCOME_OK && answer_bad)
+		o = DRUID_OUTCOME_BAD_ANSWER;
+	metrics_druid_call(app->metrics, o, app->druid_call_s);
+	app->druid_call_s = -1;
 }
 
 static void handle_outliers(struct app *app, const struct app_request *req,
@@ -252,10 +289,13 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 		log_msg(LOG_LVL_INFO, req->request_id,
 		        "model field is not a valid model name; using the default detector");
 	}
+	app->druid_call_s = -1;
 	rc = fetch_series_text(app, &rq, model, &text, &text_len, &text_owned, &hist,
 	                       req->request_id, &retry_after_s, &err);
-	if (rc != RB_OK)
+	if (rc != RB_OK) {
+		count_druid_call(app, 0);
 		goto done;
+	}
 	/* The text is already capped upstream (max_body_bytes for data, druid_max_response_bytes
 	 * for Druid); the series cap is the larger of the two so both paths share one rule. */
 	struct series_limits slim = {0};
@@ -263,6 +303,7 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	                         ? (size_t)app->cfg->max_body_bytes
 	                         : (size_t)app->cfg->druid_max_response_bytes;
 	rc = series_parse(&s, text, text_len, &slim, &err);
+	count_druid_call(app, rc != RB_OK);
 	if (rc != RB_OK) {
 		rb_err_prefix(&err, rq.data != NULL ? "data" : "Druid answer");
 		if (rq.data == NULL && rc == RB_E_INPUT)
@@ -270,6 +311,8 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 		goto done;
 	}
 	const char *metric = rq.metric[0] != '\0' ? rq.metric : app->cfg->default_metric;
+	struct timespec t_run;
+	clock_gettime(CLOCK_MONOTONIC, &t_run);
 	if (model != NULL) {
 		size_t idx = (size_t)(model - app->reg->entries);
 		RB_ASSERT(idx < app->reg->n); /* the runner of this model, not another's */
@@ -283,6 +326,11 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	}
 	if (rc != RB_OK)
 		goto done;
+	if (app->metrics != NULL) {
+		metrics_runner_time(app->metrics, metrics_runner(app->metrics, det.model),
+		                    app_seconds_since(&t_run));
+		metrics_rows(app->metrics, s->n);
+	}
 	if (rq.data == NULL) {
 		/* Answer only the requested rows; the detector saw the history before them. */
 		size_t k = druid_history_rows_before(&hist, s->t, s->n);
@@ -338,6 +386,13 @@ static void handle_health(struct app *app, struct app_response *res)
 		                    json_integer(druid_slots_limit(app->cfg->druid_wait_max,
 		                                                   app->cfg->workers)));
 	}
+	if (app->metrics != NULL) {
+		int32_t ok = __atomic_load_n(&app->metrics->druid_last_ok, __ATOMIC_RELAXED);
+		uint64_t at = __atomic_load_n(&app->metrics->druid_last_unix_ms, __ATOMIC_RELAXED);
+		json_object_set_new(root, "druid_last_ok", ok < 0 ? json_null() : json_boolean(ok));
+		json_object_set_new(root, "druid_last_at",
+		                    ok < 0 ? json_null() : json_real((double)at / 1e3));
+	}
 	json_object_set_new(root, "models", models);
 	json_object_set_new(root, "inference",
 	                    json_string(infer_path_name(app->cfg->inference)));
@@ -351,6 +406,17 @@ static void handle_health(struct app *app, struct app_response *res)
 	res->body_len = strlen(res->body);
 }
 
+static void handle_metrics(struct app *app, struct app_response *res)
+{
+	res->body = metrics_render(app->metrics, app->board, app->reg, &res->body_len);
+	if (res->body == NULL) {
+		respond_error(res, 500, "out of memory");
+		return;
+	}
+	res->status = 200;
+	res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
 void app_handle(struct app *app, const struct app_request *req, struct app_response *res)
 {
 	memset(res, 0, sizeof *res);
@@ -361,6 +427,9 @@ void app_handle(struct app *app, const struct app_request *req, struct app_respo
 		break;
 	case ROUTE_HEALTH:
 		handle_health(app, res);
+		break;
+	case ROUTE_METRICS:
+		handle_metrics(app, res);
 		break;
 	case ROUTE_IP_IDENTIFIER:
 		respond_error(res, 501, "/api/v1/ip_identifier is not implemented yet");

@@ -27,6 +27,7 @@
 #include "rb/fcgi/config.h"
 #include "rb/druid/druid_client.h"
 #include "rb/fcgi/log.h"
+#include "rb/fcgi/metrics.h"
 #include "rb/fcgi/pool.h"
 #include "rb/fcgi/registry.h"
 #include "rb/fcgi/worker.h"
@@ -56,6 +57,7 @@ struct daemon {
 	int log_fd;          /* log_file's descriptor; -1 when none */
 	char unix_path[108]; /* socket file to remove at exit; "" when none */
 	char pid_path[1024]; /* pid file to remove at exit; "" when none */
+	struct metrics_board *metrics; /* shared with every worker (GET /metrics); may be NULL */
 };
 
 static void usage(FILE *out)
@@ -216,6 +218,7 @@ static int worker_main(void *ctx, const struct pool_worker_env *env)
 		log_error("worker slot %zu cannot start: %s", env->slot, err.msg);
 		return 1;
 	}
+	app_set_metrics(app, d->metrics);
 	log_debug("worker ready (slot %zu, generation %u, %zu models)", env->slot, env->generation,
 	          d->reg->n);
 	int rc = worker_serve(d->listen_fd, app, &d->cfg, env);
@@ -563,8 +566,12 @@ int main(int argc, char **argv)
 	popts.stop_accept_ms = d.cfg.stop_accept_ms;
 	if (d.unix_path[0] != '\0')
 		popts.stop_unlink_path = d.unix_path; /* refused once stopping; the queue drains */
+	d.metrics = metrics_board_new();
+	if (d.metrics == NULL)
+		log_warn("no shared memory for the metrics: GET /metrics counts nothing");
 	struct pool_callbacks cb = {&d, worker_main, reload};
 	int rc = pool_run(&popts, &cb);
+	metrics_board_free(d.metrics);
 	if (d.unix_path[0] != '\0' && popts.stop_unlink_path != NULL)
 		unlink(d.unix_path); /* not removed at a stop (the pool could not start) */
 	if (d.pid_path[0] != '\0' && unlink(d.pid_path) != 0)

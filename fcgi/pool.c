@@ -207,6 +207,7 @@ static void spawn(struct master *m, size_t slot)
 	rec->stop_sent_ms = 0;
 	rec->stop_first_ms = 0;
 	rec->watchdog_killed = 0;
+	__atomic_fetch_add(&m->board->worker_starts, 1, __ATOMIC_RELAXED);
 	log_debug("worker %ld started (slot %zu, generation %u)", (long)pid, slot, m->generation);
 }
 
@@ -233,6 +234,11 @@ static void reap(struct master *m)
 		int expected = m->stopping || c->stop_sent_ms != 0;
 		size_t slot = c->slot;
 		int current = c->generation == m->generation;
+		enum pool_exit_cause cause = expected            ? POOL_EXIT_RECYCLE
+		                             : c->watchdog_killed ? POOL_EXIT_WATCHDOG
+		                             : WIFSIGNALED(status) ? POOL_EXIT_SIGNAL
+		                                                   : POOL_EXIT_CRASH;
+		__atomic_fetch_add(&m->board->worker_exits[cause], 1, __ATOMIC_RELAXED);
 		m->board->busy_since_ms[c - m->children] = 0;
 		if (druid_slots_reclaim(m->board, pid) > 0)
 			log_warn("worker %ld died waiting on Druid; its Druid-wait slot is free again",
@@ -342,6 +348,7 @@ static void recycle(struct master *m)
 	struct pool_opts old = *m->opts;
 	if (m->cb->reload != NULL && m->cb->reload(m->cb->ctx, m->opts) != 0) {
 		log_error("reload failed; keeping the running workers");
+		__atomic_fetch_add(&m->board->reloads_failed, 1, __ATOMIC_RELAXED);
 		*m->opts = old;
 		return;
 	}
@@ -354,6 +361,7 @@ static void recycle(struct master *m)
 		if (m->children[i].pid != 0 && m->children[i].stop_sent_ms == 0)
 			m->children[i].stop_sent_ms = 1; /* marked; SIGTERM after the new ones start */
 	m->generation++;
+	__atomic_fetch_add(&m->board->reloads_ok, 1, __ATOMIC_RELAXED);
 	memset(m->slots, 0, sizeof m->slots);
 	for (size_t s = 0; s < m->opts->workers; s++)
 		spawn(m, s);

@@ -18,6 +18,7 @@ static const struct route_row routes[] = {
 	{"/api/v1/outliers", ROUTE_OUTLIERS, {"POST", NULL}, "POST"},
 	{"/calculate", ROUTE_OUTLIERS, {"POST", NULL}, "POST"},
 	{"/health", ROUTE_HEALTH, {"GET", "HEAD", NULL}, "GET, HEAD"},
+	{"/metrics", ROUTE_METRICS, {"GET", "HEAD", NULL}, "GET, HEAD"},
 	{"/api/v1/ip_identifier", ROUTE_IP_IDENTIFIER, {"POST", NULL}, "POST"},
 };
 
@@ -71,6 +72,8 @@ const char *route_name(enum route_id id)
 		return "outliers";
 	case ROUTE_HEALTH:
 		return "health";
+	case ROUTE_METRICS:
+		return "metrics";
 	case ROUTE_IP_IDENTIFIER:
 		return "ip_identifier";
 	case ROUTE_NOT_FOUND:

@@ -68,6 +68,7 @@
 #include <unistd.h>
 
 #include "rb/fcgi/log.h"
+#include "rb/fcgi/metrics.h"
 #include "rb/fcgi/pool.h"
 #include "rb/fcgi/route.h"
 
@@ -488,6 +489,10 @@ answer:
 	send_response(fr, &res, rid);
 	if (input_left)
 		linger_until_closed(fr);
+	struct metrics_board *mb = app_metrics(app);
+	if (mb != NULL)
+		metrics_request(mb, (unsigned)route_lookup(req.method, req.uri, NULL), res.status,
+		                metrics_runner(mb, res.model), elapsed_ms(&t0) / 1e3);
 	log_msg_pid(res.status >= 500 ? LOG_LVL_WARN : LOG_LVL_INFO, ws->pid, rid,
 	            "%s %s %d %zu bytes %.1f ms%s%s", req.method, req.uri, res.status, res.body_len,
 	            elapsed_ms(&t0), res.model[0] != '\0' ? " model=" : "", res.model);

@@ -4,7 +4,9 @@
  * inference path, naming the configured one (a worker built with a wrong bound
  * on the inference names aborted here with inference = vector); an outliers
  * request without a model runs the configured detector, and a request's
- * detector field overrides it. No models, no Druid: data comes inline.
+ * detector field overrides it; with a metrics board, the app counts the detector's
+ * time and rows and GET /metrics answers them as Prometheus text, /health the last
+ * Druid call (none yet). No models, no Druid: data comes inline.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #include "rb/fcgi/app.h"
 #include "rb/fcgi/config.h"
+#include "rb/fcgi/metrics.h"
 #include "rb/fcgi/registry.h"
 #include "testutil.h"
 
@@ -149,10 +152,60 @@ static void detectors(void)
 	free(json);
 }
 
+static void metrics(void)
+{
+	static const struct registry none = {.n = 0, .entries = NULL};
+	struct rb_config cfg = config_of("detector = robust\n");
+	struct metrics_board *mb = metrics_board_new();
+	CHECK(mb != NULL);
+	struct app *app = NULL;
+	struct rb_err err = {0};
+	CHECKF(app_new(&app, &cfg, &none, NULL, &err) == RB_OK, "%s", err.msg);
+	app_set_metrics(app, mb);
+	CHECK(app_metrics(app) == mb);
+	char *json = series_json();
+	char *plain = b64(json);
+	char *data = form_value(plain);
+	size_t blen = strlen(data) + 8;
+	char *body = malloc(blen);
+	CHECK(body != NULL);
+	snprintf(body, blen, "data=%s", data);
+	struct app_request req = {"POST", "/api/v1/outliers", "application/x-www-form-urlencoded",
+	                          body, strlen(body), "test-2"};
+	struct app_response res;
+	app_handle(app, &req, &res);
+	CHECKF(res.status == 200 && res.content_type == NULL, "%d", res.status);
+	app_response_release(&res);
+	struct app_request get = {"GET", "/metrics", NULL, NULL, 0, "test-3"};
+	app_handle(app, &get, &res);
+	CHECK(res.status == 200 && res.body != NULL && strlen(res.body) == res.body_len);
+	CHECK(res.content_type != NULL &&
+	      strncmp(res.content_type, "text/plain; version=0.0.4", 25) == 0);
+	CHECKF(strstr(res.body, "\nrb_aioutliers_detector_seconds_count{detector=\"robust\"} 1\n") !=
+	               NULL &&
+	       strstr(res.body, "\nrb_aioutliers_rows_analysed_total 48\n") != NULL,
+	       "%s", res.body);
+	char head[512];
+	CHECK(app_response_head(&res, "r", head, sizeof head) > 0);
+	CHECK(strstr(head, "Content-Type: text/plain; version=0.0.4") != NULL);
+	app_response_release(&res);
+	struct app_request health_req = {"GET", "/health", NULL, NULL, 0, "test-4"};
+	app_handle(app, &health_req, &res);
+	CHECKF(res.status == 200 && strstr(res.body, "\"druid_last_ok\":null") != NULL, "%s", res.body);
+	app_response_release(&res);
+	app_free(app);
+	free(body);
+	free(data);
+	free(plain);
+	free(json);
+	metrics_board_free(mb);
+}
+
 int main(void)
 {
 	health();
 	detectors();
+	metrics();
 	printf("app: ok\n");
 	return 0;
 }

@@ -358,6 +358,14 @@ static void expect_fail(struct druid *d, const char *cmd, enum rb_code code, con
 		CHECKF(*p >= 0x20 && *p < 0x7f, "%s: control byte in \"%s\"", cmd, err.msg);
 }
 
+/* How d's last query ended (druid_stats.last, counted by the daemon's metrics). */
+static enum druid_outcome last_outcome(const struct druid *d)
+{
+	struct druid_stats st;
+	druid_get_stats(d, &st);
+	return st.last;
+}
+
 /* ---- tests ---- */
 
 static void test_success_and_request_bytes(const char *url)
@@ -495,6 +503,7 @@ static void test_answers(const char *url)
 
 	/* A 200 that is not JSON is returned as received: parsing is series_parse's job. */
 	CHECKF(ask(d, "@garbage", &ans, &len, &err) == RB_OK, "%s", err.msg);
+	CHECK(last_outcome(d) == DRUID_OUTCOME_OK);
 	CHECK(strcmp(ans, "this is not JSON \x01\x02 {[") == 0);
 	free(ans);
 	CHECKF(ask(d, "@empty", &ans, &len, &err) == RB_OK, "%s", err.msg);
@@ -504,6 +513,7 @@ static void test_answers(const char *url)
 	/* Druid errors: its errorMessage, cleaned; never its internal host. */
 	expect_fail(d, "@err500", RB_E_UPSTREAM,
 	            "answered HTTP 500: Resource limit exceeded. at org.apache.druid.Foo(Foo.java:1)");
+	CHECK(last_outcome(d) == DRUID_OUTCOME_HTTP_ERROR);
 	CHECK(strstr(err.msg, "historical-secret-host") == NULL);
 	expect_fail(d, "@err400", RB_E_INPUT,
 	            "Druid rejected the query (HTTP 400): Unknown aggregator type [longSumm]");
@@ -522,6 +532,7 @@ static void test_answers(const char *url)
 		       "%s", err.msg);
 	}
 	expect_fail(d, "@close", RB_E_UPSTREAM, "closed the connection without answering");
+	CHECK(last_outcome(d) == DRUID_OUTCOME_BAD_ANSWER);
 	CHECKF(ask(d, "@ok", &ans, &len, &err) == RB_OK, "%s", err.msg);
 	free(ans);
 	druid_free(d);
@@ -539,6 +550,7 @@ static void test_timeout(const char *url)
 	struct druid *d = client(url, 500);
 	double t0 = now_s();
 	expect_fail(d, "@slow", RB_E_TIMEOUT, "Druid did not answer within 500 ms");
+	CHECK(last_outcome(d) == DRUID_OUTCOME_TIMEOUT);
 	double dt = now_s() - t0;
 	/* The fixture sleeps 10 s: returning well before means our timeout fired. */
 	CHECKF(dt < 5.0, "took %.2f s", dt);
@@ -576,6 +588,7 @@ static void test_unreachable(void)
 	char want[128];
 	snprintf(want, sizeof want, "Druid broker unreachable at %s (Connection refused)", hostport);
 	expect_fail(d, "@ok", RB_E_UPSTREAM, want);
+	CHECK(last_outcome(d) == DRUID_OUTCOME_CONNECT);
 	char *ans;
 	size_t len;
 	struct rb_err err;

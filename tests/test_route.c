@@ -27,6 +27,9 @@ static const struct route_case cases[] = {
 	{"HEAD", "/health", ROUTE_HEALTH, NULL},
 	{"GET", "/health/", ROUTE_HEALTH, NULL},
 	{"GET", "/health?probe", ROUTE_HEALTH, NULL},
+	{"GET", "/metrics", ROUTE_METRICS, NULL},
+	{"HEAD", "/metrics/", ROUTE_METRICS, NULL},
+	{"POST", "/metrics", ROUTE_METHOD, "GET, HEAD"},
 	{"POST", "/api/v1/ip_identifier", ROUTE_IP_IDENTIFIER, NULL},
 	/* wrong method on a known path */
 	{"GET", "/api/v1/outliers", ROUTE_METHOD, "POST"},

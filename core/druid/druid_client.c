@@ -270,8 +270,25 @@ static enum rb_code map_status(struct druid *d, long status, struct rb_err *err)
 	                  status, sep, why);
 }
 
+static enum druid_outcome outcome_of_curl(CURLcode c)
+{
+	switch (c) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return DRUID_OUTCOME_TIMEOUT;
+	case CURLE_FILESIZE_EXCEEDED:
+	case CURLE_WRITE_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_RECV_ERROR:
+		return DRUID_OUTCOME_BAD_ANSWER;
+	default:
+		return DRUID_OUTCOME_CONNECT;
+	}
+}
+
 static enum rb_code map_curl(struct druid *d, CURLcode c, struct rb_err *err)
 {
+	d->stats.last = outcome_of_curl(c);
 	switch (c) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return rb_err_set(err, RB_E_UPSTREAM,
@@ -331,6 +348,7 @@ enum rb_code druid_query(struct druid *d, const char *body, size_t len, char **a
 	CURL_TRY(curl_easy_setopt(d->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len));
 
 	d->stats.requests++;
+	d->stats.last = DRUID_OUTCOME_CONNECT; /* until known better (a failed curl_easy_getinfo) */
 	CURLcode c = curl_easy_perform(d->curl);
 	long nconn = 0;
 	if (curl_easy_getinfo(d->curl, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK && nconn > 0)
@@ -342,6 +360,7 @@ enum rb_code druid_query(struct druid *d, const char *body, size_t len, char **a
 	long status = 0;
 	CURL_TRY(curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &status));
 	if (status != 200) {
+		d->stats.last = DRUID_OUTCOME_HTTP_ERROR;
 		rc = map_status(d, status, err);
 		goto fail;
 	}
@@ -354,6 +373,7 @@ enum rb_code druid_query(struct druid *d, const char *body, size_t len, char **a
 		}
 	}
 	d->buf.p[d->buf.len] = '\0';
+	d->stats.last = DRUID_OUTCOME_OK;
 	*answer = d->buf.p;
 	*answer_len = d->buf.len;
 	d->buf.p = NULL;

@@ -40,10 +40,21 @@ struct druid_opts {
 	const char *user_agent;    /* NULL = default */
 };
 
+/* How the last druid_query() of a handle ended (for the caller's metrics). */
+enum druid_outcome {
+	DRUID_OUTCOME_NONE = 0,   /* no query yet */
+	DRUID_OUTCOME_OK,         /* HTTP 200 (the caller may still find the answer bad) */
+	DRUID_OUTCOME_HTTP_ERROR, /* Druid answered a status other than 200 */
+	DRUID_OUTCOME_TIMEOUT,    /* no connection or no answer in time */
+	DRUID_OUTCOME_CONNECT,    /* host not found, refused, send failed, other curl errors */
+	DRUID_OUTCOME_BAD_ANSWER, /* answer over the cap, cut short or empty connection */
+};
+
 /* Counters of one handle since druid_new(). */
 struct druid_stats {
 	unsigned long requests; /* druid_query() calls that reached curl */
 	unsigned long connects; /* new connections opened (a reused one counts 0) */
+	enum druid_outcome last; /* how the last druid_query() ended */
 };
 
 struct druid;

@@ -8,7 +8,8 @@
  * runners (one per model of the registry) and its Druid client (one
  * persistent curl handle); config, registry and board are borrowed from the
  * master's memory; config and registry are read-only, the board is written only
- * through druid_slots (rb/fcgi/druid_slots.h).
+ * through druid_slots (rb/fcgi/druid_slots.h), the metrics board (set after app_new)
+ * only through rb/fcgi/metrics.h.
  */
 #ifndef RB_APP_H
 #define RB_APP_H
@@ -38,11 +39,20 @@ struct app_response {
 	char *body;               /* JSON text, malloc'd; app_response_release frees it */
 	size_t body_len;
 	char model[64];           /* what ran (model name or detector), for the access log */
+	const char *content_type; /* NULL = application/json (static string) */
 };
 
 /* Builds the worker's handler. board may be NULL (tests). */
 enum rb_code app_new(struct app **out, const struct rb_config *cfg, const struct registry *reg,
                      struct pool_board *board, struct rb_err *err);
+
+struct metrics_board;
+/* Counts into mb (rb/fcgi/metrics.h, shared by the pool) from now on and serves GET /metrics
+ * from it; without it (NULL, the default) nothing is counted and /metrics has only what the
+ * pool's board and the registry tell. */
+void app_set_metrics(struct app *app, struct metrics_board *mb);
+/* The board set by app_set_metrics, or NULL (for the worker's per-request count). */
+struct metrics_board *app_metrics(const struct app *app);
 
 /* Always fills res (an error becomes its JSON body and status); never fails. */
 void app_handle(struct app *app, const struct app_request *req, struct app_response *res);

@@ -49,6 +49,15 @@ struct pool_opts {
 
 #define POOL_MAX_CHILDREN (2 * POOL_MAX_WORKERS) /* two generations during a reload */
 
+/* Why a worker exited, as counted on the board (GET /metrics). */
+enum pool_exit_cause {
+	POOL_EXIT_RECYCLE = 0, /* asked to stop: a reload or the daemon's stop */
+	POOL_EXIT_WATCHDOG,    /* killed by the request watchdog (request_timeout_ms) */
+	POOL_EXIT_SIGNAL,      /* killed by a signal from elsewhere (kill -9, OOM killer) */
+	POOL_EXIT_CRASH,       /* exited on its own with a status (cannot start, fatal error) */
+};
+#define POOL_EXIT_CAUSES 4
+
 /* State the master shares with its workers (shared memory), e.g. for /health. The counters are
  * written by the master only; busy_since_ms[i] only by the worker holding child record i;
  * the Druid-wait slots as druid_slots.h says. */
@@ -63,6 +72,10 @@ struct pool_board {
 	 * it reaps a dead holder); since when it holds it (CLOCK_MONOTONIC ms, 0 = just taken). */
 	volatile int32_t druid_owner[POOL_MAX_WORKERS];
 	volatile uint64_t druid_since_ms[POOL_MAX_WORKERS];
+	/* Pool events since the master started (written by the master only, for /metrics). */
+	volatile uint64_t worker_starts;
+	volatile uint64_t worker_exits[POOL_EXIT_CAUSES]; /* by enum pool_exit_cause */
+	volatile uint64_t reloads_ok, reloads_failed;
 };
 
 struct pool_worker_env {

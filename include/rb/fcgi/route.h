@@ -3,7 +3,7 @@
  * table-driven; it does not read the request or write the answer.
  *
  * Routes: POST /api/v1/outliers and its alias POST /calculate (CONTRACT §1),
- * GET or HEAD /health, POST /api/v1/ip_identifier (CONTRACT §7). A query
+ * GET or HEAD /health, GET or HEAD /metrics, POST /api/v1/ip_identifier (CONTRACT §7). A query
  * string ("?...") is ignored, and so is one trailing slash ("/health/").
  * Paths are compared byte for byte (no percent-decoding, no case folding);
  * methods are case-sensitive as in HTTP. A known path with another method is
@@ -16,6 +16,7 @@
 enum route_id {
 	ROUTE_OUTLIERS = 0,   /* run detection (POST) */
 	ROUTE_HEALTH,         /* liveness: 200 {"status":"ok"} (GET, HEAD) */
+	ROUTE_METRICS,        /* Prometheus text of the pool's counters (GET, HEAD) */
 	ROUTE_IP_IDENTIFIER,  /* which IPs caused the outliers (POST) */
 	ROUTE_NOT_FOUND,      /* 404 */
 	ROUTE_METHOD          /* 405; *allow holds the Allow header value */
