@@ -28,6 +28,8 @@ static const struct route_case cases[] = {
 	{"GET", "/health/", ROUTE_HEALTH, NULL},
 	{"GET", "/health?probe", ROUTE_HEALTH, NULL},
 	{"POST", "/api/v1/ip_identifier", ROUTE_IP_IDENTIFIER, NULL},
+	{"POST", "/api/v1/explain", ROUTE_EXPLAIN, NULL},
+	{"GET", "/api/v1/explain", ROUTE_METHOD, "POST"},
 	/* wrong method on a known path */
 	{"GET", "/api/v1/outliers", ROUTE_METHOD, "POST"},
 	{"PUT", "/calculate", ROUTE_METHOD, "POST"},

@@ -17,6 +17,7 @@ enum route_id {
 	ROUTE_OUTLIERS = 0,   /* run detection (POST) */
 	ROUTE_HEALTH,         /* liveness: 200 {"status":"ok"} (GET, HEAD) */
 	ROUTE_IP_IDENTIFIER,  /* which IPs caused the outliers (POST) */
+	ROUTE_EXPLAIN,        /* which values of a dimension caused an anomaly (POST) */
 	ROUTE_NOT_FOUND,      /* 404 */
 	ROUTE_METHOD          /* 405; *allow holds the Allow header value */
 };
