@@ -5,7 +5,8 @@
 #      jumps at one instant): 200, a JSON object naming the small one only; a wrong shape
 #      and a missing payload: 400 with a message;
 #   2. POST /api/v1/explain on the emulator's anomalies, dimension ip: A1 -> 10.0.1.11,
-#      A2 -> 10.0.1.13, A6 -> 10.0.1.66 first; the groupBy the service sent (the emulator's
+#      A2 -> 10.0.1.13, A6 -> 10.0.1.66 first (flows and bytes; dimension
+#      application_id_name: unknown); the groupBy the service sent (the emulator's
 #      /__last_query) carries the policy's context.timeout; an unknown metric, a dimension
 #      that is not a name, a table outside the allow-list: 400.
 # Prints the time of each explain request (curl time_total, ms). Needs RB_SOURCE_DIR,
@@ -127,13 +128,13 @@ ask_explain() { # $1 = name, $2 = timestamp, $3 = metric, $4 = query, $5 = dimen
 		"$(b64 "$3")" >"$tmp/body-$1"
 	post /api/v1/explain "$tmp/body-$1" "$1"
 }
-explain() { # $1 = name, $2 = timestamp, $3 = metric, $4 = expected first value
+explain() { # $1 = name, $2 = timestamp, $3 = metric, $4 = expected first value [, $5 = dimension]
 	local c t
-	read -r c t < <(ask_explain "$1" "$2" "$3" "$(query FlowSensor "${2:0:13}:00/PT1H")" ip)
+	read -r c t < <(ask_explain "$1" "$2" "$3" "$(query FlowSensor "${2:0:13}:00/PT1H")" "${5:-ip}")
 	echo "$t" >>"$tmp/times"
 	local first
 	first=$(python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))["values"]; print(v[0]["value"] if v else "-")' "$tmp/$1.json" 2>/dev/null)
-	if [ "$c" = 200 ] && [ "$first" = "$4" ] && grep -q '"status":"success","dimension":"ip"' "$tmp/$1.json"; then
+	if [ "$c" = 200 ] && [ "$first" = "$4" ] && grep -q "\"status\":\"success\",\"dimension\":\"${5:-ip}\"" "$tmp/$1.json"; then
 		pass "explain $1 ($2, $3): $first first, $t ms: $(head -c 240 "$tmp/$1.json")"
 	else
 		fail "explain $1: $c, first '$first', want $4: $(head -c 400 "$tmp/$1.json")"
@@ -143,6 +144,8 @@ explain A1 2023-09-21T09:32:00Z bytes 10.0.1.11
 explain A2 2023-09-28T07:02:00Z bytes 10.0.1.13
 explain A6 2023-10-19T02:10:00Z flows 10.0.1.66
 curl -s "http://$druid/__last_query" >"$tmp/last.json"
+explain A6-app 2023-10-19T02:10:00Z flows unknown application_id_name
+explain A6-bytes 2023-10-19T02:10:00Z bytes 10.0.1.66
 if grep -q '"queryType": *"groupBy"' "$tmp/last.json" && grep -q '"dimensions": *\[ *"ip" *\]' "$tmp/last.json" &&
    grep -q '"timeout"' "$tmp/last.json"; then
 	pass "the query sent is a groupBy on ip with the policy's context.timeout"
@@ -163,7 +166,10 @@ refused "unknown metric" nosuch "$q1" ip 'metric nosuch'
 refused "a table outside druid_datasources" bytes "${q1/\"rb_flow\"/\"secret\"}" ip secret
 refused "a dimension that is not a name" bytes "$q1" 'a b' dimension
 refused "a topN query" bytes "${q1/timeseries/topN}" ip timeseries
-echo "explain request times (ms, A1 A2 A6): $(tr '\n' ' ' <"$tmp/times")"
+echo "explain request times (ms, A1 A2 A6 A6-app A6-bytes): $(tr '\n' ' ' <"$tmp/times")"
+# The cost: A1 20 times in a row, median and slowest (curl time_total through lighttpd).
+for _ in $(seq 20); do post /api/v1/explain "$tmp/body-A1" rep; done | awk '{ print $2 }' | sort -n >"$tmp/rep"
+echo "explain A1 x20 (ms): median $(sed -n 10p "$tmp/rep"), fastest $(head -1 "$tmp/rep"), slowest $(tail -1 "$tmp/rep")"
 
 [ "$failures" = 0 ] || { echo "$failures failure(s); daemon log:"; tail -20 "$tmp/daemon.log"; exit 1; }
 echo "explain: all checks passed"

@@ -33,7 +33,7 @@
 #include "rb/base/error.h"
 #include "rb/druid/druid_policy.h"
 
-#define EXPLAIN_MAX_ROWS 1440         /* history buckets asked for, at most */
+#define EXPLAIN_MAX_ROWS 120          /* history buckets asked for, at most */
 #define EXPLAIN_MAX_VALUES 10000      /* distinct dimension values in an answer */
 #define EXPLAIN_MAX_CELLS (1u << 22) /* values x buckets */
 #define EXPLAIN_MAX_DEPTH 16          /* JSON nesting of an answer */
