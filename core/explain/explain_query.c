@@ -54,6 +54,10 @@ enum rb_code explain_query_build(const char *query, size_t len, const struct dru
 	rc = druid_query_granularity_ms(q, &g, err);
 	if (rc != RB_OK)
 		goto done;
+	if (g <= 0) {
+		rc = rb_err_set(err, RB_E_INPUT, "granularity: a length of 0");
+		goto done;
+	}
 	if (at_ms < 0 || at_ms > EXPLAIN_MAX_MS) {
 		rc = rb_err_set(err, RB_E_INPUT, "timestamp: outside 1970..9999");
 		goto done;
@@ -63,7 +67,22 @@ enum rb_code explain_query_build(const char *query, size_t len, const struct dru
 		                                 "of the query", metric);
 		goto done;
 	}
-	int64_t a = at_ms / g * g;
+	/* Buckets start at origin + k * g (origin: the granularity's, default the epoch). */
+	int64_t off = 0;
+	const json_t *origin = json_object_get(json_object_get(q, "granularity"), "origin");
+	double origin_s = 0;
+	if (json_is_string(origin) && json_string_length(origin) > 0 &&
+	    series_parse_instant(json_string_value(origin), &origin_s) == 0) {
+		off = (int64_t)llround(origin_s * 1000.0) % g;
+		if (off < 0)
+			off += g;
+	}
+	int64_t rem = (at_ms - off) % g;
+	int64_t a = at_ms - (rem < 0 ? rem + g : rem);
+	if (a < 0) {
+		rc = rb_err_set(err, RB_E_INPUT, "timestamp: its bucket starts before 1970");
+		goto done;
+	}
 	size_t rows = history_ms > 0 ? (size_t)(history_ms / g) : 0;
 	if (rows > max_rows)
 		rows = max_rows;
@@ -201,8 +220,7 @@ enum rb_code explain_query_answer(const char *text, size_t len, const struct exp
 			goto done;
 		}
 		int64_t ms = (int64_t)llround(t * 1000.0) - w->start_ms;
-		col[i] = ms >= 0 && ms % w->granularity_ms == 0 ? (size_t)(ms / w->granularity_ms)
-		                                               : cols;
+		col[i] = ms >= 0 ? (size_t)(ms / w->granularity_ms) : cols; /* cols: outside */
 		vals[i].name = name;
 		vals[i].idx = i;
 	}

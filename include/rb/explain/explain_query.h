@@ -51,7 +51,9 @@ struct explain_window {
 /*
  * The groupBy body (new NUL-terminated text, caller frees) for query text
  * [0..len), the anomaly instant at_ms (ms since the epoch; its bucket is
- * floor(at_ms / granularity) in UTC from the epoch), dimension and metric
+ * the granularity's bucket holding at_ms: buckets start at its "origin" (default
+ * the epoch) plus whole lengths; a "timeZone" does not move them here, so a
+ * P1D granularity in a zone without an origin is aligned on UTC days), dimension and metric
  * (names), history_ms (> 0; the configured history) and max_rows.
  */
 enum rb_code explain_query_build(const char *query, size_t len, const struct druid_policy *p,
