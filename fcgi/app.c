@@ -8,6 +8,7 @@
 #include "rb/fcgi/app.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,15 @@
 #include "rb/base/assert.h"
 #include "rb/detect/detection.h"
 #include "rb/detect/detector.h"
+#include "rb/fcgi/b64.h"
 #include "rb/fcgi/druid_slots.h"
 #include "rb/fcgi/http_status.h"
 #include "rb/druid/druid_client.h"
 #include "rb/druid/druid_policy.h"
 #include "rb/druid/druid_query.h"
 #include "rb/detect/engine.h"
+#include "rb/explain/explain_query.h"
+#include "rb/explain/ip_identifier.h"
 #include "rb/fcgi/form.h"
 #include "rb/model/infer.h"
 #include "rb/fcgi/log.h"
@@ -364,6 +368,120 @@ done:
 	request_fields_release(&rq);
 }
 
+/* The parsed form of a request body (the caps of the outliers route); *f new or NULL. */
+static enum rb_code app_form(struct app *app, const struct app_request *req, struct form **f,
+                             struct rb_err *err)
+{
+	struct form_limits lim;
+	form_limits_default(&lim);
+	lim.max_body = app->cfg->max_body_bytes;
+	lim.max_value = lim.max_body;
+	return form_parse(req->content_type, req->body != NULL ? req->body : "", req->body_len,
+	                  &lim, f, err);
+}
+
+/* CONTRACT §7: form field payload, plain JSON (rb/explain/ip_identifier.h). */
+static void handle_ip_identifier(struct app *app, const struct app_request *req,
+                                 struct app_response *res)
+{
+	struct rb_err err = {0};
+	struct form *f = NULL;
+	enum rb_code rc = app_form(app, req, &f, &err);
+	size_t len = 0;
+	const char *payload = rc == RB_OK ? form_get(f, "payload", &len) : NULL;
+	if (rc == RB_OK && payload == NULL)
+		rc = rb_err_set(&err, RB_E_INPUT, "payload: missing (a JSON object, not base64)");
+	if (rc == RB_OK)
+		rc = ip_identifier_run(payload, len, &res->body, &err);
+	form_free(f);
+	if (rc != RB_OK) {
+		respond_err(res, &err);
+		return;
+	}
+	res->status = 200;
+	res->body_len = strlen(res->body);
+}
+
+/* Form field name, base64-decoded (new NUL-terminated text in *out; NULL when absent). */
+static enum rb_code b64_field(const struct form *f, const char *name, size_t cap, char **out,
+                              size_t *len, struct rb_err *err)
+{
+	*out = NULL;
+	*len = 0;
+	size_t n = 0;
+	const char *v = form_get(f, name, &n);
+	if (v == NULL || n == 0)
+		return RB_OK;
+	enum rb_code rc = b64_decode_alloc(v, n, cap, out, len, err);
+	if (rc != RB_OK)
+		rb_err_prefix(err, "%s", name);
+	return rc;
+}
+
+/* POST /api/v1/explain (rb/explain/explain_query.h): fields query, timestamp, dimension and
+ * metric (optional, default_metric), each base64 as in an outliers request. */
+static void handle_explain(struct app *app, const struct app_request *req,
+                           struct app_response *res)
+{
+	struct rb_err err = {0};
+	struct form *f = NULL;
+	char *q = NULL, *ts = NULL, *dim = NULL, *met = NULL, *body = NULL, *answer = NULL;
+	size_t qlen = 0, tlen = 0, dlen = 0, mlen = 0, body_len = 0, alen = 0;
+	unsigned retry_after_s = 0;
+	struct explain_window w;
+	enum rb_code rc = app_form(app, req, &f, &err);
+	if (rc == RB_OK)
+		rc = b64_field(f, "query", app->cfg->max_body_bytes, &q, &qlen, &err);
+	if (rc == RB_OK)
+		rc = b64_field(f, "timestamp", 64, &ts, &tlen, &err);
+	if (rc == RB_OK)
+		rc = b64_field(f, "dimension", EXPLAIN_DIMENSION_MAX, &dim, &dlen, &err);
+	if (rc == RB_OK)
+		rc = b64_field(f, "metric", NAMES_MAX, &met, &mlen, &err);
+	double at = 0;
+	if (rc == RB_OK && (q == NULL || ts == NULL || dim == NULL))
+		rc = rb_err_set(&err, RB_E_INPUT, "query, timestamp and dimension are needed");
+	if (rc == RB_OK && series_parse_instant(ts, &at) != 0)
+		rc = rb_err_set(&err, RB_E_INPUT, "timestamp: not an ISO-8601 instant");
+	if (rc == RB_OK && (!names_metric_ok(dim, dlen) ||
+	                    (met != NULL && !names_metric_ok(met, mlen))))
+		rc = rb_err_set(&err, RB_E_INPUT, "dimension and metric are names: 1..63 bytes of "
+		                                  "[A-Za-z0-9._-]");
+	if (rc == RB_OK)
+		rc = explain_query_build(q, qlen, app->policy, dim,
+		                         met != NULL ? met : app->cfg->default_metric,
+		                         (int64_t)llround(at * 1000.0), (int64_t)app->cfg->history_ms,
+		                         app->cfg->history_max_rows, &body, &body_len, &w, &err);
+	if (rc == RB_OK) {
+		log_msg(LOG_LVL_DEBUG, req->request_id, "Druid query: %s", body);
+		int slot = -1;
+		rc = druid_slot_take(app, req->request_id, &slot, &retry_after_s, &err);
+		if (rc == RB_OK)
+			rc = druid_query(app->druid, body, body_len, &answer, &alen, &err);
+		if (app->board != NULL)
+			druid_slots_release(app->board, slot);
+	}
+	if (rc == RB_OK)
+		rc = explain_query_answer(answer, alen, &w, &res->body, &err);
+	form_free(f);
+	free(q);
+	free(ts);
+	free(dim);
+	free(met);
+	free(body);
+	free(answer);
+	if (rc != RB_OK) {
+		respond_err(res, &err);
+		if (retry_after_s > 0) {
+			res->status = 503;
+			res->retry_after_s = retry_after_s;
+		}
+		return;
+	}
+	res->status = 200;
+	res->body_len = strlen(res->body);
+}
+
 static void handle_health(struct app *app, struct app_response *res)
 {
 	json_t *root = json_object(); /* new */
@@ -432,7 +550,10 @@ void app_handle(struct app *app, const struct app_request *req, struct app_respo
 		handle_metrics(app, res);
 		break;
 	case ROUTE_IP_IDENTIFIER:
-		respond_error(res, 501, "/api/v1/ip_identifier is not implemented yet");
+		handle_ip_identifier(app, req, res);
+		break;
+	case ROUTE_EXPLAIN:
+		handle_explain(app, req, res);
 		break;
 	case ROUTE_METHOD:
 		res->allow = allow;

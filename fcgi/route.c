@@ -20,6 +20,7 @@ static const struct route_row routes[] = {
 	{"/health", ROUTE_HEALTH, {"GET", "HEAD", NULL}, "GET, HEAD"},
 	{"/metrics", ROUTE_METRICS, {"GET", "HEAD", NULL}, "GET, HEAD"},
 	{"/api/v1/ip_identifier", ROUTE_IP_IDENTIFIER, {"POST", NULL}, "POST"},
+	{"/api/v1/explain", ROUTE_EXPLAIN, {"POST", NULL}, "POST"},
 };
 
 enum route_id route_lookup(const char *method, const char *path, const char **allow)
@@ -76,6 +77,8 @@ const char *route_name(enum route_id id)
 		return "metrics";
 	case ROUTE_IP_IDENTIFIER:
 		return "ip_identifier";
+	case ROUTE_EXPLAIN:
+		return "explain";
 	case ROUTE_NOT_FOUND:
 		return "not_found";
 	case ROUTE_METHOD:

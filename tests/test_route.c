@@ -31,6 +31,8 @@ static const struct route_case cases[] = {
 	{"HEAD", "/metrics/", ROUTE_METRICS, NULL},
 	{"POST", "/metrics", ROUTE_METHOD, "GET, HEAD"},
 	{"POST", "/api/v1/ip_identifier", ROUTE_IP_IDENTIFIER, NULL},
+	{"POST", "/api/v1/explain", ROUTE_EXPLAIN, NULL},
+	{"GET", "/api/v1/explain", ROUTE_METHOD, "POST"},
 	/* wrong method on a known path */
 	{"GET", "/api/v1/outliers", ROUTE_METHOD, "POST"},
 	{"PUT", "/calculate", ROUTE_METHOD, "POST"},

@@ -105,6 +105,9 @@ struct plan {
 	int skip_empty;
 	int64_t limit; /* 0 = none */
 	int filter_nodes;
+	int groupby;          /* queryType groupBy: one row per (bucket, value of group_dim) */
+	int group_dim;        /* groupBy: the dimension (enum emu_dim), -1 none or not in rb_flow */
+	const char *group_out; /* groupBy: its output name (NULL: no dimension) */
 };
 
 static void plan_free(struct plan *p)
@@ -897,6 +900,62 @@ static int compile_intervals(struct plan *p, const json_t *j, struct emu_err *er
 
 /* ------------------------------------------------------------ top level */
 
+/*
+ * groupBy's own members: "dimensions" (none, or one: a name or
+ * {"type":"default","dimension":..,"outputName":..}); "having", a
+ * "limitSpec" with a limit or columns, "subtotalsSpec" -> 501.
+ */
+static int compile_groupby(struct plan *p, const json_t *q, struct emu_err *err)
+{
+	p->group_dim = -1;
+	const json_t *dims = json_object_get(q, "dimensions");
+	if (dims != NULL && !json_is_null(dims)) {
+		if (!json_is_array(dims))
+			return emu_fail(err, EMU_E_PARSE, "\"dimensions\" must be an array");
+		if (json_array_size(dims) > 1)
+			return emu_fail(err, EMU_E_UNSUPPORTED,
+			                "rb-druid-emulator: groupBy on more than one dimension is not supported");
+		const json_t *d = json_array_get(dims, 0);
+		const char *name = NULL;
+		if (json_is_string(d)) {
+			name = json_string_value(d);
+			p->group_out = name;
+		} else if (json_is_object(d)) {
+			const char *t = get_str(d, "type", "dimension spec", err);
+			if (t == NULL)
+				return -1;
+			if (strcmp(t, "default") != 0)
+				return emu_fail(err, EMU_E_UNSUPPORTED,
+				                "rb-druid-emulator: dimension spec \"%s\" is not supported", t);
+			name = get_str(d, "dimension", "dimension spec", err);
+			if (name == NULL)
+				return -1;
+			const json_t *o = json_object_get(d, "outputName");
+			p->group_out = json_is_string(o) ? json_string_value(o) : name;
+		} else if (d != NULL) {
+			return emu_fail(err, EMU_E_PARSE, "a dimension must be a name or an object");
+		}
+		if (name != NULL)
+			p->group_dim = emu_data_dim_by_name(name);
+	}
+	const json_t *h = json_object_get(q, "having");
+	if (h != NULL && !json_is_null(h))
+		return emu_fail(err, EMU_E_UNSUPPORTED, "rb-druid-emulator: \"having\" is not supported");
+	const json_t *st = json_object_get(q, "subtotalsSpec");
+	if (st != NULL && !json_is_null(st))
+		return emu_fail(err, EMU_E_UNSUPPORTED, "rb-druid-emulator: \"subtotalsSpec\" is not supported");
+	const json_t *ls = json_object_get(q, "limitSpec");
+	if (ls != NULL && !json_is_null(ls)) {
+		const json_t *lim = json_object_get(ls, "limit");
+		const json_t *cols = json_object_get(ls, "columns");
+		if (!json_is_object(ls) || (lim != NULL && !json_is_null(lim)) ||
+		    (cols != NULL && !(json_is_array(cols) && json_array_size(cols) == 0)))
+			return emu_fail(err, EMU_E_UNSUPPORTED,
+			                "rb-druid-emulator: a groupBy limitSpec with a limit or columns is not supported");
+	}
+	return 0;
+}
+
 static int compile(struct plan *p, const json_t *q, struct emu_err *err)
 {
 	if (!json_is_object(q))
@@ -906,8 +965,11 @@ static int compile(struct plan *p, const json_t *q, struct emu_err *err)
 		return emu_fail(err, EMU_E_PARSE, "Missing type id when trying to resolve subtype of Query: "
 		                                  "missing type id property 'queryType'");
 	const char *type = json_string_value(qt);
-	if (strcmp(type, "timeseries") != 0) {
-		static const char *const KNOWN[] = {"topN", "groupBy", "scan", "select", "search", "timeBoundary",
+	p->groupby = strcmp(type, "groupBy") == 0;
+	if (p->groupby && compile_groupby(p, q, err))
+		return -1;
+	if (strcmp(type, "timeseries") != 0 && !p->groupby) {
+		static const char *const KNOWN[] = {"topN", "scan", "select", "search", "timeBoundary",
 		                                    "segmentMetadata", "dataSourceMetadata", "windowOperator"};
 		for (size_t i = 0; i < sizeof KNOWN / sizeof KNOWN[0]; i++)
 			if (strcmp(type, KNOWN[i]) == 0)
@@ -984,6 +1046,8 @@ static int compile(struct plan *p, const json_t *q, struct emu_err *err)
 	}
 	if (get_bool(json_object_get(q, "descending"), 0, &p->descending, "descending", err))
 		return -1;
+	if (p->groupby)
+		p->descending = 0; /* not a groupBy member: Druid ignores it */
 	const json_t *lim = json_object_get(q, "limit");
 	if (lim != NULL && !json_is_null(lim)) {
 		long long l;
@@ -1074,7 +1138,7 @@ static int make_segments(const struct plan *p, struct seg **out, size_t *nout, s
 
 /* Accumulates the rows of segments [s0, s1) into acc; returns the number of rows matched. */
 static int64_t eval_bucket(const struct plan *p, uint64_t seed, const struct seg *sg, size_t s0, size_t s1,
-                           struct acc *acc)
+                           uint64_t gmask, struct acc *acc)
 {
 	int64_t rows = 0;
 	int ns = emu_data_nseries();
@@ -1086,7 +1150,7 @@ static int64_t eval_bucket(const struct plan *p, uint64_t seed, const struct seg
 			m = rem + EMU_MS_MINUTE;
 		for (; m < sg[k].to; m += EMU_MS_MINUTE) {
 			struct emu_row rowv[EMU_MAX_SERIES];
-			uint64_t present = emu_data_minute(seed, m, p->mask, rowv);
+			uint64_t present = emu_data_minute(seed, m, p->mask & gmask, rowv);
 			for (int s = 0; s < ns && present != 0; s++) {
 				uint64_t bit = 1ULL << s;
 				if (!(present & bit))
@@ -1310,6 +1374,75 @@ static void print_row(const struct plan *p, int64_t ts, const struct acc *acc, s
 	emu_buf_str(out, "}}");
 }
 
+static int cmp_group(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/*
+ * groupBy rows of one bucket: one per value of the dimension among the series
+ * the filter keeps, in value order, only values with rows in the bucket
+ * (groupBy never zero-fills). Returns the rows printed.
+ */
+static int64_t eval_groups(const struct plan *p, uint64_t seed, const struct seg *sg, size_t s0, size_t s1,
+                           struct acc *acc, struct emu_buf *out)
+{
+	const char *vals[EMU_MAX_SERIES];
+	int nv = 0, ns = emu_data_nseries();
+	if (p->group_dim >= 0) {
+		for (int s = 0; s < ns; s++) {
+			if (!(p->mask & (1ULL << s)))
+				continue;
+			const char *v = emu_data_dim(s, (enum emu_dim)p->group_dim);
+			int seen = 0;
+			for (int k = 0; k < nv && !seen; k++)
+				seen = strcmp(vals[k], v) == 0;
+			if (!seen)
+				vals[nv++] = v;
+		}
+		qsort(vals, (size_t)nv, sizeof vals[0], cmp_group);
+	} else {
+		vals[nv++] = NULL; /* one group: no dimension, or one rb_flow lacks (null) */
+	}
+	int64_t printed = 0;
+	for (int k = 0; k < nv; k++) {
+		uint64_t gmask = 0;
+		for (int s = 0; s < ns; s++)
+			if (vals[k] == NULL || strcmp(emu_data_dim(s, (enum emu_dim)p->group_dim), vals[k]) == 0)
+				gmask |= 1ULL << s;
+		if (eval_bucket(p, seed, sg, s0, s1, gmask, acc) == 0)
+			continue;
+		struct emu_buf row;
+		emu_buf_init(&row, out->max);
+		print_row(p, sg[s0].bucket, acc, &row, 1);
+		/* print_row's {"timestamp":..,"result":{..}} -> {"version":"v1","timestamp":..,"event":{dim,..}} */
+		const char *r = row.p != NULL ? row.p : "";
+		const char *res = strstr(r, "\"result\":{");
+		if (res == NULL || row.overflow) {
+			out->overflow = 1;
+			emu_buf_free(&row);
+			return printed;
+		}
+		emu_buf_str(out, printed == 0 && out->len <= 1 ? "{\"version\":\"v1\"," : ",{\"version\":\"v1\",");
+		emu_buf_add(out, r + 1, (size_t)(res - r - 1));
+		emu_buf_str(out, "\"event\":{");
+		if (p->group_out != NULL) {
+			emu_buf_json_str(out, p->group_out);
+			emu_buf_add(out, ":", 1);
+			if (vals[k] != NULL)
+				emu_buf_json_str(out, vals[k]);
+			else
+				emu_buf_str(out, "null");
+			if (res[10] != '}')
+				emu_buf_add(out, ",", 1);
+		}
+		emu_buf_str(out, res + 10);
+		emu_buf_free(&row);
+		printed++;
+	}
+	return printed;
+}
+
 static int evaluate(const struct plan *p, uint64_t seed, struct emu_buf *out, struct emu_err *err)
 {
 	struct seg *sg = NULL;
@@ -1336,7 +1469,13 @@ static int evaluate(const struct plan *p, uint64_t seed, struct emu_buf *out, st
 				s1++;
 			i = s1;
 		}
-		int64_t rows = eval_bucket(p, seed, sg, s0, s1, acc);
+		if (p->groupby) {
+			emitted += eval_groups(p, seed, sg, s0, s1, acc, out);
+			if (out->overflow)
+				break;
+			continue;
+		}
+		int64_t rows = eval_bucket(p, seed, sg, s0, s1, ~0ULL, acc);
 		if (rows == 0 && p->skip_empty)
 			continue;
 		print_row(p, sg[s0].bucket, acc, out, emitted == 0);
@@ -1347,7 +1486,7 @@ static int evaluate(const struct plan *p, uint64_t seed, struct emu_buf *out, st
 			break;
 	}
 	/* granularity all, nothing to aggregate, empty buckets not skipped: one row of defaults */
-	if (emitted == 0 && p->g.kind == G_ALL && !p->skip_empty) {
+	if (emitted == 0 && p->g.kind == G_ALL && !p->skip_empty && !p->groupby) {
 		memset(acc, 0, sizeof acc);
 		print_row(p, p->niv > 0 ? p->iv[0].start : 0, acc, out, 1);
 	}

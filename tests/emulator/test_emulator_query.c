@@ -517,6 +517,53 @@ static void test_empty_buckets_order_limit(void)
 	json_decref(other);
 }
 
+/*
+ * groupBy on one dimension: rows ordered by (bucket, value), the groups of a
+ * bucket add up to the timeseries total of that bucket, values only with rows,
+ * an outputName honoured; no dimension: one group per bucket.
+ */
+static void test_groupby(void)
+{
+	const char *f = "{\"queryType\":\"%s\",\"dataSource\":\"rb_flow\",\"intervals\":"
+	                "\"2023-09-21T09:30/2023-09-21T09:35\",\"granularity\":\"minute\","
+	                "\"filter\":{\"type\":\"selector\",\"dimension\":\"sensor_name\","
+	                "\"value\":\"FlowSensor\"},%s\"aggregations\":[{\"type\":\"longSum\","
+	                "\"name\":\"b\",\"fieldName\":\"sum_bytes\"}]}";
+	json_t *ts = runf(f, "timeseries", "");
+	json_t *gb = runf(f, "groupBy", "\"dimensions\":[{\"type\":\"default\",\"dimension\":\"ip\","
+	                                "\"outputName\":\"client\"}],");
+	CHECK(json_array_size(ts) == 5);
+	size_t j = 0;
+	for (size_t i = 0; i < 5; i++) {
+		const char *t = json_string_value(json_object_get(json_array_get(ts, i), "timestamp"));
+		long long want = json_integer_value(
+			json_object_get(json_object_get(json_array_get(ts, i), "result"), "b"));
+		long long sum = 0;
+		const char *prev = "";
+		for (; j < json_array_size(gb); j++) {
+			const json_t *r = json_array_get(gb, j);
+			if (strcmp(json_string_value(json_object_get(r, "timestamp")), t) != 0)
+				break;
+			CHECK(strcmp(json_string_value(json_object_get(r, "version")), "v1") == 0);
+			const json_t *ev = json_object_get(r, "event");
+			const char *ip = json_string_value(json_object_get(ev, "client"));
+			CHECKF(ip != NULL && strcmp(ip, prev) > 0, "order at row %zu", j);
+			prev = ip;
+			CHECK(json_integer_value(json_object_get(ev, "b")) > 0);
+			sum += json_integer_value(json_object_get(ev, "b"));
+		}
+		CHECKF(sum == want, "bucket %s: groups add to %lld, total %lld", t, sum, want);
+	}
+	CHECK(j == json_array_size(gb));
+	json_decref(gb);
+	gb = runf(f, "groupBy", "");
+	CHECK(json_array_size(gb) == 5);
+	CHECK(json_equal(json_object_get(json_object_get(json_array_get(gb, 2), "event"), "b"),
+	                 json_object_get(json_object_get(json_array_get(ts, 2), "result"), "b")));
+	json_decref(gb);
+	json_decref(ts);
+}
+
 static void test_errors(void)
 {
 	run_err(400, "Invalid JSON", "{\"queryType\": \"timeseries\", ");
@@ -524,7 +571,21 @@ static void test_errors(void)
 	run_err(400, "JSON nested deeper", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]");
 	run_err(400, "Could not resolve type id 'foo'", "{\"queryType\":\"foo\"}");
 	run_err(400, "queryType", "{\"dataSource\":\"rb_flow\"}");
-	run_err(501, "groupBy", "{\"queryType\":\"groupBy\",\"dataSource\":\"rb_flow\"}");
+	run_err(501, "topN", "{\"queryType\":\"topN\",\"dataSource\":\"rb_flow\"}");
+	const char *gb = "{\"queryType\":\"groupBy\",\"dataSource\":\"rb_flow\",\"intervals\":"
+	                 "\"2023-09-21/2023-09-22\",\"granularity\":\"hour\",%s}";
+	char *q = fmt(gb, "\"dimensions\":[\"ip\",\"direction\"]");
+	run_err(501, "more than one dimension", q);
+	free(q);
+	q = fmt(gb, "\"dimensions\":[\"ip\"],\"having\":{\"type\":\"greaterThan\"}");
+	run_err(501, "having", q);
+	free(q);
+	q = fmt(gb, "\"dimensions\":[\"ip\"],\"limitSpec\":{\"type\":\"default\",\"limit\":5}");
+	run_err(501, "limitSpec", q);
+	free(q);
+	q = fmt(gb, "\"dimensions\":[{\"type\":\"extraction\",\"dimension\":\"ip\"}]");
+	run_err(501, "extraction", q);
+	free(q);
 	const char *base = "{\"queryType\":\"timeseries\",\"dataSource\":\"rb_flow\",\"intervals\":"
 	                   "\"2023-09-21/2023-09-22\",%s}";
 	static const struct {
@@ -577,6 +638,7 @@ int main(int argc, char **argv)
 	test_postaggs();
 	test_empty_buckets_order_limit();
 	test_errors();
+	test_groupby();
 	et_stop(&P);
 	printf("emulator_query: ok\n");
 	return 0;

@@ -20,6 +20,7 @@ declare -A allowed=(
   [detect]="input model"
   [answer]="input detect"
   [train]="input model detect druid"
+  [explain]="input druid"
 )
 fail=0
 bad() { echo "layout: $*"; fail=1; }

@@ -18,6 +18,7 @@ enum route_id {
 	ROUTE_HEALTH,         /* liveness: 200 {"status":"ok"} (GET, HEAD) */
 	ROUTE_METRICS,        /* Prometheus text of the pool's counters (GET, HEAD) */
 	ROUTE_IP_IDENTIFIER,  /* which IPs caused the outliers (POST) */
+	ROUTE_EXPLAIN,        /* which values of a dimension caused an anomaly (POST) */
 	ROUTE_NOT_FOUND,      /* 404 */
 	ROUTE_METHOD          /* 405; *allow holds the Allow header value */
 };
