@@ -29,6 +29,7 @@
 #include "rb/fcgi/log.h"
 #include "rb/fcgi/pool.h"
 #include "rb/fcgi/registry.h"
+#include "rb/fcgi/s3sync.h"
 #include "rb/fcgi/worker.h"
 
 #ifndef RB_DEFAULT_CONFIG
@@ -56,6 +57,7 @@ struct daemon {
 	int log_fd;          /* log_file's descriptor; -1 when none */
 	char unix_path[108]; /* socket file to remove at exit; "" when none */
 	char pid_path[1024]; /* pid file to remove at exit; "" when none */
+	pid_t sync_pid;      /* the model-sync helper (models_url); 0 when none */
 };
 
 static void usage(FILE *out)
@@ -417,6 +419,7 @@ static int reload(void *ctx, struct pool_opts *opts)
 	opts->request_timeout_ms = cfg.request_timeout_ms;
 	opts->stop_accept_ms = cfg.stop_accept_ms;
 	log_registry("loaded", reg);
+	s3sync_restart(&d->sync_pid, &d->cfg, d->listen_fd);
 	return 0;
 }
 
@@ -563,8 +566,10 @@ int main(int argc, char **argv)
 	popts.stop_accept_ms = d.cfg.stop_accept_ms;
 	if (d.unix_path[0] != '\0')
 		popts.stop_unlink_path = d.unix_path; /* refused once stopping; the queue drains */
+	s3sync_restart(&d.sync_pid, &d.cfg, d.listen_fd);
 	struct pool_callbacks cb = {&d, worker_main, reload};
 	int rc = pool_run(&popts, &cb);
+	s3sync_stop(&d.sync_pid);
 	if (d.unix_path[0] != '\0' && popts.stop_unlink_path != NULL)
 		unlink(d.unix_path); /* not removed at a stop (the pool could not start) */
 	if (d.pid_path[0] != '\0' && unlink(d.pid_path) != 0)
