@@ -19,6 +19,7 @@
 
 #define S3SYNC_MAX_OBJECT_BYTES (256ull << 20)
 #define S3SYNC_MAX_OBJECTS 100000
+#define S3SYNC_SETTLE_MS 10000 /* the next listing after one that saw a change */
 
 /*
  * The counter hook: every sync event and failed listing passes here once.
@@ -79,9 +80,9 @@ static void helper_main(const struct rb_config *cfg, pid_t master)
 	         cfg->models_sync_interval_ms / 1000, cfg->trained_models_dir);
 	char last_error[sizeof err.msg] = "";
 	for (;;) {
-		size_t installed = 0;
+		size_t installed = 0, pending = 0;
 		memset(&err, 0, sizeof err);
-		if (model_sync_pass(ms, s, &installed, &err) != RB_OK) {
+		if (model_sync_pass(ms, s, &installed, &pending, &err) != RB_OK) {
 			s3sync_count("list_failed");
 			if (strcmp(err.msg, last_error) != 0) /* once per distinct failure */
 				log_warn("model sync: %s (the installed models stay)", err.msg);
@@ -98,7 +99,10 @@ static void helper_main(const struct rb_config *cfg, pid_t master)
 		}
 		if (getppid() != master)
 			break;
-		sleep_ms(cfg->models_sync_interval_ms);
+		/* a changed model is taken when the next listing shows it settled: list again soon */
+		sleep_ms(pending > 0 && cfg->models_sync_interval_ms > S3SYNC_SETTLE_MS
+		                 ? S3SYNC_SETTLE_MS
+		                 : cfg->models_sync_interval_ms);
 	}
 	model_sync_free(ms);
 	s3_free(s);

@@ -24,7 +24,8 @@
 #define STAGE_NAME ".s3-sync"
 #define STATE_HEADER                                                                        \
 	"# rb-aioutliers s3 sync state 1: model, then the ETags of .keras .ini .druid.json;\n"   \
-	"# ! a version that was rejected (not fetched again); ~ a model gone from the bucket (logged)"
+	"# ! a version that was rejected (not fetched again); ~ a model gone from the bucket (logged);\n" \
+	"# ? a changed version listed once (taken when the next listing shows the same tags)"
 
 const char *const model_sync_event_names[] = {"installed", "rejected", "incomplete", "gone", NULL};
 
@@ -42,6 +43,8 @@ struct model_sync {
 	struct entry *installed, *rejected;
 	size_t n_installed, n_rejected;
 	size_t cap_installed, cap_rejected;
+	struct entry *seen;    /* changed models waiting one listing for their tags to settle */
+	size_t n_seen, cap_seen;
 };
 
 static void note(struct model_sync *ms, enum model_sync_event ev, const char *model,
@@ -121,15 +124,16 @@ static void state_read(struct model_sync *ms)
 				g->gone_noted = 1;
 			continue;
 		}
-		int rejected = line[0] == '!';
+		int mark = line[0] == '!' || line[0] == '?';
 		if (line[0] == '#' ||
-		    sscanf(line + rejected, "%63s %129s %129s %129s", name, t[0], t[1], t[2]) != 4 ||
+		    sscanf(line + mark, "%63s %129s %129s %129s", name, t[0], t[1], t[2]) != 4 ||
 		    !model_name_valid(name))
 			continue;
-		struct entry *e = rejected ? upsert(&ms->rejected, &ms->n_rejected, &ms->cap_rejected,
-		                                    name)
-		                           : upsert(&ms->installed, &ms->n_installed,
-		                                    &ms->cap_installed, name);
+		struct entry *e =
+			line[0] == '!'   ? upsert(&ms->rejected, &ms->n_rejected, &ms->cap_rejected, name)
+			: line[0] == '?' ? upsert(&ms->seen, &ms->n_seen, &ms->cap_seen, name)
+			                 : upsert(&ms->installed, &ms->n_installed, &ms->cap_installed,
+			                          name);
 		if (e == NULL)
 			break;
 		memcpy(e->tag, t, sizeof e->tag);
@@ -153,6 +157,9 @@ static enum rb_code state_write(struct model_sync *ms, struct rb_err *err)
 	for (size_t i = 0; i < ms->n_installed; i++)
 		if (ms->installed[i].gone_noted)
 			fprintf(f, "~%s\n", ms->installed[i].name);
+	for (size_t i = 0; i < ms->n_seen; i++)
+		fprintf(f, "?%s %s %s %s\n", ms->seen[i].name, ms->seen[i].tag[0],
+		        ms->seen[i].tag[1], ms->seen[i].tag[2]);
 	for (size_t i = 0; i < ms->n_rejected; i++)
 		fprintf(f, "!%s %s %s %s\n", ms->rejected[i].name, ms->rejected[i].tag[0],
 		        ms->rejected[i].tag[1], ms->rejected[i].tag[2]);
@@ -188,6 +195,7 @@ void model_sync_free(struct model_sync *ms)
 		return;
 	free(ms->installed);
 	free(ms->rejected);
+	free(ms->seen);
 	free(ms);
 }
 
@@ -259,9 +267,10 @@ static enum rb_code sync_model(struct model_sync *ms, struct s3 *s, const struct
 }
 
 enum rb_code model_sync_pass(struct model_sync *ms, struct s3 *s, size_t *installed,
-                             struct rb_err *err)
+                             size_t *pending, struct rb_err *err)
 {
 	*installed = 0;
+	*pending = 0;
 	struct s3_object *objs = NULL;
 	size_t n = 0;
 	enum rb_code rc = s3_list(s, ms->conf.prefix, ms->conf.max_objects, &objs, &n, err);
@@ -305,6 +314,19 @@ enum rb_code model_sync_pass(struct model_sync *ms, struct s3 *s, size_t *instal
 		if (rej != NULL && same_tags(rej, c))
 			continue; /* rejected before, unchanged since */
 		int complete = c->tag[0][0] != '\0' && c->tag[1][0] != '\0' && c->tag[2][0] != '\0';
+		struct entry *seen = find(ms->seen, ms->n_seen, c->name);
+		if (complete && (seen == NULL || !same_tags(seen, c))) {
+			/* changed since the last listing (an upload may be under way): next time */
+			seen = upsert(&ms->seen, &ms->n_seen, &ms->cap_seen, c->name);
+			if (seen == NULL) {
+				rc = rb_err_set(err, RB_E_NOMEM, "out of memory");
+				break;
+			}
+			memcpy(seen->tag, c->tag, sizeof seen->tag);
+			state_dirty = 1;
+			(*pending)++;
+			continue;
+		}
 		struct rb_err merr = {0};
 		if (complete && sync_model(ms, s, c, old, &merr) == RB_OK) {
 			struct entry *e = upsert(&ms->installed, &ms->n_installed, &ms->cap_installed,
@@ -343,6 +365,20 @@ enum rb_code model_sync_pass(struct model_sync *ms, struct s3 *s, size_t *instal
 			     "model %s is no longer in the bucket; its installed files stay%s", "");
 		}
 	}
+	/* seen keeps only the models still waiting: listed now, changed, not decided */
+	size_t keep = 0;
+	for (size_t i = 0; i < ms->n_seen; i++) {
+		const struct entry *c = find(cur, n_cur, ms->seen[i].name);
+		const struct entry *in = find(ms->installed, ms->n_installed, ms->seen[i].name);
+		const struct entry *rj = find(ms->rejected, ms->n_rejected, ms->seen[i].name);
+		int waiting = c != NULL && same_tags(c, &ms->seen[i]) &&
+		              (in == NULL || !same_tags(in, c)) && (rj == NULL || !same_tags(rj, c));
+		if (waiting)
+			ms->seen[keep++] = ms->seen[i];
+		else
+			state_dirty = 1;
+	}
+	ms->n_seen = keep;
 	free(cur);
 	if (state_dirty) {
 		enum rb_code src = state_write(ms, rc == RB_OK ? err : NULL);

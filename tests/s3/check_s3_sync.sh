@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # s3_sync: the model sync from S3 against s3rver on loopback (docs/OPERATIONS.md, "Model
 # sync from S3"). Part 1 drives core/store with tests/s3/s3_probe, one pass at a time:
+#   (a changed model is taken by the second listing that shows it unchanged: "pending" first)
 #   upload (three objects -> installed, files equal), again (nothing fetched), change (one
 #   object: only it fetched, installed), corrupt (a truncated .keras: rejected, the installed
 #   files stay, not fetched again), partial (a model with only its .keras: incomplete), delete
@@ -64,6 +65,8 @@ printf '[default]\naws_access_key_id = NOBODY\naws_secret_access_key = S3RVER\n'
 chmod 600 "$tmp/creds" "$tmp/bad-creds"
 put() { "$probe" "$ep" "$tmp/creds" "$url" put "$1" "$2" >/dev/null || fail "put $1"; }
 sync_once() { "$probe" "$ep" "${2:-$tmp/creds}" "$url" sync "${1:-$tmp/dir}" >"$tmp/out" 2>&1; }
+# settle: a changed model is taken by the listing after the one that first saw it
+sync_twice() { sync_once; expect '^pending 1$' "$1: first listing waits"; sync_once; }
 gets() { sed 's/\x1b\[[0-9;]*m//g' "$tmp/s3rver.log" | grep -c "rbaioutliers/latest/.* 200" ; }
 expect() { # expect LINE-REGEX WHAT
 	if grep -qE "$1" "$tmp/out"; then pass "$2"; else fail "$2: wanted /$1/, got: $(tr '\n' '|' <"$tmp/out")"; fi
@@ -72,7 +75,7 @@ M=$src/models
 
 sync_once; expect '^installed 0$' "an empty bucket installs nothing"
 for x in keras ini druid.json; do put "flows.$x" "$M/flows.$x"; done
-sync_once; expect '^installed flows' "upload: flows installed"; expect '^installed 1$' "upload: one model"
+sync_twice upload; expect '^installed flows' "upload: flows installed"; expect '^installed 1$' "upload: one model"
 same=1; for x in keras ini druid.json; do cmp -s "$M/flows.$x" "$tmp/dir/flows.$x" || same=0; done
 [ "$same" = 1 ] && pass "upload: the three files equal the uploaded ones" || fail "upload: files differ"
 n0=$(gets)
@@ -84,7 +87,7 @@ python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), inde
 	"$M/flows.druid.json" >"$tmp/changed.druid.json"
 put flows.druid.json "$tmp/changed.druid.json"
 n0=$(gets)
-sync_once; expect '^installed 1$' "change: installed again"
+sync_twice change; expect '^installed 1$' "change: installed again"
 [ "$(( $(gets) - n0 ))" = 1 ] && pass "change: one object fetched" || fail "change: $(( $(gets) - n0 )) objects fetched"
 cmp -s "$tmp/changed.druid.json" "$tmp/dir/flows.druid.json" && pass "change: the new template is in place" \
 	|| fail "change: template not replaced"
@@ -93,7 +96,7 @@ cmp -s "$tmp/changed.druid.json" "$tmp/dir/flows.druid.json" && pass "change: th
 cp "$tmp/dir/flows.keras" "$tmp/good.keras"
 head -c 20000 "$M/flows.keras" >"$tmp/bad.keras"
 put flows.keras "$tmp/bad.keras"
-sync_once; expect '^rejected flows' "corrupt: rejected"; expect '^installed 0$' "corrupt: nothing installed"
+sync_twice corrupt; expect '^rejected flows' "corrupt: rejected"; expect '^installed 0$' "corrupt: nothing installed"
 cmp -s "$tmp/good.keras" "$tmp/dir/flows.keras" && pass "corrupt: the installed .keras stays" || fail "corrupt: .keras replaced"
 ls -A "$tmp/dir/.s3-sync" | grep -q . && fail "corrupt: staging not cleaned: $(ls -A "$tmp/dir/.s3-sync")" || pass "corrupt: staging empty"
 n0=$(gets)
@@ -103,6 +106,7 @@ grep -q '^rejected' "$tmp/out" && fail "corrupt, again: logged twice" || pass "c
 put flows.keras "$M/flows.keras"
 n0=$(gets)
 sync_once; expect '^installed 0$' "fixed upload (the installed version again): nothing to do"
+expect '^pending 0$' "fixed upload: nothing pending"
 [ "$(gets)" = "$n0" ] && pass "fixed upload: nothing fetched" || fail "fixed upload: fetched"
 
 # partial: only the .keras of a new model
@@ -137,6 +141,7 @@ if "$bld/rb-aioutliers-train" --name up -c "$tmp/train.conf" --data "$tmp/train.
 else
 	fail "train --upload: $(tail -2 "$tmp/train.log")"
 fi
+"$probe" "$ep" "$tmp/creds" s3://models/up/latest sync "$tmp/updir" >"$tmp/out" 2>&1
 "$probe" "$ep" "$tmp/creds" s3://models/up/latest sync "$tmp/updir" >"$tmp/out" 2>&1
 expect '^installed up' "train --upload: the daemon's sync takes it"
 cmp -s "$tmp/trainer/up.keras" "$tmp/updir/up.keras" && pass "train --upload: same .keras" || fail "train --upload: .keras differs"
@@ -195,12 +200,12 @@ curl -s "$base/health" | grep -q '"synced"' && fail "daemon: synced served befor
 sput() { "$probe" "$ep" "$tmp/creds" s3://models/synced put "$1" "$2" >/dev/null || fail "put synced $1"; }
 for x in keras ini druid.json; do sput "synced.$x" "$M/flows.$x"; done
 ok=0
-for _ in $(seq 150); do
+for _ in $(seq 300); do
 	curl -s "$base/health" | grep -q '"synced"' && { ok=1; break; }
 	sleep 0.1
 done
 [ "$ok" = 1 ] && pass "daemon: the upload is served after the helper's reload" \
-	|| { fail "daemon: synced not served within 15 s"; tail -20 "$tmp/daemon.log"; }
+	|| { fail "daemon: synced not served within 30 s"; tail -20 "$tmp/daemon.log"; }
 data_b64=$(base64 -w0 "$src/etc/samples/traffic-sample.json")
 model_b64=$(printf synced | base64 -w0)
 ask_synced() {
@@ -211,7 +216,7 @@ ask_synced && pass "daemon: a request with model=synced answers" || fail "daemon
 gen=$(grep -c 'reloaded: generation' "$tmp/daemon.log")
 head -c 20000 "$M/flows.keras" >"$tmp/bad.keras"
 sput synced.keras "$tmp/bad.keras"
-for _ in $(seq 150); do grep -q 'model synced rejected' "$tmp/daemon.log" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q 'model synced rejected' "$tmp/daemon.log" && break; sleep 0.1; done
 grep -q 'model synced rejected' "$tmp/daemon.log" && pass "daemon: the corrupt upload is rejected and logged" \
 	|| fail "daemon: no rejection logged"
 [ "$(grep -c 'reloaded: generation' "$tmp/daemon.log")" = "$gen" ] && pass "daemon: no reload for it" \

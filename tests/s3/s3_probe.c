@@ -1,7 +1,7 @@
 /*
  * s3_probe: drives core/store against an S3 server for tests/s3/check_s3_sync.sh.
  *   s3_probe ENDPOINT CREDENTIALS s3://BUCKET/PREFIX sync DIR   one model_sync_pass: prints
- *       one line per event ("installed flows: ...") and "installed N"; exit 1 with
+ *       one line per event ("installed flows: ..."), "pending N" and "installed N"; exit 1 with
  *       "error: ..." when the pass fails (listing: server down, credentials)
  *   s3_probe ENDPOINT CREDENTIALS s3://BUCKET/PREFIX put KEY FILE   uploads FILE as PREFIX+KEY
  * Region us-east-1. Not a product command (rb-aioutliers-train --upload is).
@@ -82,12 +82,12 @@ int main(int argc, char **argv)
 		mc.max_objects = 10000;
 		mc.note = on_event;
 		struct model_sync *ms = NULL;
-		size_t installed = 0;
+		size_t installed = 0, pending = 0;
 		if (model_sync_new(&ms, &mc, &err) != RB_OK ||
-		    model_sync_pass(ms, s, &installed, &err) != RB_OK) {
+		    model_sync_pass(ms, s, &installed, &pending, &err) != RB_OK) {
 			printf("error: %s\n", err.msg);
 		} else {
-			printf("installed %zu\n", installed);
+			printf("pending %zu\ninstalled %zu\n", pending, installed);
 			rc = 0;
 		}
 		model_sync_free(ms);

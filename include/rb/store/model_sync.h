@@ -5,7 +5,9 @@
  *
  * A pass lists the prefix and, for each model whose three objects are all
  * there and whose ETags (Last-Modified when a server gives no ETag) differ from
- * the ones installed, fetches only the changed objects into a staging
+ * the ones installed and were the same in the previous listing (the three
+ * objects are uploaded one by one: a model is taken once its upload has settled,
+ * never a new .keras with the old .ini), fetches only the changed objects into a staging
  * directory (DIR/.s3-sync/; the unchanged ones are hard links to the installed
  * files), validates the three with the service's own loaders (model_load,
  * druid_template_load), and only then renames them into DIR and fsyncs DIR.
@@ -57,11 +59,13 @@ void model_sync_free(struct model_sync *ms);
 
 /*
  * One pass with the client s. *installed = models whose files changed in DIR
- * (the caller reloads when > 0). RB_OK also when some models were rejected;
+ * (the caller reloads when > 0); *pending = changed models seen for the first time,
+ * taken by the next pass if their tags stay the same (a pass sooner than the interval
+ * is the caller's choice). RB_OK also when some models were rejected;
  * an error return means the listing failed (server down, credentials) and
  * nothing changed.
  */
 enum rb_code model_sync_pass(struct model_sync *ms, struct s3 *s, size_t *installed,
-                             struct rb_err *err);
+                             size_t *pending, struct rb_err *err);
 
 #endif
