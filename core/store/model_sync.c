@@ -137,8 +137,20 @@ static void state_read(struct model_sync *ms)
 		if (e == NULL)
 			break;
 		memcpy(e->tag, t, sizeof e->tag);
+		for (size_t k = 0; k < N_PARTS; k++)
+			if (strcmp(e->tag[k], "-") == 0) /* a part not in the bucket */
+				e->tag[k][0] = '\0';
 	}
 	fclose(f);
+}
+
+/* One line of the state file: mark, name, the three tags ("-" for a part not in the bucket). */
+static void state_line(FILE *f, const char *mark, const struct entry *e)
+{
+	fprintf(f, "%s%s", mark, e->name);
+	for (size_t k = 0; k < N_PARTS; k++)
+		fprintf(f, " %s", e->tag[k][0] != '\0' ? e->tag[k] : "-");
+	fputc('\n', f);
 }
 
 /* Writes the state atomically (temporary name, fsync, rename). */
@@ -152,17 +164,14 @@ static enum rb_code state_write(struct model_sync *ms, struct rb_err *err)
 		return rb_err_set(err, RB_E_INTERNAL, "cannot write %s: %s", tmp, strerror(errno));
 	fprintf(f, "%s\n", STATE_HEADER);
 	for (size_t i = 0; i < ms->n_installed; i++)
-		fprintf(f, "%s %s %s %s\n", ms->installed[i].name, ms->installed[i].tag[0],
-		        ms->installed[i].tag[1], ms->installed[i].tag[2]);
+		state_line(f, "", &ms->installed[i]);
 	for (size_t i = 0; i < ms->n_installed; i++)
 		if (ms->installed[i].gone_noted)
 			fprintf(f, "~%s\n", ms->installed[i].name);
 	for (size_t i = 0; i < ms->n_seen; i++)
-		fprintf(f, "?%s %s %s %s\n", ms->seen[i].name, ms->seen[i].tag[0],
-		        ms->seen[i].tag[1], ms->seen[i].tag[2]);
+		state_line(f, "?", &ms->seen[i]);
 	for (size_t i = 0; i < ms->n_rejected; i++)
-		fprintf(f, "!%s %s %s %s\n", ms->rejected[i].name, ms->rejected[i].tag[0],
-		        ms->rejected[i].tag[1], ms->rejected[i].tag[2]);
+		state_line(f, "!", &ms->rejected[i]);
 	int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
 	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
 		unlink(tmp);

@@ -113,6 +113,7 @@ expect '^pending 0$' "fixed upload: nothing pending"
 put other.keras "$M/flows.keras"
 sync_once; expect '^incomplete other' "partial: incomplete"
 [ -e "$tmp/dir/other.keras" ] && fail "partial: other.keras installed" || pass "partial: nothing installed"
+sync_once; grep -q '^incomplete' "$tmp/out" && fail "partial: logged again" || pass "partial: logged once"
 
 # delete: every object of flows removed from the bucket
 for x in keras ini druid.json; do
