@@ -18,6 +18,7 @@
 #include "rb/fcgi/names.h"
 #include "rb/input/period.h"
 #include "rb/fcgi/strnum.h"
+#include "rb/store/s3.h"
 
 /* The whole file is read at once; a config file is small. */
 enum { CONFIG_MAX_FILE = 1 << 20, CONFIG_MAX_LINE = 4096 };
@@ -367,6 +368,24 @@ static enum rb_code parse_dir_or_none(const struct config_key *k, const char *v,
 	return parse_dir(k, v, len, dir, cfg, err);
 }
 
+/* An s3://BUCKET/PREFIX URL (store/s3.h's rule), or empty. */
+static enum rb_code parse_s3_url(const struct config_key *k, const char *v, size_t len,
+                                 const char *dir, struct rb_config *cfg, struct rb_err *err)
+{
+	(void)dir;
+	char text[1024], bucket[256], prefix[1024];
+	if (len == 0)
+		return set_string(k, v, 0, cfg, err);
+	if (len >= sizeof text)
+		return rb_err_set(err, RB_E_CONFIG, "value is longer than %zu bytes", sizeof text - 1);
+	memcpy(text, v, len);
+	text[len] = '\0';
+	enum rb_code rc = s3_url_parse(text, bucket, sizeof bucket, prefix, sizeof prefix, err);
+	if (rc != RB_OK)
+		return rc;
+	return set_string(k, v, len, cfg, err);
+}
+
 static int has_prefix_ci(const char *v, size_t len, const char *prefix)
 {
 	size_t pl = strlen(prefix);
@@ -559,6 +578,34 @@ static const struct config_key keys[] = {
 	 "models_dir: a model of the same name here wins over the shipped one. A directory "
 	 "that does not exist holds no models (not an error). Empty: none. Relative paths as "
 	 "for models_dir."},
+	{"models_url", parse_s3_url, format_string, OFF(models_url), 0, 0, 0, 0, NULL, "",
+	 "empty, or s3://BUCKET/PREFIX",
+	 "An S3 prefix holding models as PREFIX/NAME.keras, NAME.ini and NAME.druid.json (the "
+	 "old service's rbaioutliers/latest/ layout; rb-aioutliers-train --upload writes it). "
+	 "A helper process of the master lists it every models_sync_interval, downloads the "
+	 "objects that changed into trained_models_dir (which must be set), checks each "
+	 "complete model with the service's loader and only then reloads as SIGHUP does; a bad "
+	 "or partial upload never replaces a working model. Empty: no sync. See "
+	 "docs/OPERATIONS.md."},
+	{"models_s3_endpoint", parse_url, format_url, OFF(models_s3_endpoint), 0, 0, 0, 0, NULL,
+	 "https://s3.amazonaws.com", "an http:// or https:// URL",
+	 "The S3 service's endpoint for models_url (path-style requests: "
+	 "ENDPOINT/BUCKET/KEY): AWS, MinIO or any S3-compatible store."},
+	{"models_s3_region", parse_metric_name, format_string, OFF(models_s3_region), 0, 0, 0, 0,
+	 NULL, "us-east-1", "a region name",
+	 "The region that Signature V4 signs the S3 requests for (us-east-1 for most "
+	 "S3-compatible servers)."},
+	{"models_s3_credentials", parse_dir_or_none, format_string, OFF(models_s3_credentials), 0,
+	 0, 0, 0, NULL, "", "empty, or a file path",
+	 "File holding the S3 access key, as lines access_key_id = ... and "
+	 "secret_access_key = ... (the AWS CLI's aws_access_key_id and aws_secret_access_key "
+	 "are read too); the secrets never go into this file. Read by the sync helper, which "
+	 "runs as the daemon's user: make it readable by that user only. Relative paths as for "
+	 "models_dir. Required with models_url."},
+	{"models_sync_interval", parse_period, format_period, OFF(models_sync_interval_ms), 0,
+	 86400000, 0, 0, NULL, "PT1M", "an ISO-8601 period of at least PT5S, at most P1D",
+	 "Time between two listings of models_url (ISO-8601 period). The old service listed "
+	 "every 60 s."},
 	{"druid_url", parse_url, format_url, OFF(druid_url), 0, 0, 0, 0, NULL,
 	 "http://127.0.0.1:8082/druid/v2/", "an http:// or https:// URL",
 	 "Full URL of the Druid broker's native query endpoint, to which requests carrying a "
@@ -799,6 +846,12 @@ static enum rb_code check_all(const struct rb_config *cfg, struct rb_err *err)
 		return rb_err_set(err, RB_E_CONFIG,
 		                  "druid_connect_timeout_ms (%u) exceeds druid_timeout_ms (%u)",
 		                  cfg->druid_connect_timeout_ms, cfg->druid_timeout_ms);
+	if (cfg->models_url[0] != '\0' &&
+	    (cfg->trained_models_dir[0] == '\0' || cfg->models_s3_credentials[0] == '\0'))
+		return rb_err_set(err, RB_E_CONFIG,
+		                  "models_url needs trained_models_dir and models_s3_credentials");
+	if (cfg->models_sync_interval_ms < 5000)
+		return rb_err_set(err, RB_E_CONFIG, "models_sync_interval must be at least PT5S");
 	if (cfg->request_timeout_ms <= cfg->druid_timeout_ms)
 		return rb_err_set(err, RB_E_CONFIG,
 		                  "request_timeout_ms (%u) must exceed druid_timeout_ms (%u)",

@@ -30,6 +30,7 @@
 #include "rb/fcgi/metrics.h"
 #include "rb/fcgi/pool.h"
 #include "rb/fcgi/registry.h"
+#include "rb/fcgi/s3sync.h"
 #include "rb/fcgi/worker.h"
 
 #ifndef RB_DEFAULT_CONFIG
@@ -58,6 +59,7 @@ struct daemon {
 	char unix_path[108]; /* socket file to remove at exit; "" when none */
 	char pid_path[1024]; /* pid file to remove at exit; "" when none */
 	struct metrics_board *metrics; /* shared with every worker (GET /metrics); may be NULL */
+	pid_t sync_pid;      /* the model-sync helper (models_url); 0 when none */
 };
 
 static void usage(FILE *out)
@@ -420,6 +422,7 @@ static int reload(void *ctx, struct pool_opts *opts)
 	opts->request_timeout_ms = cfg.request_timeout_ms;
 	opts->stop_accept_ms = cfg.stop_accept_ms;
 	log_registry("loaded", reg);
+	s3sync_restart(&d->sync_pid, &d->cfg, d->listen_fd, d->metrics);
 	return 0;
 }
 
@@ -569,8 +572,10 @@ int main(int argc, char **argv)
 	d.metrics = metrics_board_new();
 	if (d.metrics == NULL)
 		log_warn("no shared memory for the metrics: GET /metrics counts nothing");
+	s3sync_restart(&d.sync_pid, &d.cfg, d.listen_fd, d.metrics);
 	struct pool_callbacks cb = {&d, worker_main, reload};
 	int rc = pool_run(&popts, &cb);
+	s3sync_stop(&d.sync_pid);
 	metrics_board_free(d.metrics);
 	if (d.unix_path[0] != '\0' && popts.stop_unlink_path != NULL)
 		unlink(d.unix_path); /* not removed at a stop (the pool could not start) */

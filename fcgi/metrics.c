@@ -156,6 +156,12 @@ void metrics_rows(struct metrics_board *mb, uint64_t rows)
 		add(&mb->rows_analysed, rows);
 }
 
+void metrics_model_sync(struct metrics_board *mb, unsigned outcome)
+{
+	if (mb != NULL && outcome < METRICS_SYNC_OUTCOMES)
+		add(&mb->model_sync[outcome], 1);
+}
+
 const char *metrics_druid_outcome_name(enum druid_outcome o)
 {
 	if (o == DRUID_OUTCOME_NONE || (unsigned)o > METRICS_DRUID_OUTCOMES)
@@ -320,6 +326,17 @@ static void render_runners(struct text *t, const struct metrics_board *mb)
 	    (unsigned long long)get(&mb->rows_analysed));
 }
 
+static void render_model_sync(struct text *t, const struct metrics_board *mb)
+{
+	head(t, "rb_aioutliers_model_sync_total", "counter",
+	     "Model sync from S3 by outcome (installed, rejected, incomplete, gone, list_failed); "
+	     "0 when models_url is unset.");
+	for (unsigned i = 0; i < METRICS_SYNC_OUTCOMES; i++)
+		put(t, "rb_aioutliers_model_sync_total{outcome=\"%s\"} %llu\n",
+		    i < MODEL_SYNC_EVENT_COUNT ? model_sync_event_names[i] : "list_failed",
+		    (unsigned long long)get(&mb->model_sync[i]));
+}
+
 static void render_druid(struct text *t, const struct metrics_board *mb)
 {
 	head(t, "rb_aioutliers_druid_calls_total", "counter",
@@ -402,6 +419,7 @@ char *metrics_render(const struct metrics_board *mb, const struct pool_board *pb
 		render_requests(&t, mb);
 		render_runners(&t, mb);
 		render_druid(&t, mb);
+		render_model_sync(&t, mb);
 	}
 	if (pb != NULL)
 		render_pool(&t, pb);

@@ -30,6 +30,7 @@
 #include "rb/input/civil.h"
 #include "rb/input/period.h"
 #include "rb/model/model.h"
+#include "rb/store/s3.h"
 #include "rb/train/train_arch.h"
 #include "rb/train/train_data.h"
 #include "rb/train/train_net.h"
@@ -72,6 +73,7 @@ struct args {
 	double lr, validation;
 	uint64_t seed;
 	int dry_run;
+	int upload;   /* --upload: put the three files to -c's models_url */
 	enum trainer_path path;
 };
 
@@ -83,7 +85,7 @@ static void usage(FILE *f)
 	        "          | --data FILE...)\n"
 	        "         [--init NAME] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
 	        "         [--validation SHARE] [--patience N] [--druid-template FILE] [--threads 1]\n"
-	        "         [--dry-run] | --version\n"
+	        "         [--upload] [--dry-run] | --version\n"
 	        "  --name NAME          the model: NAME.keras, NAME.ini (+ NAME.druid.json)\n"
 	        "  --models-dir DIR     default %s, or -c's trained_models_dir\n"
 	        "  -c CONFIG            the daemon's configuration: druid_url, druid_*_timeout_ms,\n"
@@ -108,6 +110,9 @@ static void usage(FILE *f)
 	        "                       default 10 (0: never)\n"
 	        "  --druid-template F   copied to NAME.druid.json (the model's Druid template)\n"
 	        "  --threads N          oneDNN's threads, default 1 (same seed and N, same bytes)\n"
+	        "  --upload             then put NAME.keras, .druid.json and .ini (last) to -c's\n"
+	        "                       models_url (models_s3_endpoint, _region, _credentials),\n"
+	        "                       where the daemons' model sync takes them\n"
 	        "  --dry-run            say what would be done and exit\n",
 	        RB_DEFAULT_TRAINED_MODELS_DIR);
 }
@@ -162,6 +167,10 @@ static void parse_args(int argc, char **argv, struct args *a)
 		}
 		if (strcmp(o, "--dry-run") == 0) {
 			a->dry_run = 1;
+			continue;
+		}
+		if (strcmp(o, "--upload") == 0) {
+			a->upload = 1;
 			continue;
 		}
 		if (strcmp(o, "--data") == 0) {
@@ -359,6 +368,7 @@ struct train_config {
 	long connect_timeout_ms, timeout_ms;
 	size_t max_response_bytes;
 	char *trained_models_dir; /* malloc'd or NULL (not set, or empty: none) */
+	char *models_url, *s3_endpoint, *s3_region, *s3_credentials; /* --upload; malloc'd or NULL */
 };
 
 static void config_die(const char *path, size_t line, const char *what)
@@ -435,6 +445,23 @@ static void config_read(const char *path, struct train_config *c)
 			if ((x = config_number(v, 1, 1024, 1LL << 30)) < 0)
 				config_die(path, line, "druid_max_response_bytes: not 1K to 1G");
 			c->max_response_bytes = (size_t)x;
+		} else if (strcmp(k, "models_url") == 0 || strcmp(k, "models_s3_endpoint") == 0 ||
+		           strcmp(k, "models_s3_region") == 0 ||
+		           strcmp(k, "models_s3_credentials") == 0) {
+			char **dst = k[7] == 'u' ? &c->models_url : k[10] == 'e' ? &c->s3_endpoint
+			             : k[10] == 'r' ? &c->s3_region : &c->s3_credentials;
+			free(*dst);
+			*dst = NULL;
+			if (v[0] == '\0')
+				continue;
+			size_t dl = dst == &c->s3_credentials && v[0] != '/' && strchr(path, '/') != NULL
+			                    ? (size_t)(strrchr(path, '/') - path) + 1
+			                    : 0; /* a relative credentials path: from the file's directory */
+			*dst = malloc(dl + strlen(v) + 1);
+			if (*dst != NULL) {
+				memcpy(*dst, path, dl);
+				memcpy(*dst + dl, v, strlen(v) + 1);
+			}
 		} else if (strcmp(k, "trained_models_dir") == 0) {
 			free(c->trained_models_dir);
 			c->trained_models_dir = NULL;
@@ -624,6 +651,49 @@ static void training_add(char *buf, size_t cap, const char *key, const char *fmt
 		snprintf(buf + o, cap - o, "%s = %s\n", key, val);
 }
 
+/*
+ * --upload: NAME.keras, NAME.druid.json, then NAME.ini (the service's model sync takes a
+ * model whose three objects all changed; the .ini, written last, carries the calibration).
+ */
+static void upload(const struct args *a, const struct train_config *c)
+{
+	struct rb_err err = {0};
+	struct s3_conf sc;
+	char prefix[512];
+	memset(&sc, 0, sizeof sc);
+	if (c->models_url == NULL || c->s3_credentials == NULL) {
+		fprintf(stderr, "rb-aioutliers-train: --upload needs -c with models_url and "
+		        "models_s3_credentials\n");
+		exit(1);
+	}
+	snprintf(sc.endpoint, sizeof sc.endpoint, "%s",
+	         c->s3_endpoint != NULL ? c->s3_endpoint : "https://s3.amazonaws.com");
+	snprintf(sc.region, sizeof sc.region, "%s", c->s3_region != NULL ? c->s3_region : "us-east-1");
+	sc.connect_timeout_ms = 10000;
+	sc.timeout_ms = 300000;
+	struct s3 *s = NULL;
+	if (s3_url_parse(c->models_url, sc.bucket, sizeof sc.bucket, prefix, sizeof prefix,
+	                 &err) != RB_OK ||
+	    s3_credentials_load(c->s3_credentials, &sc, &err) != RB_OK ||
+	    druid_global_init(&err) != RB_OK || s3_new(&s, &sc, &err) != RB_OK)
+		fail("--upload", &err);
+	static const char *const ext[] = {".keras", ".druid.json", ".ini"};
+	for (size_t k = 0; k < 3; k++) {
+		char path[4096], key[2048];
+		size_t len = 0;
+		snprintf(path, sizeof path, "%s/%s%s", a->models_dir, a->name, ext[k]);
+		snprintf(key, sizeof key, "%s%s%s", prefix, a->name, ext[k]);
+		char *data = slurp(path, 1u << 30, &len, "--upload");
+		if (s3_put(s, key, data, len, &err) != RB_OK)
+			fail("--upload", &err);
+		printf("rb-aioutliers-train: uploaded %s to s3://%s/%s (%zu bytes)\n", path, sc.bucket,
+		       key, len);
+		free(data);
+	}
+	s3_free(s);
+	druid_global_cleanup();
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
@@ -641,6 +711,16 @@ int main(int argc, char **argv)
 		druid = read_template(a.druid_template, &druid_len);
 	if (!a.dry_run && train_write_check_dir(a.models_dir, &err) != RB_OK)
 		fail("--models-dir", &err);
+	if (a.upload && (cfg.models_url == NULL || cfg.s3_credentials == NULL)) {
+		fprintf(stderr, "rb-aioutliers-train: --upload needs -c with models_url and "
+		        "models_s3_credentials\n");
+		return 2;
+	}
+	if (a.upload && a.druid_template == NULL && a.n_query == 0) {
+		fprintf(stderr, "rb-aioutliers-train: --upload needs a Druid template (--query or "
+		        "--druid-template): the model sync takes only complete models\n");
+		return 2;
+	}
 	struct model *m = NULL;
 	struct train_arch arch = TRAIN_ARCH_TRAFFIC(1);
 	size_t stride = 16;
@@ -803,11 +883,17 @@ int main(int argc, char **argv)
 		       "validation MAE %.6f, score mean %.6f std %.6f over %zu validation rows\n",
 		       a.models_dir, a.name, a.name, res.epochs_run, res.best_epoch, res.val_loss,
 		       m->spec.score_mean, m->spec.score_std, scored);
+		if (a.upload)
+			upload(&a, &cfg);
 	}
 	free(druid);
 	fetched_release(&fq);
 	free(cfg.druid_url);
 	free(cfg.trained_models_dir);
+	free(cfg.models_url);
+	free(cfg.s3_endpoint);
+	free(cfg.s3_region);
+	free(cfg.s3_credentials);
 	train_net_free(net);
 	model_free(m);
 	train_data_release(&d);

@@ -96,6 +96,7 @@ ErrorLog $tmp/apache.error.log
 LogLevel warn
 LoadModule mpm_event_module $mods/mod_mpm_event.so
 LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule authz_host_module $mods/mod_authz_host.so
 LoadModule proxy_module $mods/mod_proxy.so
 LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so
 User www-data
@@ -103,6 +104,17 @@ Group www-data
 DocumentRoot $tmp/www
 Include $1
 EOF
+}
+
+# GET /metrics through the web server on port $1 answers 200 with the build info ($2 names it).
+check_metrics() {
+	local body
+	body=$(curl -s -m 10 "http://127.0.0.1:$1/metrics")
+	if grep -q '^rb_aioutliers_build_info{version=' <<<"$body"; then
+		pass "$2: GET /metrics -> the daemon's metrics"
+	else
+		fail "$2: GET /metrics did not answer the daemon's metrics: $(head -c 200 <<<"$body")"
+	fi
 }
 
 # Waits until GET http://127.0.0.1:$1/health answers 200 (20 s at most; gives up
@@ -223,6 +235,11 @@ if wait_health "$web"; then
 	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$web/other")
 	if [ "$code" = 404 ]; then pass "lighttpd: /other is not passed on (404)"
 	else fail "lighttpd: /other -> $code, wanted 404"; fi
+	check_metrics "$web" "lighttpd"
+	# The snippet lets only this host scrape: a client from 127.0.0.2 gets lighttpd's 403.
+	code=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 "http://127.0.0.1:$web/metrics")
+	if [ "$code" = 403 ]; then pass "lighttpd: /metrics from 127.0.0.2 -> 403"
+	else fail "lighttpd: /metrics from 127.0.0.2 -> $code, wanted 403"; fi
 else
 	fail "own socket via lighttpd: /health never answered 200"
 	showlog "$tmp/daemon.log" "$tmp/lighttpd.log" "$tmp/lighttpd.error.log"
@@ -235,6 +252,7 @@ start apache /usr/sbin/apache2 -f "$tmp/apache.conf" -DFOREGROUND
 if wait_health "$web"; then
 	pass "etc/apache/rb-aioutliers.conf (unix socket): GET /health -> 200"
 	check_detect "$web" "apache -> own socket"
+	check_metrics "$web" "apache"
 else
 	fail "own socket via Apache: /health never answered 200"
 	showlog "$tmp/daemon.log" "$tmp/apache.log" "$tmp/apache.error.log"
@@ -254,6 +272,7 @@ start apache-tcp /usr/sbin/apache2 -f "$tmp/apache.conf" -DFOREGROUND
 if wait_health "$web"; then
 	pass "etc/apache/rb-aioutliers-tcp.conf: GET /health -> 200"
 	check_detect "$web" "apache -> TCP"
+	check_metrics "$web" "apache -> TCP"
 else
 	fail "TCP via Apache: /health never answered 200"
 	showlog "$tmp/daemon-tcp.log" "$tmp/apache-tcp.log" "$tmp/apache.error.log"

@@ -6,7 +6,7 @@
 #     "x.h" only for a private header beside the including file, a source-root path
 #     ("core/...", "fcgi/...", "tests/...") only from tests/ and bench/; never "../";
 #  3. the subsystems depend on each other in one direction (the table below): base <- input,
-#     model <- druid, detect <- answer; nothing in core/ or include/ sees fcgi/.
+#     model <- druid, detect <- answer, model + druid <- store, input + druid <- explain; nothing in core/ or include/ sees fcgi/.
 # Exit 0 when all hold; otherwise one line per violation and exit 1.
 set -uo pipefail
 cd "${RB_SOURCE_DIR:-$(dirname "$0")/../..}"
@@ -21,6 +21,7 @@ declare -A allowed=(
   [answer]="input detect"
   [train]="input model detect druid"
   [explain]="input druid"
+  [store]="input model druid"
 )
 fail=0
 bad() { echo "layout: $*"; fail=1; }

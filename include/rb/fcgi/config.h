@@ -47,6 +47,11 @@ struct rb_config {
 	unsigned workers;                   /* worker processes, 1..64 */
 	char models_dir[1024];              /* directory of <name>.keras + <name>.ini (shipped) */
 	char trained_models_dir[1024];      /* writable models dir, wins over models_dir; "" = none */
+	char models_url[1024];              /* s3://BUCKET/PREFIX synced into trained_models_dir; "" = off */
+	char models_s3_endpoint[512];       /* the S3 endpoint, http(s):// */
+	char models_s3_region[64];          /* Signature V4 region */
+	char models_s3_credentials[1024];   /* file with the access key and secret; "" = none */
+	long long models_sync_interval_ms;  /* between two listings */
 	char druid_url[1024];               /* the broker's full URL, http:// or https:// */
 	unsigned druid_connect_timeout_ms;
 	unsigned druid_timeout_ms;          /* whole Druid request */

@@ -27,6 +27,7 @@
 #include "rb/druid/druid_client.h"
 #include "rb/fcgi/pool.h"
 #include "rb/fcgi/registry.h"
+#include "rb/store/model_sync.h"
 
 #define METRICS_ROUTES 16  /* > every enum route_id value */
 #define METRICS_MODELS 64  /* model names remembered; then "other" */
@@ -43,6 +44,10 @@
 
 /* Druid call outcomes as counted (enum druid_outcome without NONE). */
 #define METRICS_DRUID_OUTCOMES 5
+
+/* Model-sync outcomes: enum model_sync_event, then a failed listing or set-up. */
+#define METRICS_SYNC_LIST_FAILED MODEL_SYNC_EVENT_COUNT
+#define METRICS_SYNC_OUTCOMES (MODEL_SYNC_EVENT_COUNT + 1)
 
 /* A histogram: per-bucket counts (not cumulative), the count and the sum in microseconds. */
 struct metrics_hist {
@@ -64,6 +69,7 @@ struct metrics_board {
 	uint64_t druid_calls[METRICS_DRUID_OUTCOMES];
 	struct metrics_hist druid_seconds;
 	uint64_t rows_analysed;
+	uint64_t model_sync[METRICS_SYNC_OUTCOMES]; /* by outcome (the sync helper) */
 	int32_t druid_last_ok;       /* -1 no call yet, 0 failed, 1 ok */
 	uint64_t druid_last_unix_ms; /* wall clock of the last call's end */
 	struct metrics_model_name models[METRICS_MODELS];
@@ -84,6 +90,8 @@ void metrics_request(struct metrics_board *mb, unsigned route, int status, unsig
 void metrics_runner_time(struct metrics_board *mb, unsigned runner, double seconds);
 void metrics_druid_call(struct metrics_board *mb, enum druid_outcome outcome, double seconds);
 void metrics_rows(struct metrics_board *mb, uint64_t rows);
+/* One model-sync outcome: an enum model_sync_event or METRICS_SYNC_LIST_FAILED. */
+void metrics_model_sync(struct metrics_board *mb, unsigned outcome);
 
 /* The outcome names as rendered ("ok", "http_error", ...); NULL for NONE. */
 const char *metrics_druid_outcome_name(enum druid_outcome o);

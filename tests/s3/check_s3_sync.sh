@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# s3_sync: the model sync from S3 against s3rver on loopback (docs/OPERATIONS.md, "Model
+# sync from S3"). Part 1 drives core/store with tests/s3/s3_probe, one pass at a time:
+#   (a changed model is taken by the second listing that shows it unchanged: "pending" first)
+#   upload (three objects -> installed, files equal), again (nothing fetched), change (one
+#   object: only it fetched, installed), corrupt (a truncated .keras: rejected, the installed
+#   files stay, not fetched again), partial (a model with only its .keras: incomplete), delete
+#   (a model gone from the bucket: its files stay, logged once), wrong credentials (an unknown
+#   access key: the listing fails with 403, nothing changes), rb-aioutliers-train --upload (a
+#   small model put and synced back; with a wrong key: exit 1), server down (the listing
+#   fails, nothing changes).
+# Part 2: the daemon (models_url, interval PT5S) behind lighttpd: an upload appears in
+# /health's models after the helper's reload; a corrupt upload of it changes nothing and the
+# model still answers.
+# s3rver: $RB_S3RVER, else build*/s3rver (tests/s3/install-s3rver.sh; .ci/run runs it).
+# s3rver 3.7 does not check Signature V4 signatures (only that the access key exists), so
+# "wrong credentials" here is an unknown key; a wrong secret is not detected by it.
+set -uo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
+src=${RB_SOURCE_DIR:?run through ctest}
+bld=${RB_BUILD_DIR:?run through ctest}
+probe=$bld/tests/s3/s3_probe
+daemon=$bld/fcgi/rb-aioutliers
+s3rver=${RB_S3RVER:-}
+for c in "$bld/s3rver/node_modules/.bin/s3rver" "$src/build/s3rver/node_modules/.bin/s3rver"; do
+	[ -z "$s3rver" ] && [ -x "$c" ] && s3rver=$c
+done
+[ -n "$s3rver" ] || { echo "FAIL: s3rver is not installed: bash tests/s3/install-s3rver.sh $bld/s3rver"; exit 1; }
+tmp=$(mktemp -d /tmp/rb-s3-XXXXXX)
+pids=()
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if [ -n "${RB_KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+. "$src/tests/hosting/free-port.sh"
+
+s3port=$(free_port)
+mkdir -p "$tmp/s3data" "$tmp/dir"
+start_s3() {
+	"$s3rver" -d "$tmp/s3data" -a 127.0.0.1 -p "$s3port" --configure-bucket models \
+		>>"$tmp/s3rver.log" 2>&1 </dev/null &
+	s3pid=$!
+	pids+=($s3pid)
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$s3port") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "FAIL: s3rver did not start"; cat "$tmp/s3rver.log"; exit 1
+}
+start_s3
+ep=http://127.0.0.1:$s3port
+url=s3://models/rbaioutliers/latest
+printf 'access_key_id = S3RVER\nsecret_access_key = S3RVER\n' >"$tmp/creds"
+printf '[default]\naws_access_key_id = NOBODY\naws_secret_access_key = S3RVER\n' >"$tmp/bad-creds"
+chmod 600 "$tmp/creds" "$tmp/bad-creds"
+put() { "$probe" "$ep" "$tmp/creds" "$url" put "$1" "$2" >/dev/null || fail "put $1"; }
+sync_once() { "$probe" "$ep" "${2:-$tmp/creds}" "$url" sync "${1:-$tmp/dir}" >"$tmp/out" 2>&1; }
+# settle: a changed model is taken by the listing after the one that first saw it
+sync_twice() { sync_once; expect '^pending 1$' "$1: first listing waits"; sync_once; }
+gets() { sed 's/\x1b\[[0-9;]*m//g' "$tmp/s3rver.log" | grep -c "rbaioutliers/latest/.* 200" ; }
+expect() { # expect LINE-REGEX WHAT
+	if grep -qE "$1" "$tmp/out"; then pass "$2"; else fail "$2: wanted /$1/, got: $(tr '\n' '|' <"$tmp/out")"; fi
+}
+M=$src/models
+
+sync_once; expect '^installed 0$' "an empty bucket installs nothing"
+for x in keras ini druid.json; do put "flows.$x" "$M/flows.$x"; done
+sync_twice upload; expect '^installed flows' "upload: flows installed"; expect '^installed 1$' "upload: one model"
+same=1; for x in keras ini druid.json; do cmp -s "$M/flows.$x" "$tmp/dir/flows.$x" || same=0; done
+[ "$same" = 1 ] && pass "upload: the three files equal the uploaded ones" || fail "upload: files differ"
+n0=$(gets)
+sync_once; expect '^installed 0$' "again: nothing new"
+[ "$(gets)" = "$n0" ] && pass "again: no object fetched" || fail "again: $(( $(gets) - n0 )) objects fetched"
+
+# change: one object (the template, reformatted) -> only it is fetched
+python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), indent=1))' \
+	"$M/flows.druid.json" >"$tmp/changed.druid.json"
+put flows.druid.json "$tmp/changed.druid.json"
+n0=$(gets)
+sync_twice change; expect '^installed 1$' "change: installed again"
+[ "$(( $(gets) - n0 ))" = 1 ] && pass "change: one object fetched" || fail "change: $(( $(gets) - n0 )) objects fetched"
+cmp -s "$tmp/changed.druid.json" "$tmp/dir/flows.druid.json" && pass "change: the new template is in place" \
+	|| fail "change: template not replaced"
+
+# corrupt: a truncated .keras is rejected, the installed model stays
+cp "$tmp/dir/flows.keras" "$tmp/good.keras"
+head -c 20000 "$M/flows.keras" >"$tmp/bad.keras"
+put flows.keras "$tmp/bad.keras"
+sync_twice corrupt; expect '^rejected flows' "corrupt: rejected"; expect '^installed 0$' "corrupt: nothing installed"
+cmp -s "$tmp/good.keras" "$tmp/dir/flows.keras" && pass "corrupt: the installed .keras stays" || fail "corrupt: .keras replaced"
+ls -A "$tmp/dir/.s3-sync" | grep -q . && fail "corrupt: staging not cleaned: $(ls -A "$tmp/dir/.s3-sync")" || pass "corrupt: staging empty"
+n0=$(gets)
+sync_once; expect '^installed 0$' "corrupt, again: nothing"
+grep -q '^rejected' "$tmp/out" && fail "corrupt, again: logged twice" || pass "corrupt, again: not logged again"
+[ "$(gets)" = "$n0" ] && pass "corrupt, again: not fetched again" || fail "corrupt, again: fetched again"
+put flows.keras "$M/flows.keras"
+n0=$(gets)
+sync_once; expect '^installed 0$' "fixed upload (the installed version again): nothing to do"
+expect '^pending 0$' "fixed upload: nothing pending"
+[ "$(gets)" = "$n0" ] && pass "fixed upload: nothing fetched" || fail "fixed upload: fetched"
+
+# partial: only the .keras of a new model
+put other.keras "$M/flows.keras"
+sync_once; expect '^incomplete other' "partial: incomplete"
+[ -e "$tmp/dir/other.keras" ] && fail "partial: other.keras installed" || pass "partial: nothing installed"
+sync_once; grep -q '^incomplete' "$tmp/out" && fail "partial: logged again" || pass "partial: logged once"
+
+# delete: every object of flows removed from the bucket
+for x in keras ini druid.json; do
+	curl -sf -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER -X DELETE \
+		-H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+		"$ep/models/rbaioutliers/latest/flows.$x" || fail "delete flows.$x"
+done
+sync_once; expect '^gone flows' "delete: logged"
+[ -e "$tmp/dir/flows.keras" ] && pass "delete: the installed files stay" || fail "delete: files removed"
+sync_once; grep -q '^gone' "$tmp/out" && fail "delete: logged twice" || pass "delete: logged once"
+
+# wrong credentials: an unknown access key
+sync_once "$tmp/dir" "$tmp/bad-creds"; expect '^error: .*HTTP 403 InvalidAccessKeyId' "wrong credentials: 403"
+# rb-aioutliers-train --upload: a small model trained on synthetic rows, put, then synced
+python3 -c 'import json, math; print(json.dumps([{"timestamp": "2023-10-02T%02d:%02d:00.000Z" % (i // 60, i % 60), "result": {"bytes": 1000 + 500 * math.sin(i / 20.0) + (i % 7) * 10}} for i in range(480)]))' >"$tmp/train.json"
+mkdir "$tmp/trainer"
+cat >"$tmp/train.conf" <<EOC
+trained_models_dir = $tmp/trainer
+models_url = s3://models/up/latest
+models_s3_endpoint = $ep
+models_s3_credentials = $tmp/creds
+EOC
+if "$bld/rb-aioutliers-train" --name up -c "$tmp/train.conf" --data "$tmp/train.json" \
+	--druid-template "$M/flows.druid.json" --epochs 2 --upload >"$tmp/train.log" 2>&1; then
+	pass "train --upload: exit 0"
+else
+	fail "train --upload: $(tail -2 "$tmp/train.log")"
+fi
+"$probe" "$ep" "$tmp/creds" s3://models/up/latest sync "$tmp/updir" >"$tmp/out" 2>&1
+"$probe" "$ep" "$tmp/creds" s3://models/up/latest sync "$tmp/updir" >"$tmp/out" 2>&1
+expect '^installed up' "train --upload: the daemon's sync takes it"
+cmp -s "$tmp/trainer/up.keras" "$tmp/updir/up.keras" && pass "train --upload: same .keras" || fail "train --upload: .keras differs"
+sed 's#^models_s3_credentials.*#models_s3_credentials = '"$tmp"'/bad-creds#' "$tmp/train.conf" >"$tmp/train-bad.conf"
+if "$bld/rb-aioutliers-train" --name up2 -c "$tmp/train-bad.conf" --data "$tmp/train.json" \
+	--druid-template "$M/flows.druid.json" --epochs 1 --upload >"$tmp/train.log" 2>&1; then
+	fail "train --upload, wrong credentials: exit 0"
+else
+	grep -q 'HTTP 403' "$tmp/train.log" && pass "train --upload, wrong credentials: exit 1, 403 said" \
+		|| fail "train --upload, wrong credentials: $(tail -1 "$tmp/train.log")"
+fi
+
+# server down
+kill -TERM "$s3pid"; wait "$s3pid" 2>/dev/null
+sync_once; expect '^error: S3 GET .*(onnect|refused)' "server down: the listing fails"
+[ -e "$tmp/dir/flows.keras" ] && pass "server down: files stay" || fail "server down: files gone"
+
+# ---- part 2: the daemon's helper behind lighttpd ----------------------------------------
+start_s3
+for x in keras ini druid.json; do put "flows.$x" "$M/flows.$x"; done  # restore for part 1's state
+mkdir "$tmp/www" "$tmp/trained"
+cat >"$tmp/daemon.conf" <<EOC
+listen = unix:$tmp/svc.sock
+listen_mode = 0600
+workers = 1
+models_dir = $M
+trained_models_dir = $tmp/trained
+models_url = s3://models/synced
+models_s3_endpoint = $ep
+models_s3_credentials = $tmp/creds
+models_sync_interval = PT5S
+druid_url = http://127.0.0.1:9/druid/v2/
+$([ "$(id -u)" = 0 ] && echo "allow_root = yes")
+EOC
+OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/daemon.conf" >"$tmp/daemon.log" 2>&1 </dev/null &
+pids+=($!)
+port=$(free_port)
+sed "s#/run/rb-aioutliers/rb-aioutliers.sock#$tmp/svc.sock#" "$src/etc/lighttpd/rb-aioutliers.conf" \
+	>"$tmp/lighttpd.snippet"
+cat >"$tmp/lighttpd.conf" <<EOC
+server.document-root = "$tmp/www"
+server.bind = "127.0.0.1"
+server.port = $port
+server.errorlog = "$tmp/lighttpd.error.log"
+include "$tmp/lighttpd.snippet"
+EOC
+lighttpd -D -f "$tmp/lighttpd.conf" >"$tmp/lighttpd.log" 2>&1 </dev/null &
+pids+=($!)
+base=http://127.0.0.1:$port
+for _ in $(seq 300); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/health")" = 200 ] && break
+	sleep 0.1
+done
+curl -s "$base/health" | grep -q '"synced"' && fail "daemon: synced served before its upload" \
+	|| pass "daemon: up, no synced model yet"
+sput() { "$probe" "$ep" "$tmp/creds" s3://models/synced put "$1" "$2" >/dev/null || fail "put synced $1"; }
+for x in keras ini druid.json; do sput "synced.$x" "$M/flows.$x"; done
+ok=0
+for _ in $(seq 300); do
+	curl -s "$base/health" | grep -q '"synced"' && { ok=1; break; }
+	sleep 0.1
+done
+[ "$ok" = 1 ] && pass "daemon: the upload is served after the helper's reload" \
+	|| { fail "daemon: synced not served within 30 s"; tail -20 "$tmp/daemon.log"; }
+data_b64=$(base64 -w0 "$src/etc/samples/traffic-sample.json")
+model_b64=$(printf synced | base64 -w0)
+ask_synced() {
+	curl -s --data-urlencode "data=$data_b64" --data-urlencode "model=$model_b64" \
+		"$base/api/v1/outliers" | grep -q '"model": *"synced"'
+}
+ask_synced && pass "daemon: a request with model=synced answers" || fail "daemon: model=synced failed"
+gen=$(grep -c 'reloaded: generation' "$tmp/daemon.log")
+head -c 20000 "$M/flows.keras" >"$tmp/bad.keras"
+sput synced.keras "$tmp/bad.keras"
+for _ in $(seq 300); do grep -q 'model synced rejected' "$tmp/daemon.log" && break; sleep 0.1; done
+grep -q 'model synced rejected' "$tmp/daemon.log" && pass "daemon: the corrupt upload is rejected and logged" \
+	|| fail "daemon: no rejection logged"
+[ "$(grep -c 'reloaded: generation' "$tmp/daemon.log")" = "$gen" ] && pass "daemon: no reload for it" \
+	|| fail "daemon: reloaded for a corrupt upload"
+ask_synced && pass "daemon: model=synced still answers" || fail "daemon: model=synced broken"
+# The helper counts on the pool's metrics board: one install, one rejection (at least: the
+# first upload may have been seen mid-way), no failed listing.
+curl -s "$base/metrics" >"$tmp/metrics"
+sync_count() { sed -n "s/^rb_aioutliers_model_sync_total{outcome=\"$1\"} //p" "$tmp/metrics"; }
+[ "$(sync_count installed)" = 1 ] && pass "metrics: model_sync installed 1" \
+	|| fail "metrics: model_sync installed '$(sync_count installed)', wanted 1"
+[ "$(sync_count rejected)" -ge 1 ] 2>/dev/null && pass "metrics: model_sync rejected $(sync_count rejected)" \
+	|| fail "metrics: model_sync rejected '$(sync_count rejected)', wanted >= 1"
+[ "$(sync_count list_failed)" = 0 ] && pass "metrics: model_sync list_failed 0" \
+	|| fail "metrics: model_sync list_failed '$(sync_count list_failed)', wanted 0"
+
+echo "s3_sync: $failures failure(s)"
+[ "$failures" = 0 ]
