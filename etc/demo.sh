@@ -203,6 +203,21 @@ a1=$(grep -o '"anomalies": *\[[^]]*\]' "$tmp/answer.json" |
 	grep -o '2023-09-21T09:3[1-3]:00.000Z' | sed 's/.*T\(..:..\).*/\1/' | tr '\n' ' ' || true)
 echo "== A1 with model=flows: flagged rows ${a1:-none}"
 
+echo
+echo "== POST $base/api/v1/explain: who caused A1 (09:32), by client ip (README, \"Who caused it\")"
+code=$(curl -s -o "$tmp/answer.json" -w '%{http_code}' --data-urlencode "query=$query_b64" \
+       --data-urlencode "timestamp=$(printf 2023-09-21T09:32:00Z | base64 -w0)" \
+       --data-urlencode "dimension=$(printf ip | base64 -w0)" "$base/api/v1/explain") || code=000
+echo "HTTP $code"
+show_json "$tmp/answer.json"
+top=$(grep -o '"value": *"[^"]*"' "$tmp/answer.json" | head -1 | sed 's/.*"\([^"]*\)"$/\1/' || true)
+echo "== A1 explained: largest contribution from ${top:-nothing}"
+[ "$code" = 200 ] || failed=1
+
+echo
+echo "== GET $base/metrics (Prometheus; the pool's requests so far):"
+curl -s "$base/metrics" | grep '^rb_aioutliers_requests_total' || failed=1
+
 if [ "$failed" != 0 ]; then
 	showlog "$tmp/daemon.log" "$tmp/lighttpd.error.log"
 	die "an example request failed (see above)"
@@ -212,6 +227,7 @@ cat <<EOF
 
 == By hand, while this runs (from the top of the repository):
 curl -s $base/health
+curl -s $base/metrics
 curl -s --data-urlencode "query=\$(base64 -w0 tests/data/druid/seed_readme_pt1m.query.json)" \\
      --data-urlencode "model=\$(printf flows | base64 -w0)" $base/api/v1/outliers
 EOF

@@ -1,6 +1,7 @@
 /*
- * s3sync: the model-sync helper process (rb/fcgi/s3sync.h): configuration ->
- * S3 client and sync state in the child, the pass loop, SIGHUP to the master.
+ * s3sync: the model-sync helper process (rb/fcgi/s3sync.h): a supervisor that
+ * restarts its sync process when it crashes; in that process configuration ->
+ * S3 client and sync state, the pass loop, SIGHUP to the master.
  * Not the sync rules (core/store/model_sync.c); it counts on the metrics board.
  */
 #include "rb/fcgi/s3sync.h"
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +23,8 @@
 #define S3SYNC_MAX_OBJECT_BYTES (256ull << 20)
 #define S3SYNC_MAX_OBJECTS 100000
 #define S3SYNC_SETTLE_MS 10000 /* the next listing after one that saw a change */
+#define S3SYNC_BACKOFF_MIN_MS 1000   /* a crashed sync process is started again after ... */
+#define S3SYNC_BACKOFF_MAX_MS 300000 /* ... doubling up to 5 min */
 
 /* Every sync event passes here once: counted on the pool's metrics board, logged. */
 static void on_event(void *ctx, enum model_sync_event ev, const char *model, const char *msg)
@@ -41,7 +45,9 @@ static void sleep_ms(long long ms)
 }
 
 /* The helper's life; never returns. */
-static void helper_main(const struct rb_config *cfg, pid_t master, struct metrics_board *mb)
+/* The sync loop; never returns. parent: the supervisor (its death ends the loop). */
+static void helper_main(const struct rb_config *cfg, pid_t master, pid_t parent,
+                        struct metrics_board *mb)
 {
 	struct rb_err err = {0};
 	struct s3_conf sc;
@@ -85,10 +91,10 @@ static void helper_main(const struct rb_config *cfg, pid_t master, struct metric
 		if (installed > 0) {
 			log_info("model sync: %zu model(s) installed; asking the master to reload",
 			         installed);
-			if (getppid() != master || kill(master, SIGHUP) != 0)
+			if (getppid() != parent || kill(master, SIGHUP) != 0)
 				break;
 		}
-		if (getppid() != master)
+		if (getppid() != parent)
 			break;
 		/* a changed model is taken when the next listing shows it settled: list again soon */
 		sleep_ms(pending > 0 && cfg->models_sync_interval_ms > S3SYNC_SETTLE_MS
@@ -98,6 +104,53 @@ static void helper_main(const struct rb_config *cfg, pid_t master, struct metric
 	model_sync_free(ms);
 	s3_free(s);
 	_exit(0);
+}
+
+/*
+ * The helper the master knows: runs the sync loop in a child of its own and
+ * starts it again when it dies of a signal or an unexpected status, after
+ * S3SYNC_BACKOFF_MIN_MS doubling to S3SYNC_BACKOFF_MAX_MS (reset after an hour
+ * alive). A set-up failure (exit 1: a bad models_url, no credentials) waits for
+ * the next reload. SIGTERM ends both (the loop dies with its supervisor).
+ */
+static void supervise(const struct rb_config *cfg, pid_t master, struct metrics_board *mb)
+{
+	long long backoff = S3SYNC_BACKOFF_MIN_MS;
+	for (;;) {
+		pid_t self = getpid();
+		pid_t p = fork();
+		if (p < 0) {
+			log_error("model sync: fork failed: %s; retrying in %lld s", strerror(errno),
+			          backoff / 1000);
+		} else if (p == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() != self)
+				_exit(0);
+			helper_main(cfg, master, self, mb);
+		} else {
+			struct timespec t0, t1;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			int status = 0;
+			while (waitpid(p, &status, 0) < 0 && errno == EINTR) {
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			if (getppid() != master || (WIFEXITED(status) && WEXITSTATUS(status) <= 1))
+				_exit(0);
+			if (t1.tv_sec - t0.tv_sec >= 3600)
+				backoff = S3SYNC_BACKOFF_MIN_MS;
+			if (WIFSIGNALED(status))
+				log_error("model sync: the sync process %ld was killed by signal %d; "
+				          "restarting it in %lld s", (long)p, WTERMSIG(status), backoff / 1000);
+			else
+				log_error("model sync: the sync process %ld exited with status %d; "
+				          "restarting it in %lld s", (long)p, WEXITSTATUS(status),
+				          backoff / 1000);
+		}
+		sleep_ms(backoff);
+		if (getppid() != master)
+			_exit(0);
+		backoff = backoff * 2 > S3SYNC_BACKOFF_MAX_MS ? S3SYNC_BACKOFF_MAX_MS : backoff * 2;
+	}
 }
 
 void s3sync_stop(pid_t *pid)
@@ -138,5 +191,5 @@ void s3sync_restart(pid_t *pid, const struct rb_config *cfg, int close_fd,
 		_exit(0);
 	if (close_fd >= 0)
 		close(close_fd);
-	helper_main(cfg, master, mb);
+	supervise(cfg, master, mb);
 }

@@ -50,9 +50,9 @@ rc=$?
 after=$(ls -d /tmp/rb-demo-* 2>/dev/null | sort)
 n_success=$(grep -c '"status": *"success"' "$tmp/demo.out")
 n_200=$(grep -c '^HTTP 200$' "$tmp/demo.out")
-if [ "$rc" = 0 ] && [ "$n_success" = 2 ] && [ "$n_200" = 2 ] &&
+if [ "$rc" = 0 ] && [ "$n_success" = 3 ] && [ "$n_200" = 3 ] &&
    grep -q '"model": *"default"' "$tmp/demo.out" && grep -q '"model": *"flows"' "$tmp/demo.out"; then
-	pass "demo: exit 0, two 200 success answers (model default and flows)"
+	pass "demo: exit 0, three 200 success answers (model default and flows, explain)"
 else
 	fail "demo: rc $rc, $n_200 x HTTP 200, $n_success x success; its output:"; cat "$tmp/demo.out"
 fi
@@ -62,6 +62,13 @@ if grep -q '^== history: history_rows=10080 ' "$tmp/demo.out" &&
 else
 	fail "demo: no history_rows=10080 line, or A1 not flagged:"
 	grep '^== \(history\|A1\)' "$tmp/demo.out"
+fi
+if grep -q '^== A1 explained: largest contribution from 10\.0\.1\.11$' "$tmp/demo.out" &&
+   grep -q '^rb_aioutliers_requests_total{route="outliers",code="200"} 2$' "$tmp/demo.out"; then
+	pass "demo: A1 explained by 10.0.1.11; /metrics counted the two detection requests"
+else
+	fail "demo: A1 not explained by 10.0.1.11, or /metrics did not count 2 outliers 200s:"
+	grep '^== A1 explained\|^rb_aioutliers_requests_total' "$tmp/demo.out"
 fi
 # Only a directory that appeared counts: one that went away belongs to another run of the
 # demo on this machine (a concurrent test run), not to this one.

@@ -179,6 +179,7 @@ $([ "$(id -u)" = 0 ] && echo "allow_root = yes")
 EOC
 OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/daemon.conf" >"$tmp/daemon.log" 2>&1 </dev/null &
 pids+=($!)
+master=$!
 port=$(free_port)
 sed "s#/run/rb-aioutliers/rb-aioutliers.sock#$tmp/svc.sock#" "$src/etc/lighttpd/rb-aioutliers.conf" \
 	>"$tmp/lighttpd.snippet"
@@ -223,12 +224,34 @@ grep -q 'model synced rejected' "$tmp/daemon.log" && pass "daemon: the corrupt u
 [ "$(grep -c 'reloaded: generation' "$tmp/daemon.log")" = "$gen" ] && pass "daemon: no reload for it" \
 	|| fail "daemon: reloaded for a corrupt upload"
 ask_synced && pass "daemon: model=synced still answers" || fail "daemon: model=synced broken"
-# The helper counts on the pool's metrics board: one install, one rejection (at least: the
+# A sync process that dies (kill -9) is started again by the helper, and syncs on.
+sync_proc=""
+for c in $(pgrep -P "$master"); do
+	g=$(pgrep -P "$c" | head -1)
+	[ -n "$g" ] && sync_proc=$g
+done
+if [ -z "$sync_proc" ]; then
+	fail "daemon: no sync process under the helper"
+else
+	kill -9 "$sync_proc"
+	s2put() { "$probe" "$ep" "$tmp/creds" s3://models/synced put "$1" "$2" >/dev/null || fail "put $1"; }
+	for x in keras ini druid.json; do s2put "again.$x" "$M/flows.$x"; done
+	ok=0
+	for _ in $(seq 400); do
+		curl -s "$base/health" | grep -q '"again"' && { ok=1; break; }
+		sleep 0.1
+	done
+	[ "$ok" = 1 ] && pass "daemon: after a kill -9 of the sync process, a new upload is served" \
+		|| { fail "daemon: model 'again' not served within 40 s of a kill -9"; tail -8 "$tmp/daemon.log"; }
+	grep -q "the sync process $sync_proc was killed by signal 9; restarting it" "$tmp/daemon.log" \
+		&& pass "daemon: the sync process's death is logged" || fail "daemon: no log of the sync process's death"
+fi
+# The helper counts on the pool's metrics board: two installs, one rejection (at least: the
 # first upload may have been seen mid-way), no failed listing.
 curl -s "$base/metrics" >"$tmp/metrics"
 sync_count() { sed -n "s/^rb_aioutliers_model_sync_total{outcome=\"$1\"} //p" "$tmp/metrics"; }
-[ "$(sync_count installed)" = 1 ] && pass "metrics: model_sync installed 1" \
-	|| fail "metrics: model_sync installed '$(sync_count installed)', wanted 1"
+[ "$(sync_count installed)" = 2 ] && pass "metrics: model_sync installed 2" \
+	|| fail "metrics: model_sync installed '$(sync_count installed)', wanted 2"
 [ "$(sync_count rejected)" -ge 1 ] 2>/dev/null && pass "metrics: model_sync rejected $(sync_count rejected)" \
 	|| fail "metrics: model_sync rejected '$(sync_count rejected)', wanted >= 1"
 [ "$(sync_count list_failed)" = 0 ] && pass "metrics: model_sync list_failed 0" \

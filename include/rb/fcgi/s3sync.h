@@ -5,7 +5,9 @@
  * installed a model, sends the master SIGHUP: the reload path of an
  * operator's SIGHUP (config and models read again, a new generation of
  * workers; a reload that fails keeps the running workers). It dies with the
- * master (PR_SET_PDEATHSIG) and is restarted by s3sync_restart at each reload.
+ * master (PR_SET_PDEATHSIG) and is restarted by s3sync_restart at each reload;
+ * inside it, a supervisor restarts the sync process when it crashes (1 s,
+ * doubling to 5 min).
  * Not the sync itself (core/store/model_sync.c) nor S3 (core/store/s3.c).
  */
 #ifndef RB_FCGI_S3SYNC_H
@@ -19,8 +21,8 @@
  * Stops the helper *pid (when > 0) and, when cfg->models_url is set, starts a
  * new one, closing close_fd (the listen socket; < 0: none) in it. *pid becomes
  * its process id, or 0 when sync is off or the fork failed (logged). The master
- * reaps it with its workers (it is not a worker: never respawned for a crash; the
- * next reload starts it again). The helper counts its outcomes on mb (the
+ * reaps it with its workers (it is not a worker: the pool does not respawn it; a
+ * crash of the sync process inside it is restarted by the helper itself). The helper counts its outcomes on mb (the
  * pool's shared metrics board, mapped before; NULL: not counted).
  */
 struct metrics_board;
