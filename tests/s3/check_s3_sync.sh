@@ -6,15 +6,16 @@
 #   object: only it fetched, installed), corrupt (a truncated .keras: rejected, the installed
 #   files stay, not fetched again), partial (a model with only its .keras: incomplete), delete
 #   (a model gone from the bucket: its files stay, logged once), wrong credentials (an unknown
-#   access key: the listing fails with 403, nothing changes), rb-aioutliers-train --upload (a
-#   small model put and synced back; with a wrong key: exit 1), server down (the listing
-#   fails, nothing changes).
+#   access key: the listing fails with 403; a wrong secret: 403 SignatureDoesNotMatch),
+#   rb-aioutliers-train --upload (a small model put and synced back; with a wrong key:
+#   exit 1), server down (the listing fails, nothing changes).
 # Part 2: the daemon (models_url, interval PT5S) behind lighttpd: an upload appears in
 # /health's models after the helper's reload; a corrupt upload of it changes nothing and the
 # model still answers.
 # s3rver: $RB_S3RVER, else build*/s3rver (tests/s3/install-s3rver.sh; .ci/run runs it).
-# s3rver 3.7 does not check Signature V4 signatures (only that the access key exists), so
-# "wrong credentials" here is an unknown key; a wrong secret is not detected by it.
+# s3rver 3.7 does not check Signature V4 signatures (only that the access key exists): it
+# runs behind tests/s3/sigv4_proxy.js, which checks each request with AWS's own signer
+# (@smithy/signature-v4), so a wrong secret, or a header signed but not sent, is a 403 here too.
 set -uo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 src=${RB_SOURCE_DIR:?run through ctest}
@@ -45,24 +46,37 @@ trap cleanup EXIT
 . "$src/tests/hosting/free-port.sh"
 
 s3port=$(free_port)
+s3inner=$(free_port)
+s3modules=$(cd "$(dirname "$s3rver")/.." && pwd)
+[ -d "$s3modules/@smithy/signature-v4" ] ||
+	{ echo "FAIL: AWS's signer is not installed: bash tests/s3/install-s3rver.sh $bld/s3rver"; exit 1; }
 mkdir -p "$tmp/s3data" "$tmp/dir"
+# s3rver behind tests/s3/sigv4_proxy.js: the proxy (on $s3port, what the clients use) checks
+# every request's Signature V4 with AWS's own signer as S3 does, then passes it to s3rver.
 start_s3() {
-	"$s3rver" -d "$tmp/s3data" -a 127.0.0.1 -p "$s3port" --configure-bucket models \
+	"$s3rver" -d "$tmp/s3data" -a 127.0.0.1 -p "$s3inner" --configure-bucket models \
 		>>"$tmp/s3rver.log" 2>&1 </dev/null &
 	s3pid=$!
 	pids+=($s3pid)
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$s3port") 2>/dev/null && return 0
-		sleep 0.1
+	RB_SIGV4_MODULES=$s3modules node "$src/tests/s3/sigv4_proxy.js" "$s3port" "$s3inner" \
+		us-east-1 S3RVER S3RVER >>"$tmp/sigv4.log" 2>&1 </dev/null &
+	proxypid=$!
+	pids+=($proxypid)
+	for port in "$s3inner" "$s3port"; do
+		for _ in $(seq 100); do
+			(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue 2
+			sleep 0.1
+		done
+		echo "FAIL: s3rver or sigv4_proxy did not start"; cat "$tmp/s3rver.log" "$tmp/sigv4.log"; exit 1
 	done
-	echo "FAIL: s3rver did not start"; cat "$tmp/s3rver.log"; exit 1
 }
 start_s3
 ep=http://127.0.0.1:$s3port
 url=s3://models/rbaioutliers/latest
 printf 'access_key_id = S3RVER\nsecret_access_key = S3RVER\n' >"$tmp/creds"
 printf '[default]\naws_access_key_id = NOBODY\naws_secret_access_key = S3RVER\n' >"$tmp/bad-creds"
-chmod 600 "$tmp/creds" "$tmp/bad-creds"
+printf 'access_key_id = S3RVER\nsecret_access_key = WRONG\n' >"$tmp/bad-secret"
+chmod 600 "$tmp/creds" "$tmp/bad-creds" "$tmp/bad-secret"
 put() { "$probe" "$ep" "$tmp/creds" "$url" put "$1" "$2" >/dev/null || fail "put $1"; }
 sync_once() { "$probe" "$ep" "${2:-$tmp/creds}" "$url" sync "${1:-$tmp/dir}" >"$tmp/out" 2>&1; }
 # settle: a changed model is taken by the listing after the one that first saw it
@@ -125,8 +139,14 @@ sync_once; expect '^gone flows' "delete: logged"
 [ -e "$tmp/dir/flows.keras" ] && pass "delete: the installed files stay" || fail "delete: files removed"
 sync_once; grep -q '^gone' "$tmp/out" && fail "delete: logged twice" || pass "delete: logged once"
 
-# wrong credentials: an unknown access key
+# wrong credentials: an unknown access key; a known key with a wrong secret
 sync_once "$tmp/dir" "$tmp/bad-creds"; expect '^error: .*HTTP 403 InvalidAccessKeyId' "wrong credentials: 403"
+sync_once "$tmp/dir" "$tmp/bad-secret"
+expect '^error: .*HTTP 403 SignatureDoesNotMatch' "wrong secret: 403 SignatureDoesNotMatch"
+# every request so far carried the signature AWS's signer computes (the proxy refused only those)
+n_bad=$(grep -c '^sigv4_proxy: 403' "$tmp/sigv4.log")
+[ "$n_bad" = 2 ] && pass "Signature V4: every other request signed as AWS's signer signs it" \
+	|| { fail "Signature V4: $n_bad refusals, wanted 2:"; cat "$tmp/sigv4.log"; }
 # rb-aioutliers-train --upload: a small model trained on synthetic rows, put, then synced
 python3 -c 'import json, math; print(json.dumps([{"timestamp": "2023-10-02T%02d:%02d:00.000Z" % (i // 60, i % 60), "result": {"bytes": 1000 + 500 * math.sin(i / 20.0) + (i % 7) * 10}} for i in range(480)]))' >"$tmp/train.json"
 mkdir "$tmp/trainer"
@@ -156,7 +176,7 @@ else
 fi
 
 # server down
-kill -TERM "$s3pid"; wait "$s3pid" 2>/dev/null
+kill -TERM "$s3pid" "$proxypid"; wait "$s3pid" "$proxypid" 2>/dev/null
 sync_once; expect '^error: S3 GET .*(onnect|refused)' "server down: the listing fails"
 [ -e "$tmp/dir/flows.keras" ] && pass "server down: files stay" || fail "server down: files gone"
 
