@@ -9,52 +9,19 @@
 #     the daemon (no log line); a chunked 100 MB body gets a 413 (the daemon's:
 #     Apache cannot limit it, docs/HOSTING.md "Body size").
 set -u
-export PATH="$PATH:/usr/sbin:/sbin"
-src=${RB_SOURCE_DIR:?run through ctest}
-bld=${RB_BUILD_DIR:?run through ctest}
-. "$src/tests/hosting/need-shared.sh"
+. "${RB_SOURCE_DIR:?run through ctest}/tests/hosting/lib.sh"
+hosting_init bodies RB_KEEP_SVC
 need_shared upstream/traffic.keras upstream/traffic.ini
 shared=$RB_SHARED_DIR
-daemon="$bld/fcgi/rb-aioutliers"
-peer="$src/tests/hosting/fcgi_peer.py"
-tmp=$(mktemp -d /tmp/rb-bodies-XXXXXX)
-chmod 755 "$tmp"
 mkdir -p "$tmp/run" "$tmp/www" "$tmp/models"
-chmod 755 "$tmp/run"
-pids=()
-failures=0
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
-	done
-	if [ -n "${RB_KEEP_SVC:-}" ]; then echo "logs kept in $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-. "$src/tests/hosting/free-port.sh"
+chmod 755 "$tmp" "$tmp/run"
 ln -s "$shared/upstream/traffic.keras" "$tmp/models/traffic.keras"
 ln -s "$shared/upstream/traffic.ini" "$tmp/models/traffic.ini"
 sock=$tmp/run/rb-aioutliers.sock
-cat >"$tmp/daemon.conf" <<EOC
-listen = unix:$sock
-listen_mode = 0666
-workers = 2
-models_dir = $tmp/models
-trained_models_dir =
-druid_url = http://127.0.0.1:9/druid/v2/
-allow_root = yes
-max_body_bytes = 16M
-EOC
-"$daemon" -f -c "$tmp/daemon.conf" >"$tmp/daemon.log" 2>&1 </dev/null &
-pids+=($!)
-for _ in $(seq 100); do
-	[ "$(python3 "$peer" get "$sock" /health 2>/dev/null | cut -d' ' -f1)" = 200 ] && break
-	sleep 0.1
-done
+write_daemon_conf "$tmp/daemon.conf" "$sock" 127.0.0.1:9 "listen_mode = 0666" "workers = 2" \
+	"models_dir = $tmp/models" "trained_models_dir =" "max_body_bytes = 16M"
+start_bg daemon.log "$daemon" -f -c "$tmp/daemon.conf"
+wait_health_fcgi "$sock"
 sample_b64=$(base64 -w0 "$src/etc/samples/traffic-sample.json")
 model_b64=$(printf traffic | base64 -w0)
 python3 -c 'import sys, urllib.parse; print(urllib.parse.urlencode({"data": sys.argv[1], "model": sys.argv[2]}), end="")' \
@@ -77,34 +44,11 @@ fi
 
 # Apache with the shipped snippet
 web=$(free_port)
-mods=/usr/lib/apache2/modules
-sed -e "s#/run/rb-aioutliers/#$tmp/run/#g" "$src/etc/apache/rb-aioutliers.conf" >"$tmp/apache-rb.conf"
-cat >"$tmp/apache.conf" <<EOC
-ServerRoot "$tmp"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$web
-PidFile $tmp/apache.pid
-DefaultRuntimeDir $tmp
-Mutex file:$tmp default
-ErrorLog $tmp/apache.error.log
-LogLevel warn
-LoadModule mpm_event_module $mods/mod_mpm_event.so
-LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule alias_module $mods/mod_alias.so
-LoadModule proxy_module $mods/mod_proxy.so
-LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so
-User www-data
-Group www-data
-DocumentRoot $tmp/www
-Include $tmp/apache-rb.conf
-EOC
-/usr/sbin/apache2 -X -f "$tmp/apache.conf" >"$tmp/apache.log" 2>&1 </dev/null &
-pids+=($!)
+snippet_for apache "$sock" >"$tmp/apache-rb.conf"
+write_apache_conf "$tmp/apache-rb.conf" "$web" alias
+start_bg apache.log /usr/sbin/apache2 -X -f "$tmp/apache.conf"
 url=http://127.0.0.1:$web/api/v1/outliers
-for _ in $(seq 100); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$web/health")" = 200 ] && break
-	sleep 0.1
-done
+wait_health_http "$web"
 lines() { grep -c "POST /api/v1/outliers" "$tmp/daemon.log"; }
 
 out=$(curl -s -w '\n%{http_code}' -H 'Transfer-Encoding: chunked' \
@@ -135,10 +79,4 @@ else
 	fail "Apache, chunked 100 MB: $status: ${out:0:200}"
 fi
 
-if [ "$failures" != 0 ]; then
-	echo "--- daemon log"; tail -n 20 "$tmp/daemon.log"
-	echo "--- apache"; tail -n 10 "$tmp/apache.error.log" 2>/dev/null
-	echo "$failures check(s) failed"
-	exit 1
-fi
-echo "all body checks passed"
+hosting_finish body "$tmp/daemon.log" "$tmp/apache.error.log"
