@@ -16,55 +16,20 @@
 #     clients never reach a worker, /health answers at once.
 # Timings are printed (ms); the assertions leave room for a loaded machine.
 set -u
-export PATH="$PATH:/usr/sbin:/sbin"
-src=${RB_SOURCE_DIR:?run through ctest}
-bld=${RB_BUILD_DIR:?run through ctest}
-. "$src/tests/hosting/need-shared.sh"
+. "${RB_SOURCE_DIR:?run through ctest}/tests/hosting/lib.sh"
+hosting_init deadlines RB_KEEP_SVC
 need_shared upstream/traffic.keras upstream/traffic.ini
 shared=$RB_SHARED_DIR
-daemon="$bld/fcgi/rb-aioutliers"
-peer="$src/tests/hosting/fcgi_peer.py"
-tmp=$(mktemp -d /tmp/rb-deadlines-XXXXXX)
-chmod 755 "$tmp"
 mkdir -p "$tmp/run" "$tmp/www" "$tmp/models"
-chmod 755 "$tmp/run"
-pids=()
-failures=0
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
-	done
-	if [ -n "${RB_KEEP_SVC:-}" ]; then echo "logs kept in $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-. "$src/tests/hosting/free-port.sh"
+chmod 755 "$tmp" "$tmp/run"
 ln -s "$shared/upstream/traffic.keras" "$tmp/models/traffic.keras"
 ln -s "$shared/upstream/traffic.ini" "$tmp/models/traffic.ini"
 sock=$tmp/run/rb-aioutliers.sock
-cat >"$tmp/daemon.conf" <<EOC
-listen = unix:$sock
-listen_mode = 0666
-workers = 2
-models_dir = $tmp/models
-trained_models_dir =
-druid_url = http://127.0.0.1:9/druid/v2/
-allow_root = yes
-params_timeout_ms = 1000
-body_grace_ms = 500
-body_min_rate = 1K
-write_timeout_ms = 1000
-EOC
-"$daemon" -f -c "$tmp/daemon.conf" >"$tmp/daemon.log" 2>&1 </dev/null &
-pids+=($!)
-for _ in $(seq 100); do
-	[ "$(python3 "$peer" get "$sock" /health 2>/dev/null | cut -d' ' -f1)" = 200 ] && break
-	sleep 0.1
-done
+write_daemon_conf "$tmp/daemon.conf" "$sock" 127.0.0.1:9 "listen_mode = 0666" "workers = 2" \
+	"models_dir = $tmp/models" "trained_models_dir =" "params_timeout_ms = 1000" \
+	"body_grace_ms = 500" "body_min_rate = 1K" "write_timeout_ms = 1000"
+start_bg daemon.log "$daemon" -f -c "$tmp/daemon.conf"
+wait_health_fcgi "$sock"
 
 # $1 = label, $2 = log phrase, $3 = most ms for a drop, $4.. = the stalling command (run twice)
 stall_pair() {
@@ -135,30 +100,11 @@ wait "$w1" "$w2" 2>/dev/null
 
 # Through Apache (streams the body to the worker as it comes).
 web=$(free_port)
-mods=/usr/lib/apache2/modules
-sed -e "s#/run/rb-aioutliers/#$tmp/run/#g" "$src/etc/apache/rb-aioutliers.conf" >"$tmp/apache-rb.conf"
-cat >"$tmp/apache.conf" <<EOC
-ServerRoot "$tmp"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$web
-PidFile $tmp/apache.pid
-DefaultRuntimeDir $tmp
-Mutex file:$tmp default
-ErrorLog $tmp/apache.error.log
-LogLevel warn
-LoadModule mpm_event_module $mods/mod_mpm_event.so
-LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule proxy_module $mods/mod_proxy.so
-LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so
-User www-data
-Group www-data
-DocumentRoot $tmp/www
-Include $tmp/apache-rb.conf
-EOC
-/usr/sbin/apache2 -X -f "$tmp/apache.conf" >"$tmp/apache.log" 2>&1 </dev/null &
-pids+=($!)
+snippet_for apache "$sock" >"$tmp/apache-rb.conf"
+write_apache_conf "$tmp/apache-rb.conf" "$web"
+start_bg apache.log /usr/sbin/apache2 -X -f "$tmp/apache.conf"
 health_ms() { curl -s -o /dev/null -w '%{http_code} %{time_total}' "http://127.0.0.1:$1/health"; }
-for _ in $(seq 100); do [ "$(health_ms "$web" | cut -d' ' -f1)" = 200 ] && break; sleep 0.1; done
+wait_health_http "$web"
 # $1 = label, $2 = port, $3 = "phase body" expected (1) or not (0)
 http_slow_pair() {
 	local before
@@ -188,23 +134,9 @@ http_slow_pair "Apache" "$web" 1
 
 # Through lighttpd (buffers the request body: a slow one never reaches a worker).
 lweb=$(free_port)
-cat >"$tmp/lighttpd.conf" <<EOC
-server.document-root = "$tmp/www"
-server.bind = "127.0.0.1"
-server.port = $lweb
-server.errorlog = "$tmp/lighttpd.error.log"
-server.modules += ( "mod_fastcgi" )
-fastcgi.server = ( "/" => (( "socket" => "$sock", "check-local" => "disable" )) )
-EOC
-lighttpd -D -f "$tmp/lighttpd.conf" >"$tmp/lighttpd.log" 2>&1 </dev/null &
-pids+=($!)
-for _ in $(seq 100); do [ "$(health_ms "$lweb" | cut -d' ' -f1)" = 200 ] && break; sleep 0.1; done
+write_lighttpd_conf "" "$lweb" "$(lighttpd_fcgi_lines "$sock")"
+start_bg lighttpd.log lighttpd -D -f "$tmp/lighttpd.conf"
+wait_health_http "$lweb"
 http_slow_pair "lighttpd" "$lweb" 0
 
-if [ "$failures" != 0 ]; then
-	echo "--- daemon log"; tail -n 30 "$tmp/daemon.log"
-	echo "--- apache"; tail -n 10 "$tmp/apache.error.log" 2>/dev/null
-	echo "$failures check(s) failed"
-	exit 1
-fi
-echo "all deadline checks passed"
+hosting_finish deadline "$tmp/daemon.log" "$tmp/apache.error.log"
