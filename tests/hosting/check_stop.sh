@@ -10,44 +10,17 @@
 # at the signal and the 6 queued connections must be served from the queue). GET /health is sent every 100 ms from the stop on, and what the
 # web server answered is printed (the numbers in docs/HOSTING.md "Stop").
 set -u
-export PATH="$PATH:/usr/sbin:/sbin"
-src=${RB_SOURCE_DIR:?run through ctest}
-bld=${RB_BUILD_DIR:?run through ctest}
-. "$src/tests/hosting/need-shared.sh"
+. "${RB_SOURCE_DIR:?run through ctest}/tests/hosting/lib.sh"
+hosting_init stop RB_KEEP_SVC
 need_shared upstream/traffic.keras upstream/traffic.ini
 shared=$RB_SHARED_DIR
-daemon="$bld/fcgi/rb-aioutliers"
-tmp=$(mktemp -d /tmp/rb-stop-XXXXXX)
-chmod 755 "$tmp"
 mkdir -p "$tmp/run" "$tmp/www" "$tmp/models"
-chmod 755 "$tmp/run"
-pids=()
-failures=0
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
-	done
-	if [ -n "${RB_KEEP_SVC:-}" ]; then echo "logs kept in $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-. "$src/tests/hosting/free-port.sh"
+chmod 755 "$tmp" "$tmp/run"
 ln -s "$shared/upstream/traffic.keras" "$tmp/models/traffic.keras"
 ln -s "$shared/upstream/traffic.ini" "$tmp/models/traffic.ini"
 sock=$tmp/run/rb-aioutliers.sock
-cat >"$tmp/daemon.conf" <<EOC
-listen = unix:$sock
-listen_mode = 0666
-workers = 2
-models_dir = $tmp/models
-trained_models_dir =
-druid_url = http://127.0.0.1:9/druid/v2/
-allow_root = yes
-EOC
+write_daemon_conf "$tmp/daemon.conf" "$sock" 127.0.0.1:9 "listen_mode = 0666" "workers = 2" \
+	"models_dir = $tmp/models" "trained_models_dir ="
 # 3 days of one-minute rows: the sample's 90 rows repeated with new timestamps.
 python3 - "$src/etc/samples/traffic-sample.json" "$tmp/body.form" <<'EOP'
 import base64, copy, datetime, json, sys, urllib.parse
@@ -67,9 +40,8 @@ EOP
 start_daemon() {
 	sed -i '/^stop_accept_ms/d' "$tmp/daemon.conf"
 	echo "stop_accept_ms = $1" >>"$tmp/daemon.conf"
-	"$daemon" -f -c "$tmp/daemon.conf" >"$tmp/daemon.log" 2>&1 </dev/null &
-	master=$!
-	pids+=($master)
+	start_bg daemon.log "$daemon" -f -c "$tmp/daemon.conf"
+	master=$bg_pid
 	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 }
 code_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
@@ -125,49 +97,17 @@ stop_under_load() {
 }
 
 lweb=$(free_port)
-cat >"$tmp/lighttpd.conf" <<EOC
-server.document-root = "$tmp/www"
-server.bind = "127.0.0.1"
-server.port = $lweb
-server.errorlog = "$tmp/lighttpd.error.log"
-server.max-request-size = 16384
-server.modules += ( "mod_fastcgi" )
-fastcgi.server = ( "/" => (( "socket" => "$sock", "check-local" => "disable" )) )
-EOC
+write_lighttpd_conf "" "$lweb" "server.max-request-size = 16384" "$(lighttpd_fcgi_lines "$sock")"
 start_daemon 1000
-lighttpd -D -f "$tmp/lighttpd.conf" >"$tmp/lighttpd.log" 2>&1 </dev/null &
-pids+=($!)
+start_bg lighttpd.log lighttpd -D -f "$tmp/lighttpd.conf"
 stop_under_load lighttpd "$lweb"
 
 web=$(free_port)
-mods=/usr/lib/apache2/modules
-sed -e "s#/run/rb-aioutliers/#$tmp/run/#g" "$src/etc/apache/rb-aioutliers.conf" >"$tmp/apache-rb.conf"
-cat >"$tmp/apache.conf" <<EOC
-ServerRoot "$tmp"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$web
-PidFile $tmp/apache.pid
-DefaultRuntimeDir $tmp
-Mutex file:$tmp default
-ErrorLog $tmp/apache.error.log
-LogLevel warn
-LoadModule mpm_event_module $mods/mod_mpm_event.so
-LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule proxy_module $mods/mod_proxy.so
-LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so
-User www-data
-Group www-data
-DocumentRoot $tmp/www
-Include $tmp/apache-rb.conf
-EOC
+snippet_for apache "$sock" >"$tmp/apache-rb.conf"
+write_apache_conf "$tmp/apache-rb.conf" "$web"
 start_daemon 0
-/usr/sbin/apache2 -X -f "$tmp/apache.conf" >"$tmp/apache.log" 2>&1 </dev/null &
-pids+=($!)
+start_bg apache.log /usr/sbin/apache2 -X -f "$tmp/apache.conf"
 stop_under_load Apache "$web"
 
-if [ "$failures" != 0 ]; then
-	echo "--- daemon log"; grep -v "GET /health" "$tmp/daemon.log" | tail -n 30
-	echo "$failures check(s) failed"
-	exit 1
-fi
-echo "all stop checks passed"
+grep -v "GET /health" "$tmp/daemon.log" >"$tmp/daemon.log.requests"
+hosting_finish stop "$tmp/daemon.log.requests"
