@@ -16,85 +16,23 @@
 #      port): query, inline and /health all answer 200, druid_waiting back to 0.
 # Prints the timings. Needs RB_SOURCE_DIR, RB_BUILD_DIR, RB_SHARED_DIR (ctest).
 set -uo pipefail
-export PATH="$PATH:/usr/sbin:/sbin"
-src=${RB_SOURCE_DIR:?run through ctest}
-bld=${RB_BUILD_DIR:?run through ctest}
-daemon=$bld/fcgi/rb-aioutliers
-emulator=$bld/tests/emulator/rb-druid-emulator
+. "${RB_SOURCE_DIR:?run through ctest}/tests/hosting/lib.sh"
+hosting_init check-druid-wait
 command -v lighttpd >/dev/null || { echo "FAIL: lighttpd is not installed"; exit 1; }
-tmp=$(mktemp -d /tmp/rb-check-druid-wait-XXXXXX)
-chmod 755 "$tmp" # Apache's www-data reaches the socket
-pids=()
-emu_pid=
-cleanup() {
-	local p
-	for p in "${pids[@]}" $emu_pid; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}" $emu_pid; do wait "$p" 2>/dev/null; done
-	[ -n "${RB_KEEP:-}" ] && { echo "kept $tmp"; return; }
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-. "$src/tests/hosting/free-port.sh"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-die() { echo "FAIL: $*"; exit 1; }
-
-# $1 = extra emulator options; sets emu_pid, druid (host:port); port from $druid_port if set.
-start_emulator() {
-	: >"$tmp/emulator.log"
-	"$emulator" --listen "127.0.0.1:${druid_port:-0}" $1 >"$tmp/emulator.log" 2>&1 </dev/null &
-	emu_pid=$!
-	druid=
-	for _ in $(seq 100); do
-		druid=$(sed -n 's/^listening //p' "$tmp/emulator.log")
-		[ -n "$druid" ] && break
-		sleep 0.1
-	done
-	[ -n "$druid" ] || die "the emulator did not start: $(cat "$tmp/emulator.log")"
-	druid_port=${druid##*:}
-}
-stop_emulator() {
-	kill -TERM "$emu_pid" 2>/dev/null
-	wait "$emu_pid" 2>/dev/null
-	emu_pid=
-}
-start_emulator ""
+start_emulator
 
 mkdir "$tmp/models" "$tmp/www"
-cat >"$tmp/rb.conf" <<EOF
-listen = unix:$tmp/svc.sock
-listen_mode = 0666
-workers = 2
-models_dir = $tmp/models
-trained_models_dir =
-druid_url = http://$druid/druid/v2/
-druid_datasources = rb_flow
-history = PT0S
-log_file = $tmp/daemon.log
-allow_root = yes
-EOF
-OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/rb.conf" >"$tmp/daemon.out" 2>&1 </dev/null &
-pids+=($!)
-daemon_pid=$!
-sed "s#/run/rb-aioutliers/rb-aioutliers.sock#$tmp/svc.sock#" "$src/etc/lighttpd/rb-aioutliers.conf" \
-	>"$tmp/snippet.conf"
+write_daemon_conf "$tmp/rb.conf" "$tmp/svc.sock" "$druid" "listen_mode = 0666" "workers = 2" \
+	"models_dir = $tmp/models" "trained_models_dir =" "druid_datasources = rb_flow" \
+	"history = PT0S" "log_file = $tmp/daemon.log"
+start_bg daemon.out env OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/rb.conf"
+daemon_pid=$bg_pid
+snippet_for lighttpd "$tmp/svc.sock" >"$tmp/snippet.conf"
 port=$(free_port)
-cat >"$tmp/lighttpd.conf" <<EOF
-server.document-root = "$tmp/www"
-server.bind = "127.0.0.1"
-server.port = $port
-server.errorlog = "$tmp/lighttpd.error.log"
-include "$tmp/snippet.conf"
-EOF
-lighttpd -D -f "$tmp/lighttpd.conf" >"$tmp/lighttpd.log" 2>&1 </dev/null &
-pids+=($!)
+write_lighttpd_conf "$tmp/snippet.conf" "$port"
+start_bg lighttpd.log lighttpd -D -f "$tmp/lighttpd.conf"
 url=http://127.0.0.1:$port
-for _ in $(seq 300); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/health")" = 200 ] && break
-	sleep 0.1
-done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/health")" = 200 ] ||
+wait_health_http "$port" 300 ||
 	die "the service did not come up: $(tail -5 "$tmp/daemon.out" "$tmp/daemon.log" 2>/dev/null)"
 
 # Bodies: a query (the seed README's), and inline data (60 one-minute rows).
@@ -135,7 +73,7 @@ else fail "fast Druid: $n200 of 24 answered 200: $(sort "$tmp/fast.codes" | uniq
 
 # 2. Druid hangs (20 s; druid_timeout_ms is 30 s).
 stop_emulator
-start_emulator "--fault-delay-ms 20000"
+start_emulator --fault-delay-ms 20000
 ask held "$tmp/body-query" &
 held=$!
 sleep 1
@@ -185,36 +123,12 @@ fi
 
 # The same through Apache, while the slot is still held.
 aport=$(free_port)
-mods=/usr/lib/apache2/modules
-sed "s#/run/rb-aioutliers/rb-aioutliers.sock#$tmp/svc.sock#" "$src/etc/apache/rb-aioutliers.conf" \
-	>"$tmp/apache-snippet.conf"
-cat >"$tmp/apache.conf" <<EOF
-ServerRoot "$tmp"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$aport
-PidFile $tmp/apache.pid
-DefaultRuntimeDir $tmp
-Mutex file:$tmp default
-ErrorLog $tmp/apache.error.log
-LogLevel warn
-LoadModule mpm_event_module $mods/mod_mpm_event.so
-LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule proxy_module $mods/mod_proxy.so
-LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so
-LoadModule reqtimeout_module $mods/mod_reqtimeout.so
-User www-data
-Group www-data
-DocumentRoot $tmp/www
-Include $tmp/apache-snippet.conf
-EOF
-/usr/sbin/apache2 -D FOREGROUND -f "$tmp/apache.conf" >"$tmp/apache.log" 2>&1 </dev/null &
-pids+=($!)
+snippet_for apache "$tmp/svc.sock" >"$tmp/apache-snippet.conf"
+write_apache_conf "$tmp/apache-snippet.conf" "$aport" reqtimeout
+start_bg apache.log /usr/sbin/apache2 -D FOREGROUND -f "$tmp/apache.conf"
 lurl=$url
 url=http://127.0.0.1:$aport
-for _ in $(seq 100); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/health")" = 200 ] && break
-	sleep 0.1
-done
+wait_health_http "$aport"
 ask ahealth ""
 ask ainline "$tmp/body-data"
 ask abusy "$tmp/body-query"
@@ -257,7 +171,7 @@ fi
 
 # 4. Druid recovers.
 stop_emulator
-start_emulator ""
+start_emulator
 wait "$held" 2>/dev/null
 ask query2 "$tmp/body-query"
 ask inline2 "$tmp/body-data"
@@ -269,9 +183,5 @@ else
 	fail "after recovery: query $(code query2) inline $(code inline2) health $(code health5): $(cat "$tmp/health5.json")"
 fi
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures check(s) failed"
-	RB_KEEP=1
-	exit 1
-fi
-echo "all druid_wait checks passed"
+[ "$failures" = 0 ] || RB_KEEP=1
+hosting_finish druid_wait
