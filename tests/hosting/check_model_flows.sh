@@ -17,73 +17,23 @@
 #     rows: a model or a threshold twice as noisy fails);
 #   - A1 (a 3-minute burst of one client) is reported, not asserted: measured not flagged.
 set -uo pipefail
-export PATH="$PATH:/usr/sbin:/sbin"
-src=${RB_SOURCE_DIR:?run through ctest}
-bld=${RB_BUILD_DIR:?run through ctest}
-daemon=$bld/fcgi/rb-aioutliers
-emulator=$bld/tests/emulator/rb-druid-emulator
-tmp=$(mktemp -d /tmp/rb-model-flows-XXXXXX)
-pids=()
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	if [ -n "${RB_KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-. "$src/tests/hosting/free-port.sh"
+. "${RB_SOURCE_DIR:?run through ctest}/tests/hosting/lib.sh"
+hosting_init model-flows
 for f in flows.keras flows.ini flows.druid.json; do
 	[ -f "$src/models/$f" ] || { echo "FAIL: models/$f missing (bash models/train-flows.sh)"; exit 1; }
 done
 
-"$emulator" --listen 127.0.0.1:0 --seed 42 >"$tmp/emulator.log" 2>&1 </dev/null &
-pids+=($!)
-druid=
-for _ in $(seq 100); do
-	druid=$(sed -n 's/^listening //p' "$tmp/emulator.log")
-	[ -n "$druid" ] && break
-	sleep 0.1
-done
-[ -n "$druid" ] || { echo "FAIL: the emulator did not start"; exit 1; }
+start_emulator --seed 42
 mkdir "$tmp/www"
-cat >"$tmp/daemon.conf" <<EOC
-listen = unix:$tmp/svc.sock
-listen_mode = 0600
-workers = 2
-models_dir = $src/models
-trained_models_dir =
-druid_url = http://$druid/druid/v2/
-$([ "$(id -u)" = 0 ] && echo "allow_root = yes")
-history = P7D
-log_level = warn
-EOC
-OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/daemon.conf" >"$tmp/daemon.log" 2>&1 </dev/null &
-pids+=($!)
+write_daemon_conf "$tmp/daemon.conf" "$tmp/svc.sock" "$druid" "listen_mode = 0600" "workers = 2" \
+	"models_dir = $src/models" "trained_models_dir =" "history = P7D" "log_level = warn"
+start_bg daemon.log env OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/daemon.conf"
 port=$(free_port)
-sed "s#/run/rb-aioutliers/rb-aioutliers.sock#$tmp/svc.sock#" "$src/etc/lighttpd/rb-aioutliers.conf" \
-	>"$tmp/lighttpd.snippet"
-cat >"$tmp/lighttpd.conf" <<EOC
-server.document-root = "$tmp/www"
-server.bind = "127.0.0.1"
-server.port = $port
-server.errorlog = "$tmp/lighttpd.error.log"
-include "$tmp/lighttpd.snippet"
-EOC
-lighttpd -D -f "$tmp/lighttpd.conf" >"$tmp/lighttpd.log" 2>&1 </dev/null &
-pids+=($!)
+snippet_for lighttpd "$tmp/svc.sock" >"$tmp/lighttpd.snippet"
+write_lighttpd_conf "$tmp/lighttpd.snippet" "$port"
+start_bg lighttpd.log lighttpd -D -f "$tmp/lighttpd.conf"
 base=http://127.0.0.1:$port
-for _ in $(seq 300); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/health")" = 200 ] && break
-	sleep 0.1
-done
-if [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/health")" != 200 ]; then
+if ! wait_health_http "$port" 300; then
 	echo "FAIL: the service did not come up"; tail -20 "$tmp/daemon.log" "$tmp/lighttpd.error.log"
 	exit 1
 fi
@@ -127,7 +77,4 @@ for d in 23 24 25; do
 done
 [ "$total" -le 60 ] && pass "normal days FlowSensor 2023-10-23..25: $total flagged rows (<= 60)" ||
 	fail "normal days FlowSensor 2023-10-23..25: $total flagged rows, wanted <= 60"
-if [ "$failures" != 0 ]; then
-	tail -20 "$tmp/daemon.log"
-	exit 1
-fi
+hosting_finish model_flows "$tmp/daemon.log"
