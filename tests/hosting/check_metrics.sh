@@ -17,87 +17,26 @@
 #   5. the scrape config and alert rules of docs/OPERATIONS.md pass promtool check config.
 # Needs RB_SOURCE_DIR, RB_BUILD_DIR (ctest), lighttpd and promtool (Debian's prometheus).
 set -uo pipefail
-export PATH="$PATH:/usr/sbin:/sbin"
-src=${RB_SOURCE_DIR:?run through ctest}
-bld=${RB_BUILD_DIR:?run through ctest}
-daemon=$bld/fcgi/rb-aioutliers
-emulator=$bld/tests/emulator/rb-druid-emulator
+. "${RB_SOURCE_DIR:?run through ctest}/tests/hosting/lib.sh"
+hosting_init check-metrics
 command -v lighttpd >/dev/null || { echo "FAIL: lighttpd is not installed"; exit 1; }
 command -v promtool >/dev/null || { echo "FAIL: promtool is not installed (apt-get install prometheus)"; exit 1; }
-tmp=$(mktemp -d /tmp/rb-check-metrics-XXXXXX)
-pids=()
-emu_pid=
-cleanup() {
-	local p
-	for p in "${pids[@]}" $emu_pid; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}" $emu_pid; do wait "$p" 2>/dev/null; done
-	[ -n "${RB_KEEP:-}" ] && { echo "kept $tmp"; return; }
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-. "$src/tests/hosting/free-port.sh"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-die() { echo "FAIL: $*"; exit 1; }
-
-# $1 = extra emulator options; the same port every time.
-start_emulator() {
-	: >"$tmp/emulator.log"
-	"$emulator" --listen "127.0.0.1:${druid_port:-0}" $1 >"$tmp/emulator.log" 2>&1 </dev/null &
-	emu_pid=$!
-	druid=
-	for _ in $(seq 100); do
-		druid=$(sed -n 's/^listening //p' "$tmp/emulator.log")
-		[ -n "$druid" ] && break
-		sleep 0.1
-	done
-	[ -n "$druid" ] || die "the emulator did not start: $(cat "$tmp/emulator.log")"
-	druid_port=${druid##*:}
-}
-stop_emulator() {
-	kill -TERM "$emu_pid" 2>/dev/null
-	wait "$emu_pid" 2>/dev/null
-	emu_pid=
-}
-start_emulator ""
+start_emulator # restarted on the same port for the faults
 
 mkdir "$tmp/models" "$tmp/www"
-cat >"$tmp/rb.conf" <<EOF
-listen = unix:$tmp/svc.sock
-listen_mode = 0666
-workers = 2
-models_dir = $tmp/models
-trained_models_dir =
-druid_url = http://$druid/druid/v2/
-druid_datasources = rb_flow
-history = PT0S
-log_file = $tmp/daemon.log
-allow_root = yes
-druid_connect_timeout_ms = 500
-druid_timeout_ms = 1000
-request_timeout_ms = 1500
-body_min_rate = 0
-body_timeout_ms = 10000
-EOF
-OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/rb.conf" >"$tmp/daemon.out" 2>&1 </dev/null &
-master=$!
-pids+=($master)
+write_daemon_conf "$tmp/rb.conf" "$tmp/svc.sock" "$druid" "listen_mode = 0666" "workers = 2" \
+	"models_dir = $tmp/models" "trained_models_dir =" "druid_datasources = rb_flow" \
+	"history = PT0S" "log_file = $tmp/daemon.log" "druid_connect_timeout_ms = 500" \
+	"druid_timeout_ms = 1000" "request_timeout_ms = 1500" "body_min_rate = 0" \
+	"body_timeout_ms = 10000"
+start_bg daemon.out env OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/rb.conf"
+master=$bg_pid
 port=$(free_port)
-cat >"$tmp/lighttpd.conf" <<EOF
-server.document-root = "$tmp/www"
-server.bind = "127.0.0.1"
-server.port = $port
-server.errorlog = "$tmp/lighttpd.error.log"
-server.modules += ( "mod_fastcgi" )
-fastcgi.server = ( "/" => (( "socket" => "$tmp/svc.sock", "check-local" => "disable" )) )
-EOF
-lighttpd -D -f "$tmp/lighttpd.conf" >"$tmp/lighttpd.log" 2>&1 </dev/null &
-pids+=($!)
+write_lighttpd_conf "" "$port" "$(lighttpd_fcgi_lines "$tmp/svc.sock")"
+start_bg lighttpd.log lighttpd -D -f "$tmp/lighttpd.conf"
 url=http://127.0.0.1:$port
 code_of() { curl -s -m 60 -H 'Expect:' -o /dev/null -w '%{http_code}' "$@"; }
-for _ in $(seq 300); do [ "$(code_of "$url/health")" = 200 ] && break; sleep 0.1; done
-[ "$(code_of "$url/health")" = 200 ] || die "the service did not come up: $(tail -5 "$tmp/daemon.out")"
+wait_health_http "$port" 300 || die "the service did not come up: $(tail -5 "$tmp/daemon.out")"
 
 field() { printf '%s=' "$1"; base64 -w0 "$2" | sed 's/+/%2B/g; s#/#%2F#g; s/=/%3D/g'; }
 field query "$src/tests/data/druid/seed_readme_pt1m.query.json" >"$tmp/body-query"
@@ -212,13 +151,13 @@ is s3b 'rb_aioutliers_generation' 1
 
 # 4. Druid faults.
 stop_emulator
-start_emulator "--fault status 500"
+start_emulator --fault status 500
 [ "$(code_of --data-binary @"$tmp/body-query" "$url/api/v1/outliers")" = 502 ] || fail "Druid 500 not a 502"
 stop_emulator
-start_emulator "--fault garbage"
+start_emulator --fault garbage
 [ "$(code_of --data-binary @"$tmp/body-query" "$url/api/v1/outliers")" = 502 ] || fail "garbage not a 502"
 stop_emulator
-start_emulator "--fault-delay-ms 1400"
+start_emulator --fault-delay-ms 1400
 [ "$(code_of --data-binary @"$tmp/body-query" "$url/api/v1/outliers")" = 504 ] || fail "slow Druid not a 504"
 stop_emulator
 [ "$(code_of --data-binary @"$tmp/body-query" "$url/api/v1/outliers")" = 502 ] || fail "Druid down not a 502"
@@ -244,9 +183,5 @@ else
 	fail "docs/OPERATIONS.md: promtool check config: $(cat "$tmp/doc.promtool")"
 fi
 
-if [ "$failures" != 0 ]; then
-	echo "--- last scrape"; grep -v '_bucket' "$tmp/s4.prom" | head -60
-	echo "$failures check(s) failed"
-	exit 1
-fi
-echo "all metrics checks passed"
+[ "$failures" = 0 ] || grep -v '_bucket' "$tmp/s4.prom" | head -60 >"$tmp/s4.scrape"
+hosting_finish metrics "$tmp/s4.scrape"
