@@ -12,70 +12,22 @@
 # Prints the time of each explain request (curl time_total, ms). Needs RB_SOURCE_DIR,
 # RB_BUILD_DIR (ctest).
 set -uo pipefail
-export PATH="$PATH:/usr/sbin:/sbin"
-src=${RB_SOURCE_DIR:?run through ctest}
-bld=${RB_BUILD_DIR:?run through ctest}
-daemon=$bld/fcgi/rb-aioutliers
-emulator=$bld/tests/emulator/rb-druid-emulator
+. "${RB_SOURCE_DIR:?run through ctest}/tests/hosting/lib.sh"
+hosting_init check-explain
 command -v lighttpd >/dev/null || { echo "FAIL: lighttpd is not installed"; exit 1; }
-tmp=$(mktemp -d /tmp/rb-check-explain-XXXXXX)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	[ -n "${RB_KEEP:-}" ] && { echo "kept $tmp"; return; }
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-. "$src/tests/hosting/free-port.sh"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-die() { echo "FAIL: $*"; exit 1; }
-
-"$emulator" --listen 127.0.0.1:0 >"$tmp/emulator.log" 2>&1 </dev/null &
-pids+=($!)
-druid=
-for _ in $(seq 100); do
-	druid=$(sed -n 's/^listening //p' "$tmp/emulator.log")
-	[ -n "$druid" ] && break
-	sleep 0.1
-done
-[ -n "$druid" ] || die "the emulator did not start: $(cat "$tmp/emulator.log")"
+start_emulator
 
 mkdir "$tmp/models" "$tmp/www"
-cat >"$tmp/rb.conf" <<EOF
-listen = unix:$tmp/svc.sock
-workers = 1
-models_dir = $tmp/models
-trained_models_dir =
-druid_url = http://$druid/druid/v2/
-druid_datasources = rb_flow
-history = P1D
-log_file = $tmp/daemon.log
-allow_root = yes
-EOF
-OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/rb.conf" >"$tmp/daemon.out" 2>&1 </dev/null &
-pids+=($!)
-sed "s#/run/rb-aioutliers/rb-aioutliers.sock#$tmp/svc.sock#" "$src/etc/lighttpd/rb-aioutliers.conf" \
-	>"$tmp/snippet.conf"
+write_daemon_conf "$tmp/rb.conf" "$tmp/svc.sock" "$druid" "workers = 1" \
+	"models_dir = $tmp/models" "trained_models_dir =" "druid_datasources = rb_flow" \
+	"history = P1D" "log_file = $tmp/daemon.log"
+start_bg daemon.out env OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/rb.conf"
+snippet_for lighttpd "$tmp/svc.sock" >"$tmp/snippet.conf"
 port=$(free_port)
-cat >"$tmp/lighttpd.conf" <<EOF
-server.document-root = "$tmp/www"
-server.bind = "127.0.0.1"
-server.port = $port
-server.errorlog = "$tmp/lighttpd.error.log"
-include "$tmp/snippet.conf"
-EOF
-lighttpd -D -f "$tmp/lighttpd.conf" >"$tmp/lighttpd.log" 2>&1 </dev/null &
-pids+=($!)
+write_lighttpd_conf "$tmp/snippet.conf" "$port"
+start_bg lighttpd.log lighttpd -D -f "$tmp/lighttpd.conf"
 url=http://127.0.0.1:$port
-for _ in $(seq 300); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/health")" = 200 ] && break
-	sleep 0.1
-done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/health")" = 200 ] ||
+wait_health_http "$port" 300 ||
 	die "the service did not come up: $(tail -5 "$tmp/daemon.out" "$tmp/daemon.log" 2>/dev/null)"
 
 # $1 = route, $2 = body file, $3 = name: writes $tmp/$3.json, prints "code ms".
@@ -171,5 +123,4 @@ echo "explain request times (ms, A1 A2 A6 A6-app A6-bytes): $(tr '\n' ' ' <"$tmp
 for _ in $(seq 20); do post /api/v1/explain "$tmp/body-A1" rep; done | awk '{ print $2 }' | sort -n >"$tmp/rep"
 echo "explain A1 x20 (ms): median $(sed -n 10p "$tmp/rep"), fastest $(head -1 "$tmp/rep"), slowest $(tail -1 "$tmp/rep")"
 
-[ "$failures" = 0 ] || { echo "$failures failure(s); daemon log:"; tail -20 "$tmp/daemon.log"; exit 1; }
-echo "explain: all checks passed"
+hosting_finish explain "$tmp/daemon.log"
