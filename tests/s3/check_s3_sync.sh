@@ -17,33 +17,14 @@
 # runs behind tests/s3/sigv4_proxy.js, which checks each request with AWS's own signer
 # (@smithy/signature-v4), so a wrong secret, or a header signed but not sent, is a 403 here too.
 set -uo pipefail
-export PATH="$PATH:/usr/sbin:/sbin"
-src=${RB_SOURCE_DIR:?run through ctest}
-bld=${RB_BUILD_DIR:?run through ctest}
+. "${RB_SOURCE_DIR:?run through ctest}/tests/hosting/lib.sh"
+hosting_init s3
 probe=$bld/tests/s3/s3_probe
-daemon=$bld/fcgi/rb-aioutliers
 s3rver=${RB_S3RVER:-}
 for c in "$bld/s3rver/node_modules/.bin/s3rver" "$src/build/s3rver/node_modules/.bin/s3rver"; do
 	[ -z "$s3rver" ] && [ -x "$c" ] && s3rver=$c
 done
 [ -n "$s3rver" ] || { echo "FAIL: s3rver is not installed: bash tests/s3/install-s3rver.sh $bld/s3rver"; exit 1; }
-tmp=$(mktemp -d /tmp/rb-s3-XXXXXX)
-pids=()
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	if [ -n "${RB_KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-. "$src/tests/hosting/free-port.sh"
 
 s3port=$(free_port)
 s3inner=$(free_port)
@@ -54,14 +35,12 @@ mkdir -p "$tmp/s3data" "$tmp/dir"
 # s3rver behind tests/s3/sigv4_proxy.js: the proxy (on $s3port, what the clients use) checks
 # every request's Signature V4 with AWS's own signer as S3 does, then passes it to s3rver.
 start_s3() {
-	"$s3rver" -d "$tmp/s3data" -a 127.0.0.1 -p "$s3inner" --configure-bucket models \
-		>>"$tmp/s3rver.log" 2>&1 </dev/null &
-	s3pid=$!
-	pids+=($s3pid)
-	RB_SIGV4_MODULES=$s3modules node "$src/tests/s3/sigv4_proxy.js" "$s3port" "$s3inner" \
-		us-east-1 S3RVER S3RVER >>"$tmp/sigv4.log" 2>&1 </dev/null &
-	proxypid=$!
-	pids+=($proxypid)
+	start_bg -a s3rver.log "$s3rver" -d "$tmp/s3data" -a 127.0.0.1 -p "$s3inner" \
+		--configure-bucket models
+	s3pid=$bg_pid
+	start_bg -a sigv4.log env RB_SIGV4_MODULES="$s3modules" node "$src/tests/s3/sigv4_proxy.js" \
+		"$s3port" "$s3inner" us-east-1 S3RVER S3RVER
+	proxypid=$bg_pid
 	for port in "$s3inner" "$s3port"; do
 		for _ in $(seq 100); do
 			(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue 2
@@ -184,39 +163,18 @@ sync_once; expect '^error: S3 GET .*(onnect|refused)' "server down: the listing 
 start_s3
 for x in keras ini druid.json; do put "flows.$x" "$M/flows.$x"; done  # restore for part 1's state
 mkdir "$tmp/www" "$tmp/trained"
-cat >"$tmp/daemon.conf" <<EOC
-listen = unix:$tmp/svc.sock
-listen_mode = 0600
-workers = 1
-models_dir = $M
-trained_models_dir = $tmp/trained
-models_url = s3://models/synced
-models_s3_endpoint = $ep
-models_s3_credentials = $tmp/creds
-models_sync_interval = PT5S
-druid_url = http://127.0.0.1:9/druid/v2/
-$([ "$(id -u)" = 0 ] && echo "allow_root = yes")
-EOC
-OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/daemon.conf" >"$tmp/daemon.log" 2>&1 </dev/null &
-pids+=($!)
-master=$!
+write_daemon_conf "$tmp/daemon.conf" "$tmp/svc.sock" 127.0.0.1:9 "listen_mode = 0600" \
+	"workers = 1" "models_dir = $M" "trained_models_dir = $tmp/trained" \
+	"models_url = s3://models/synced" "models_s3_endpoint = $ep" \
+	"models_s3_credentials = $tmp/creds" "models_sync_interval = PT5S"
+start_bg daemon.log env OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/daemon.conf"
+master=$bg_pid
 port=$(free_port)
-sed "s#/run/rb-aioutliers/rb-aioutliers.sock#$tmp/svc.sock#" "$src/etc/lighttpd/rb-aioutliers.conf" \
-	>"$tmp/lighttpd.snippet"
-cat >"$tmp/lighttpd.conf" <<EOC
-server.document-root = "$tmp/www"
-server.bind = "127.0.0.1"
-server.port = $port
-server.errorlog = "$tmp/lighttpd.error.log"
-include "$tmp/lighttpd.snippet"
-EOC
-lighttpd -D -f "$tmp/lighttpd.conf" >"$tmp/lighttpd.log" 2>&1 </dev/null &
-pids+=($!)
+snippet_for lighttpd "$tmp/svc.sock" >"$tmp/lighttpd.snippet"
+write_lighttpd_conf "$tmp/lighttpd.snippet" "$port"
+start_bg lighttpd.log lighttpd -D -f "$tmp/lighttpd.conf"
 base=http://127.0.0.1:$port
-for _ in $(seq 300); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/health")" = 200 ] && break
-	sleep 0.1
-done
+wait_health_http "$port" 300
 curl -s "$base/health" | grep -q '"synced"' && fail "daemon: synced served before its upload" \
 	|| pass "daemon: up, no synced model yet"
 sput() { "$probe" "$ep" "$tmp/creds" s3://models/synced put "$1" "$2" >/dev/null || fail "put synced $1"; }
@@ -277,5 +235,4 @@ sync_count() { sed -n "s/^rb_aioutliers_model_sync_total{outcome=\"$1\"} //p" "$
 [ "$(sync_count list_failed)" = 0 ] && pass "metrics: model_sync list_failed 0" \
 	|| fail "metrics: model_sync list_failed '$(sync_count list_failed)', wanted 0"
 
-echo "s3_sync: $failures failure(s)"
-[ "$failures" = 0 ]
+hosting_finish s3_sync
