@@ -33,70 +33,32 @@ secs=${RB_SOAK_SECONDS:-300}
 vconns=${RB_SOAK_VALID_CONNS:-2}
 iconns=${RB_SOAK_INVALID_CONNS:-2}
 me=bench/soak.sh
+RB_SOURCE_DIR=$PWD RB_BUILD_DIR=$build
+. tests/hosting/lib.sh
 die() { echo "$me: $*" >&2; exit 1; }
 for tool in wrk lighttpd curl base64 python3; do
 	command -v "$tool" >/dev/null || die "$tool is not installed"
 done
-daemon=$build/fcgi/rb-aioutliers
-emulator=$build/tests/emulator/rb-druid-emulator
+hosting_init bench-soak
 for f in "$daemon" "$emulator"; do [ -x "$f" ] || die "$f not built"; done
 [ -f "$shared/upstream/traffic.keras" ] || die "$shared/upstream/traffic.keras not found"
 
-tmp=$(mktemp -d /tmp/rb-bench-soak-XXXXXX)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	if [ -n "${RB_KEEP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-. tests/hosting/free-port.sh
-
 # ---- the stack -------------------------------------------------------------
-"$emulator" --listen 127.0.0.1:0 >"$tmp/emulator.log" 2>&1 </dev/null &
-pids+=($!)
-druid=
-for _ in $(seq 100); do
-	druid=$(sed -n 's/^listening //p' "$tmp/emulator.log")
-	[ -n "$druid" ] && break
-	sleep 0.1
-done
-[ -n "$druid" ] || die "the emulator did not start"
+start_emulator
 mkdir "$tmp/models" "$tmp/www"
 ln -s "$(realpath "$shared/upstream/traffic.keras")" "$tmp/models/traffic.keras"
 ln -s "$(realpath "$shared/upstream/traffic.ini")" "$tmp/models/traffic.ini"
 ln -s "$PWD/models/traffic.druid.json" "$tmp/models/traffic.druid.json"
-cat >"$tmp/rb.conf" <<EOF
-listen = unix:$tmp/svc.sock
-listen_mode = 0600
-models_dir = $tmp/models
-trained_models_dir =
-druid_url = http://$druid/druid/v2/
-log_file = $tmp/daemon.log
-allow_root = yes
-EOF
-"$daemon" -f -c "$tmp/rb.conf" >"$tmp/daemon.out" 2>&1 </dev/null &
-pids+=($!)
-daemon_pid=$!
-sed "s#/run/rb-aioutliers/rb-aioutliers.sock#$tmp/svc.sock#" etc/lighttpd/rb-aioutliers.conf \
-	>"$tmp/snippet.conf"
+write_daemon_conf "$tmp/rb.conf" "$tmp/svc.sock" "$druid" "listen_mode = 0600" \
+	"models_dir = $tmp/models" "trained_models_dir =" "log_file = $tmp/daemon.log"
+start_bg daemon.out "$daemon" -f -c "$tmp/rb.conf"
+daemon_pid=$bg_pid
+snippet_for lighttpd "$tmp/svc.sock" >"$tmp/snippet.conf"
 port=$(free_port)
-cat >"$tmp/lighttpd.conf" <<EOF
-server.document-root = "$tmp/www"
-server.bind = "127.0.0.1"
-server.port = $port
-server.errorlog = "$tmp/lighttpd.error.log"
-include "$tmp/snippet.conf"
-EOF
-lighttpd -D -f "$tmp/lighttpd.conf" >"$tmp/lighttpd.log" 2>&1 </dev/null &
-pids+=($!)
+write_lighttpd_conf "$tmp/snippet.conf" "$port"
+start_bg lighttpd.log lighttpd -D -f "$tmp/lighttpd.conf"
 url=http://127.0.0.1:$port
-for _ in $(seq 300); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/health")" = 200 ] && break
-	sleep 0.1
-done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/health")" = 200 ] ||
+wait_health_http "$port" 300 ||
 	die "the service did not come up: $(tail -3 "$tmp/daemon.out" "$tmp/daemon.log" 2>/dev/null)"
 
 # ---- bodies ----------------------------------------------------------------
