@@ -11,15 +11,7 @@
 set -u
 . "${RB_SOURCE_DIR:?run through ctest}/tests/hosting/lib.sh"
 hosting_init bodies RB_KEEP_SVC
-need_shared upstream/traffic.keras upstream/traffic.ini
-shared=$RB_SHARED_DIR
-mkdir -p "$tmp/run" "$tmp/www" "$tmp/models"
-chmod 755 "$tmp" "$tmp/run"
-ln -s "$shared/upstream/traffic.keras" "$tmp/models/traffic.keras"
-ln -s "$shared/upstream/traffic.ini" "$tmp/models/traffic.ini"
-sock=$tmp/run/rb-aioutliers.sock
-write_daemon_conf "$tmp/daemon.conf" "$sock" 127.0.0.1:9 "listen_mode = 0666" "workers = 2" \
-	"models_dir = $tmp/models" "trained_models_dir =" "max_body_bytes = 16M"
+traffic_daemon_conf "max_body_bytes = 16M"
 start_bg daemon.log "$daemon" -f -c "$tmp/daemon.conf"
 wait_health_fcgi "$sock"
 sample_b64=$(base64 -w0 "$src/etc/samples/traffic-sample.json")

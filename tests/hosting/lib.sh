@@ -194,3 +194,50 @@ lighttpd_fcgi_lines() {
 	echo 'server.modules += ( "mod_fastcgi" )'
 	echo "fastcgi.server = ( \"/\" => (( \"socket\" => \"$1\", \"check-local\" => \"disable\" )) )"
 }
+
+# start_lighttpd SOCK: lighttpd on a free port of 127.0.0.1 in front of the daemon's socket
+# SOCK through the shipped snippet ($tmp/lighttpd-rb.conf; config $tmp/lighttpd.conf, output
+# $tmp/lighttpd.log); sets port and url (http://127.0.0.1:PORT). Does not wait for it: the
+# caller runs wait_health_http "$port" and says what a failure means.
+start_lighttpd() {
+	snippet_for lighttpd "$1" >"$tmp/lighttpd-rb.conf"
+	port=$(free_port)
+	write_lighttpd_conf "$tmp/lighttpd-rb.conf" "$port"
+	start_bg lighttpd.log lighttpd -D -f "$tmp/lighttpd.conf"
+	url=http://127.0.0.1:$port
+}
+
+# traffic_daemon_conf [LINE...]: the set-up of the raw-FastCGI scripts (bodies, deadlines,
+# stop): needs the upstream traffic model (need_shared) and links it into $tmp/models;
+# $tmp/www; $tmp/run for the socket, sock=$tmp/run/rb-aioutliers.sock, tmp and run
+# world-reachable (Apache's www-data); $tmp/daemon.conf: mode 0666, 2 workers, models_dir
+# $tmp/models, no trained models, no Druid (127.0.0.1:9), then each LINE.
+traffic_daemon_conf() {
+	need_shared upstream/traffic.keras upstream/traffic.ini
+	mkdir -p "$tmp/run" "$tmp/www" "$tmp/models"
+	chmod 755 "$tmp" "$tmp/run"
+	ln -s "$RB_SHARED_DIR/upstream/traffic.keras" "$tmp/models/traffic.keras"
+	ln -s "$RB_SHARED_DIR/upstream/traffic.ini" "$tmp/models/traffic.ini"
+	sock=$tmp/run/rb-aioutliers.sock
+	write_daemon_conf "$tmp/daemon.conf" "$sock" 127.0.0.1:9 "listen_mode = 0666" \
+		"workers = 2" "models_dir = $tmp/models" "trained_models_dir =" "$@"
+}
+
+# write_week_form FILE: a detection request body (form-encoded: data, model traffic, both
+# base64) of 7 days of one-minute rows, etc/samples/traffic-sample.json's rows repeated with
+# new timestamps from 2024-03-01 (about 0.5 s of one worker; a ~0.75 MB answer).
+write_week_form() {
+	python3 - "$src/etc/samples/traffic-sample.json" "$1" <<'EOP'
+import base64, copy, datetime, json, sys, urllib.parse
+rows = json.load(open(sys.argv[1]))
+t0 = datetime.datetime(2024, 3, 1)
+out = []
+for i in range(7 * 1440):
+    r = copy.deepcopy(rows[i % len(rows)])
+    r["timestamp"] = (t0 + datetime.timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:00.000Z")
+    out.append(r)
+data = base64.b64encode(json.dumps(out).encode()).decode()
+model = base64.b64encode(b"traffic").decode()
+open(sys.argv[2], "w").write(urllib.parse.urlencode({"data": data, "model": model}))
+EOP
+}
