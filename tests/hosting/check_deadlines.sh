@@ -18,16 +18,8 @@
 set -u
 . "${RB_SOURCE_DIR:?run through ctest}/tests/hosting/lib.sh"
 hosting_init deadlines RB_KEEP_SVC
-need_shared upstream/traffic.keras upstream/traffic.ini
-shared=$RB_SHARED_DIR
-mkdir -p "$tmp/run" "$tmp/www" "$tmp/models"
-chmod 755 "$tmp" "$tmp/run"
-ln -s "$shared/upstream/traffic.keras" "$tmp/models/traffic.keras"
-ln -s "$shared/upstream/traffic.ini" "$tmp/models/traffic.ini"
-sock=$tmp/run/rb-aioutliers.sock
-write_daemon_conf "$tmp/daemon.conf" "$sock" 127.0.0.1:9 "listen_mode = 0666" "workers = 2" \
-	"models_dir = $tmp/models" "trained_models_dir =" "params_timeout_ms = 1000" \
-	"body_grace_ms = 500" "body_min_rate = 1K" "write_timeout_ms = 1000"
+traffic_daemon_conf "params_timeout_ms = 1000" "body_grace_ms = 500" "body_min_rate = 1K" \
+	"write_timeout_ms = 1000"
 start_bg daemon.log "$daemon" -f -c "$tmp/daemon.conf"
 wait_health_fcgi "$sock"
 
@@ -65,19 +57,7 @@ stall_pair "raw params stall" "phase params: dropped" 1400 python3 "$peer" stall
 stall_pair "raw body at 1 byte/s" "phase body: dropped" 900 python3 "$peer" slow-body "$sock" 1000 8
 
 # Answers nobody reads: a week of rows through the traffic model (a ~0.75 MB answer).
-python3 - "$src/etc/samples/traffic-sample.json" "$tmp/week.form" <<'EOP'
-import base64, copy, datetime, json, sys, urllib.parse
-rows = json.load(open(sys.argv[1]))
-t0 = datetime.datetime(2024, 3, 1)
-out = []
-for i in range(7 * 1440):
-    r = copy.deepcopy(rows[i % len(rows)])
-    r["timestamp"] = (t0 + datetime.timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:00.000Z")
-    out.append(r)
-data = base64.b64encode(json.dumps(out).encode()).decode()
-model = base64.b64encode(b"traffic").decode()
-open(sys.argv[2], "w").write(urllib.parse.urlencode({"data": data, "model": model}))
-EOP
+write_week_form "$tmp/week.form"
 before=$(grep -c "phase write" "$tmp/daemon.log")
 python3 "$peer" post-noread "$sock" /api/v1/outliers "$tmp/week.form" 6 >/dev/null &
 w1=$!
