@@ -12,29 +12,8 @@
 set -u
 . "${RB_SOURCE_DIR:?run through ctest}/tests/hosting/lib.sh"
 hosting_init stop RB_KEEP_SVC
-need_shared upstream/traffic.keras upstream/traffic.ini
-shared=$RB_SHARED_DIR
-mkdir -p "$tmp/run" "$tmp/www" "$tmp/models"
-chmod 755 "$tmp" "$tmp/run"
-ln -s "$shared/upstream/traffic.keras" "$tmp/models/traffic.keras"
-ln -s "$shared/upstream/traffic.ini" "$tmp/models/traffic.ini"
-sock=$tmp/run/rb-aioutliers.sock
-write_daemon_conf "$tmp/daemon.conf" "$sock" 127.0.0.1:9 "listen_mode = 0666" "workers = 2" \
-	"models_dir = $tmp/models" "trained_models_dir ="
-# 3 days of one-minute rows: the sample's 90 rows repeated with new timestamps.
-python3 - "$src/etc/samples/traffic-sample.json" "$tmp/body.form" <<'EOP'
-import base64, copy, datetime, json, sys, urllib.parse
-rows = json.load(open(sys.argv[1]))
-t0 = datetime.datetime(2024, 3, 1)
-out = []
-for i in range(7 * 1440):
-    r = copy.deepcopy(rows[i % len(rows)])
-    r["timestamp"] = (t0 + datetime.timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:00.000Z")
-    out.append(r)
-data = base64.b64encode(json.dumps(out).encode()).decode()
-model = base64.b64encode(b"traffic").decode()
-open(sys.argv[2], "w").write(urllib.parse.urlencode({"data": data, "model": model}))
-EOP
+traffic_daemon_conf
+write_week_form "$tmp/body.form"
 
 # $1 = stop_accept_ms
 start_daemon() {
