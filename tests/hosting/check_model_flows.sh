@@ -28,11 +28,8 @@ mkdir "$tmp/www"
 write_daemon_conf "$tmp/daemon.conf" "$tmp/svc.sock" "$druid" "listen_mode = 0600" "workers = 2" \
 	"models_dir = $src/models" "trained_models_dir =" "history = P7D" "log_level = warn"
 start_bg daemon.log env OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/daemon.conf"
-port=$(free_port)
-snippet_for lighttpd "$tmp/svc.sock" >"$tmp/lighttpd.snippet"
-write_lighttpd_conf "$tmp/lighttpd.snippet" "$port"
-start_bg lighttpd.log lighttpd -D -f "$tmp/lighttpd.conf"
-base=http://127.0.0.1:$port
+start_lighttpd "$tmp/svc.sock"
+base=$url
 if ! wait_health_http "$port" 300; then
 	echo "FAIL: the service did not come up"; tail -20 "$tmp/daemon.log" "$tmp/lighttpd.error.log"
 	exit 1
