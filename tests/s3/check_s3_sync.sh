@@ -51,13 +51,13 @@ start_s3() {
 }
 start_s3
 ep=http://127.0.0.1:$s3port
-url=s3://models/rbaioutliers/latest
+s3url=s3://models/rbaioutliers/latest
 printf 'access_key_id = S3RVER\nsecret_access_key = S3RVER\n' >"$tmp/creds"
 printf '[default]\naws_access_key_id = NOBODY\naws_secret_access_key = S3RVER\n' >"$tmp/bad-creds"
 printf 'access_key_id = S3RVER\nsecret_access_key = WRONG\n' >"$tmp/bad-secret"
 chmod 600 "$tmp/creds" "$tmp/bad-creds" "$tmp/bad-secret"
-put() { "$probe" "$ep" "$tmp/creds" "$url" put "$1" "$2" >/dev/null || fail "put $1"; }
-sync_once() { "$probe" "$ep" "${2:-$tmp/creds}" "$url" sync "${1:-$tmp/dir}" >"$tmp/out" 2>&1; }
+put() { "$probe" "$ep" "$tmp/creds" "$s3url" put "$1" "$2" >/dev/null || fail "put $1"; }
+sync_once() { "$probe" "$ep" "${2:-$tmp/creds}" "$s3url" sync "${1:-$tmp/dir}" >"$tmp/out" 2>&1; }
 # settle: a changed model is taken by the listing after the one that first saw it
 sync_twice() { sync_once; expect '^pending 1$' "$1: first listing waits"; sync_once; }
 gets() { sed 's/\x1b\[[0-9;]*m//g' "$tmp/s3rver.log" | grep -c "rbaioutliers/latest/.* 200" ; }
@@ -169,11 +169,8 @@ write_daemon_conf "$tmp/daemon.conf" "$tmp/svc.sock" 127.0.0.1:9 "listen_mode = 
 	"models_s3_credentials = $tmp/creds" "models_sync_interval = PT5S"
 start_bg daemon.log env OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/daemon.conf"
 master=$bg_pid
-port=$(free_port)
-snippet_for lighttpd "$tmp/svc.sock" >"$tmp/lighttpd.snippet"
-write_lighttpd_conf "$tmp/lighttpd.snippet" "$port"
-start_bg lighttpd.log lighttpd -D -f "$tmp/lighttpd.conf"
-base=http://127.0.0.1:$port
+start_lighttpd "$tmp/svc.sock"
+base=$url
 wait_health_http "$port" 300
 curl -s "$base/health" | grep -q '"synced"' && fail "daemon: synced served before its upload" \
 	|| pass "daemon: up, no synced model yet"
