@@ -53,11 +53,7 @@ write_daemon_conf "$tmp/rb.conf" "$tmp/svc.sock" "$druid" "listen_mode = 0600" \
 	"models_dir = $tmp/models" "trained_models_dir =" "log_file = $tmp/daemon.log"
 start_bg daemon.out "$daemon" -f -c "$tmp/rb.conf"
 daemon_pid=$bg_pid
-snippet_for lighttpd "$tmp/svc.sock" >"$tmp/snippet.conf"
-port=$(free_port)
-write_lighttpd_conf "$tmp/snippet.conf" "$port"
-start_bg lighttpd.log lighttpd -D -f "$tmp/lighttpd.conf"
-url=http://127.0.0.1:$port
+start_lighttpd "$tmp/svc.sock"
 wait_health_http "$port" 300 ||
 	die "the service did not come up: $(tail -3 "$tmp/daemon.out" "$tmp/daemon.log" 2>/dev/null)"
 
