@@ -32,14 +32,8 @@ wait_health_http "$port" 300 ||
 	die "the service did not come up: $(tail -5 "$tmp/daemon.out" "$tmp/daemon.log" 2>/dev/null)"
 
 # Bodies: a query (the seed README's), and inline data (60 one-minute rows).
-field() { printf '%s=' "$1"; base64 -w0 "$2" | sed 's/+/%2B/g; s#/#%2F#g; s/=/%3D/g'; }
 field query "$src/tests/data/druid/seed_readme_pt1m.query.json" >"$tmp/body-query"
-python3 - >"$tmp/rows.json" <<'EOF'
-import json
-rows = [{"timestamp": "2023-09-21T09:%02d:00.000Z" % m, "result": {"bytes": 1000 + 7 * (m % 5)}}
-        for m in range(60)]
-print(json.dumps(rows))
-EOF
+write_hour_rows "$tmp/rows.json"
 field data "$tmp/rows.json" >"$tmp/body-data"
 
 # $1 = name, $2 = body file (or "" for GET /health): writes $tmp/$1.{json,head,code,time}

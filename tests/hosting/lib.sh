@@ -241,3 +241,17 @@ model = base64.b64encode(b"traffic").decode()
 open(sys.argv[2], "w").write(urllib.parse.urlencode({"data": data, "model": model}))
 EOP
 }
+
+# field NAME FILE: prints the form field NAME=<FILE's bytes in base64, percent-encoded>.
+field() { printf '%s=' "$1"; base64 -w0 "$2" | sed 's/+/%2B/g; s#/#%2F#g; s/=/%3D/g'; }
+
+# write_hour_rows FILE: 60 one-minute rows of inline data (2023-09-21 09:00-09:59, bytes
+# 1000..1028), a JSON array for the data field.
+write_hour_rows() {
+	python3 - >"$1" <<'EOP'
+import json
+rows = [{"timestamp": "2023-09-21T09:%02d:00.000Z" % m, "result": {"bytes": 1000 + 7 * (m % 5)}}
+        for m in range(60)]
+print(json.dumps(rows))
+EOP
+}
