@@ -38,14 +38,8 @@ url=http://127.0.0.1:$port
 code_of() { curl -s -m 60 -H 'Expect:' -o /dev/null -w '%{http_code}' "$@"; }
 wait_health_http "$port" 300 || die "the service did not come up: $(tail -5 "$tmp/daemon.out")"
 
-field() { printf '%s=' "$1"; base64 -w0 "$2" | sed 's/+/%2B/g; s#/#%2F#g; s/=/%3D/g'; }
 field query "$src/tests/data/druid/seed_readme_pt1m.query.json" >"$tmp/body-query"
-python3 - >"$tmp/rows.json" <<'EOF'
-import json
-rows = [{"timestamp": "2023-09-21T09:%02d:00.000Z" % m, "result": {"bytes": 1000 + 7 * (m % 5)}}
-        for m in range(60)]
-print(json.dumps(rows))
-EOF
+write_hour_rows "$tmp/rows.json"
 printf robust >"$tmp/robust"
 { field data "$tmp/rows.json"; printf '&'; field detector "$tmp/robust"; } >"$tmp/body-data"
 
