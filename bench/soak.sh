@@ -65,7 +65,6 @@ curl -sf -H 'Content-Type: application/json' --data-binary @"$q" "http://$druid/
 	>"$tmp/rows-bytes.json" || die "the emulator refused $q"
 curl -sf -H 'Content-Type: application/json' --data-binary @"$qm" "http://$druid/druid/v2/" \
 	>"$tmp/rows-model.json" || die "the emulator refused $qm"
-field() { printf '%s=' "$1"; base64 -w0 "$2" | sed 's/+/%2B/g; s#/#%2F#g; s/=/%3D/g'; }
 text() { printf '%s' "$2" >"$tmp/text"; field "$1" "$tmp/text"; }
 field data "$tmp/rows-bytes.json" >"$tmp/v-data"
 { field data "$tmp/rows-model.json"; printf '&'; text model traffic; } >"$tmp/v-data-model"
