@@ -13,37 +13,12 @@
 # Needs RB_SOURCE_DIR, RB_BUILD_DIR, RB_SHARED_DIR (set by ctest). Exit 0 = all
 # checks passed; any failure exits 1 with the reason and the relevant logs.
 set -uo pipefail
-# lighttpd lives in /usr/sbin, which is not in a normal user's PATH on Debian.
-export PATH="$PATH:/usr/sbin:/sbin"
-
-src=${RB_SOURCE_DIR:?}
-bld=${RB_BUILD_DIR:?}
-daemon="$bld/fcgi/rb-aioutliers"
-tmp=$(mktemp -d /tmp/rb-hosting-XXXXXX)
-chmod 755 "$tmp"
+. "${RB_SOURCE_DIR:?}/tests/hosting/lib.sh"
+hosting_init hosting RB_KEEP_SVC
 mkdir -p "$tmp/run" "$tmp/www"
-chmod 755 "$tmp/run"
-pids=()
-failures=0
+chmod 755 "$tmp" "$tmp/run"
 
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
-	done
-	if [ -n "${RB_KEEP_SVC:-}" ]; then echo "logs kept in $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
 showlog() { for f in "$@"; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done; }
-
-. "$src/tests/hosting/free-port.sh"
 
 # The shipped file with its absolute paths moved into $tmp and the build tree.
 subst() {
@@ -58,7 +33,7 @@ mkdir "$tmp/models"
 for f in flows.keras flows.ini flows.druid.json; do ln -s "$src/models/$f" "$tmp/models/$f"; done
 
 # $1 = listen value, $2 = listen_mode
-write_daemon_conf() {
+files_daemon_conf() {
 	cat >"$tmp/daemon.conf" <<EOF
 listen = $1
 listen_mode = $2
@@ -71,40 +46,8 @@ log_level = info
 EOF
 }
 
-# A lighttpd server config on port $2 including snippet $1 (already substituted).
-write_lighttpd_conf() {
-	cat >"$tmp/lighttpd.conf" <<EOF
-server.document-root = "$tmp/www"
-server.bind = "127.0.0.1"
-server.port = $2
-server.errorlog = "$tmp/lighttpd.error.log"
-server.pid-file = "$tmp/lighttpd.pid"
-include "$1"
-EOF
-}
-
-write_apache_conf() {
-	local mods=/usr/lib/apache2/modules
-	cat >"$tmp/apache.conf" <<EOF
-ServerRoot "$tmp"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$2
-PidFile $tmp/apache.pid
-DefaultRuntimeDir $tmp
-Mutex file:$tmp default
-ErrorLog $tmp/apache.error.log
-LogLevel warn
-LoadModule mpm_event_module $mods/mod_mpm_event.so
-LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule authz_host_module $mods/mod_authz_host.so
-LoadModule proxy_module $mods/mod_proxy.so
-LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so
-User www-data
-Group www-data
-DocumentRoot $tmp/www
-Include $1
-EOF
-}
+# lighttpd.conf on port $2 including snippet $1 (already substituted), with a pid file.
+lighttpd_conf() { write_lighttpd_conf "$1" "$2" "server.pid-file = \"$tmp/lighttpd.pid\""; }
 
 # GET /metrics through the web server on port $1 answers 200 with the build info ($2 names it).
 check_metrics() {
@@ -126,14 +69,6 @@ wait_health() {
 		sleep 0.1
 	done
 	return 1
-}
-
-# Starts "$@" in the background (logs in $tmp/$name.log); pid appended to pids.
-start() {
-	local name=$1
-	shift
-	"$@" >"$tmp/$name.log" 2>&1 </dev/null &
-	pids+=($!)
 }
 
 stop_last() {
@@ -164,7 +99,7 @@ check_detect() {
 # ---- static checks ------------------------------------------------------
 for f in rb-aioutliers.conf rb-aioutliers-spawn.conf; do
 	subst "$src/etc/lighttpd/$f" >"$tmp/lighttpd-$f"
-	write_lighttpd_conf "$tmp/lighttpd-$f" 8080
+	lighttpd_conf "$tmp/lighttpd-$f" 8080
 	if out=$(lighttpd -tt -f "$tmp/lighttpd.conf" 2>&1); then
 		pass "lighttpd -tt accepts etc/lighttpd/$f"
 	else
@@ -173,7 +108,7 @@ for f in rb-aioutliers.conf rb-aioutliers-spawn.conf; do
 done
 for f in rb-aioutliers.conf rb-aioutliers-tcp.conf; do
 	subst "$src/etc/apache/$f" >"$tmp/apache-$f"
-	write_apache_conf "$tmp/apache-$f" 8080
+	write_apache_conf "$tmp/apache-$f" 8080 authz_host
 	if out=$(/usr/sbin/apache2 -t -f "$tmp/apache.conf" 2>&1); then
 		pass "apache2 -t accepts etc/apache/$f"
 	else
@@ -216,12 +151,12 @@ exec_start() { subst "$src/etc/systemd/$1" | sed -n 's/^ExecStart=//p'; }
 # ---- own pool: rb-aioutliers.service's ExecStart, lighttpd and Apache ------
 web=$(free_port)
 # 0666 here only: Apache's children run as www-data and this temp socket is root's.
-write_daemon_conf "unix:$tmp/run/rb-aioutliers.sock" 0666
+files_daemon_conf "unix:$tmp/run/rb-aioutliers.sock" 0666
 read -r -a cmd <<<"$(exec_start rb-aioutliers.service)"
-start daemon "${cmd[@]}"
+start_bg daemon.log "${cmd[@]}"
 daemon_pid=${pids[-1]}
-write_lighttpd_conf "$tmp/lighttpd-rb-aioutliers.conf" "$web"
-start lighttpd lighttpd -D -f "$tmp/lighttpd.conf"
+lighttpd_conf "$tmp/lighttpd-rb-aioutliers.conf" "$web"
+start_bg lighttpd.log lighttpd -D -f "$tmp/lighttpd.conf"
 if wait_health "$web"; then
 	pass "rb-aioutliers.service ExecStart + etc/lighttpd/rb-aioutliers.conf: GET /health -> 200"
 	check_detect "$web" "lighttpd -> own socket"
@@ -247,8 +182,8 @@ fi
 stop_last # lighttpd
 
 web=$(free_port)
-write_apache_conf "$tmp/apache-rb-aioutliers.conf" "$web"
-start apache /usr/sbin/apache2 -f "$tmp/apache.conf" -DFOREGROUND
+write_apache_conf "$tmp/apache-rb-aioutliers.conf" "$web" authz_host
+start_bg apache.log /usr/sbin/apache2 -f "$tmp/apache.conf" -DFOREGROUND
 if wait_health "$web"; then
 	pass "etc/apache/rb-aioutliers.conf (unix socket): GET /health -> 200"
 	check_detect "$web" "apache -> own socket"
@@ -264,11 +199,11 @@ if kill -0 "$daemon_pid" 2>/dev/null; then fail "daemon still running after SIGT
 # ---- Apache over TCP: etc/apache/rb-aioutliers-tcp.conf --------------------
 web=$(free_port)
 fport=$(free_port)
-write_daemon_conf "127.0.0.1:$fport" 0660
-start daemon-tcp "$daemon" -f -c "$tmp/daemon.conf"
+files_daemon_conf "127.0.0.1:$fport" 0660
+start_bg daemon-tcp.log "$daemon" -f -c "$tmp/daemon.conf"
 sed "s#127.0.0.1:9091#127.0.0.1:$fport#g" "$tmp/apache-rb-aioutliers-tcp.conf" >"$tmp/apache-tcp-port.conf"
-write_apache_conf "$tmp/apache-tcp-port.conf" "$web"
-start apache-tcp /usr/sbin/apache2 -f "$tmp/apache.conf" -DFOREGROUND
+write_apache_conf "$tmp/apache-tcp-port.conf" "$web" authz_host
+start_bg apache-tcp.log /usr/sbin/apache2 -f "$tmp/apache.conf" -DFOREGROUND
 if wait_health "$web"; then
 	pass "etc/apache/rb-aioutliers-tcp.conf: GET /health -> 200"
 	check_detect "$web" "apache -> TCP"
@@ -283,11 +218,11 @@ stop_last # daemon
 # ---- spawn-fcgi: rb-aioutliers-spawn-fcgi.service's ExecStart --------------
 web=$(free_port)
 rm -f "$tmp/run/rb-aioutliers.sock"
-write_daemon_conf "" 0660
+files_daemon_conf "" 0660
 read -r -a cmd <<<"$(exec_start rb-aioutliers-spawn-fcgi.service)"
-start spawn-fcgi "${cmd[@]}"
-write_lighttpd_conf "$tmp/lighttpd-rb-aioutliers.conf" "$web"
-start lighttpd lighttpd -D -f "$tmp/lighttpd.conf"
+start_bg spawn-fcgi.log "${cmd[@]}"
+lighttpd_conf "$tmp/lighttpd-rb-aioutliers.conf" "$web"
+start_bg lighttpd.log lighttpd -D -f "$tmp/lighttpd.conf"
 if wait_health "$web"; then
 	pass "rb-aioutliers-spawn-fcgi.service ExecStart + lighttpd: GET /health -> 200"
 	check_detect "$web" "lighttpd -> spawn-fcgi socket"
@@ -303,9 +238,9 @@ stop_last # spawn-fcgi'd daemon
 
 # ---- lighttpd bin-path: lighttpd spawns the daemon -------------------------
 web=$(free_port)
-write_daemon_conf "" 0660
-write_lighttpd_conf "$tmp/lighttpd-rb-aioutliers-spawn.conf" "$web"
-start lighttpd-spawn lighttpd -D -f "$tmp/lighttpd.conf"
+files_daemon_conf "" 0660
+lighttpd_conf "$tmp/lighttpd-rb-aioutliers-spawn.conf" "$web"
+start_bg lighttpd-spawn.log lighttpd -D -f "$tmp/lighttpd.conf"
 if wait_health "$web"; then
 	pass "etc/lighttpd/rb-aioutliers-spawn.conf (bin-path): GET /health -> 200"
 	check_detect "$web" "lighttpd bin-path"
@@ -325,8 +260,4 @@ else
 fi
 stop_last
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures check(s) failed"
-	exit 1
-fi
-echo "all hosting checks passed"
+hosting_finish hosting
