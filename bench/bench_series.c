@@ -8,7 +8,8 @@
  * (series_parse_with SERIES_OPT_NUMBERS_STRTOD), interleaved in one process, and
  * checks that both give the same series bit for bit. Per case: median over
  * runs of the mean process CPU time per parse, and the ratio.
- * Usage: bench_series [runs (default 9)] | bench_series --dump (the 1-hour body to stdout)
+ * Usage: bench_series [runs (default 9)] | bench_series --dump [rows (default 60)] (a body to
+ * stdout: 60 = the 1-hour one, 10080 = the 1-week one)
  * Built with -DBENCH_SERIES_PARSE_ONLY it times series_parse() alone (for
  * comparing against an older core library that lacks series_parse_with).
  */
@@ -213,8 +214,8 @@ static void same_series(const struct series *a, const struct series *b)
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--dump") == 0) {
-		size_t len;
-		char *body = make_body(60, &len);
+		size_t len, rows = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 60;
+		char *body = make_body(rows > 0 ? rows : 60, &len);
 		fwrite(body, 1, len, stdout);
 		free(body);
 		return 0;

@@ -25,6 +25,8 @@ set(RB_STATE_DIR "${CMAKE_INSTALL_FULL_LOCALSTATEDIR}/lib/rb-aioutliers")
 # Built-in defaults of the programs, from the same directories.
 target_compile_definitions(rb-aioutliers-detect PRIVATE
   RB_DEFAULT_MODELS_DIR="${RB_SHARE_DIR}/models")
+target_compile_definitions(rb-aioutliers-detect-full PRIVATE
+  RB_DEFAULT_MODELS_DIR="${RB_SHARE_DIR}/models")
 if(TARGET rb-aioutliers-train)
   target_compile_definitions(rb-aioutliers-train PRIVATE
     RB_DEFAULT_TRAINED_MODELS_DIR="${RB_STATE_DIR}/models")
@@ -124,6 +126,7 @@ install(FILES ${RB_DOCS} DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
 file(WRITE ${CMAKE_BINARY_DIR}/install-dirs.sh
   "SBINDIR='${CMAKE_INSTALL_FULL_SBINDIR}'\n"
   "BINDIR='${CMAKE_INSTALL_FULL_BINDIR}'\n"
+  "LIBEXECDIR='${CMAKE_INSTALL_FULL_LIBEXECDIR}'\n"
   "CONFDIR='${RB_CONF_DIR}'\n"
   "SHAREDIR='${RB_SHARE_DIR}'\n"
   "STATEDIR='${RB_STATE_DIR}'\n"

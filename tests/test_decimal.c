@@ -50,10 +50,21 @@ static void same_as_strtod(const char *text)
 	CHECKF(bits(got) == bits(want), "'%s': %.17g (0x%016llx), strtod %.17g (0x%016llx)", text,
 	       got, (unsigned long long)bits(got), want, (unsigned long long)bits(want));
 	CHECK(bits(ref) == bits(want));
-	/* followed by more text (the eight-byte digit reads see bytes after the number) */
-	static const char *const tails[] = {",\"k\":12345678}", "}", "0", ("\x80\xff" "999999"), " ]"};
+	/*
+	 * followed by more text (the eight-byte digit reads see bytes after the number; with 32
+	 * bytes or more after the sign, decimal_parse reads the common shapes on a path of its own)
+	 */
+	static const char *const tails[] = {
+		",\"k\":12345678}", "}", "0", ("\x80\xff" "999999"), " ]",
+		",\"bytes_per_client\":2086501.8666666667,\"pkts\":5436}",
+		"}},{\"timestamp\":\"2023-09-21T09:01:00.000Z\",\"result\":{",
+		("\x80" "99999999999999999999999999999999999999999"),
+		("\xc3\xa9" "1.5e5.5e5.5e5.5e5.5e5.5e5.5e5.5e5.5e5"),
+		"                                        ",
+		"\"-.eE+-.eE+-.eE+-.eE+-.eE+-.eE+-.eE+-.eE+",
+	};
 	for (size_t k = 0; k < sizeof tails / sizeof tails[0]; k++) {
-		char buf[1200];
+		char buf[1400];
 		size_t tl = strlen(tails[k]);
 		if (len + tl > sizeof buf)
 			break;
@@ -86,6 +97,12 @@ static void hand_picked(void)
 		"9999999999999999999", "99999999999999999999", "-9999999999999999999",
 		"1000000000000000000", "10000000000000000000", "18446744073709551615",
 		"18446744073709551616",
+		/* the limits of the common-shape path (int of 1-8 digits, 19 digits in all) */
+		"12345678.9", "123456789.5", "12345678.12345678901", "12345678.123456789012",
+		"1.234567890123456789", "1.2345678901234567890", "0.000000000000000001",
+		"0.0000000000000000001", "0.12345678", "0.123456789", "0.1234567890123456",
+		"0.12345678901234567", "0.123456789012345678", "-0.123456789012345678",
+		"99999999.99999999999", "9.007199254740993", "90071992.54740993", "4.5e0", "45E-1",
 		/* 2^53 and around: 2^53 + 1 is a tie (to even: 2^53), 2^53 + 3 a tie (to 2^53 + 4) */
 		"9007199254740991", "9007199254740992", "9007199254740993", "9007199254740994",
 		"9007199254740995", "9007199254740997", "9007199254740993.0",
@@ -159,45 +176,57 @@ static void grammar(void)
 		{"12}", DECIMAL_OK, 2},      {"1.5.5", DECIMAL_OK, 3},     {"1e5e5", DECIMAL_OK, 3},
 		{"-0]", DECIMAL_OK, 2},      {"3 ", DECIMAL_OK, 1},
 	};
+	/* pad: followed by 40 blanks, so that decimal_parse's common-shape path is tried */
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		for (int fast = 0; fast < 2; fast++) {
+		for (int k = 0; k < 4; k++) {
+			int fast = k & 1, pad = k >> 1;
 			size_t used = 999;
 			double v = -1;
-			const char *s = cases[i].s;
-			enum decimal_res r = fast ? decimal_parse(s, strlen(s), &used, &v)
-			                          : decimal_parse_strtod(s, strlen(s), &used, &v);
-			CHECKF(r == cases[i].want && used == cases[i].used, "'%s' (fast %d): %d, used %zu",
-			       s, fast, r, used);
+			char s[64];
+			size_t len = strlen(cases[i].s);
+			memcpy(s, cases[i].s, len);
+			memset(s + len, ' ', 40);
+			len += pad ? 40 : 0;
+			enum decimal_res r = fast ? decimal_parse(s, len, &used, &v)
+			                          : decimal_parse_strtod(s, len, &used, &v);
+			CHECKF(r == cases[i].want && used == cases[i].used,
+			       "'%s' (fast %d, pad %d): %d, used %zu", cases[i].s, fast, pad, r, used);
 		}
 	}
-	/* Any non-digit byte at any place in a run of digits ends the number there. */
-	for (int k = 1; k < 18; k++) {
+	/*
+	 * Any non-digit byte at any place in a run of digits ends the number there; the text
+	 * ends after the digits, or 40 blanks later (pad: the common-shape path is tried).
+	 */
+	for (int k = 1; k < 35; k++) {
 		for (int b = 0; b < 256; b++) {
 			if (b >= '0' && b <= '9')
 				continue;
-			char t[24];
-			memcpy(t, "12345678901234567890", 21);
-			t[k] = (char)b;
+			int pad = k >= 18, at = pad ? k - 17 : k;
+			char t[72];
+			memset(t, ' ', sizeof t);
+			memcpy(t, "12345678901234567890", 20);
+			t[at] = (char)b;
 			size_t u = 99, uf = 99;
 			double x, y;
-			enum decimal_res r = decimal_parse(t, 20, &u, &x);
-			enum decimal_res rf = decimal_parse_strtod(t, 20, &uf, &y);
+			enum decimal_res r = decimal_parse(t, pad ? 60 : 20, &u, &x);
+			enum decimal_res rf = decimal_parse_strtod(t, pad ? 60 : 20, &uf, &y);
 			if (b == '.' || b == 'e' || b == 'E') { /* the number goes on: 1234.5, 1234e5 */
-				CHECKF(r == rf && u == 20 && uf == 20, "byte 0x%02x at %d", b, k);
+				CHECKF(r == rf && u == 20 && uf == 20, "byte 0x%02x at %d, pad %d", b, at, pad);
 				CHECK(r != DECIMAL_OK || memcmp(&x, &y, sizeof x) == 0);
 			} else {
-				CHECKF(r == DECIMAL_OK && rf == DECIMAL_OK && u == (size_t)k &&
-				               uf == (size_t)k && memcmp(&x, &y, sizeof x) == 0,
+				CHECKF(r == DECIMAL_OK && rf == DECIMAL_OK && u == (size_t)at &&
+				               uf == (size_t)at && memcmp(&x, &y, sizeof x) == 0,
 				       "byte 0x%02x at %d: %d, used %zu", b, k, r, u);
 			}
-			memcpy(t, "0.12345678901234567890", 23);
-			t[k + 2] = (char)b;
-			r = decimal_parse(t, 22, &u, &x);
-			rf = decimal_parse_strtod(t, 22, &uf, &y);
+			memset(t, ' ', sizeof t);
+			memcpy(t, "0.12345678901234567890", 22);
+			t[at + 2] = (char)b;
+			r = decimal_parse(t, pad ? 62 : 22, &u, &x);
+			rf = decimal_parse_strtod(t, pad ? 62 : 22, &uf, &y);
 			if (b == 'e' || b == 'E') {
 				CHECKF(r == rf && u == 22 && uf == 22, "0.. byte 0x%02x at %d", b, k);
 			} else {
-				CHECKF(r == DECIMAL_OK && u == (size_t)k + 2 && uf == u &&
+				CHECKF(r == DECIMAL_OK && u == (size_t)at + 2 && uf == u &&
 				               memcmp(&x, &y, sizeof x) == 0,
 				       "0.. byte 0x%02x at %d: %d, used %zu", b, k, r, u);
 			}

@@ -5,7 +5,8 @@
  * model-free detector when no model is named, that the answer for the
  * bundled sample names the 10:55 spike (in anomalies, and as the peak of an
  * "up" event; events cover the anomalies' rows), and the usage's and the usage
- * errors' lists of path, rule and detector names, word for word.
+ * errors' lists of path, rule and detector names, word for word; that the command loads
+ * none of the model stack's libraries and answers as the full program it execs for model runs.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,14 +22,15 @@ struct result {
 	size_t len;
 };
 
-/* Runs "<build>/rb-aioutliers-detect <args>" through sh, keeping stdout, or stderr alone when
- * err; args are trusted test text. */
-static void run_to(struct result *r, const char *args, int err)
+/* Runs "<env> <build>/<program> <args>" through sh, keeping stdout, or stderr alone when
+ * err; env and args are trusted test text. */
+static void run_prog(struct result *r, const char *env, const char *program, const char *args,
+                     int err)
 {
 	char cmd[20480];
 	const char *build = getenv("RB_BUILD_DIR");
 	CHECK(build != NULL);
-	int k = snprintf(cmd, sizeof cmd, "'%s/rb-aioutliers-detect' %s %s", build, args,
+	int k = snprintf(cmd, sizeof cmd, "%s '%s/%s' %s %s", env, build, program, args,
 	                 err ? "2>&1 >/dev/null" : "2>/dev/null");
 	CHECK(k > 0 && (size_t)k < sizeof cmd);
 	FILE *p = popen(cmd, "r");
@@ -40,9 +42,53 @@ static void run_to(struct result *r, const char *args, int err)
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Runs "<build>/rb-aioutliers-detect <args>" (see run_prog). */
+static void run_to(struct result *r, const char *args, int err)
+{
+	run_prog(r, "", "rb-aioutliers-detect", args, err);
+}
+
 static void run(struct result *r, const char *args)
 {
 	run_to(r, args, 0);
+}
+
+/*
+ * The command as users run it loads none of the model stack's libraries
+ * (HDF5, and libcurl through it; libzip; oneDNN), the full program it execs
+ * for model runs does; and both answer every run the same, stdout, stderr and
+ * exit code (model-free runs answered by the command itself, the others by
+ * the full program).
+ */
+static void light_and_full(const char *sample, const char *models)
+{
+	static struct result a, b;
+	run_prog(&a, "LD_TRACE_LOADED_OBJECTS=1", "rb-aioutliers-detect", "", 0);
+	CHECKF(strstr(a.out, "libc.so") != NULL, "%s", a.out);
+	static const char *const heavy[] = {"libcurl", "libhdf5", "libdnnl", "libzip", "libgnutls"};
+	for (size_t k = 0; k < sizeof heavy / sizeof heavy[0]; k++)
+		CHECKF(strstr(a.out, heavy[k]) == NULL, "the command loads %s:\n%s", heavy[k], a.out);
+	run_prog(&b, "LD_TRACE_LOADED_OBJECTS=1", "rb-aioutliers-detect-full", "", 0);
+	CHECKF(strstr(b.out, "libdnnl") != NULL, "%s", b.out);
+
+	char args[8][8400];
+	snprintf(args[0], sizeof args[0], "'%s'", sample);
+	snprintf(args[1], sizeof args[1], "--detector robust --sensitivity 0.3 - < '%s'", sample);
+	snprintf(args[2], sizeof args[2], "--models-dir '%s' --model traffic '%s'", models, sample);
+	snprintf(args[3], sizeof args[3], "--path vector --model traffic --models-dir '%s' '%s'",
+	         models, sample);
+	snprintf(args[4], sizeof args[4], "--path reference '%s'", sample);
+	snprintf(args[5], sizeof args[5], "--metric nope '%s'", sample);
+	snprintf(args[6], sizeof args[6], "--detector '%s'", sample);
+	snprintf(args[7], sizeof args[7], "/nonexistent/file.json");
+	for (size_t k = 0; k < sizeof args / sizeof args[0]; k++) {
+		for (int err = 0; err < 2; err++) {
+			run_prog(&a, "", "rb-aioutliers-detect", args[k], err);
+			run_prog(&b, "", "rb-aioutliers-detect-full", args[k], err);
+			CHECKF(a.status == b.status && a.len == b.len && memcmp(a.out, b.out, a.len) == 0,
+			       "'%s': %d '%s' and %d '%s'", args[k], a.status, a.out, b.status, b.out);
+		}
+	}
 }
 
 /* The names in the usage and in the usage errors (stderr), exactly. */
@@ -221,5 +267,6 @@ int main(void)
 	run(&r, "--help");
 	CHECK(r.status == 0 && strstr(r.out, "usage:") != NULL);
 	name_lists(&r);
+	light_and_full(sample, models);
 	return 0;
 }

@@ -445,6 +445,51 @@ static void druid_rows_fast(void)
 	free(body);
 }
 
+/*
+ * Metric names of every length around the fast row reader's 32-byte key
+ * compare ('"' name '"' ':' of 28 to 33 bytes: the longest are read the
+ * general way) and rows of up to 70 metrics (columns past 63 and rows past
+ * 16 values are read the general way), in rows long enough that the fast
+ * reader is tried: the same series as the general reader, bit for bit.
+ */
+static void druid_rows_keys(void)
+{
+	static const size_t lens[] = {3, 12, 13, 14, 27, 28, 29, 30, 31, 40};
+	static const size_t widths[] = {1, 2, 15, 16, 17, 63, 64, 65, 70};
+	for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+		for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+			struct buf b = {0};
+			put(&b, "[");
+			for (int row = 0; row < 6; row++) {
+				char ts[96];
+				snprintf(ts, sizeof ts,
+				         "%s{\"timestamp\":\"2023-09-21T09:%02d:00.000Z\",\"result\":{",
+				         row == 0 ? "" : ",", row);
+				put(&b, ts);
+				for (size_t c = 0; c < widths[w]; c++) {
+					/* column c's name: lens[l] bytes, unique by its first three */
+					char name[64];
+					snprintf(name, sizeof name, "%03zu", c);
+					size_t n = strlen(name);
+					for (; n < lens[l] && n + 1 < sizeof name; n++)
+						name[n] = (char)('a' + (c + n) % 26);
+					name[lens[l] < n ? lens[l] : n] = '\0';
+					char cell[160];
+					snprintf(cell, sizeof cell, "%s\"%s\":%s", c == 0 ? "" : ",", name,
+					         (row + c) % 3 == 0 ? "0.16021505376344086"
+					         : (row + c) % 3 == 1 ? "-298" : "1.5E7");
+					put(&b, cell);
+				}
+				put(&b, "}}");
+			}
+			put(&b, "]");
+			same_paths_opts(b.p, b.n, NULL, 0);
+			same_paths_opts(b.p, b.n, NULL, SERIES_OPT_ROWS_GENERAL);
+			free(b.p);
+		}
+	}
+}
+
 /* 20,000 bodies of one to three random edits each, through series_parse and each option. */
 static void mutations(void)
 {
@@ -503,6 +548,7 @@ int main(void)
 	seeds("tests/fuzz/corpus/series_paths");
 	druid_days();
 	druid_rows_fast();
+	druid_rows_keys();
 	timestamps();
 	mutations();
 	struct tu_rng rng = {42};

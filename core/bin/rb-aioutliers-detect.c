@@ -5,22 +5,48 @@
  * and prints the JSON body the service answers, then a newline. Exit 0 with the success body; 1 with the error body
  * {"status":"error","msg":...} on stdout; 2 for a usage error (usage on
  * stderr). A tool, not the service: it may exit() and print diagnostics.
+ *
+ * Built twice from this file. The full program (RB_DETECT_LIGHT unset,
+ * installed as RB_DETECT_FULL_NAME under libexec) does everything above. The
+ * command users run (RB_DETECT_LIGHT=1) is the same code without the model
+ * path, so it does not load the model stack's libraries (HDF5 and, through it,
+ * libcurl with its TLS/LDAP/SSH libraries; libzip; oneDNN), which took most of
+ * the run's CPU for a model-free answer: it answers a model-free run with
+ * valid options itself, and for anything else (--model, --path, --help, a
+ * usage error) it execs the full program with the same arguments, which
+ * answers exactly as it always did.
  */
+#ifndef RB_DETECT_LIGHT
+#define RB_DETECT_LIGHT 0
+#endif
+
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rb/answer/response.h"
 #include "rb/detect/detection.h"
 #include "rb/detect/detector.h"
-#include "rb/detect/engine.h"
-#include "rb/model/infer.h"
-#include "rb/model/model.h"
 #include "rb/base/error.h"
 #include "rb/detect/score.h"
 #include "rb/input/series.h"
+#if !RB_DETECT_LIGHT
+#include "rb/detect/engine.h"
+#include "rb/model/infer.h"
+#include "rb/model/model.h"
+#endif
+
+/* The full program's file name, and where it is installed relative to the light one's folder. */
+#ifndef RB_DETECT_FULL_NAME
+#define RB_DETECT_FULL_NAME "rb-aioutliers-detect-full"
+#endif
+#ifndef RB_DETECT_FULL_RELDIR
+#define RB_DETECT_FULL_RELDIR "../libexec/rb-aioutliers"
+#endif
 
 #ifndef RB_DEFAULT_MODELS_DIR
 #define RB_DEFAULT_MODELS_DIR "/usr/share/rb-aioutliers/models"
@@ -36,9 +62,49 @@ struct args {
 	const char *detector; /* model-free detector name, NULL = default */
 	double sensitivity;   /* model-free detector, NAN = its default */
 	const char *input; /* NULL or "-" = stdin */
+#if !RB_DETECT_LIGHT
 	enum infer_path path;
+#endif
 	struct score_options score;
 };
+
+static void print_body(char *body);
+
+#if RB_DETECT_LIGHT
+/* The light command's arguments, handed on unchanged to the full program. */
+static char **light_argv;
+
+/*
+ * Replaces this process by the full program with the same arguments: first
+ * RB_DETECT_FULL_NAME beside this program (the build tree), then in
+ * RB_DETECT_FULL_RELDIR from this program's folder (an install, under any
+ * prefix or DESTDIR). Does not return; exit 1 with an error body when there is
+ * no full program.
+ */
+static void run_full(void)
+{
+	char self[PATH_MAX], path[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			static const char *const dirs[] = {"", "/" RB_DETECT_FULL_RELDIR};
+			for (size_t k = 0; k < sizeof dirs / sizeof dirs[0]; k++) {
+				int w = snprintf(path, sizeof path, "%s%s/%s", self, dirs[k],
+				                 RB_DETECT_FULL_NAME);
+				if (w > 0 && (size_t)w < sizeof path && access(path, X_OK) == 0) {
+					fflush(stdout);
+					execv(path, light_argv);
+				}
+			}
+		}
+	}
+	print_body(response_error("the model runner " RB_DETECT_FULL_NAME " is not installed"));
+	exit(1);
+}
+#endif
 
 /*
  * The names of a NULL-terminated table joined by sep, the last two by last;
@@ -61,6 +127,7 @@ static void name_list(char *buf, size_t cap, const char *const *names, const cha
 	}
 }
 
+#if !RB_DETECT_LIGHT
 /* What the usage says after a name, beside the lists. */
 static const char *const path_notes[INFER_PATH_COUNT] = {[INFER_AUTO] = " (default)"};
 static const char *const rule_notes[SCORE_RULE_COUNT] = {
@@ -101,12 +168,21 @@ static void usage(FILE *to)
 	        detectors_text);
 }
 
+#endif
+
 static void die_usage(const char *msg, const char *arg)
 {
+#if RB_DETECT_LIGHT
+	/* the full program prints the same message and the usage with its path names */
+	(void)msg;
+	(void)arg;
+	run_full();
+#else
 	fprintf(stderr, "rb-aioutliers-detect: %s%s%s\n", msg, arg != NULL ? ": " : "",
 	        arg != NULL ? arg : "");
 	usage(stderr);
 	exit(2);
+#endif
 }
 
 /* A usage error for an option whose value is none of names: "OPTION must be a, b or c: ARG". */
@@ -135,14 +211,20 @@ static void parse_args(int argc, char **argv, struct args *a)
 	memset(a, 0, sizeof *a);
 	a->models_dir = RB_DEFAULT_MODELS_DIR;
 	a->sensitivity = NAN;
+#if !RB_DETECT_LIGHT
 	a->path = INFER_AUTO;
+#endif
 	a->score.rule = SCORE_CENTRED;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
+#if RB_DETECT_LIGHT
+			run_full();
+#else
 			usage(stdout);
 			exit(0);
+#endif
 		}
 		if (strcmp(o, "-") == 0 || o[0] != '-') {
 			if (a->input != NULL)
@@ -156,12 +238,18 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->models_dir = v;
 		else if (strcmp(o, "--model") == 0)
 			a->model = v;
+#if RB_DETECT_LIGHT
+		else if (strcmp(o, "--path") == 0)
+			run_full();
+#else
 		else if (strcmp(o, "--metric") == 0)
 			a->metric = v;
 		else if (strcmp(o, "--path") == 0) {
 			if (infer_path_parse(v, strlen(v), &a->path) != 0)
 				die_choice(o, infer_path_names, v);
-		} else if (strcmp(o, "--threshold-rule") == 0) {
+		}
+#endif
+		else if (strcmp(o, "--threshold-rule") == 0) {
 			if (score_rule_parse(v, strlen(v), &a->score.rule) != 0)
 				die_choice(o, score_rule_names, v);
 		} else if (strcmp(o, "--sigma") == 0) {
@@ -183,6 +271,10 @@ static void parse_args(int argc, char **argv, struct args *a)
 		die_usage("--detector and --sensitivity are for runs without --model", NULL);
 	if (a->model == NULL && (a->score.sigma > 0.0 || a->score.rule != SCORE_CENTRED))
 		die_usage("--sigma and --threshold-rule need --model", NULL);
+#if RB_DETECT_LIGHT
+	if (a->model != NULL)
+		run_full();
+#endif
 }
 
 /* Reads all of f up to DETECT_MAX_INPUT bytes into a new buffer. */
@@ -242,8 +334,10 @@ static enum rb_code run(const struct args *a, char **body, struct rb_err *err)
 	char *text = NULL;
 	size_t len = 0;
 	struct series *s = NULL;
+#if !RB_DETECT_LIGHT
 	struct model *m = NULL;
 	struct infer *inf = NULL;
+#endif
 	struct detection d;
 	enum rb_code rc;
 
@@ -270,6 +364,7 @@ static enum rb_code run(const struct args *a, char **body, struct rb_err *err)
 			goto answer;
 		goto done;
 	}
+#if !RB_DETECT_LIGHT
 	if (!model_name_valid(a->model)) {
 		rc = rb_err_set(err, RB_E_INPUT, "invalid model name '%.64s'", a->model);
 		goto done;
@@ -284,14 +379,17 @@ static enum rb_code run(const struct args *a, char **body, struct rb_err *err)
 	                           err);
 	if (rc != RB_OK)
 		goto done;
+#endif
 answer:
 	*body = response_success(s, &d);
 	if (*body == NULL)
 		rc = rb_err_set(err, RB_E_NOMEM, "out of memory building the answer");
 done:
 	detection_release(&d);
+#if !RB_DETECT_LIGHT
 	infer_free(inf);
 	model_free(m);
+#endif
 	series_free(s);
 	free(text);
 	return rc;
@@ -302,6 +400,9 @@ int main(int argc, char **argv)
 	struct args a;
 	struct rb_err err = {RB_OK, ""};
 	char *body = NULL;
+#if RB_DETECT_LIGHT
+	light_argv = argv;
+#endif
 	parse_args(argc, argv, &a);
 	enum rb_code rc = run(&a, &body, &err);
 	if (rc != RB_OK) {

@@ -20,6 +20,12 @@
  *     scaling, since the result (>= 10^-19) is far inside the normal range.
  * Everything else (more than 19 significant digits, a larger exponent, an
  * overflowing exponent field) goes to strtod() on a NUL-terminated copy.
+ * Numbers with 32 bytes of text after their sign (inside a JSON document)
+ * in the shape Druid writes nearly all of them (up to 8 integer digits, an
+ * optional fraction, 19 digits in all, no exponent) are first tried on a
+ * straight-line path (short_number: one SSE2 classification of 32 bytes
+ * gives the lengths, the digits are read eight at a time with the counts
+ * known) that finds the same w and q; the conversion is the same convert().
  *
  * It needs IEEE doubles evaluated in double precision (FLT_EVAL_METHOD 0,
  * e.g. x86-64 SSE2, aarch64) for the Clinger step; elsewhere that step is
@@ -34,6 +40,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* Numbers up to this many bytes are copied to the stack for strtod, longer ones to the heap. */
 #define SMALL_COPY 128
@@ -95,7 +104,7 @@ static int is_digit(char c)
  * one-digit lanes -> 4 two-digit 16-bit lanes -> 2 four-digit 32-bit lanes
  * -> one 8-digit value; no lane overflows.
  */
-static unsigned leading_digits(const char *p, uint64_t *v)
+static inline __attribute__((always_inline)) unsigned leading_digits(const char *p, uint64_t *v)
 {
 	const uint64_t hi = 0x8080808080808080ull;
 	uint64_t x;
@@ -181,7 +190,7 @@ static double u128_to_double(unsigned __int128 n)
  * w * 10^q rounded to nearest even, for 0 < w < 10^19 and -19 <= q <= 19
  * (see the file comment for why each step is exact).
  */
-static double convert(uint64_t w, int q)
+static inline __attribute__((always_inline)) double convert(uint64_t w, int q)
 {
 #if CLINGER
 	if (w <= (1ull << 53) && q >= -22 && q <= 22)
@@ -219,6 +228,84 @@ static double convert(uint64_t w, int q)
 	return u128_to_double(quot) * pow2(-s);
 }
 
+#if EIGHT_DIGITS && defined(__SSE2__)
+#define SHORT_PATH 1
+/*
+ * The value of the first c (1 .. 8) bytes of x, which are ASCII digits
+ * (byte k of the text in bits 8k .. 8k + 7): leading_digits' merge with the
+ * count known.
+ */
+static inline uint64_t digits_value(uint64_t x, unsigned c)
+{
+	x = (x - 0x3030303030303030ull) << (8 * (8 - c));
+	x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFull;
+	x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFull;
+	return (x * 10000 + (x >> 32)) & 0xFFFFFFFFull;
+}
+
+static inline uint64_t load8(const char *p)
+{
+	uint64_t x;
+	memcpy(&x, p, sizeof x);
+	return x;
+}
+
+/*
+ * The shape of nearly every number of a Druid answer, read with straight-line
+ * code: p (32 readable bytes) starts with a digit, and the number there is
+ * int ('.' frac)? with int of 1 to 8 digits (no leading zero but "0" itself),
+ * frac (when there) of 1 to 23 digits, int and frac together at most 19
+ * digits, and no exponent. One classification of the 32 bytes gives both
+ * lengths; then w = int and frac's digits (< 10^19) and q = -(frac's length),
+ * as the general scan would find them, and the value is convert(w, q) (0 for
+ * w = 0). Returns 1 with *len (bytes read) and *out set; 0 for any other
+ * number, which the general scan then reads.
+ */
+static inline __attribute__((always_inline)) int short_number(const char *p, size_t *len,
+                                                             double *out)
+{
+	const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+	__m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+	uint32_t da = (uint32_t)_mm_movemask_epi8(
+		_mm_and_si128(_mm_cmpgt_epi8(a, lo), _mm_cmplt_epi8(a, hi)));
+	uint32_t db = (uint32_t)_mm_movemask_epi8(
+		_mm_and_si128(_mm_cmpgt_epi8(b, lo), _mm_cmplt_epi8(b, hi)));
+	/* bit k: byte k is not a digit; bit 31 forced, so every count below is <= 31 */
+	uint32_t other = ~(da | db << 16) | 0x80000000u;
+	unsigned n1 = (unsigned)__builtin_ctz(other);
+	if (n1 > 8 || (p[0] == '0' && n1 > 1))
+		return 0;
+	uint64_t w = digits_value(load8(p), n1);
+	unsigned n2 = 0;
+	if (p[n1] == '.') {
+		n2 = (unsigned)__builtin_ctz(other >> (n1 + 1)); /* n1 + 1 <= 9 */
+		if (n2 == 0 || n1 + n2 > 19)
+			return 0;
+		const char *f = p + n1 + 1;
+		if (n2 <= 8) {
+			w = w * POW10_U64[n2] + digits_value(load8(f), n2);
+		} else if (n2 <= 16) {
+			w = (w * 100000000u + digits_value(load8(f), 8)) * POW10_U64[n2 - 8] +
+			    digits_value(load8(f + 8), n2 - 8);
+		} else {
+			w = ((w * 100000000u + digits_value(load8(f), 8)) * 100000000u +
+			     digits_value(load8(f + 8), 8)) * POW10_U64[n2 - 16] +
+			    digits_value(load8(f + 16), n2 - 16);
+		}
+		n1 += n2 + 1;
+	}
+	/* p[n1] is inside the 32 bytes: n1 <= 8 + 1 + 18 */
+	if ((p[n1] | 0x20) == 'e')
+		return 0;
+	*len = n1;
+	*out = w == 0 ? 0.0 : convert(w, -(int)n2);
+	return 1;
+}
+#else
+#define SHORT_PATH 0
+#endif
+
 /* strtod() on a NUL-terminated copy of the n bytes at s, which are a JSON number. */
 static enum decimal_res via_strtod(const char *s, size_t n, double *out)
 {
@@ -247,7 +334,7 @@ static enum decimal_res via_strtod(const char *s, size_t n, double *out)
 }
 
 /* Both entry points: fast = 0 sends every number to strtod. */
-static inline enum decimal_res parse(const char *s, size_t len, size_t *used, double *out,
+static __attribute__((noinline)) enum decimal_res parse(const char *s, size_t len, size_t *used, double *out,
                                      int fast)
 {
 	const char *p = s, *end = s + len;
@@ -327,6 +414,19 @@ static inline enum decimal_res parse(const char *s, size_t len, size_t *used, do
 
 enum decimal_res decimal_parse(const char *s, size_t len, size_t *used, double *out)
 {
+#if SHORT_PATH
+	/* the common shape first, with 32 bytes to read after the sign */
+	if (len >= 33) {
+		int neg = s[0] == '-';
+		size_t n;
+		double x;
+		if (is_digit(s[neg]) && short_number(s + neg, &n, &x)) {
+			*used = (size_t)neg + n;
+			*out = neg ? -x : x;
+			return DECIMAL_OK;
+		}
+	}
+#endif
 	return parse(s, len, used, out, 1);
 }
 

@@ -36,8 +36,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "rb/base/assert.h"
+#include "rb/input/decimal.h"
 #include "rb/input/json_scan.h"
 
 #define DEFAULT_MAX_BYTES ((size_t)64 << 20)
@@ -136,6 +140,8 @@ struct colmap {
 	size_t *seen;       /* [ncap] 1 + the last row that carried the name, 0 never */
 	long *next;         /* [ncap] column of the key that followed c in the last row, or -1 */
 	long first;         /* column of the first key of the last result object, or -1 */
+	char (*key)[32];    /* [ncap] '"' name '"' ':' zero-padded, when keylen[c] != 0 */
+	unsigned char *keylen; /* [ncap] bytes of key[c] (len + 3 <= 32, plain names), or 0 */
 	size_t n, ncap;
 	long *slot;         /* [scap] index into names, -1 when free */
 	size_t scap;        /* power of two, > 2 * n */
@@ -208,6 +214,14 @@ static int colmap_grow(struct colmap *m, size_t ncap)
 	if (next == NULL)
 		return -1;
 	m->next = next;
+	char(*key)[32] = realloc(m->key, ncap * sizeof *key);
+	if (key == NULL)
+		return -1;
+	m->key = key;
+	unsigned char *keylen = realloc(m->keylen, ncap);
+	if (keylen == NULL)
+		return -1;
+	m->keylen = keylen;
 	m->ncap = ncap;
 	return 0;
 }
@@ -237,6 +251,15 @@ static long colmap_get(struct colmap *m, const char *key, size_t len, size_t max
 			plain = 0;
 	}
 	m->plain[m->n] = plain;
+	memset(m->key[m->n], 0, sizeof m->key[m->n]);
+	m->keylen[m->n] = 0;
+	if (plain && len + 3 <= sizeof m->key[m->n]) {
+		m->key[m->n][0] = '"';
+		memcpy(m->key[m->n] + 1, key, len);
+		m->key[m->n][len + 1] = '"';
+		m->key[m->n][len + 2] = ':';
+		m->keylen[m->n] = (unsigned char)(len + 3);
+	}
 	m->names[m->n] = copy_string(key, len);
 	if (m->names[m->n] == NULL)
 		return -1;
@@ -259,6 +282,31 @@ static int colmap_is(const struct colmap *m, long c, const char *s, size_t pos, 
 	       memcmp(s + pos + 1, m->names[c], len) == 0;
 }
 
+/*
+ * 1 when the text at s[q] (32 bytes readable there) starts with column c's
+ * key[c] ('"' name '"' ':', for a plain name: the key string is that name,
+ * as in colmap_is, and the ':' follows it at once).
+ */
+static inline int colmap_key_at(const struct colmap *m, long c, const char *s, size_t q)
+{
+	unsigned kl = m->keylen[c];
+	if (kl == 0)
+		return 0;
+#if defined(__SSE2__)
+	const char *k = m->key[c];
+	__m128i t0 = _mm_loadu_si128((const __m128i *)(const void *)(s + q));
+	__m128i t1 = _mm_loadu_si128((const __m128i *)(const void *)(s + q + 16));
+	__m128i k0 = _mm_loadu_si128((const __m128i *)(const void *)k);
+	__m128i k1 = _mm_loadu_si128((const __m128i *)(const void *)(k + 16));
+	uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(t0, k0)) |
+	              (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(t1, k1)) << 16;
+	uint32_t need = kl == 32 ? 0xFFFFFFFFu : (1u << kl) - 1;
+	return (eq & need) == need;
+#else
+	return memcmp(s + q, m->key[c], kl) == 0;
+#endif
+}
+
 static void colmap_release(struct colmap *m)
 {
 	for (size_t c = 0; c < m->n; c++)
@@ -268,6 +316,8 @@ static void colmap_release(struct colmap *m)
 	free(m->plain);
 	free(m->seen);
 	free(m->next);
+	free(m->key);
+	free(m->keylen);
 	free(m->slot);
 }
 
@@ -340,6 +390,22 @@ static int cells_presize(struct cells *c, size_t len)
 	c->cell = malloc(cap * sizeof *c->cell);
 	if (c->cell == NULL)
 		return -1;
+	c->cap = cap;
+	return 0;
+}
+
+/* Room for extra more cells without regrowing. -1 when out of memory. */
+static int cells_reserve(struct cells *c, size_t extra)
+{
+	if (c->cap - c->n >= extra)
+		return 0;
+	size_t cap = c->cap == 0 ? 4096 : c->cap;
+	while (cap - c->n < extra)
+		cap *= 2;
+	struct cell *cell = realloc(c->cell, cap * sizeof *cell);
+	if (cell == NULL)
+		return -1;
+	c->cell = cell;
 	c->cap = cap;
 	return 0;
 }
@@ -888,29 +954,34 @@ static int read_row_druid(struct reader *r, size_t i, struct pass *p)
 		return 0;
 	size_t q = at + 50;
 	size_t ncol = 0;
-	size_t col[DRUID_ROW_MAX_COLS];
-	double val[DRUID_ROW_MAX_COLS];
+	uint64_t given = 0; /* bit c: column c < 64 already in this row */
 	const struct colmap *m = &p->cols;
+	struct cells *cells = &p->cells;
+	int via_strtod = (j->opts & JSON_SCAN_NUMBERS_STRTOD) != 0;
 	long c = m->first;
+	/* the row's values go to cell[n ..] directly, and only count once the row is accepted */
+	if (cells_reserve(cells, DRUID_ROW_MAX_COLS) != 0)
+		return -1;
+	struct cell *out = cells->cell + cells->n;
 	if (s[q] != '}') {
 		for (;;) {
-			if (c < 0 || ncol == DRUID_ROW_MAX_COLS || q >= end || s[q] != '"' ||
-			    !colmap_is(m, c, s, q, end))
+			/* '"' name '"' ':' and, at the least, one byte of value and the "}}" */
+			if (c < 0 || c >= 64 || ncol == DRUID_ROW_MAX_COLS || end - q < 32 ||
+			    !colmap_key_at(m, c, s, q))
 				return 0;
-			for (size_t k = 0; k < ncol; k++)
-				if (col[k] == (size_t)c)
-					return 0; /* given twice: the general reader says so */
-			q += m->len[c] + 2;
-			if (q >= end || s[q] != ':' || q + 1 >= end ||
-			    !(s[q + 1] == '-' || is_digit(s[q + 1])))
+			if ((given >> c) & 1)
+				return 0; /* given twice: the general reader says so */
+			given |= (uint64_t)1 << c;
+			q += m->keylen[c];
+			/* json_scan_number's reading, without the cursor */
+			size_t used;
+			enum decimal_res d =
+				via_strtod ? decimal_parse_strtod(s + q, end - q, &used, &out[ncol].v)
+				           : decimal_parse(s + q, end - q, &used, &out[ncol].v);
+			q += used;
+			if (d != DECIMAL_OK || q >= end)
 				return 0;
-			j->pos = q + 1;
-			enum json_scan_res jrc = json_scan_number(j, &val[ncol]);
-			q = j->pos;
-			j->pos = at;
-			if (jrc != JSON_SCAN_OK || q >= end)
-				return 0;
-			col[ncol++] = (size_t)c;
+			out[ncol++].col = (size_t)c;
 			if (s[q] == '}')
 				break;
 			if (s[q] != ',')
@@ -925,9 +996,7 @@ static int read_row_druid(struct reader *r, size_t i, struct pass *p)
 	size_t off;
 	if (text_append(r->text, ts, 24, &off) != 0)
 		return -1;
-	for (size_t k = 0; k < ncol; k++)
-		if (cells_push(&p->cells, col[k], val[k]) != 0)
-			return -1;
+	cells->n += ncol;
 	/* instant_cached's hit: the same double */
 	p->ord[i].t = (double)(ic->base + sec);
 	p->ord[i].i = i;

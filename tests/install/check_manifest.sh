@@ -88,7 +88,8 @@ rm -f "$root/fresh.conf"
 writable=$(cd "$root" && find . -type f -perm /022 -printf '/%P\n')
 [ -z "$writable" ] && pass "no installed file is group- or world-writable" ||
 	fail "group- or world-writable: $writable"
-for p in "$SBINDIR/rb-aioutliers" "$BINDIR/rb-aioutliers-detect"; do
+for p in "$SBINDIR/rb-aioutliers" "$BINDIR/rb-aioutliers-detect" \
+	"$LIBEXECDIR/rb-aioutliers/rb-aioutliers-detect-full"; do
 	[ -x "$root$p" ] || fail "$p is not executable"
 done
 
