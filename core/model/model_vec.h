@@ -40,6 +40,17 @@ enum rb_code model_vec_new(struct model_vec **out, const struct model *m, enum m
 /* in [B, in_T, in_C] -> out [B, out_T, out_C], float32; any B >= 1. Never fails. */
 void model_vec_run(struct model_vec *v, const float *in, size_t B, float *out);
 
+/*
+ * A run of B samples goes MODEL_LANES (model_lanes.h) at a time through the
+ * lane-major forward while at least lanes_min samples are left, the rest
+ * through the sample-major one. The default per build is the measured
+ * crossover (docs/BENCHMARKS.md, "Inference"); set_lanes_min overrides it
+ * for tests and benchmarks: 1 = lane-major only, more than MODEL_LANES =
+ * sample-major only.
+ */
+size_t model_vec_lanes_min_default(enum model_vec_isa isa);
+void model_vec_set_lanes_min(struct model_vec *v, size_t n);
+
 /* The build the handle runs: "avx512", "avx2+fma" or "baseline". */
 const char *model_vec_isa(const struct model_vec *v);
 
