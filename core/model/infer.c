@@ -346,9 +346,9 @@ enum rb_code infer_plan_measure(struct model *m, struct rb_err *err)
 	    strcmp(env, "vector") != 0 && strcmp(env, "dnnl") != 0)
 		return rb_err_set(err, RB_E_CONFIG,
 		                  "RB_INFER_PLAN=%s: expected measure, static, vector or dnnl", env);
-	struct infer_plan *p = calloc(1, sizeof *p);
-	if (p == NULL)
-		return rb_err_set(err, RB_E_NOMEM, "infer plan: no memory");
+	/* decided on the stack, allocated after the probe: the probe child owns nothing of the heap */
+	struct infer_plan plan, *p = &plan;
+	memset(p, 0, sizeof *p);
 	for (size_t k = 0; k < INFER_PLAN_SIZES; k++)
 		p->us_vector[k] = p->us_dnnl[k] = -1.0;
 	double t0 = wall_ms();
@@ -376,8 +376,12 @@ enum rb_code infer_plan_measure(struct model *m, struct rb_err *err)
 		}
 	}
 	p->ms_taken = wall_ms() - t0;
+	struct infer_plan *keep = malloc(sizeof *keep);
+	if (keep == NULL)
+		return rb_err_set(err, RB_E_NOMEM, "infer plan: no memory");
+	*keep = plan;
 	free(m->plan);
-	m->plan = p;
+	m->plan = keep;
 	return RB_OK;
 }
 
