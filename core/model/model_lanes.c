@@ -30,6 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
+
 #include "rb/base/assert.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -67,9 +71,21 @@ static size_t rows_of(const struct layer *l) { return l->T > 0 ? l->T : 1; }
 /* Register blocks: accumulators (OB, 4·UB vectors) plus a few temporaries fit each build's file. */
 #define LN_L 4
 #define LNF(name) name##_baseline
+#if LANES_HAVE_X86
+#define LN_MAXPS(a, b) ((vf_baseline)_mm_max_ps((__m128)(a), (__m128)(b)))
+#define LN_MINPS(a, b) ((vf_baseline)_mm_min_ps((__m128)(a), (__m128)(b)))
+#define LN_RCPPS(a) ((vf_baseline)_mm_rcp_ps((__m128)(a)))
+#else /* compare and select, and an exact division: the same results within the stated errors */
+#define LN_MAXPS(a, b) ((vf_baseline)(((vi_baseline)(a) & ((a) > (b))) | ((vi_baseline)(b) & ~((a) > (b)))))
+#define LN_MINPS(a, b) ((vf_baseline)(((vi_baseline)(a) & ((a) < (b))) | ((vi_baseline)(b) & ~((a) < (b)))))
+#define LN_RCPPS(a) (1.0f / (a))
+#endif
 #include "model_lanes_kernel.h"
 #undef LN_L
 #undef LNF
+#undef LN_MAXPS
+#undef LN_MINPS
+#undef LN_RCPPS
 static void forward_baseline(struct model_lanes *v) { forward_body_baseline(v, 3, 2); }
 
 #if LANES_HAVE_X86
@@ -81,9 +97,15 @@ static void forward_baseline(struct model_lanes *v) { forward_body_baseline(v, 3
 #endif
 #define LN_L 8
 #define LNF(name) name##_avx2
+#define LN_MAXPS(a, b) ((vf_avx2)_mm256_max_ps((__m256)(a), (__m256)(b)))
+#define LN_MINPS(a, b) ((vf_avx2)_mm256_min_ps((__m256)(a), (__m256)(b)))
+#define LN_RCPPS(a) ((vf_avx2)_mm256_rcp_ps((__m256)(a)))
 #include "model_lanes_kernel.h"
 #undef LN_L
 #undef LNF
+#undef LN_MAXPS
+#undef LN_MINPS
+#undef LN_RCPPS
 static void forward_avx2(struct model_lanes *v) { forward_body_avx2(v, 8, 2); }
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -95,9 +117,15 @@ static void forward_avx2(struct model_lanes *v) { forward_body_avx2(v, 8, 2); }
 #endif
 #define LN_L 16
 #define LNF(name) name##_avx512
+#define LN_MAXPS(a, b) ((vf_avx512)_mm512_max_ps((__m512)(a), (__m512)(b)))
+#define LN_MINPS(a, b) ((vf_avx512)_mm512_min_ps((__m512)(a), (__m512)(b)))
+#define LN_RCPPS(a) ((vf_avx512)_mm512_rcp14_ps((__m512)(a)))
 #include "model_lanes_kernel.h"
 #undef LN_L
 #undef LNF
+#undef LN_MAXPS
+#undef LN_MINPS
+#undef LN_RCPPS
 static void forward_avx512(struct model_lanes *v) { forward_body_avx512(v, 24, 6); }
 #if defined(__clang__)
 #pragma clang attribute pop

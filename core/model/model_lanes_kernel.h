@@ -3,9 +3,11 @@
  * for a lane count LN_L, included by model_lanes.c once per build (baseline
  * 4 lanes, AVX2 8, AVX-512 16) so that every vector is one register of that
  * build and every operation, compares included, is one instruction. Before
- * including it define LN_L and LNF(name) (a per-build name); the includer
- * sets the target (#pragma GCC target). Not a header of anything else: no
- * include guard, on purpose.
+ * including it define LN_L, LNF(name) (a per-build name) and the build's
+ * instructions LN_MAXPS(a, b), LN_MINPS(a, b) (x86 semantics: b when a is
+ * NaN) and LN_RCPPS(a) (approximate reciprocal, 12 bits or better); the
+ * includer sets the target (#pragma GCC target). Not a header of anything
+ * else: no include guard, on purpose.
  */
 
 /* LN_L floats and as many int32: one register. Moved by memcpy and only passed by pointer. */
@@ -17,15 +19,24 @@ typedef int32_t LNF(vi) __attribute__((vector_size(4 * LN_L)));
 LN_INLINE void LNF(v_load)(LNF(vf) *v, const float *p) { memcpy(v, p, sizeof *v); }
 LN_INLINE void LNF(v_store)(float *p, const LNF(vf) *v) { memcpy(p, v, sizeof *v); }
 
-/* *x = max(lo, min(hi, *x)); NaN goes to lo (the int conversion in LNF(v_exp) stays defined). */
+/* *x = max(lo, min(hi, *x)); NaN goes to lo (the int conversion in v_exp stays defined). */
 LN_INLINE void LNF(v_clamp)(LNF(vf) *x, float lo, float hi)
 {
-	LNF(vf) a = *x;
-	LNF(vi) gt = a > lo; /* false for NaN */
 	LNF(vf) los = (LNF(vf)){0} + lo, his = (LNF(vf)){0} + hi;
-	a = (LNF(vf))(((LNF(vi))a & gt) | ((LNF(vi))los & ~gt));
-	LNF(vi) lt = a < hi;
-	*x = (LNF(vf))(((LNF(vi))a & lt) | ((LNF(vi))his & ~lt));
+	LNF(vf) a = LN_MAXPS(*x, los);
+	*x = LN_MINPS(a, his);
+}
+
+/*
+ * 1 / *x by the approximate reciprocal and one Newton step: relative error
+ * about 2^-22 (below 3e-7) for normal x, the reciprocal of a division's cost.
+ * Callers pass x >= 1 or a value whose reciprocal flushes to zero harmlessly.
+ */
+LN_INLINE void LNF(v_recip)(LNF(vf) *x)
+{
+	LNF(vf) a = *x;
+	LNF(vf) r = LN_RCPPS(a);
+	*x = r + r * (1.0f - a * r);
 }
 
 /* e^x, x clamped to [-87, 88]: as exp_approx in model_vec.c. */
@@ -54,14 +65,18 @@ LN_INLINE void LNF(v_sigmoid)(LNF(vf) *x)
 {
 	LNF(vf) e = -*x;
 	LNF(v_exp)(&e);
-	*x = 1.0f / (1.0f + e);
+	e = 1.0f + e;
+	LNF(v_recip)(&e);
+	*x = e;
 }
 
 LN_INLINE void LNF(v_tanh)(LNF(vf) *x)
 {
 	LNF(vf) e = *x * 2.0f;
 	LNF(v_exp)(&e);
-	*x = 1.0f - 2.0f / (e + 1.0f);
+	e = e + 1.0f;
+	LNF(v_recip)(&e);
+	*x = 1.0f - 2.0f * e;
 }
 
 /* 0.5·x·(1 + erf(x/√2)), erf by Abramowitz & Stegun 7.1.26 with odd extension. */
@@ -70,7 +85,8 @@ LN_INLINE void LNF(v_gelu)(LNF(vf) *x)
 	LNF(vf) z = *x * 0.70710678118654752f;
 	LNF(vi) sign = (LNF(vi))z & INT32_MIN;
 	LNF(vf) a = (LNF(vf))((LNF(vi))z & INT32_MAX);
-	LNF(vf) t = 1.0f / (1.0f + 0.3275911f * a);
+	LNF(vf) t = 1.0f + 0.3275911f * a;
+	LNF(v_recip)(&t);
 	LNF(vf) p = (LNF(vf)){0} + 1.061405429f;
 	p = p * t - 1.453152027f;
 	p = p * t + 1.421413741f;
@@ -87,8 +103,7 @@ LN_INLINE void LNF(v_activate)(LNF(vf) *x, enum activation act)
 {
 	switch (act) {
 	case ACT_RELU: {
-		LNF(vi) pos = *x > 0.0f;
-		*x = (LNF(vf))((LNF(vi))*x & pos);
+		*x = LN_MAXPS(*x, (LNF(vf)){0});
 		return;
 	}
 	case ACT_GELU: LNF(v_gelu)(x); return;
@@ -136,8 +151,7 @@ LN_INLINE void LNF(softmax_row)(float *y, size_t C)
 	LNF(v_load)(&mx, y);
 	for (size_t c = 1; c < C; c++) {
 		LNF(v_load)(&v, y + c * LN_L);
-		LNF(vi) gt = v > mx;
-		mx = (LNF(vf))(((LNF(vi))v & gt) | ((LNF(vi))mx & ~gt));
+		mx = LN_MAXPS(v, mx);
 	}
 	for (size_t c = 0; c < C; c++) {
 		LNF(v_load)(&v, y + c * LN_L);
