@@ -68,7 +68,7 @@ static size_t rows_of(const struct layer *l) { return l->T > 0 ? l->T : 1; }
 
 /* ---- the forward, once per build ---- */
 
-/* Register blocks: accumulators (OB, 4·UB vectors) plus a few temporaries fit each build's file. */
+/* Register blocks: accumulators (OB >= 4, 4·UB vectors) plus a few temporaries fit each build's file. */
 #define LN_L 4
 #define LNF(name) name##_baseline
 #if LANES_HAVE_X86
@@ -86,7 +86,7 @@ static size_t rows_of(const struct layer *l) { return l->T > 0 ? l->T : 1; }
 #undef LN_MAXPS
 #undef LN_MINPS
 #undef LN_RCPPS
-static void forward_baseline(struct model_lanes *v) { forward_body_baseline(v, 3, 2); }
+static void forward_baseline(struct model_lanes *v) { forward_body_baseline(v, 4, 2); }
 
 #if LANES_HAVE_X86
 #if defined(__clang__)
@@ -106,7 +106,7 @@ static void forward_baseline(struct model_lanes *v) { forward_body_baseline(v, 3
 #undef LN_MAXPS
 #undef LN_MINPS
 #undef LN_RCPPS
-static void forward_avx2(struct model_lanes *v) { forward_body_avx2(v, 8, 2); }
+static void forward_avx2(struct model_lanes *v) { forward_body_avx2(v, 12, 3); }
 #if defined(__clang__)
 #pragma clang attribute pop
 #pragma clang attribute push(__attribute__((target(LANES_AVX512_TARGET))), apply_to = function)

@@ -117,31 +117,53 @@ LN_INLINE void LNF(v_activate)(LNF(vf) *x, enum activation act)
 /* ---- Dense ---- */
 
 /*
- * Output columns o0 .. o0+OB of one row: y[o] = act(bias[o] + Σ_k x[k]·W[k][o]) (bias NULL: 0),
- * x [K][LN_L], W [K][OC] as Keras stores it, y [OC][LN_L]. OB is a constant after
- * inlining: the accumulators stay in registers.
+ * A tile of RB rows × CB output columns o0 .. o0+CB: y[r][o] = act(bias[o] +
+ * Σ_k x[r][k]·W[k][o]) (bias NULL: 0); x rows [K][LN_L] K·LN_L apart, W [K][OC]
+ * as Keras stores it, y rows [OC][LN_L] OC·LN_L apart. RB and CB are constants
+ * after inlining, RB·CB <= OB_MAX: the accumulators stay in registers, and a
+ * narrow layer (a 1-column head) takes rows instead of columns so that its
+ * sums are RB independent chains, not one.
  */
-LN_INLINE void LNF(dense_block)(float *restrict y, const float *restrict x, const float *restrict W,
-                           const float *restrict bias, size_t K, size_t OC, size_t o0, size_t OB,
-                           enum activation act)
+LN_INLINE void LNF(dense_tile)(float *restrict y, const float *restrict x, const float *restrict W,
+                               const float *restrict bias, size_t K, size_t OC, size_t o0, size_t RB,
+                               size_t CB, enum activation act)
 {
 	LNF(vf) acc[OB_MAX];
 #pragma GCC unroll 24
-	for (size_t j = 0; j < OB; j++)
-		acc[j] = (LNF(vf)){0} + (bias != NULL ? bias[o0 + j] : 0.0f);
+	for (size_t r = 0; r < RB; r++)
+#pragma GCC unroll 24
+		for (size_t j = 0; j < CB; j++)
+			acc[r * CB + j] = (LNF(vf)){0} + (bias != NULL ? bias[o0 + j] : 0.0f);
 	for (size_t k = 0; k < K; k++) {
-		LNF(vf) xv;
-		LNF(v_load)(&xv, x + k * LN_L);
 		const float *restrict w = W + k * OC + o0;
 #pragma GCC unroll 24
-		for (size_t j = 0; j < OB; j++)
-			acc[j] += xv * w[j];
+		for (size_t r = 0; r < RB; r++) {
+			LNF(vf) xv;
+			LNF(v_load)(&xv, x + (r * K + k) * LN_L);
+#pragma GCC unroll 24
+			for (size_t j = 0; j < CB; j++)
+				acc[r * CB + j] += xv * w[j];
+		}
 	}
 #pragma GCC unroll 24
-	for (size_t j = 0; j < OB; j++) {
-		LNF(v_activate)(&acc[j], act);
-		LNF(v_store)(y + (o0 + j) * LN_L, &acc[j]);
-	}
+	for (size_t r = 0; r < RB; r++)
+#pragma GCC unroll 24
+		for (size_t j = 0; j < CB; j++) {
+			LNF(v_activate)(&acc[r * CB + j], act);
+			LNF(v_store)(y + (r * OC + o0 + j) * LN_L, &acc[r * CB + j]);
+		}
+}
+
+/* Columns o0 .. o0+CB of N rows: tiles of RB rows, then row by row. */
+LN_INLINE void LNF(dense_cols)(float *restrict y, const float *restrict x, const float *restrict W,
+                               const float *restrict bias, size_t N, size_t K, size_t OC, size_t o0,
+                               size_t RB, size_t CB, enum activation act)
+{
+	size_t n = 0;
+	for (; n + RB <= N; n += RB)
+		LNF(dense_tile)(y + n * OC * LN_L, x + n * K * LN_L, W, bias, K, OC, o0, RB, CB, act);
+	for (; n < N; n++)
+		LNF(dense_tile)(y + n * OC * LN_L, x + n * K * LN_L, W, bias, K, OC, o0, 1, CB, act);
 }
 
 /* Softmax over the C columns of one row [C][LN_L], lane by lane. */
@@ -168,25 +190,26 @@ LN_INLINE void LNF(softmax_row)(float *y, size_t C)
 	}
 }
 
-/* N rows: y [N][OC][LN_L] = act(x [N][K][LN_L] · W + bias), blocks of OB columns, then 4, then 1. */
+/*
+ * N rows: y [N][OC][LN_L] = act(x [N][K][LN_L] · W + bias): blocks of OB
+ * columns a row at a time, then what is left in tiles of 4 columns × OB/4
+ * rows and 1 column × OB rows.
+ */
 LN_INLINE void LNF(dense_rows)(float *restrict y, const float *restrict x, const float *restrict W,
-                          const float *restrict bias, size_t N, size_t K, size_t OC, enum activation act,
-                          size_t OB)
+                               const float *restrict bias, size_t N, size_t K, size_t OC,
+                               enum activation act, size_t OB)
 {
 	enum activation fused = act == ACT_SOFTMAX ? ACT_LINEAR : act;
-	for (size_t n = 0; n < N; n++) {
-		float *yr = y + n * OC * LN_L;
-		const float *xr = x + n * K * LN_L;
-		size_t o = 0;
-		for (; o + OB <= OC; o += OB)
-			LNF(dense_block)(yr, xr, W, bias, K, OC, o, OB, fused);
-		for (; o + 4 <= OC; o += 4)
-			LNF(dense_block)(yr, xr, W, bias, K, OC, o, 4, fused);
-		for (; o < OC; o++)
-			LNF(dense_block)(yr, xr, W, bias, K, OC, o, 1, fused);
-		if (act == ACT_SOFTMAX)
-			LNF(softmax_row)(yr, OC);
-	}
+	size_t o = 0;
+	for (; o + OB <= OC; o += OB)
+		LNF(dense_cols)(y, x, W, bias, N, K, OC, o, 1, OB, fused);
+	for (; o + 4 <= OC; o += 4)
+		LNF(dense_cols)(y, x, W, bias, N, K, OC, o, OB / 4, 4, fused);
+	for (; o < OC; o++)
+		LNF(dense_cols)(y, x, W, bias, N, K, OC, o, OB, 1, fused);
+	if (act == ACT_SOFTMAX)
+		for (size_t n = 0; n < N; n++)
+			LNF(softmax_row)(y + n * OC * LN_L, OC);
 }
 
 /* ---- LSTM ---- */
