@@ -1,10 +1,10 @@
 /*
  * model_vec: private interface between infer.c and the float32 plain-C
- * forward (model_vec.c): one sample at a time, loops written for the
- * compiler's vectorizer, no library calls in the inner loops. It exists for
- * small batches, where oneDNN's per-primitive and per-time-step overheads
- * dominate (docs/INFERENCE.md has the measured crossover). Not a public
- * module: the service uses include/rb/model/infer.h.
+ * forward (model_vec.c): a few samples at a time (sample-major), loops
+ * written for the compiler's vectorizer, no library calls in the inner loops,
+ * and from a full group of samples the lane-major forward of model_lanes.c
+ * (one sample per SIMD lane). Not a public module: the service uses
+ * include/rb/model/infer.h.
  */
 #ifndef RB_MODEL_VEC_H
 #define RB_MODEL_VEC_H
