@@ -3,10 +3,15 @@
  * (reference, oneDNN, vector, auto), on each compiled build of the vector
  * path the CPU can run, and on oneDNN variants, with ratios measured in the
  * same run; plus the time of infer_new. Prints tables;
- * asserts nothing. The first table is what sets INFER_AUTO_VECTOR_MAX: the
- * largest batch at which the vector path still beats oneDNN. Run it with OMP_NUM_THREADS=1 (one worker = one
- * thread, as the service runs):
+ * asserts nothing. Run it with OMP_NUM_THREADS=1 (one worker = one thread, as
+ * the service runs):
  *   OMP_NUM_THREADS=1 build/bench/bench_infer [model.keras model.ini]
+ * With flags it times only the paths and batches asked for, interleaved
+ * round by round, and prints CPU and wall time per window (medians):
+ *   bench_infer [--path P[,P...]] [--batch N[,N...]] [--rounds R] [--isa I] [--model K I]
+ *   P: auto, dnnl, vector, reference, and the vector path's two forwards
+ *      forced: lanes (lane-major), samples (sample-major); default vector,dnnl
+ *   I: the vector build: best (default), baseline, avx2, avx512
  * Default model: $RB_SHARED_DIR/upstream/traffic.{keras,ini}.
  */
 #include <stdio.h>
@@ -17,7 +22,9 @@
 #include "rb/model/infer.h"
 #include "rb/model/model.h"
 #include "core/model/model_dnnl.h"
+#include "core/model/model_lanes.h"
 #include "core/model/model_vec.h"
+#include "bench_util.h"
 
 #define REF_RUNS 3
 #define DNNL_RUNS 11
@@ -84,12 +91,178 @@ static enum rb_code run_dnnl(void *h, const float *in, size_t B, float *out, str
 	return model_dnnl_run(h, in, B, out, err);
 }
 
+/* ---- flag mode ---- */
+
+#define FLAG_MAX 16
+
+enum bpath { BP_AUTO, BP_DNNL, BP_VECTOR, BP_REFERENCE, BP_LANES, BP_SAMPLES, BP_COUNT };
+static const char *const bpath_names[BP_COUNT] = {"auto", "dnnl", "vector", "reference", "lanes",
+                                                  "samples"};
+
+/* Splits a comma list into out (at most FLAG_MAX); returns the count, 0 on junk. */
+static size_t split_list(char *s, char **out)
+{
+	size_t n = 0;
+	for (char *tok = s; tok != NULL && n < FLAG_MAX;) {
+		char *comma = strchr(tok, ',');
+		if (comma != NULL)
+			*comma = '\0';
+		if (*tok == '\0')
+			return 0;
+		out[n++] = tok;
+		tok = comma != NULL ? comma + 1 : NULL;
+	}
+	return n;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench_infer [model.keras model.ini]\n"
+	                "       bench_infer [--path P[,P...]] [--batch N[,N...]] [--rounds R] "
+	                "[--isa best|baseline|avx2|avx512] [--model K I]\n"
+	                "       P: auto dnnl vector reference lanes samples\n");
+	exit(2);
+}
+
+struct runner {
+	enum bpath p;
+	struct infer *inf;     /* auto, dnnl, vector, reference */
+	struct model_vec *vec; /* lanes, samples */
+};
+
+static void runner_run(struct runner *r, const float *x, size_t B, float *y)
+{
+	struct rb_err err = {0};
+	if (r->vec != NULL)
+		model_vec_run(r->vec, x, B, y);
+	else if (infer_run(r->inf, x, B, y, &err) != RB_OK)
+		die("run", &err);
+}
+
+static int flag_mode(int argc, char **argv, const char *keras, const char *ini)
+{
+	char *paths[FLAG_MAX], *batches[FLAG_MAX];
+	char pdefault[] = "vector,dnnl", bdefault[] = "1,2,3,64,630";
+	size_t np = split_list(pdefault, paths), nb = split_list(bdefault, batches), rounds = 7;
+	enum model_vec_isa isa = MODEL_VEC_BEST;
+	for (int i = 1; i < argc; i++) {
+		if (i + 1 >= argc)
+			usage();
+		if (strcmp(argv[i], "--path") == 0)
+			np = split_list(argv[++i], paths);
+		else if (strcmp(argv[i], "--batch") == 0)
+			nb = split_list(argv[++i], batches);
+		else if (strcmp(argv[i], "--rounds") == 0)
+			rounds = (size_t)strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--isa") == 0) {
+			const char *v = argv[++i];
+			isa = strcmp(v, "baseline") == 0 ? MODEL_VEC_BASELINE
+			      : strcmp(v, "avx2") == 0   ? MODEL_VEC_AVX2
+			      : strcmp(v, "avx512") == 0 ? MODEL_VEC_AVX512
+			      : strcmp(v, "best") == 0   ? MODEL_VEC_BEST
+			                                 : (usage(), MODEL_VEC_BEST);
+		} else if (strcmp(argv[i], "--model") == 0 && i + 2 < argc) {
+			keras = argv[++i];
+			ini = argv[++i];
+		} else {
+			usage();
+		}
+	}
+	if (np == 0 || nb == 0 || rounds == 0 || rounds > 1000)
+		usage();
+	struct rb_err err = {0};
+	struct model *m = NULL;
+	if (model_load_files(&m, keras, ini, "bench", &err) != RB_OK)
+		die("load", &err);
+	struct runner run[FLAG_MAX];
+	size_t B[FLAG_MAX], Bmax = 1;
+	for (size_t k = 0; k < nb; k++) {
+		B[k] = (size_t)strtoul(batches[k], NULL, 10);
+		if (B[k] == 0 || B[k] > 100000)
+			usage();
+		Bmax = B[k] > Bmax ? B[k] : Bmax;
+	}
+	for (size_t k = 0; k < np; k++) {
+		memset(&run[k], 0, sizeof run[k]);
+		size_t p = 0;
+		while (p < BP_COUNT && strcmp(paths[k], bpath_names[p]) != 0)
+			p++;
+		if (p == BP_COUNT)
+			usage();
+		run[k].p = (enum bpath)p;
+		enum rb_code rc;
+		if (p == BP_LANES || p == BP_SAMPLES) {
+			rc = model_vec_new(&run[k].vec, m, isa, &err);
+			if (rc == RB_OK)
+				model_vec_set_lanes_min(run[k].vec, p == BP_LANES ? 1 : MODEL_LANES + 1);
+		} else {
+			rc = infer_new(&run[k].inf, m, (enum infer_path)p, &err);
+		}
+		if (rc != RB_OK)
+			die(paths[k], &err);
+	}
+	size_t in_n = m->in_T * m->in_C, out_n = m->out_T * m->out_C;
+	float *x = malloc(Bmax * in_n * sizeof *x), *y = malloc(Bmax * out_n * sizeof *y);
+	double *tc = malloc(np * nb * rounds * sizeof *tc), *tw = malloc(np * nb * rounds * sizeof *tw);
+	if (x == NULL || y == NULL || tc == NULL || tw == NULL)
+		return 1;
+	uint64_t rng = 20261205;
+	for (size_t k = 0; k < Bmax * in_n; k++)
+		x[k] = (float)bench_unit(&rng);
+	/* warm-up, then rounds; in each round every (path, batch) once, ~256 windows a cell */
+	for (size_t k = 0; k < np; k++)
+		runner_run(&run[k], x, Bmax, y);
+	for (size_t r = 0; r < rounds; r++)
+		for (size_t k = 0; k < np; k++)
+			for (size_t j = 0; j < nb; j++) {
+				size_t reps = B[j] >= 256 ? 1 : 256 / B[j];
+				if (run[k].p == BP_REFERENCE)
+					reps = 1;
+				double c0 = bench_cpu_us(), w0 = bench_wall_us();
+				for (size_t q = 0; q < reps; q++)
+					runner_run(&run[k], x, B[j], y);
+				size_t cell = (k * nb + j) * rounds + r;
+				tc[cell] = (bench_cpu_us() - c0) / (double)(reps * B[j]);
+				tw[cell] = (bench_wall_us() - w0) / (double)(reps * B[j]);
+			}
+	const char *omp = getenv("OMP_NUM_THREADS");
+	printf("model %s, OMP_NUM_THREADS=%s, %zu interleaved rounds, medians; vector build %s\n", keras,
+	       omp != NULL ? omp : "(unset)", rounds, model_vec_isa_supported(MODEL_VEC_AVX512) &&
+	       isa == MODEL_VEC_BEST ? "avx512" : isa == MODEL_VEC_BEST && model_vec_isa_supported(MODEL_VEC_AVX2)
+	       ? "avx2+fma" : isa == MODEL_VEC_AVX2 ? "avx2+fma" : isa == MODEL_VEC_AVX512 ? "avx512" : "baseline");
+	printf("| path | batch | CPU µs/window | wall µs/window | CPU µs/call | vs %s |\n"
+	       "|---|---|---|---|---|---|\n", bpath_names[run[0].p]);
+	for (size_t j = 0; j < nb; j++)
+		for (size_t k = 0; k < np; k++) {
+			double c = bench_median(tc + (k * nb + j) * rounds, rounds);
+			double w = bench_median(tw + (k * nb + j) * rounds, rounds);
+			double c_first = bench_median(tc + j * rounds, rounds);
+			printf("| %s | %zu | %.2f | %.2f | %.1f | %.2f× |\n", bpath_names[run[k].p], B[j], c, w,
+			       c * (double)B[j], c / c_first);
+		}
+	for (size_t k = 0; k < np; k++) {
+		infer_free(run[k].inf);
+		model_vec_free(run[k].vec);
+	}
+	free(x);
+	free(y);
+	free(tc);
+	free(tw);
+	model_free(m);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char keras[4096], ini[4096];
 	const char *shared = getenv("RB_SHARED_DIR");
 	if (shared == NULL || shared[0] == '\0')
 		shared = RB_SHARED_DIR_DEFAULT;
+	if (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
+		snprintf(keras, sizeof keras, "%s/upstream/traffic.keras", shared);
+		snprintf(ini, sizeof ini, "%s/upstream/traffic.ini", shared);
+		return flag_mode(argc, argv, keras, ini);
+	}
 	if (argc == 3) {
 		snprintf(keras, sizeof keras, "%s", argv[1]);
 		snprintf(ini, sizeof ini, "%s", argv[2]);

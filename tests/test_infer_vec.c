@@ -4,7 +4,8 @@
  * the service's auto path against the float64 reference on traffic.keras,
  * on fresh seeded random inputs in [0, 1) (the range of the rescaled
  * features), for batch sizes around the vector path's internal batch of 4
- * and on both sides of INFER_AUTO_VECTOR_MAX. Every output must be written
+ * and of the lane-major forward's 16 lanes, each of the path's two forwards
+ * (model_vec.c sample-major, model_lanes.c lane-major) forced and split. Every output must be written
  * (NaN canary) and finite for inputs far outside the features' range.
  */
 #include <math.h>
@@ -14,6 +15,7 @@
 #include "rb/model/infer.h"
 #include "infer_synth.h"
 #include "rb/model/model.h"
+#include "core/model/model_lanes.h"
 #include "core/model/model_vec.h"
 #include "testutil.h"
 
@@ -69,7 +71,11 @@ int main(void)
 	printf("vector builds tested: %d (best: %s)\n", nv - 1, model_vec_isa(vec[0]));
 	CHECK(nv >= 2);
 
-	static const size_t Bs[] = {1, 2, 3, 4, 5, 9, INFER_AUTO_VECTOR_MAX, INFER_AUTO_VECTOR_MAX + 1, 40};
+	static const size_t Bs[] = {1, 2, 3, 4, 5, 9, 15, 16, 17, 33, 40};
+	/* The forwards inside the vector path: the split by default, lane-major only, sample-major only. */
+	static const size_t fwd_min[] = {0, 1, MODEL_LANES + 1};
+	static const char *const fwd_names[] = {"default split", "lane-major", "sample-major"};
+	enum { N_FWD = sizeof fwd_min / sizeof fwd_min[0] };
 	size_t in_n = m->in_T * m->in_C, out_n = m->out_T * m->out_C;
 	uint64_t rng = 20261128;
 	double worst_all = 0.0;
@@ -80,14 +86,19 @@ int main(void)
 		CHECK(x != NULL && yr != NULL && y != NULL);
 		sy_fill(x, B * in_n, &rng, 0.0, 1.0);
 		CHECKF(infer_run(ref, x, B, yr, &err) == RB_OK, "%s", err.msg);
-		for (int v = 0; v < nv; v++) {
-			memset(y, 0xff, B * out_n * sizeof *y); /* NaN: every output must be written */
-			model_vec_run(vec[v], x, B, y);
-			double w = max_abs_diff(y, yr, B * out_n);
-			printf("B=%2zu: max |vector(%s) - ref| = %.3g\n", B, model_vec_isa(vec[v]), w);
-			CHECKF(w <= TOL, "B=%zu, %s: max |vector - ref| = %g > %g", B, model_vec_isa(vec[v]), w, TOL);
-			worst_all = w > worst_all ? w : worst_all;
-		}
+		for (int v = 0; v < nv; v++)
+			for (int f = 0; f < N_FWD; f++) {
+				model_vec_set_lanes_min(vec[v], fwd_min[f] != 0 ? fwd_min[f] : model_vec_lanes_min_default(
+				                                                 v == 0 ? MODEL_VEC_BEST : isas[v]));
+				memset(y, 0xff, B * out_n * sizeof *y); /* NaN: every output must be written */
+				model_vec_run(vec[v], x, B, y);
+				double w = max_abs_diff(y, yr, B * out_n);
+				printf("B=%2zu: max |vector(%s, %s) - ref| = %.3g\n", B, model_vec_isa(vec[v]),
+				       fwd_names[f], w);
+				CHECKF(w <= TOL, "B=%zu, %s, %s: max |vector - ref| = %g > %g", B,
+				       model_vec_isa(vec[v]), fwd_names[f], w, TOL);
+				worst_all = w > worst_all ? w : worst_all;
+			}
 		memset(y, 0xff, B * out_n * sizeof *y);
 		CHECKF(infer_run(aut, x, B, y, &err) == RB_OK, "%s", err.msg);
 		double w = max_abs_diff(y, yr, B * out_n);
@@ -104,11 +115,13 @@ int main(void)
 	float *x = malloc(B * in_n * sizeof *x), *y = malloc(B * out_n * sizeof *y);
 	CHECK(x != NULL && y != NULL);
 	sy_fill(x, B * in_n, &rng, -1e4, 1e4);
-	for (int v = 0; v < nv; v++) {
-		model_vec_run(vec[v], x, B, y);
+	for (int v = 0; v < 2 * nv; v++) {
+		/* lane-major (set above), then sample-major */
+		model_vec_set_lanes_min(vec[v % nv], v < nv ? 1 : MODEL_LANES + 1);
+		model_vec_run(vec[v % nv], x, B, y);
 		for (size_t k = 0; k < B * out_n; k++)
 			CHECKF(isfinite(y[k]), "%s: output %zu not finite for inputs in [-1e4, 1e4]",
-			       model_vec_isa(vec[v]), k);
+			       model_vec_isa(vec[v % nv]), k);
 	}
 	free(x);
 	free(y);

@@ -39,6 +39,7 @@ void model_free(struct model *m)
 	free(m->layers);
 	free(m->weights);
 	model_spec_clear(&m->spec);
+	free(m->plan);
 	free(m);
 }
 

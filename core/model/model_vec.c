@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_lanes.h"
 #include "rb/base/assert.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -84,6 +85,8 @@ struct model_vec {
 	float *row;           /* [ROWS_MAX · max padded Dense width]: staged Dense rows */
 	float *arena;         /* everything above that is float, one allocation */
 	enum model_vec_isa isa; /* the build run: BASELINE, AVX2 or AVX512, never BEST */
+	struct model_lanes *lanes; /* the lane-major forward of the same build */
+	size_t lanes_min;     /* groups of at least this many samples run lane-major */
 };
 
 static size_t rows_of(const struct layer *l) { return l->T > 0 ? l->T : 1; }
@@ -624,16 +627,52 @@ enum rb_code model_vec_new(struct model_vec **out, const struct model *m, enum m
 	v->lstm_state = next + max_proj;
 	v->row = v->lstm_state + max_state;
 	v->isa = isa;
+	v->lanes_min = model_vec_lanes_min_default(isa);
+	enum rb_code rc = model_lanes_new(&v->lanes, m, isa, err);
+	if (rc != RB_OK) {
+		model_vec_free(v);
+		return rc;
+	}
 	*out = v;
 	return RB_OK;
 }
 
+/*
+ * Subnormal floats flushed to zero (MXCSR FTZ and DAZ) while the forward
+ * runs, restored after: the approximations reach them (sigmoid of a large
+ * negative gate, erf's tail times a tiny exp), and x86 cores take a
+ * microcode assist per subnormal operand or result, measured up to 5× on a
+ * whole forward (docs/BENCHMARKS.md, "Inference"). What is lost is below
+ * 1.2e-38 in absolute value.
+ */
+#if VEC_HAVE_X86
+#define MXCSR_FTZ_DAZ 0x8040u
+static unsigned ftz_begin(void)
+{
+	unsigned old = __builtin_ia32_stmxcsr();
+	__builtin_ia32_ldmxcsr(old | MXCSR_FTZ_DAZ);
+	return old;
+}
+static void ftz_end(unsigned old) { __builtin_ia32_ldmxcsr(old); }
+#else
+static unsigned ftz_begin(void) { return 0; }
+static void ftz_end(unsigned old) { (void)old; }
+#endif
+
 void model_vec_run(struct model_vec *v, const float *in, size_t B, float *out)
 {
+	unsigned mxcsr = ftz_begin();
 	const struct model *m = v->m;
 	size_t in_n = rows_of(&m->layers[v->in_layer]) * m->in_C;
 	size_t out_n = (m->out_T > 0 ? m->out_T : 1) * m->out_C;
-	for (size_t b = 0; b < B; b += VEC_BATCH) {
+	size_t b = 0;
+	size_t L = model_lanes_count(v->lanes);
+	while (v->lanes_min <= L && b < B && B - b >= v->lanes_min) {
+		size_t n = B - b < L ? B - b : L;
+		model_lanes_run(v->lanes, in + b * in_n, n, out + b * out_n);
+		b += n;
+	}
+	for (; b < B; b += VEC_BATCH) {
 		size_t n = B - b < VEC_BATCH ? B - b : VEC_BATCH;
 		memcpy(v->act[v->in_layer], in + b * in_n, n * in_n * sizeof *in);
 		switch (v->isa) {
@@ -651,6 +690,32 @@ void model_vec_run(struct model_vec *v, const float *in, size_t B, float *out)
 		}
 		memcpy(out + b * out_n, v->act[m->output], n * out_n * sizeof *out);
 	}
+	ftz_end(mxcsr);
+}
+
+size_t model_vec_lanes_min_default(enum model_vec_isa isa)
+{
+	if (isa == MODEL_VEC_BEST)
+		isa = model_vec_isa_supported(MODEL_VEC_AVX512) ? MODEL_VEC_AVX512
+		      : model_vec_isa_supported(MODEL_VEC_AVX2) ? MODEL_VEC_AVX2
+		                                                : MODEL_VEC_BASELINE;
+	/* Crossovers measured with bench_infer --path lanes,samples (docs/BENCHMARKS.md): AVX2 on
+	 * Zen 3, 8 lanes: only full groups win; baseline, 4 lanes: from 2 samples. AVX-512 not
+	 * measured (no such CPU here): half the 16 lanes, as AVX2. */
+	switch (isa) {
+	case MODEL_VEC_AVX512:
+		return 8;
+	case MODEL_VEC_AVX2:
+		return 8;
+	default:
+		return 2;
+	}
+}
+
+void model_vec_set_lanes_min(struct model_vec *v, size_t n)
+{
+	RB_ASSERT(n >= 1);
+	v->lanes_min = n;
 }
 
 const char *model_vec_isa(const struct model_vec *v)
@@ -675,5 +740,6 @@ void model_vec_free(struct model_vec *v)
 	free(v->bn_scale);
 	free(v->bn_shift);
 	free(v->arena);
+	model_lanes_free(v->lanes);
 	free(v);
 }

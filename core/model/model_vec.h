@@ -1,10 +1,10 @@
 /*
  * model_vec: private interface between infer.c and the float32 plain-C
- * forward (model_vec.c): one sample at a time, loops written for the
- * compiler's vectorizer, no library calls in the inner loops. It exists for
- * small batches, where oneDNN's per-primitive and per-time-step overheads
- * dominate (docs/INFERENCE.md has the measured crossover). Not a public
- * module: the service uses include/rb/model/infer.h.
+ * forward (model_vec.c): a few samples at a time (sample-major), loops
+ * written for the compiler's vectorizer, no library calls in the inner loops,
+ * and from a full group of samples the lane-major forward of model_lanes.c
+ * (one sample per SIMD lane). Not a public module: the service uses
+ * include/rb/model/infer.h.
  */
 #ifndef RB_MODEL_VEC_H
 #define RB_MODEL_VEC_H
@@ -39,6 +39,17 @@ enum rb_code model_vec_new(struct model_vec **out, const struct model *m, enum m
 
 /* in [B, in_T, in_C] -> out [B, out_T, out_C], float32; any B >= 1. Never fails. */
 void model_vec_run(struct model_vec *v, const float *in, size_t B, float *out);
+
+/*
+ * A run of B samples goes MODEL_LANES (model_lanes.h) at a time through the
+ * lane-major forward while at least lanes_min samples are left, the rest
+ * through the sample-major one. The default per build is the measured
+ * crossover (docs/BENCHMARKS.md, "Inference"); set_lanes_min overrides it
+ * for tests and benchmarks: 1 = lane-major only, more than MODEL_LANES =
+ * sample-major only.
+ */
+size_t model_vec_lanes_min_default(enum model_vec_isa isa);
+void model_vec_set_lanes_min(struct model_vec *v, size_t n);
 
 /* The build the handle runs: "avx512", "avx2+fma" or "baseline". */
 const char *model_vec_isa(const struct model_vec *v);

@@ -16,6 +16,8 @@
 
 #include "rb/base/error.h"
 
+struct infer_plan;
+
 enum layer_kind {
 	LAYER_INPUT,          /* the model input: T, C from batch_input_shape */
 	LAYER_BATCH_NORM,     /* inference form: (x - mean) / sqrt(var + eps) * gamma + beta, last axis */
@@ -93,6 +95,7 @@ struct model {
 	size_t n_weights;
 	float *weights;              /* every weight of every layer, one allocation */
 	struct model_spec spec;
+	struct infer_plan *plan;     /* owned; NULL until infer_plan_measure (rb/model/infer.h) */
 };
 
 /*

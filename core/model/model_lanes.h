@@ -1,0 +1,40 @@
+/*
+ * model_lanes: private interface between model_vec.c and the lane-major
+ * float32 forward (model_lanes.c): MODEL_LANES windows at once, one per SIMD
+ * lane, so that every operation of the graph (the LSTM recurrence too) is a
+ * vector operation with the weights broadcast. It wins when a batch fills
+ * most lanes; model_vec_run decides which forward runs which samples. Not a
+ * public module.
+ */
+#ifndef RB_MODEL_LANES_H
+#define RB_MODEL_LANES_H
+
+#include <stddef.h>
+
+#include "model_vec.h"
+#include "rb/model/model.h"
+#include "rb/base/error.h"
+
+/* Most samples run together: one per float lane of an AVX-512 register (AVX2: 8, baseline: 4). */
+#define MODEL_LANES 16
+
+struct model_lanes;
+
+/*
+ * Activation buffers for MODEL_LANES samples; the weights are read where the
+ * model holds them (no repacking). m must pass model_ref_check and outlive the
+ * handle. isa: BASELINE, AVX2 or AVX512 (not BEST), one this CPU runs.
+ * RB_E_NOMEM.
+ */
+enum rb_code model_lanes_new(struct model_lanes **out, const struct model *m, enum model_vec_isa isa,
+                             struct rb_err *err);
+
+/* Samples a run takes: 16 (AVX-512), 8 (AVX2) or 4 (baseline). */
+size_t model_lanes_count(const struct model_lanes *v);
+
+/* in [n, in_T, in_C] -> out [n, out_T, out_C], 1 <= n <= model_lanes_count; empty lanes are zeros. */
+void model_lanes_run(struct model_lanes *v, const float *in, size_t n, float *out);
+
+void model_lanes_free(struct model_lanes *v);
+
+#endif

@@ -1,0 +1,380 @@
+/*
+ * model_lanes_kernel: the lane-major forward of model_lanes.c written once
+ * for a lane count LN_L, included by model_lanes.c once per build (baseline
+ * 4 lanes, AVX2 8, AVX-512 16) so that every vector is one register of that
+ * build and every operation, compares included, is one instruction. Before
+ * including it define LN_L, LNF(name) (a per-build name) and the build's
+ * instructions LN_MAXPS(a, b), LN_MINPS(a, b) (x86 semantics: b when a is
+ * NaN) and LN_RCPPS(a) (approximate reciprocal, 12 bits or better); the
+ * includer sets the target (#pragma GCC target). Not a header of anything
+ * else: no include guard, on purpose.
+ */
+
+/* LN_L floats and as many int32: one register. Moved by memcpy and only passed by pointer. */
+typedef float LNF(vf) __attribute__((vector_size(4 * LN_L)));
+typedef int32_t LNF(vi) __attribute__((vector_size(4 * LN_L)));
+
+/* ---- vector math, in place ---- */
+
+LN_INLINE void LNF(v_load)(LNF(vf) *v, const float *p) { memcpy(v, p, sizeof *v); }
+LN_INLINE void LNF(v_store)(float *p, const LNF(vf) *v) { memcpy(p, v, sizeof *v); }
+
+/* *x = max(lo, min(hi, *x)); NaN goes to lo (the int conversion in v_exp stays defined). */
+LN_INLINE void LNF(v_clamp)(LNF(vf) *x, float lo, float hi)
+{
+	LNF(vf) los = (LNF(vf)){0} + lo, his = (LNF(vf)){0} + hi;
+	LNF(vf) a = LN_MAXPS(*x, los);
+	*x = LN_MINPS(a, his);
+}
+
+/*
+ * 1 / *x by the approximate reciprocal and one Newton step: relative error
+ * about 2^-22 (below 3e-7) for normal x, the reciprocal of a division's cost.
+ * Callers pass x >= 1 or a value whose reciprocal flushes to zero harmlessly.
+ */
+LN_INLINE void LNF(v_recip)(LNF(vf) *x)
+{
+	LNF(vf) a = *x;
+	LNF(vf) r = LN_RCPPS(a);
+	*x = r + r * (1.0f - a * r);
+}
+
+/* e^x, x clamped to [-87, 88]: as exp_approx in model_vec.c. */
+LN_INLINE void LNF(v_exp)(LNF(vf) *x)
+{
+	LNF(vf) a = *x;
+	LNF(v_clamp)(&a, -87.0f, 88.0f);
+	const float shifter = 12582912.0f; /* 1.5 * 2^23 */
+	LNF(vf) n = (a * 1.44269504088896341f + shifter) - shifter;
+	LNF(vf) r = a - n * 0.693145751953125f;
+	r = r - n * 1.42860682030941723e-6f;
+	LNF(vf) p = (LNF(vf)){0} + 1.0f / 5040.0f;
+	p = p * r + 1.0f / 720.0f;
+	p = p * r + 1.0f / 120.0f;
+	p = p * r + 1.0f / 24.0f;
+	p = p * r + 1.0f / 6.0f;
+	p = p * r + 0.5f;
+	p = p * r + 1.0f;
+	p = p * r + 1.0f;
+	LNF(vi) e = __builtin_convertvector(n, LNF(vi)) + 127;
+	LNF(vf) scale = (LNF(vf))(e << 23);
+	*x = p * scale;
+}
+
+LN_INLINE void LNF(v_sigmoid)(LNF(vf) *x)
+{
+	LNF(vf) e = -*x;
+	LNF(v_exp)(&e);
+	e = 1.0f + e;
+	LNF(v_recip)(&e);
+	*x = e;
+}
+
+LN_INLINE void LNF(v_tanh)(LNF(vf) *x)
+{
+	LNF(vf) e = *x * 2.0f;
+	LNF(v_exp)(&e);
+	e = e + 1.0f;
+	LNF(v_recip)(&e);
+	*x = 1.0f - 2.0f * e;
+}
+
+/* 0.5·x·(1 + erf(x/√2)), erf by Abramowitz & Stegun 7.1.26 with odd extension. */
+LN_INLINE void LNF(v_gelu)(LNF(vf) *x)
+{
+	LNF(vf) z = *x * 0.70710678118654752f;
+	LNF(vi) sign = (LNF(vi))z & INT32_MIN;
+	LNF(vf) a = (LNF(vf))((LNF(vi))z & INT32_MAX);
+	LNF(vf) t = 1.0f + 0.3275911f * a;
+	LNF(v_recip)(&t);
+	LNF(vf) p = (LNF(vf)){0} + 1.061405429f;
+	p = p * t - 1.453152027f;
+	p = p * t + 1.421413741f;
+	p = p * t - 0.284496736f;
+	p = p * t + 0.254829592f;
+	LNF(vf) e = -a * a;
+	LNF(v_exp)(&e);
+	LNF(vf) y = 1.0f - p * t * e;
+	y = (LNF(vf))((LNF(vi))y | sign);
+	*x = 0.5f * *x * (1.0f + y);
+}
+
+LN_INLINE void LNF(v_activate)(LNF(vf) *x, enum activation act)
+{
+	switch (act) {
+	case ACT_RELU: {
+		*x = LN_MAXPS(*x, (LNF(vf)){0});
+		return;
+	}
+	case ACT_GELU: LNF(v_gelu)(x); return;
+	case ACT_SIGMOID: LNF(v_sigmoid)(x); return;
+	case ACT_TANH: LNF(v_tanh)(x); return;
+	case ACT_LINEAR:
+	case ACT_SOFTMAX: return;
+	}
+}
+
+/* ---- Dense ---- */
+
+/*
+ * A tile of RB rows × CB output columns o0 .. o0+CB: y[r][o] = act(bias[o] +
+ * Σ_k x[r][k]·W[k][o]) (bias NULL: 0); x rows [K][LN_L] K·LN_L apart, W [K][OC]
+ * as Keras stores it, y rows [OC][LN_L] OC·LN_L apart. RB and CB are constants
+ * after inlining, RB·CB <= OB_MAX: the accumulators stay in registers, and a
+ * narrow layer (a 1-column head) takes rows instead of columns so that its
+ * sums are RB independent chains, not one.
+ */
+LN_INLINE void LNF(dense_tile)(float *restrict y, const float *restrict x, const float *restrict W,
+                               const float *restrict bias, size_t K, size_t OC, size_t o0, size_t RB,
+                               size_t CB, enum activation act)
+{
+	LNF(vf) acc[OB_MAX];
+#pragma GCC unroll 24
+	for (size_t r = 0; r < RB; r++)
+#pragma GCC unroll 24
+		for (size_t j = 0; j < CB; j++)
+			acc[r * CB + j] = (LNF(vf)){0} + (bias != NULL ? bias[o0 + j] : 0.0f);
+	for (size_t k = 0; k < K; k++) {
+		const float *restrict w = W + k * OC + o0;
+#pragma GCC unroll 24
+		for (size_t r = 0; r < RB; r++) {
+			LNF(vf) xv;
+			LNF(v_load)(&xv, x + (r * K + k) * LN_L);
+#pragma GCC unroll 24
+			for (size_t j = 0; j < CB; j++)
+				acc[r * CB + j] += xv * w[j];
+		}
+	}
+#pragma GCC unroll 24
+	for (size_t r = 0; r < RB; r++)
+#pragma GCC unroll 24
+		for (size_t j = 0; j < CB; j++) {
+			LNF(v_activate)(&acc[r * CB + j], act);
+			LNF(v_store)(y + (r * OC + o0 + j) * LN_L, &acc[r * CB + j]);
+		}
+}
+
+/* Columns o0 .. o0+CB of N rows: tiles of RB rows, then row by row. */
+LN_INLINE void LNF(dense_cols)(float *restrict y, const float *restrict x, const float *restrict W,
+                               const float *restrict bias, size_t N, size_t K, size_t OC, size_t o0,
+                               size_t RB, size_t CB, enum activation act)
+{
+	size_t n = 0;
+	for (; n + RB <= N; n += RB)
+		LNF(dense_tile)(y + n * OC * LN_L, x + n * K * LN_L, W, bias, K, OC, o0, RB, CB, act);
+	for (; n < N; n++)
+		LNF(dense_tile)(y + n * OC * LN_L, x + n * K * LN_L, W, bias, K, OC, o0, 1, CB, act);
+}
+
+/* Softmax over the C columns of one row [C][LN_L], lane by lane. */
+LN_INLINE void LNF(softmax_row)(float *y, size_t C)
+{
+	LNF(vf) mx, v, sum = (LNF(vf)){0};
+	LNF(v_load)(&mx, y);
+	for (size_t c = 1; c < C; c++) {
+		LNF(v_load)(&v, y + c * LN_L);
+		mx = LN_MAXPS(v, mx);
+	}
+	for (size_t c = 0; c < C; c++) {
+		LNF(v_load)(&v, y + c * LN_L);
+		v = v - mx;
+		LNF(v_exp)(&v);
+		sum += v;
+		LNF(v_store)(y + c * LN_L, &v);
+	}
+	LNF(vf) inv = 1.0f / sum;
+	for (size_t c = 0; c < C; c++) {
+		LNF(v_load)(&v, y + c * LN_L);
+		v = v * inv;
+		LNF(v_store)(y + c * LN_L, &v);
+	}
+}
+
+/*
+ * N rows: y [N][OC][LN_L] = act(x [N][K][LN_L] · W + bias): blocks of OB
+ * columns a row at a time, then what is left in tiles of 4 columns × OB/4
+ * rows and 1 column × OB rows.
+ */
+LN_INLINE void LNF(dense_rows)(float *restrict y, const float *restrict x, const float *restrict W,
+                               const float *restrict bias, size_t N, size_t K, size_t OC,
+                               enum activation act, size_t OB)
+{
+	enum activation fused = act == ACT_SOFTMAX ? ACT_LINEAR : act;
+	size_t o = 0;
+	for (; o + OB <= OC; o += OB)
+		LNF(dense_cols)(y, x, W, bias, N, K, OC, o, 1, OB, fused);
+	for (; o + 4 <= OC; o += 4)
+		LNF(dense_cols)(y, x, W, bias, N, K, OC, o, OB / 4, 4, fused);
+	for (; o < OC; o++)
+		LNF(dense_cols)(y, x, W, bias, N, K, OC, o, OB, 1, fused);
+	if (act == ACT_SOFTMAX)
+		for (size_t n = 0; n < N; n++)
+			LNF(softmax_row)(y + n * OC * LN_L, OC);
+}
+
+/* ---- LSTM ---- */
+
+/*
+ * One time step for units u0 .. u0+UB: gates z = p + h_old · R (p: this
+ * step's projected input [4H][LN_L]; R [H][4H], gates i, f, c, o), then
+ * c = σ(f)·c + σ(i)·tanh(c̃), h_new = σ(o)·tanh(c).
+ */
+LN_INLINE void LNF(lstm_block)(float *restrict hn, float *restrict cell, const float *restrict ho,
+                          const float *restrict p, const float *restrict R, size_t H, size_t u0,
+                          size_t UB)
+{
+	LNF(vf) a[4][UB_MAX];
+#pragma GCC unroll 4
+	for (size_t g = 0; g < 4; g++)
+#pragma GCC unroll 6
+		for (size_t j = 0; j < UB; j++)
+			LNF(v_load)(&a[g][j], p + (g * H + u0 + j) * LN_L);
+	for (size_t k = 0; k < H; k++) {
+		LNF(vf) hv;
+		LNF(v_load)(&hv, ho + k * LN_L);
+		const float *restrict r = R + k * 4 * H + u0;
+#pragma GCC unroll 4
+		for (size_t g = 0; g < 4; g++)
+#pragma GCC unroll 6
+			for (size_t j = 0; j < UB; j++)
+				a[g][j] += hv * r[g * H + j];
+	}
+#pragma GCC unroll 6
+	for (size_t j = 0; j < UB; j++) {
+		LNF(vf) c;
+		LNF(v_sigmoid)(&a[0][j]);
+		LNF(v_sigmoid)(&a[1][j]);
+		LNF(v_tanh)(&a[2][j]);
+		LNF(v_sigmoid)(&a[3][j]);
+		LNF(v_load)(&c, cell + (u0 + j) * LN_L);
+		c = a[1][j] * c + a[0][j] * a[2][j];
+		LNF(v_store)(cell + (u0 + j) * LN_L, &c);
+		LNF(v_tanh)(&c);
+		c = a[3][j] * c;
+		LNF(v_store)(hn + (u0 + j) * LN_L, &c);
+	}
+}
+
+/*
+ * Keras LSTM, zero initial state. proj: T rows [4H][LN_L] (repeated: one row for
+ * every step). y: [T][H][LN_L] (return_sequences) or [H][LN_L].
+ */
+LN_INLINE void LNF(lstm_steps)(struct model_lanes *v, float *restrict y, const float *restrict proj,
+                          int repeated, const float *restrict R, int return_sequences, size_t T,
+                          size_t H, size_t UB)
+{
+	memset(v->h0, 0, H * LN_L * sizeof *v->h0);
+	memset(v->cell, 0, H * LN_L * sizeof *v->cell);
+	const float *ho = v->h0;
+	for (size_t t = 0; t < T; t++) {
+		float *hn = return_sequences ? y + t * H * LN_L : (t % 2 == 0 ? v->h1 : v->h0);
+		const float *p = proj + (repeated ? 0 : t * 4 * H * LN_L);
+		size_t u = 0;
+		for (; u + UB <= H; u += UB)
+			LNF(lstm_block)(hn, v->cell, ho, p, R, H, u, UB);
+		for (; u < H; u++)
+			LNF(lstm_block)(hn, v->cell, ho, p, R, H, u, 1);
+		ho = hn;
+	}
+	if (!return_sequences)
+		memcpy(y, ho, H * LN_L * sizeof *y);
+}
+
+/* ---- the forward ---- */
+
+LN_INLINE void LNF(copy_vecs)(float *restrict dst, const float *restrict src, size_t n)
+{
+	memcpy(dst, src, n * LN_L * sizeof *dst);
+}
+
+LN_INLINE void LNF(forward_layer)(struct model_lanes *v, size_t i, size_t OB, size_t UB)
+{
+	const struct model *m = v->m;
+	const struct layer *l = &m->layers[i];
+	float *y = v->act[i];
+	const float *x = l->n_inputs > 0 ? v->act[l->inputs[0]] : NULL;
+	const struct layer *p = l->n_inputs > 0 ? &m->layers[l->inputs[0]] : NULL;
+	size_t N = rows_of(l);
+	switch (l->kind) {
+	case LAYER_INPUT:
+	case LAYER_DROPOUT:
+	case LAYER_GAUSSIAN_NOISE:
+		return;
+	case LAYER_DENSE:
+		LNF(dense_rows)(y, x, l->kernel, l->bias, N, p->C, l->C, l->act, OB);
+		return;
+	case LAYER_BATCH_NORM: {
+		const float *s = v->bn_scale[i], *b = v->bn_shift[i];
+		for (size_t n = 0; n < N; n++)
+			for (size_t c = 0; c < l->C; c++) {
+				LNF(vf) a;
+				LNF(v_load)(&a, x + (n * l->C + c) * LN_L);
+				a = a * s[c] + b[c];
+				LNF(v_store)(y + (n * l->C + c) * LN_L, &a);
+			}
+		return;
+	}
+	case LAYER_LAYER_NORM: {
+		size_t C = l->C;
+		float eps = (float)l->epsilon;
+		for (size_t n = 0; n < N; n++) {
+			const float *xr = x + n * C * LN_L;
+			float *yr = y + n * C * LN_L;
+			LNF(vf) a, mean = (LNF(vf)){0}, var = (LNF(vf)){0};
+			for (size_t c = 0; c < C; c++) {
+				LNF(v_load)(&a, xr + c * LN_L);
+				mean += a;
+			}
+			mean = mean / (float)C;
+			for (size_t c = 0; c < C; c++) {
+				LNF(v_load)(&a, xr + c * LN_L);
+				a = a - mean;
+				var += a * a;
+			}
+			var = var / (float)C + eps;
+			LNF(vf) inv = var;
+			for (size_t k = 0; k < LN_L; k++)
+				inv[k] = 1.0f / __builtin_sqrtf(var[k]);
+			for (size_t c = 0; c < C; c++) {
+				float g = l->gamma != NULL ? l->gamma[c] : 1.0f;
+				float b = l->beta != NULL ? l->beta[c] : 0.0f;
+				LNF(v_load)(&a, xr + c * LN_L);
+				a = (a - mean) * inv * g + b;
+				LNF(v_store)(yr + c * LN_L, &a);
+			}
+		}
+		return;
+	}
+	case LAYER_LSTM: {
+		int repeated = p->kind == LAYER_REPEAT_VECTOR;
+		size_t H = l->C;
+		/* a RepeatVector input has the same row at every step: project its input once */
+		const float *xs = repeated ? v->act[p->inputs[0]] : x;
+		LNF(dense_rows)(v->proj, xs, l->kernel, l->bias, repeated ? 1 : p->T, p->C, 4 * H, ACT_LINEAR,
+		           OB);
+		LNF(lstm_steps)(v, y, v->proj, repeated, l->recurrent, l->return_sequences, p->T, H, UB);
+		return;
+	}
+	case LAYER_REPEAT_VECTOR:
+		for (size_t r = 0; r < l->repeat; r++)
+			LNF(copy_vecs)(y + r * l->C * LN_L, x, l->C);
+		return;
+	case LAYER_CONCATENATE:
+		for (size_t n = 0; n < N; n++) {
+			size_t off = 0;
+			for (size_t j = 0; j < l->n_inputs; j++) {
+				size_t Cj = m->layers[l->inputs[j]].C;
+				LNF(copy_vecs)(y + (n * l->C + off) * LN_L, v->act[l->inputs[j]] + n * Cj * LN_L, Cj);
+				off += Cj;
+			}
+		}
+		return;
+	}
+}
+
+LN_INLINE void LNF(forward_body)(struct model_lanes *v, size_t OB, size_t UB)
+{
+	for (size_t i = 0; i < v->m->n_layers; i++)
+		LNF(forward_layer)(v, i, OB, UB);
+}
+
