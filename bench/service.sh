@@ -37,7 +37,10 @@
 # RB_BENCH_SECONDS (default 6), RB_BENCH_CONNS (default 4), RB_BENCH_CASES
 # (a space-separated subset of the case names below; default all; every body is
 # still checked once), RB_KEEP=1 keeps the temporary directory (logs, bodies,
-# raw wrk output).
+# raw wrk output), RB_BENCH_STAGES=1 runs the daemon at log_level debug and adds
+# a table of the median time of each stage of a request per case (the workers'
+# stage timer lines, rb/base/stage_timer.h: wall ms / worker CPU ms / minor page
+# faults; debug logging costs a little CPU of its own).
 # Profile mode: RB_BENCH_PROFILE=CASE (one of the case names below, e.g.
 # deep-1h) runs the daemon with 1 worker, records it with perf (cpu-clock,
 # DWARF call graphs) under wrk -c1 for RB_BENCH_SECONDS, and prints the
@@ -102,6 +105,7 @@ workers = $([ -n "${RB_BENCH_PROFILE:-}" ] && echo 1 || echo 2)
 models_dir = $tmp/models
 druid_url = http://$druid/druid/v2/
 allow_root = yes
+$([ -n "${RB_BENCH_STAGES:-}" ] && echo "log_level = debug")
 EOF
 OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/rb-aioutliers.conf" >"$tmp/daemon.log" 2>&1 </dev/null &
 pids+=($!)
@@ -278,6 +282,23 @@ worker_p50() {
 		awk '{ t[NR] = $1 } END { print NR ? t[int((NR + 1) / 2)] : 0 }'
 }
 
+# $1 = first line of daemon.log to read: the median of each stage over the case's
+# stage timer lines ("stages wall/cpu ms/faults: body W/C/F ... total W/C/F"), as
+# "| stage W/C/F | ..." cells in stage order.
+stage_medians() {
+	tail -n +"$1" "$tmp/daemon.log" | awk '/stages wall\/cpu ms\/faults:/ {
+		for (i = 1; i < NF; i++) if ($i ~ /^(body|form|b64|fetch|parse|detect|render|write|total)$/)
+			print $i, $(i + 1) }' | awk '
+		{ split($2, v, "/"); n[$1]++; w[$1, n[$1]] = v[1]; c[$1, n[$1]] = v[2]; f[$1, n[$1]] = v[3] }
+		function med(a, s, k,   i, j, t, x) { k = n[s]; for (i = 1; i <= k; i++) x[i] = a[s, i] + 0
+			for (i = 2; i <= k; i++) { t = x[i]; for (j = i - 1; j >= 1 && x[j] > t; j--) x[j + 1] = x[j]; x[j + 1] = t }
+			return x[int((k + 1) / 2)] }
+		END { split("body form b64 fetch parse detect render write total", order, " ")
+			for (o = 1; o <= 9; o++) { s = order[o]
+				printf " %s |", (s in n) ? sprintf("%.2f / %.2f / %d", med(w, s), med(c, s), med(f, s)) : "" }
+			printf "\n" }'
+}
+
 # $1 = a master's pid: CPU ticks (user + system) used so far by its children.
 worker_ticks() {
 	local p t=0
@@ -297,7 +318,7 @@ cpu_per_request() {
 }
 trivial_pid=$(pgrep -f "bench_fcgi_trivial" | head -1)
 
-declare -A res wp50 wcpu tcpu lcpu tlcpu mcpu tmcpu
+declare -A res wp50 wcpu tcpu lcpu tlcpu mcpu tmcpu stages
 for c in $run_cases; do
 	echo "running $c ..." >&2
 	first=$(($(wc -l <"$tmp/daemon.log") + 1))
@@ -307,6 +328,7 @@ for c in $run_cases; do
 	lcpu[$c]=$(cpu_per_request "$l0" "$(proc_ticks "$svc_lighttpd_pid")" "$tmp/wrk-svc-$c.txt")
 	mcpu[$c]=$(cpu_per_request "$m0" "$(busy_ticks)" "$tmp/wrk-svc-$c.txt")
 	wp50[$c]=$(worker_p50 "$first")
+	[ -z "${RB_BENCH_STAGES:-}" ] || stages[$c]=$(stage_medians "$first")
 	t0=$(worker_ticks "$trivial_pid") l0=$(proc_ticks "$triv_lighttpd_pid") m0=$(busy_ticks)
 	run_wrk "$triv_port" "$tmp/body-$c" "$tmp/wrk-trivial-$c.txt"
 	tcpu[$c]=$(cpu_per_request "$t0" "$(worker_ticks "$trivial_pid")" "$tmp/wrk-trivial-$c.txt")
@@ -351,6 +373,16 @@ for c in $run_cases; do
 	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$c" "${wcpu[$c]}" "${lcpu[$c]}" "${mcpu[$c]}" \
 		"${tcpu[$c]}" "${tlcpu[$c]}" "${tmcpu[$c]}"
 done
+if [ -n "${RB_BENCH_STAGES:-}" ]; then
+	echo
+	echo "Median per request of each stage (stage timer, log_level debug): wall ms / worker CPU ms / minor faults:"
+	echo
+	echo "| case | body | form | b64 | fetch | parse | detect | render | write | total |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+	for c in $run_cases; do
+		printf '| %s |%s\n' "$c" "${stages[$c]}"
+	done
+fi
 echo
 echo "Worker private memory after the load (Private_Dirty + Private_Clean, smaps_rollup):"
 for w in $(pgrep -P "$daemon_pid"); do

@@ -67,6 +67,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rb/base/stage_timer.h"
 #include "rb/fcgi/log.h"
 #include "rb/fcgi/pool.h"
 #include "rb/fcgi/route.h"
@@ -127,6 +128,8 @@ struct worker_state {
 	char *body;     /* the body buffer, body_cap bytes (NULL, 0 before the first body) */
 	size_t body_cap;
 	const char *web_addrs; /* FCGI_WEB_SERVER_ADDRS (libfcgi's allow-list for TCP peers) */
+	int timer_flags;       /* the stage timer's flags: on at log_level debug, else 0 */
+	struct stage_timer timer; /* the request's stages, logged at debug after the write */
 };
 
 /* ---- phase deadlines (see the head of this file) ---- */
@@ -401,6 +404,7 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	stage_timer_start(&ws->timer, ws->timer_flags);
 	const char *method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
 	const char *uri = route_request_path(FCGX_GetParam("REQUEST_URI", fr->envp),
 	                                     FCGX_GetParam("SCRIPT_NAME", fr->envp),
@@ -409,7 +413,7 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 	long long clen = content_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp));
 
 	struct app_request req = {method != NULL ? method : "", uri, ctype,
-	                          NULL, 0, rid};
+	                          NULL, 0, rid, &ws->timer};
 	struct app_response res;
 	memset(&res, 0, sizeof res);
 	char *body = NULL;
@@ -479,6 +483,7 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 			return 0;
 		}
 		alarm_disarm();
+		stage_timer_mark(&ws->timer, STAGE_BODY);
 		req.body = body;
 		req.body_len = body_len;
 		app_handle(app, &req, &res);
@@ -664,7 +669,12 @@ int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg,
 		return 1;
 	}
 	alarm_setup();
-	struct worker_state ws = {(long)getpid(), 0, NULL, 0, getenv("FCGI_WEB_SERVER_ADDRS")};
+	struct worker_state ws;
+	memset(&ws, 0, sizeof ws);
+	ws.pid = (long)getpid();
+	ws.web_addrs = getenv("FCGI_WEB_SERVER_ADDRS");
+	if (cfg->log_level >= LOG_LVL_DEBUG)
+		ws.timer_flags = STAGE_TIMER_ON | STAGE_TIMER_CPU;
 	int status = 0, draining = 0;
 	for (;;) {
 		if (fr.ipcFd < 0) { /* else the web server kept the connection (FCGI_KEEP_CONN) */
@@ -710,6 +720,12 @@ int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg,
 		size_t peak = serve_one(&fr, app, cfg, &ws, rid);
 		FCGX_Finish_r(&fr);
 		alarm_disarm();
+		stage_timer_mark(&ws.timer, STAGE_WRITE);
+		if (ws.timer_flags != 0) {
+			char line[400];
+			stage_timer_format(&ws.timer, line, sizeof line);
+			log_msg_pid(LOG_LVL_DEBUG, ws.pid, rid, "%s", line);
+		}
 		if (alarm_fired)
 			log_msg_pid(LOG_LVL_WARN, ws.pid, rid,
 			            "phase write: the web server did not take the answer within %u ms "
