@@ -29,7 +29,8 @@
 # model, else the script stops. Prints one markdown table (worker p50: the median
 # time the daemon's workers logged for the case's requests; CPU/req: user+system
 # CPU time of all the workers of the daemon or of the trivial responder during
-# the case, from /proc/PID/stat, divided by the requests wrk completed), then the private
+# the case, from /proc/PID/stat, divided by the requests wrk completed; the same
+# for the workers' minor page faults), then the private
 # memory (Private_Dirty + Private_Clean) of each daemon worker after the load.
 # A measurement, not a test: no pass/fail on timings.
 #   bash bench/service.sh            (after building into build/)
@@ -307,6 +308,18 @@ worker_ticks() {
 	done
 	echo "$t"
 }
+# $1 = a master's pid: minor page faults so far of its children.
+worker_faults() {
+	local p t=0
+	for p in $(pgrep -P "$1"); do
+		t=$((t + $(awk '{ print $10 }' "/proc/$p/stat")))
+	done
+	echo "$t"
+}
+# $1 $2 = faults before and after, $3 = wrk report: minor faults per request.
+faults_per_request() {
+	awk -v a="$1" -v b="$2" '/ requests in / { n = $1 } END { printf "%d\n", (n > 0 ? (b - a) / n : 0) }' "$3"
+}
 # $1 = a pid: its CPU ticks (user + system) so far.
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # The machine's busy CPU ticks so far (all CPUs, everything but idle and iowait).
@@ -318,12 +331,14 @@ cpu_per_request() {
 }
 trivial_pid=$(pgrep -f "bench_fcgi_trivial" | head -1)
 
-declare -A res wp50 wcpu tcpu lcpu tlcpu mcpu tmcpu stages
+declare -A res wp50 wcpu tcpu lcpu tlcpu mcpu tmcpu stages wflt
 for c in $run_cases; do
 	echo "running $c ..." >&2
 	first=$(($(wc -l <"$tmp/daemon.log") + 1))
 	t0=$(worker_ticks "$daemon_pid") l0=$(proc_ticks "$svc_lighttpd_pid") m0=$(busy_ticks)
+	f0=$(worker_faults "$daemon_pid")
 	run_wrk "$svc_port" "$tmp/body-$c" "$tmp/wrk-svc-$c.txt"
+	wflt[$c]=$(faults_per_request "$f0" "$(worker_faults "$daemon_pid")" "$tmp/wrk-svc-$c.txt")
 	wcpu[$c]=$(cpu_per_request "$t0" "$(worker_ticks "$daemon_pid")" "$tmp/wrk-svc-$c.txt")
 	lcpu[$c]=$(cpu_per_request "$l0" "$(proc_ticks "$svc_lighttpd_pid")" "$tmp/wrk-svc-$c.txt")
 	mcpu[$c]=$(cpu_per_request "$m0" "$(busy_ticks)" "$tmp/wrk-svc-$c.txt")
@@ -365,13 +380,14 @@ printf '| %s | %s | %s | %s | %s | %s | %s | | | | | |\n' \
 	"$(fmt_us "$p99")" "$bad" "$err"
 echo
 echo "CPU time per request by process (user + system, µs), service / trivial responder;"
-echo "machine = every busy CPU tick of the machine during the case, idle excluded:"
+echo "machine = every busy CPU tick of the machine during the case, idle excluded;"
+echo "worker faults = minor page faults of the daemon's workers per request:"
 echo
-echo "| case | workers | lighttpd | machine | trivial workers | trivial lighttpd | trivial machine |"
-echo "|---|---|---|---|---|---|---|"
+echo "| case | workers | lighttpd | machine | trivial workers | trivial lighttpd | trivial machine | worker faults |"
+echo "|---|---|---|---|---|---|---|---|"
 for c in $run_cases; do
-	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$c" "${wcpu[$c]}" "${lcpu[$c]}" "${mcpu[$c]}" \
-		"${tcpu[$c]}" "${tlcpu[$c]}" "${tmcpu[$c]}"
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" "${wcpu[$c]}" "${lcpu[$c]}" "${mcpu[$c]}" \
+		"${tcpu[$c]}" "${tlcpu[$c]}" "${tmcpu[$c]}" "${wflt[$c]}"
 done
 if [ -n "${RB_BENCH_STAGES:-}" ]; then
 	echo
