@@ -287,17 +287,21 @@ worker_p50() {
 # stage timer lines ("stages wall/cpu ms/faults: body W/C/F ... total W/C/F"), as
 # "| stage W/C/F | ..." cells in stage order.
 stage_medians() {
+	local st
 	tail -n +"$1" "$tmp/daemon.log" | awk '/stages wall\/cpu ms\/faults:/ {
 		for (i = 1; i < NF; i++) if ($i ~ /^(body|form|b64|fetch|parse|detect|render|write|total)$/)
-			print $i, $(i + 1) }' | awk '
-		{ split($2, v, "/"); n[$1]++; w[$1, n[$1]] = v[1]; c[$1, n[$1]] = v[2]; f[$1, n[$1]] = v[3] }
-		function med(a, s, k,   i, j, t, x) { k = n[s]; for (i = 1; i <= k; i++) x[i] = a[s, i] + 0
-			for (i = 2; i <= k; i++) { t = x[i]; for (j = i - 1; j >= 1 && x[j] > t; j--) x[j + 1] = x[j]; x[j + 1] = t }
-			return x[int((k + 1) / 2)] }
-		END { split("body form b64 fetch parse detect render write total", order, " ")
-			for (o = 1; o <= 9; o++) { s = order[o]
-				printf " %s |", (s in n) ? sprintf("%.2f / %.2f / %d", med(w, s), med(c, s), med(f, s)) : "" }
-			printf "\n" }'
+			print $i, $(i + 1) }' >"$tmp/stages.txt"
+	for st in body form b64 fetch parse detect render write total; do
+		awk -v s="$st" '$1 == s { split($2, v, "/"); print v[1], v[2], v[3] }' "$tmp/stages.txt" >"$tmp/stage.txt"
+		if [ -s "$tmp/stage.txt" ]; then
+			printf ' %s / %s / %s |' "$(cut -d' ' -f1 "$tmp/stage.txt" | sort -g | awk '{ x[NR] = $1 } END { print x[int((NR + 1) / 2)] }')" \
+				"$(cut -d' ' -f2 "$tmp/stage.txt" | sort -g | awk '{ x[NR] = $1 } END { print x[int((NR + 1) / 2)] }')" \
+				"$(cut -d' ' -f3 "$tmp/stage.txt" | sort -g | awk '{ x[NR] = $1 } END { print x[int((NR + 1) / 2)] }')"
+		else
+			printf ' |'
+		fi
+	done
+	printf '\n'
 }
 
 # $1 = a master's pid: CPU ticks (user + system) used so far by its children.

@@ -92,11 +92,14 @@
  * decoded data, the parsed rows, the detector's arrays) instead of faulting
  * them in afresh each time (measured, 1-week model requests: ~3,800 minor
  * faults and ~8 ms of CPU a request, docs/BENCHMARKS.md "Request path"); an
- * idle worker still holds no more than before. A kept connection
+ * idle worker still holds no more than before. A worker kept busy by other
+ * requests gives it back anyway once WORKER_TRIM_HOLD_MS have passed since the
+ * peak (one request in that time pays the faults again). A kept connection
  * (FCGI_KEEP_CONN) waits in libfcgi, not in accept: there the trim stays
  * immediate.
  */
 #define WORKER_IDLE_TRIM_MS 250
+#define WORKER_TRIM_HOLD_MS 5000
 
 /*
  * glibc's allocator in a worker (mallopt at the start of worker_serve). By default an
@@ -141,6 +144,7 @@ struct worker_state {
 	char *body;     /* the body buffer, body_cap bytes (NULL, 0 before the first body) */
 	size_t body_cap;
 	size_t trim_peak; /* > 0: the largest peak not given back yet (trim_when_idle) */
+	struct timespec trim_since; /* when trim_peak became > 0 */
 	const char *web_addrs; /* FCGI_WEB_SERVER_ADDRS (libfcgi's allow-list for TCP peers) */
 	int timer_flags;       /* the stage timer's flags: on at log_level debug, else 0 */
 	struct stage_timer timer; /* the request's stages, logged at debug after the write */
@@ -564,16 +568,18 @@ static void release_body(struct worker_state *ws, size_t peak)
 
 /*
  * With a peak not given back (ws->trim_peak > 0): waits up to
- * WORKER_IDLE_TRIM_MS for a connection on listen_fd and, when none comes,
- * gives the peak back (release_body, release_peak). Called with the stop
- * signals deliverable: one ends the wait early (the caller checks the flag).
+ * WORKER_IDLE_TRIM_MS for a connection on listen_fd and, when none comes (or
+ * at once when the peak is WORKER_TRIM_HOLD_MS old), gives the peak back
+ * (release_body, release_peak). Called with the stop signals deliverable: one
+ * ends the wait early (the caller checks the flag).
  */
 static void trim_when_idle(struct worker_state *ws, int listen_fd)
 {
 	if (ws->trim_peak == 0)
 		return;
 	struct pollfd pfd = {listen_fd, POLLIN, 0};
-	if (poll(&pfd, 1, WORKER_IDLE_TRIM_MS) != 0)
+	if (elapsed_ms(&ws->trim_since) < WORKER_TRIM_HOLD_MS &&
+	    poll(&pfd, 1, WORKER_IDLE_TRIM_MS) != 0)
 		return; /* a connection, a signal, or an error that accept() will report */
 	release_body(ws, ws->trim_peak);
 	(void)release_peak(ws->trim_peak);
@@ -779,6 +785,8 @@ int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg,
 			            "phase write: the web server did not take the answer within %u ms "
 			            "(write_timeout_ms); connection dropped",
 			            cfg->write_timeout_ms);
+		if (peak >= WORKER_TRIM_BYTES && ws.trim_peak == 0)
+			clock_gettime(CLOCK_MONOTONIC, &ws.trim_since);
 		if (peak >= WORKER_TRIM_BYTES && peak > ws.trim_peak)
 			ws.trim_peak = peak; /* given back when the worker is idle (trim_when_idle) */
 		if (fr.ipcFd >= 0) {     /* a kept connection: at once */

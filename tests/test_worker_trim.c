@@ -10,7 +10,8 @@
  * trim_when_idle: with a peak pending and no connection waiting on the listen
  * socket it gives the peak back (body buffer freed, trim_peak cleared) after
  * WORKER_IDLE_TRIM_MS; with a connection waiting it returns at once and keeps
- * both for the next request; with no peak pending it does not wait.
+ * both for the next request, unless the peak is WORKER_TRIM_HOLD_MS old (then
+ * it gives it back at once); with no peak pending it does not wait.
  */
 #include "fcgi/worker.c"
 
@@ -76,6 +77,7 @@ static void check_idle_trim(void)
 	CHECK(ws.body != NULL);
 	ws.body_cap = WORKER_TRIM_BYTES;
 	ws.trim_peak = WORKER_TRIM_BYTES;
+	clock_gettime(CLOCK_MONOTONIC, &ws.trim_since);
 	int cfd = socket(AF_INET, SOCK_STREAM, 0);
 	CHECK(cfd >= 0 && connect(cfd, (struct sockaddr *)&sa, sizeof sa) == 0);
 	t0 = now_ms();
@@ -87,7 +89,25 @@ static void check_idle_trim(void)
 	close(afd);
 	close(cfd);
 
+	/* busy, but the peak is WORKER_TRIM_HOLD_MS old: given back at once */
+	cfd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(cfd >= 0 && connect(cfd, (struct sockaddr *)&sa, sizeof sa) == 0);
+	ws.trim_since.tv_sec -= WORKER_TRIM_HOLD_MS / 1000 + 1;
+	t0 = now_ms();
+	trim_when_idle(&ws, lfd);
+	CHECK(now_ms() - t0 < WORKER_IDLE_TRIM_MS / 2);
+	CHECK(ws.body == NULL && ws.body_cap == 0 && ws.trim_peak == 0);
+	afd = accept(lfd, NULL, NULL);
+	CHECK(afd >= 0);
+	close(afd);
+	close(cfd);
+
 	/* idle: given back after the wait */
+	ws.body = malloc(WORKER_TRIM_BYTES);
+	CHECK(ws.body != NULL);
+	ws.body_cap = WORKER_TRIM_BYTES;
+	ws.trim_peak = WORKER_TRIM_BYTES;
+	clock_gettime(CLOCK_MONOTONIC, &ws.trim_since);
 	t0 = now_ms();
 	trim_when_idle(&ws, lfd);
 	CHECKF(now_ms() - t0 >= WORKER_IDLE_TRIM_MS - 5, "%.1f ms", now_ms() - t0);
