@@ -7,9 +7,11 @@
  * stops between requests when the pool asks it to; a stop never cuts a
  * request in flight. Per request its own system calls are the
  * accept, the pool's signal mask pair around it, the phase timers (setitimer:
- * five, one more per chunk of a body; 0.65 us each) and the log line's write: the pid
- * is read once, the body buffer is kept from one request to the next (up to
- * the trim rule). Not the routes or the detection (app.c).
+ * five, one more per chunk of a body that libfcgi must read from the socket;
+ * 0.65 us each) and the log line's write (and, at log_level debug, the stage
+ * timer's clock reads and its line): the pid is read once, the body buffer is
+ * kept from one request to the next (up to the trim rule, which waits for the
+ * worker to be idle). Not the routes or the detection (app.c).
  *
  * Closing a connection: libfcgi closes with shutdown(SHUT_WR), then reads and
  * discards until the web server closes its end, each wait bounded by
@@ -90,8 +92,8 @@
  * gives the peak back only when none comes (trim_when_idle). Back-to-back big
  * requests then reuse the pages of the previous one (its body buffer, the
  * decoded data, the parsed rows, the detector's arrays) instead of faulting
- * them in afresh each time (measured, 1-week model requests: ~3,800 minor
- * faults and ~8 ms of CPU a request, docs/BENCHMARKS.md "Request path"); an
+ * them in afresh each time (measured, 1-week model requests: ~3,900 minor
+ * faults and ~10 ms of CPU a request, docs/BENCHMARKS.md "Request path"); an
  * idle worker still holds no more than before. A worker kept busy by other
  * requests gives it back anyway once WORKER_TRIM_HOLD_MS have passed since the
  * peak (one request in that time pays the faults again). A kept connection

@@ -7,15 +7,16 @@
 #include "rb/base/stage_timer.h"
 #include "testutil.h"
 
+static volatile unsigned long spin_sink;
+
 /* Spins on the CPU for about ms milliseconds of wall time. */
 static void spin_ms(double ms)
 {
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	volatile unsigned long x = 0;
 	do {
 		for (int i = 0; i < 1000; i++)
-			x += (unsigned long)i;
+			spin_sink += (unsigned long)i;
 		clock_gettime(CLOCK_MONOTONIC, &b);
 	} while ((double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6 < ms);
 }
