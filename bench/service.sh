@@ -29,7 +29,8 @@
 # model, else the script stops. Prints one markdown table (worker p50: the median
 # time the daemon's workers logged for the case's requests; CPU/req: user+system
 # CPU time of all the workers of the daemon or of the trivial responder during
-# the case, from /proc/PID/stat, divided by the requests wrk completed), then the private
+# the case, from /proc/PID/stat, divided by the requests wrk completed; the same
+# for the workers' minor page faults), then the private
 # memory (Private_Dirty + Private_Clean) of each daemon worker after the load.
 # A measurement, not a test: no pass/fail on timings.
 #   bash bench/service.sh            (after building into build/)
@@ -37,7 +38,10 @@
 # RB_BENCH_SECONDS (default 6), RB_BENCH_CONNS (default 4), RB_BENCH_CASES
 # (a space-separated subset of the case names below; default all; every body is
 # still checked once), RB_KEEP=1 keeps the temporary directory (logs, bodies,
-# raw wrk output).
+# raw wrk output), RB_BENCH_STAGES=1 runs the daemon at log_level debug and adds
+# a table of the median time of each stage of a request per case (the workers'
+# stage timer lines, rb/base/stage_timer.h: wall ms / worker CPU ms / minor page
+# faults; debug logging costs a little CPU of its own).
 # Profile mode: RB_BENCH_PROFILE=CASE (one of the case names below, e.g.
 # deep-1h) runs the daemon with 1 worker, records it with perf (cpu-clock,
 # DWARF call graphs) under wrk -c1 for RB_BENCH_SECONDS, and prints the
@@ -102,6 +106,7 @@ workers = $([ -n "${RB_BENCH_PROFILE:-}" ] && echo 1 || echo 2)
 models_dir = $tmp/models
 druid_url = http://$druid/druid/v2/
 allow_root = yes
+$([ -n "${RB_BENCH_STAGES:-}" ] && echo "log_level = debug")
 EOF
 OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/rb-aioutliers.conf" >"$tmp/daemon.log" 2>&1 </dev/null &
 pids+=($!)
@@ -278,6 +283,27 @@ worker_p50() {
 		awk '{ t[NR] = $1 } END { print NR ? t[int((NR + 1) / 2)] : 0 }'
 }
 
+# $1 = first line of daemon.log to read: the median of each stage over the case's
+# stage timer lines ("stages wall/cpu ms/faults: body W/C/F ... total W/C/F"), as
+# "| stage W/C/F | ..." cells in stage order.
+stage_medians() {
+	local st
+	tail -n +"$1" "$tmp/daemon.log" | awk '/stages wall\/cpu ms\/faults:/ {
+		for (i = 1; i < NF; i++) if ($i ~ /^(body|form|b64|fetch|parse|detect|render|write|total)$/)
+			print $i, $(i + 1) }' >"$tmp/stages.txt"
+	for st in body form b64 fetch parse detect render write total; do
+		awk -v s="$st" '$1 == s { split($2, v, "/"); print v[1], v[2], v[3] }' "$tmp/stages.txt" >"$tmp/stage.txt"
+		if [ -s "$tmp/stage.txt" ]; then
+			printf ' %s / %s / %s |' "$(cut -d' ' -f1 "$tmp/stage.txt" | sort -g | awk '{ x[NR] = $1 } END { print x[int((NR + 1) / 2)] }')" \
+				"$(cut -d' ' -f2 "$tmp/stage.txt" | sort -g | awk '{ x[NR] = $1 } END { print x[int((NR + 1) / 2)] }')" \
+				"$(cut -d' ' -f3 "$tmp/stage.txt" | sort -g | awk '{ x[NR] = $1 } END { print x[int((NR + 1) / 2)] }')"
+		else
+			printf ' |'
+		fi
+	done
+	printf '\n'
+}
+
 # $1 = a master's pid: CPU ticks (user + system) used so far by its children.
 worker_ticks() {
 	local p t=0
@@ -285,6 +311,18 @@ worker_ticks() {
 		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
 	done
 	echo "$t"
+}
+# $1 = a master's pid: minor page faults so far of its children.
+worker_faults() {
+	local p t=0
+	for p in $(pgrep -P "$1"); do
+		t=$((t + $(awk '{ print $10 }' "/proc/$p/stat")))
+	done
+	echo "$t"
+}
+# $1 $2 = faults before and after, $3 = wrk report: minor faults per request.
+faults_per_request() {
+	awk -v a="$1" -v b="$2" '/ requests in / { n = $1 } END { printf "%d\n", (n > 0 ? (b - a) / n : 0) }' "$3"
 }
 # $1 = a pid: its CPU ticks (user + system) so far.
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -297,16 +335,19 @@ cpu_per_request() {
 }
 trivial_pid=$(pgrep -f "bench_fcgi_trivial" | head -1)
 
-declare -A res wp50 wcpu tcpu lcpu tlcpu mcpu tmcpu
+declare -A res wp50 wcpu tcpu lcpu tlcpu mcpu tmcpu stages wflt
 for c in $run_cases; do
 	echo "running $c ..." >&2
 	first=$(($(wc -l <"$tmp/daemon.log") + 1))
 	t0=$(worker_ticks "$daemon_pid") l0=$(proc_ticks "$svc_lighttpd_pid") m0=$(busy_ticks)
+	f0=$(worker_faults "$daemon_pid")
 	run_wrk "$svc_port" "$tmp/body-$c" "$tmp/wrk-svc-$c.txt"
+	wflt[$c]=$(faults_per_request "$f0" "$(worker_faults "$daemon_pid")" "$tmp/wrk-svc-$c.txt")
 	wcpu[$c]=$(cpu_per_request "$t0" "$(worker_ticks "$daemon_pid")" "$tmp/wrk-svc-$c.txt")
 	lcpu[$c]=$(cpu_per_request "$l0" "$(proc_ticks "$svc_lighttpd_pid")" "$tmp/wrk-svc-$c.txt")
 	mcpu[$c]=$(cpu_per_request "$m0" "$(busy_ticks)" "$tmp/wrk-svc-$c.txt")
 	wp50[$c]=$(worker_p50 "$first")
+	[ -z "${RB_BENCH_STAGES:-}" ] || stages[$c]=$(stage_medians "$first")
 	t0=$(worker_ticks "$trivial_pid") l0=$(proc_ticks "$triv_lighttpd_pid") m0=$(busy_ticks)
 	run_wrk "$triv_port" "$tmp/body-$c" "$tmp/wrk-trivial-$c.txt"
 	tcpu[$c]=$(cpu_per_request "$t0" "$(worker_ticks "$trivial_pid")" "$tmp/wrk-trivial-$c.txt")
@@ -343,14 +384,25 @@ printf '| %s | %s | %s | %s | %s | %s | %s | | | | | |\n' \
 	"$(fmt_us "$p99")" "$bad" "$err"
 echo
 echo "CPU time per request by process (user + system, µs), service / trivial responder;"
-echo "machine = every busy CPU tick of the machine during the case, idle excluded:"
+echo "machine = every busy CPU tick of the machine during the case, idle excluded;"
+echo "worker faults = minor page faults of the daemon's workers per request:"
 echo
-echo "| case | workers | lighttpd | machine | trivial workers | trivial lighttpd | trivial machine |"
-echo "|---|---|---|---|---|---|---|"
+echo "| case | workers | lighttpd | machine | trivial workers | trivial lighttpd | trivial machine | worker faults |"
+echo "|---|---|---|---|---|---|---|---|"
 for c in $run_cases; do
-	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$c" "${wcpu[$c]}" "${lcpu[$c]}" "${mcpu[$c]}" \
-		"${tcpu[$c]}" "${tlcpu[$c]}" "${tmcpu[$c]}"
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" "${wcpu[$c]}" "${lcpu[$c]}" "${mcpu[$c]}" \
+		"${tcpu[$c]}" "${tlcpu[$c]}" "${tmcpu[$c]}" "${wflt[$c]}"
 done
+if [ -n "${RB_BENCH_STAGES:-}" ]; then
+	echo
+	echo "Median per request of each stage (stage timer, log_level debug): wall ms / worker CPU ms / minor faults:"
+	echo
+	echo "| case | body | form | b64 | fetch | parse | detect | render | write | total |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+	for c in $run_cases; do
+		printf '| %s |%s\n' "$c" "${stages[$c]}"
+	done
+fi
 echo
 echo "Worker private memory after the load (Private_Dirty + Private_Clean, smaps_rollup):"
 for w in $(pgrep -P "$daemon_pid"); do

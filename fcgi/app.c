@@ -275,9 +275,10 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	memset(&hist, 0, sizeof hist);
 	unsigned retry_after_s = 0; /* > 0: no Druid-wait slot, answer 503 */
 
-	enum rb_code rc = request_fields_parse(req->content_type,
-	                                       req->body != NULL ? req->body : "", req->body_len,
-	                                       &lim, app->cfg->max_body_bytes, &rq, &err);
+	enum rb_code rc = request_fields_parse_timed(req->content_type,
+	                                             req->body != NULL ? req->body : "",
+	                                             req->body_len, &lim, app->cfg->max_body_bytes,
+	                                             &rq, req->timer, &err);
 	if (rc != RB_OK)
 		goto done;
 
@@ -296,6 +297,7 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	app->druid_call_s = -1;
 	rc = fetch_series_text(app, &rq, model, &text, &text_len, &text_owned, &hist,
 	                       req->request_id, &retry_after_s, &err);
+	stage_timer_mark(req->timer, STAGE_FETCH);
 	if (rc != RB_OK) {
 		count_druid_call(app, 0);
 		goto done;
@@ -307,6 +309,7 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	                         ? (size_t)app->cfg->max_body_bytes
 	                         : (size_t)app->cfg->druid_max_response_bytes;
 	rc = series_parse(&s, text, text_len, &slim, &err);
+	stage_timer_mark(req->timer, STAGE_PARSE);
 	count_druid_call(app, rc != RB_OK);
 	if (rc != RB_OK) {
 		rb_err_prefix(&err, rq.data != NULL ? "data" : "Druid answer");
@@ -328,6 +331,7 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 			rq.has_sensitivity ? rq.sensitivity : app->cfg->sensitivity};
 		rc = detector_run(s, &dopts, &det, &err);
 	}
+	stage_timer_mark(req->timer, STAGE_DETECT);
 	if (rc != RB_OK)
 		goto done;
 	if (app->metrics != NULL) {
@@ -346,6 +350,7 @@ static void handle_outliers(struct app *app, const struct app_request *req,
 	}
 	snprintf(res->model, sizeof res->model, "%s", det.model);
 	res->body = response_success(s, &det);
+	stage_timer_mark(req->timer, STAGE_RENDER);
 	if (res->body == NULL) {
 		rc = rb_err_set(&err, RB_E_NOMEM, "out of memory building the answer");
 		goto done;

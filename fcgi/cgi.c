@@ -67,7 +67,7 @@ int cgi_serve(struct app *app, const struct rb_config *cfg)
 		route_request_path(getenv("REQUEST_URI"), getenv("SCRIPT_NAME"), getenv("PATH_INFO"));
 	long long clen = cgi_content_length(getenv("CONTENT_LENGTH"));
 	struct app_request req = {method != NULL ? method : "", uri, getenv("CONTENT_TYPE"), NULL, 0,
-	                          rid};
+	                          rid, NULL};
 	struct app_response res;
 	memset(&res, 0, sizeof res);
 	char *body = NULL;

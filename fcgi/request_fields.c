@@ -279,17 +279,27 @@ enum rb_code request_fields_decode(const struct form *f, size_t max_json, struct
 	return RB_OK;
 }
 
-enum rb_code request_fields_parse(const char *content_type, const char *body, size_t len,
-                                  const struct form_limits *lim, size_t max_json,
-                                  struct rb_request *req, struct rb_err *err)
+enum rb_code request_fields_parse_timed(const char *content_type, const char *body, size_t len,
+                                        const struct form_limits *lim, size_t max_json,
+                                        struct rb_request *req, struct stage_timer *timer,
+                                        struct rb_err *err)
 {
 	struct form *f = NULL;
 	memset(req, 0, sizeof *req);
 	enum rb_code rc = form_parse_raw(content_type, body, len, lim, b64_fields, &f, err);
+	stage_timer_mark(timer, STAGE_FORM);
 	if (rc == RB_OK)
 		rc = request_fields_decode(f, max_json, req, err);
 	form_free(f);
+	stage_timer_mark(timer, STAGE_B64);
 	return rc;
+}
+
+enum rb_code request_fields_parse(const char *content_type, const char *body, size_t len,
+                                  const struct form_limits *lim, size_t max_json,
+                                  struct rb_request *req, struct rb_err *err)
+{
+	return request_fields_parse_timed(content_type, body, len, lim, max_json, req, NULL, err);
 }
 
 void request_fields_release(struct rb_request *req)

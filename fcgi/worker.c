@@ -7,9 +7,11 @@
  * stops between requests when the pool asks it to; a stop never cuts a
  * request in flight. Per request its own system calls are the
  * accept, the pool's signal mask pair around it, the phase timers (setitimer:
- * five, one more per chunk of a body; 0.65 us each) and the log line's write: the pid
- * is read once, the body buffer is kept from one request to the next (up to
- * the trim rule). Not the routes or the detection (app.c).
+ * five, one more per chunk of a body that libfcgi must read from the socket;
+ * 0.65 us each) and the log line's write (and, at log_level debug, the stage
+ * timer's clock reads and its line): the pid is read once, the body buffer is
+ * kept from one request to the next (up to the trim rule, which waits for the
+ * worker to be idle). Not the routes or the detection (app.c).
  *
  * Closing a connection: libfcgi closes with shutdown(SHUT_WR), then reads and
  * discards until the web server closes its end, each wait bounded by
@@ -67,6 +69,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rb/base/stage_timer.h"
 #include "rb/fcgi/log.h"
 #include "rb/fcgi/metrics.h"
 #include "rb/fcgi/pool.h"
@@ -84,6 +87,22 @@
 /* After a request whose body or answer was at least this big, the worker hands the freed
  * heap back to the system (malloc_trim) instead of keeping its peak for its whole life. */
 #define WORKER_TRIM_BYTES ((size_t)4 << 20)
+
+/*
+ * ... but not at once: it first waits this long for the next connection, and
+ * gives the peak back only when none comes (trim_when_idle). Back-to-back big
+ * requests then reuse the pages of the previous one (its body buffer, the
+ * decoded data, the parsed rows, the detector's arrays) instead of faulting
+ * them in afresh each time (measured, 1-week model requests: ~3,900 minor
+ * faults and ~10 ms of CPU a request, docs/BENCHMARKS.md "Request path"); an
+ * idle worker still holds no more than before. A worker kept busy by other
+ * requests gives it back anyway once WORKER_TRIM_HOLD_MS have passed since the
+ * peak (one request in that time pays the faults again). A kept connection
+ * (FCGI_KEEP_CONN) waits in libfcgi, not in accept: there the trim stays
+ * immediate.
+ */
+#define WORKER_IDLE_TRIM_MS 250
+#define WORKER_TRIM_HOLD_MS 5000
 
 /*
  * glibc's allocator in a worker (mallopt at the start of worker_serve). By default an
@@ -127,7 +146,11 @@ struct worker_state {
 	uint64_t seq;   /* connections accepted so far */
 	char *body;     /* the body buffer, body_cap bytes (NULL, 0 before the first body) */
 	size_t body_cap;
+	size_t trim_peak; /* > 0: the largest peak not given back yet (trim_when_idle) */
+	struct timespec trim_since; /* when trim_peak became > 0 */
 	const char *web_addrs; /* FCGI_WEB_SERVER_ADDRS (libfcgi's allow-list for TCP peers) */
+	int timer_flags;       /* the stage timer's flags: on at log_level debug, else 0 */
+	struct stage_timer timer; /* the request's stages, logged at debug after the write */
 };
 
 /* ---- phase deadlines (see the head of this file) ---- */
@@ -243,8 +266,21 @@ static int body_clock_arm(struct body_clock *bc)
 static size_t body_get(struct body_clock *bc, FCGX_Stream *in, char *buf, size_t want)
 {
 	size_t got = 0;
-	while (got < want && body_clock_arm(bc) == 0) {
-		size_t ask = want - got < bc->chunk ? want - got : bc->chunk;
+	while (got < want) {
+		/* What libfcgi already holds (its public rdNext..stop: content bytes of the
+		 * current record in its buffer) is copied without a system call: no wait, so no
+		 * alarm to move (half the setitimer calls of a big body). */
+		size_t held = in->stop > in->rdNext ? (size_t)(in->stop - in->rdNext) : 0;
+		size_t ask = want - got;
+		if (held > 0) {
+			if (ask > held)
+				ask = held;
+		} else {
+			if (body_clock_arm(bc) != 0)
+				break;
+			if (ask > bc->chunk)
+				ask = bc->chunk;
+		}
 		int n = FCGX_GetStr(buf + got, (int)ask, in);
 		if (n > 0) {
 			got += (size_t)n;
@@ -402,6 +438,7 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	stage_timer_start(&ws->timer, ws->timer_flags);
 	const char *method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
 	const char *uri = route_request_path(FCGX_GetParam("REQUEST_URI", fr->envp),
 	                                     FCGX_GetParam("SCRIPT_NAME", fr->envp),
@@ -410,7 +447,7 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 	long long clen = content_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp));
 
 	struct app_request req = {method != NULL ? method : "", uri, ctype,
-	                          NULL, 0, rid};
+	                          NULL, 0, rid, &ws->timer};
 	struct app_response res;
 	memset(&res, 0, sizeof res);
 	char *body = NULL;
@@ -480,6 +517,7 @@ static size_t serve_one(FCGX_Request *fr, struct app *app, const struct rb_confi
 			return 0;
 		}
 		alarm_disarm();
+		stage_timer_mark(&ws->timer, STAGE_BODY);
 		req.body = body;
 		req.body_len = body_len;
 		app_handle(app, &req, &res);
@@ -521,9 +559,10 @@ static int release_peak(size_t peak)
 }
 
 /*
- * After a request whose peak reaches WORKER_TRIM_BYTES the body buffer goes
- * too (before release_peak's trim), so a worker never keeps a big body's
- * buffer for its whole life; below that it is kept for the next request.
+ * When a peak of WORKER_TRIM_BYTES or more is given back (trim_when_idle) the
+ * body buffer goes too (before release_peak's trim), so an idle worker never
+ * keeps a big body's buffer; below that, and between back-to-back requests,
+ * it is kept for the next request.
  */
 static void release_body(struct worker_state *ws, size_t peak)
 {
@@ -532,6 +571,26 @@ static void release_body(struct worker_state *ws, size_t peak)
 	free(ws->body);
 	ws->body = NULL;
 	ws->body_cap = 0;
+}
+
+/*
+ * With a peak not given back (ws->trim_peak > 0): waits up to
+ * WORKER_IDLE_TRIM_MS for a connection on listen_fd and, when none comes (or
+ * at once when the peak is WORKER_TRIM_HOLD_MS old), gives the peak back
+ * (release_body, release_peak). Called with the stop signals deliverable: one
+ * ends the wait early (the caller checks the flag).
+ */
+static void trim_when_idle(struct worker_state *ws, int listen_fd)
+{
+	if (ws->trim_peak == 0)
+		return;
+	struct pollfd pfd = {listen_fd, POLLIN, 0};
+	if (elapsed_ms(&ws->trim_since) < WORKER_TRIM_HOLD_MS &&
+	    poll(&pfd, 1, WORKER_IDLE_TRIM_MS) != 0)
+		return; /* a connection, a signal, or an error that accept() will report */
+	release_body(ws, ws->trim_peak);
+	(void)release_peak(ws->trim_peak);
+	ws->trim_peak = 0;
 }
 
 /* Accept errors that concern one connection, not the listen socket (as libfcgi's list). */
@@ -592,7 +651,7 @@ enum { ACCEPT_STOP = -2, ACCEPT_FAILED = -1 };
  * only what is already queued is taken, and each accept is bounded by the
  * alarm.
  */
-static int worker_accept(const struct worker_state *ws, int listen_fd, int draining)
+static int worker_accept(struct worker_state *ws, int listen_fd, int draining)
 {
 	for (;;) {
 		struct sockaddr_storage sa;
@@ -600,6 +659,8 @@ static int worker_accept(const struct worker_state *ws, int listen_fd, int drain
 		int fd, saved;
 		if (!draining) {
 			pool_wait_begin();
+			if (!pool_stop_requested())
+				trim_when_idle(ws, listen_fd);
 			if (pool_stop_requested()) {
 				pool_wait_end();
 				return ACCEPT_STOP;
@@ -669,7 +730,12 @@ int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg,
 		return 1;
 	}
 	alarm_setup();
-	struct worker_state ws = {(long)getpid(), 0, NULL, 0, getenv("FCGI_WEB_SERVER_ADDRS")};
+	struct worker_state ws;
+	memset(&ws, 0, sizeof ws);
+	ws.pid = (long)getpid();
+	ws.web_addrs = getenv("FCGI_WEB_SERVER_ADDRS");
+	if (cfg->log_level >= LOG_LVL_DEBUG)
+		ws.timer_flags = STAGE_TIMER_ON | STAGE_TIMER_CPU;
 	int status = 0, draining = 0;
 	for (;;) {
 		if (fr.ipcFd < 0) { /* else the web server kept the connection (FCGI_KEEP_CONN) */
@@ -715,13 +781,26 @@ int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg,
 		size_t peak = serve_one(&fr, app, cfg, &ws, rid);
 		FCGX_Finish_r(&fr);
 		alarm_disarm();
+		stage_timer_mark(&ws.timer, STAGE_WRITE);
+		if (ws.timer_flags != 0) {
+			char line[400];
+			stage_timer_format(&ws.timer, line, sizeof line);
+			log_msg_pid(LOG_LVL_DEBUG, ws.pid, rid, "%s", line);
+		}
 		if (alarm_fired)
 			log_msg_pid(LOG_LVL_WARN, ws.pid, rid,
 			            "phase write: the web server did not take the answer within %u ms "
 			            "(write_timeout_ms); connection dropped",
 			            cfg->write_timeout_ms);
-		release_body(&ws, peak);
-		(void)release_peak(peak);
+		if (peak >= WORKER_TRIM_BYTES && ws.trim_peak == 0)
+			clock_gettime(CLOCK_MONOTONIC, &ws.trim_since);
+		if (peak >= WORKER_TRIM_BYTES && peak > ws.trim_peak)
+			ws.trim_peak = peak; /* given back when the worker is idle (trim_when_idle) */
+		if (fr.ipcFd >= 0) {     /* a kept connection: at once */
+			release_body(&ws, ws.trim_peak);
+			(void)release_peak(ws.trim_peak);
+			ws.trim_peak = 0;
+		}
 		if (env != NULL)
 			pool_request_end(env);
 	}

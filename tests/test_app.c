@@ -75,7 +75,7 @@ static void handle(const struct rb_config *cfg, const char *method, const char *
 	struct rb_err err = {0};
 	CHECKF(app_new(&app, cfg, &none, NULL, &err) == RB_OK, "%s", err.msg);
 	struct app_request req = {method, uri, "application/x-www-form-urlencoded", body,
-	                          body != NULL ? strlen(body) : 0, "test-1"};
+	                          body != NULL ? strlen(body) : 0, "test-1", NULL};
 	app_handle(app, &req, res);
 	app_free(app);
 }

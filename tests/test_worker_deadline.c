@@ -111,7 +111,9 @@ int main(void)
 	/* a body without CONTENT_LENGTH, read to the end of stdin */
 	unsigned char *msg = malloc(1 << 20);
 	CHECK(msg != NULL);
-	struct worker_state ws = {1, 0, NULL, 0, NULL};
+	struct worker_state ws;
+	memset(&ws, 0, sizeof ws);
+	ws.pid = 1;
 	FCGX_Request fr;
 	int sv[2];
 	hand_over(&fr, sv);

@@ -7,6 +7,11 @@
  * Private_Dirty (/proc/self/smaps_rollup) drops by at least 32 MiB. The memory assertion needs glibc's own malloc,
  * so it is compiled out under AddressSanitizer (which replaces malloc); the
  * threshold assertions run everywhere.
+ * trim_when_idle: with a peak pending and no connection waiting on the listen
+ * socket it gives the peak back (body buffer freed, trim_peak cleared) after
+ * WORKER_IDLE_TRIM_MS; with a connection waiting it returns at once and keeps
+ * both for the next request, unless the peak is WORKER_TRIM_HOLD_MS old (then
+ * it gives it back at once); with no peak pending it does not wait.
  */
 #include "fcgi/worker.c"
 
@@ -40,8 +45,79 @@ static long private_dirty_kb(void)
 	return kb;
 }
 
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static void check_idle_trim(void)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(lfd >= 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0);
+	CHECK(listen(lfd, 4) == 0);
+	socklen_t sl = sizeof sa;
+	CHECK(getsockname(lfd, (struct sockaddr *)&sa, &sl) == 0);
+
+	struct worker_state ws;
+	memset(&ws, 0, sizeof ws);
+	/* nothing pending: no wait */
+	double t0 = now_ms();
+	trim_when_idle(&ws, lfd);
+	CHECK(now_ms() - t0 < WORKER_IDLE_TRIM_MS / 2);
+
+	/* a connection waiting: kept for it */
+	ws.body = malloc(WORKER_TRIM_BYTES);
+	CHECK(ws.body != NULL);
+	ws.body_cap = WORKER_TRIM_BYTES;
+	ws.trim_peak = WORKER_TRIM_BYTES;
+	clock_gettime(CLOCK_MONOTONIC, &ws.trim_since);
+	int cfd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(cfd >= 0 && connect(cfd, (struct sockaddr *)&sa, sizeof sa) == 0);
+	t0 = now_ms();
+	trim_when_idle(&ws, lfd);
+	CHECK(now_ms() - t0 < WORKER_IDLE_TRIM_MS / 2);
+	CHECK(ws.body != NULL && ws.body_cap == WORKER_TRIM_BYTES && ws.trim_peak > 0);
+	int afd = accept(lfd, NULL, NULL);
+	CHECK(afd >= 0);
+	close(afd);
+	close(cfd);
+
+	/* busy, but the peak is WORKER_TRIM_HOLD_MS old: given back at once */
+	cfd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(cfd >= 0 && connect(cfd, (struct sockaddr *)&sa, sizeof sa) == 0);
+	ws.trim_since.tv_sec -= WORKER_TRIM_HOLD_MS / 1000 + 1;
+	t0 = now_ms();
+	trim_when_idle(&ws, lfd);
+	CHECK(now_ms() - t0 < WORKER_IDLE_TRIM_MS / 2);
+	CHECK(ws.body == NULL && ws.body_cap == 0 && ws.trim_peak == 0);
+	afd = accept(lfd, NULL, NULL);
+	CHECK(afd >= 0);
+	close(afd);
+	close(cfd);
+
+	/* idle: given back after the wait */
+	ws.body = malloc(WORKER_TRIM_BYTES);
+	CHECK(ws.body != NULL);
+	ws.body_cap = WORKER_TRIM_BYTES;
+	ws.trim_peak = WORKER_TRIM_BYTES;
+	clock_gettime(CLOCK_MONOTONIC, &ws.trim_since);
+	t0 = now_ms();
+	trim_when_idle(&ws, lfd);
+	CHECKF(now_ms() - t0 >= WORKER_IDLE_TRIM_MS - 5, "%.1f ms", now_ms() - t0);
+	CHECK(ws.body == NULL && ws.body_cap == 0 && ws.trim_peak == 0);
+	close(lfd);
+}
+
 int main(void)
 {
+	check_idle_trim();
 	CHECK(release_peak(0) == 0);
 	CHECK(release_peak(WORKER_TRIM_BYTES - 1) == 0);
 #ifdef __GLIBC__

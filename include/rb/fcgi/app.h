@@ -19,6 +19,7 @@
 #include "rb/fcgi/config.h"
 #include "rb/fcgi/pool.h"
 #include "rb/base/error.h"
+#include "rb/base/stage_timer.h"
 #include "rb/fcgi/registry.h"
 
 struct app;
@@ -30,6 +31,7 @@ struct app_request {
 	const char *body;         /* may be NULL when body_len is 0 */
 	size_t body_len;
 	const char *request_id;   /* for logs */
+	struct stage_timer *timer; /* where the stages' time goes (rb/base/stage_timer.h); may be NULL */
 };
 
 struct app_response {

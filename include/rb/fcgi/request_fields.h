@@ -31,6 +31,7 @@
 #include <stddef.h>
 
 #include "rb/base/error.h"
+#include "rb/base/stage_timer.h"
 #include "rb/detect/detector.h"
 #include "rb/fcgi/form.h"
 #include "rb/fcgi/names.h"
@@ -78,6 +79,13 @@ enum rb_code request_fields_decode(const struct form *f, size_t max_json, struct
 enum rb_code request_fields_parse(const char *content_type, const char *body, size_t len,
                                   const struct form_limits *lim, size_t max_json,
                                   struct rb_request *req, struct rb_err *err);
+
+/* request_fields_parse that charges the form split to STAGE_FORM and the decoding to
+ * STAGE_B64 of timer (may be NULL). */
+enum rb_code request_fields_parse_timed(const char *content_type, const char *body, size_t len,
+                                        const struct form_limits *lim, size_t max_json,
+                                        struct rb_request *req, struct stage_timer *timer,
+                                        struct rb_err *err);
 
 /* Frees what request_fields_decode allocated and zeroes *req; NULL is a no-op. */
 void request_fields_release(struct rb_request *req);
