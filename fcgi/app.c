@@ -519,6 +519,16 @@ static void handle_health(struct app *app, struct app_response *res)
 	json_object_set_new(root, "models", models);
 	json_object_set_new(root, "inference",
 	                    json_string(infer_path_name(app->cfg->inference)));
+	if (app->cfg->inference == INFER_AUTO && app->reg->n > 0) {
+		/* which path runs each chunk size, per model (infer_plan_measure, at load) */
+		json_t *plans = json_object(); /* new, stolen by root below */
+		for (size_t i = 0; i < app->reg->n; i++) {
+			char line[512];
+			infer_plan_describe(app->reg->entries[i].model, line, sizeof line);
+			json_object_set_new(plans, app->reg->entries[i].name, json_string(line));
+		}
+		json_object_set_new(root, "inference_plan", plans);
+	}
 	res->body = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (res->body == NULL) {

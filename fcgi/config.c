@@ -663,8 +663,10 @@ static const struct config_key keys[] = {
 	 "(checked at start-up)."},
 	{"inference", parse_choice, format_choice, OFF(inference), 0, 0, 0, 0, infer_path_names,
 	 "auto", NULL,
-	 "How models run. auto: requests of at most 16 windows (up to 4.5 hours of one-minute rows) on the "
-	 "vector path, larger ones on oneDNN; dnnl: always oneDNN; vector: always the float32 "
+	 "How models run. auto: at start-up and each reload the daemon times both paths on this "
+	 "CPU at each chunk size, per model (a probe process, about 0.3 s a model), and runs each "
+	 "chunk on the faster (the plan is logged and in GET /health); dnnl: always oneDNN; "
+	 "vector: always the float32 "
 	 "plain-C path built for the CPU's vector unit; reference: the double-precision plain-C "
 	 "implementation (slow; for checking results). See docs/INFERENCE.md."},
 	{"detector", parse_choice, format_choice, OFF(detector), 0, 0, 0, 0, detector_kind_names,

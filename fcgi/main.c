@@ -28,6 +28,7 @@
 #include "rb/druid/druid_client.h"
 #include "rb/fcgi/log.h"
 #include "rb/fcgi/metrics.h"
+#include "rb/model/infer.h"
 #include "rb/fcgi/pool.h"
 #include "rb/fcgi/registry.h"
 #include "rb/fcgi/s3sync.h"
@@ -268,6 +269,30 @@ static int load_models(const char *path, const struct rb_config *cfg, struct reg
 }
 
 /*
+ * With inference = auto, measures which path runs each chunk size fastest on this
+ * CPU, per model (infer_plan_measure: a probe child, so the master creates no
+ * oneDNN object), before the workers fork and inherit it; logs each plan. A
+ * failed probe leaves a vector-everywhere plan (logged); -1 only for no memory
+ * or a bad RB_INFER_PLAN.
+ */
+static int plan_models(const struct rb_config *cfg, struct registry *reg)
+{
+	if (cfg->inference != INFER_AUTO)
+		return 0;
+	for (size_t i = 0; i < reg->n; i++) {
+		struct rb_err err = {0};
+		if (infer_plan_measure(reg->entries[i].model, &err) != RB_OK) {
+			log_error("model %s: %s", reg->entries[i].name, err.msg);
+			return -1;
+		}
+		char line[512];
+		infer_plan_describe(reg->entries[i].model, line, sizeof line);
+		log_info("model %s: inference plan %s", reg->entries[i].name, line);
+	}
+	return 0;
+}
+
+/*
  * Decides who the daemon serves as (see the user, group, allow_root and
  * listen_group keys); -1 with a log line when it must not start.
  */
@@ -403,6 +428,10 @@ static int reload(void *ctx, struct pool_opts *opts)
 	struct registry *reg = NULL;
 	if (load_config(d->config_path, &cfg) != 0 || load_models(d->config_path, &cfg, &reg) != 0)
 		return -1;
+	if (plan_models(&cfg, reg) != 0) {
+		registry_free(reg);
+		return -1;
+	}
 	keep_restart_only(&cfg, &d->cfg);
 	/* log rotation: the same log_file opened again (as the daemon's user by now) */
 	if (d->log_fd >= 0) {
@@ -551,7 +580,7 @@ int main(int argc, char **argv)
 			log_init("rb-aioutliers", d.cfg.log_level, LOG_TO_SYSLOG);
 	}
 	if (write_pid_file(&d) != 0 || drop_identity(&d.id) != 0 ||
-	    load_models(d.config_path, &d.cfg, &d.reg) != 0) {
+	    load_models(d.config_path, &d.cfg, &d.reg) != 0 || plan_models(&d.cfg, d.reg) != 0) {
 		if (d.pid_path[0] != '\0')
 			unlink(d.pid_path);
 		if (d.unix_path[0] != '\0')

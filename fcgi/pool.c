@@ -208,6 +208,7 @@ static void spawn(struct master *m, size_t slot)
 	rec->stop_first_ms = 0;
 	rec->watchdog_killed = 0;
 	__atomic_fetch_add(&m->board->worker_starts, 1, __ATOMIC_RELAXED);
+	update_board(m); /* before the new worker can answer /health (it may start in ms) */
 	log_debug("worker %ld started (slot %zu, generation %u)", (long)pid, slot, m->generation);
 }
 

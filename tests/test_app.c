@@ -171,12 +171,12 @@ static void metrics(void)
 	CHECK(body != NULL);
 	snprintf(body, blen, "data=%s", data);
 	struct app_request req = {"POST", "/api/v1/outliers", "application/x-www-form-urlencoded",
-	                          body, strlen(body), "test-2"};
+	                          body, strlen(body), "test-2", NULL};
 	struct app_response res;
 	app_handle(app, &req, &res);
 	CHECKF(res.status == 200 && res.content_type == NULL, "%d", res.status);
 	app_response_release(&res);
-	struct app_request get = {"GET", "/metrics", NULL, NULL, 0, "test-3"};
+	struct app_request get = {"GET", "/metrics", NULL, NULL, 0, "test-3", NULL};
 	app_handle(app, &get, &res);
 	CHECK(res.status == 200 && res.body != NULL && strlen(res.body) == res.body_len);
 	CHECK(res.content_type != NULL &&
@@ -189,7 +189,7 @@ static void metrics(void)
 	CHECK(app_response_head(&res, "r", head, sizeof head) > 0);
 	CHECK(strstr(head, "Content-Type: text/plain; version=0.0.4") != NULL);
 	app_response_release(&res);
-	struct app_request health_req = {"GET", "/health", NULL, NULL, 0, "test-4"};
+	struct app_request health_req = {"GET", "/health", NULL, NULL, 0, "test-4", NULL};
 	app_handle(app, &health_req, &res);
 	CHECKF(res.status == 200 && strstr(res.body, "\"druid_last_ok\":null") != NULL, "%s", res.body);
 	app_response_release(&res);

@@ -101,8 +101,9 @@ enum rb_code infer_new(struct infer **out, const struct model *m, enum infer_pat
 	inf->m = m;
 	inf->in_n = (m->in_T > 0 ? m->in_T : 1) * m->in_C;
 	inf->out_n = (m->out_T > 0 ? m->out_T : 1) * m->out_C;
-	/* auto builds only the paths its plan uses: no oneDNN primitives when vector wins everywhere */
-	if (path == INFER_DNNL || (path == INFER_AUTO && auto_uses(m, INFER_DNNL))) {
+	/* auto builds only the paths its plan uses (no oneDNN primitives when vector wins
+	 * everywhere); without a plan (the one-shot command) oneDNN when a chunk first needs it */
+	if (path == INFER_DNNL || (path == INFER_AUTO && m->plan != NULL && auto_uses(m, INFER_DNNL))) {
 		rc = model_dnnl_new(&inf->dnnl, m, NULL, err);
 		if (rc != RB_OK)
 			rb_err_prefix(err, "model %s", m->name);
@@ -149,6 +150,13 @@ enum rb_code infer_run(struct infer *inf, const float *in, size_t B, float *out,
 	if (inf->path == INFER_VECTOR || (inf->path == INFER_AUTO && auto_path(inf->m, B) == INFER_VECTOR)) {
 		model_vec_run(inf->vec, in, B, out);
 		return RB_OK;
+	}
+	if (inf->path == INFER_AUTO && inf->dnnl == NULL) {
+		enum rb_code rc = model_dnnl_new(&inf->dnnl, inf->m, NULL, err);
+		if (rc != RB_OK) {
+			rb_err_prefix(err, "model %s", inf->m->name);
+			return rc;
+		}
 	}
 	if (inf->path == INFER_DNNL || inf->path == INFER_AUTO)
 		return model_dnnl_run(inf->dnnl, in, B, out, err);
