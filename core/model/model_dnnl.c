@@ -40,18 +40,7 @@
 #include <oneapi/dnnl/dnnl_debug.h>
 
 #include "rb/base/assert.h"
-
-/* Wraps one oneDNN call: on failure sets rc to RB_E_INTERNAL naming the call
- * and file:line, and jumps to the function's `out:` cleanup label. */
-#define DNNL_TRY(call)                                                                  \
-	do {                                                                            \
-		dnnl_status_t st_ = (call);                                             \
-		if (st_ != dnnl_success) {                                              \
-			rc = rb_err_set(err, RB_E_INTERNAL, "oneDNN %s at %s:%d: %s",   \
-			                dnnl_status2str(st_), __FILE__, __LINE__, #call); \
-			goto out;                                                       \
-		}                                                                       \
-	} while (0)
+#include "rb/model/dnnl_util.h"
 
 /* Sets rc and jumps to out: for our own failures inside DNNL_TRY functions. */
 #define FAIL(code, ...)                                                                 \
@@ -153,14 +142,6 @@ static void md_2d(dnnl_memory_desc_t *md, size_t a, size_t b, dnnl_format_tag_t 
 	(void)st;
 }
 
-static enum rb_code md_init(dnnl_memory_desc_t *md, int nd, const dnnl_dims_t dims,
-                            dnnl_format_tag_t tag, struct rb_err *err)
-{
-	enum rb_code rc = RB_OK;
-	DNNL_TRY(dnnl_memory_desc_init_by_tag(md, nd, dims, dnnl_f32, tag));
-out:
-	return rc;
-}
 
 /* A memory object over ptr (not owned), kept by plan p. oneDNN only reads a
  * source argument, so a const buffer may be passed as ptr for those. */
@@ -248,19 +229,6 @@ out:
 	return rc;
 }
 
-static int eltwise_alg(enum activation a, dnnl_alg_kind_t *alg)
-{
-	switch (a) {
-	case ACT_RELU: *alg = dnnl_eltwise_relu; return 1;
-	case ACT_GELU: *alg = dnnl_eltwise_gelu_erf; return 1;
-	case ACT_SIGMOID: *alg = dnnl_eltwise_logistic; return 1;
-	case ACT_TANH: *alg = dnnl_eltwise_tanh; return 1;
-	case ACT_LINEAR:
-	case ACT_SOFTMAX: return 0;
-	}
-	return 0;
-}
-
 /* ---- steps, one builder per layer kind ---- */
 
 /* Softmax over the rows of an [M, C] buffer, in place. */
@@ -313,13 +281,13 @@ static enum rb_code build_ip(struct model_dnnl *d, struct plan *p, size_t layer,
 	md_2d(&w_user, OC, IC, dnnl_io);
 	md_2d(&dst_md, M, OC, dnnl_ab);
 	dnnl_dims_t bd = {(dnnl_dim_t)OC};
-	rc = md_init(&b_md, 1, bd, dnnl_a, err);
+	rc = dnnl_util_md(&b_md, 1, bd, dnnl_a, err);
 	if (rc != RB_OK)
 		goto out;
 	DNNL_TRY(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &src_md, &w_any,
 	                                              bias != NULL ? &b_md : NULL, &dst_md));
 	DNNL_TRY(dnnl_primitive_attr_create(&attr));
-	if (eltwise_alg(act, &alg)) {
+	if (dnnl_util_eltwise(act, &alg)) {
 		DNNL_TRY(dnnl_post_ops_create(&po));
 		DNNL_TRY(dnnl_post_ops_append_eltwise(po, 1.0f, alg, 0.0f, 0.0f));
 		DNNL_TRY(dnnl_primitive_attr_set_post_ops(attr, po));
@@ -375,7 +343,7 @@ static enum rb_code build_norm(struct model_dnnl *d, struct plan *p, size_t i, s
 	unsigned flags = (l->gamma != NULL ? dnnl_use_scale : 0u) | (l->beta != NULL ? dnnl_use_shift : 0u);
 	md_2d(&md, M, l->C, dnnl_ab);
 	dnnl_dims_t cd = {(dnnl_dim_t)l->C};
-	rc = md_init(&c_md, 1, cd, dnnl_a, err);
+	rc = dnnl_util_md(&c_md, 1, cd, dnnl_a, err);
 	if (rc != RB_OK)
 		goto out;
 	if (l->kind == LAYER_BATCH_NORM) {

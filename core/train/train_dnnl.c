@@ -41,18 +41,9 @@
 #include <oneapi/dnnl/dnnl_debug.h>
 
 #include "rb/base/assert.h"
+#include "rb/model/dnnl_util.h"
 #include "rb/train/train_ref.h"
 #include "train_rng.h"
-
-#define DNNL_TRY(call)                                                                  \
-	do {                                                                            \
-		dnnl_status_t st_ = (call);                                             \
-		if (st_ != dnnl_success) {                                              \
-			rc = rb_err_set(err, RB_E_INTERNAL, "oneDNN %s at %s:%d: %s",   \
-			                dnnl_status2str(st_), __FILE__, __LINE__, #call); \
-			goto out;                                                       \
-		}                                                                       \
-	} while (0)
 
 #define MAX_ARGS 14
 #define MAX_PLANS 4 /* batch sizes kept: an epoch uses two (full, remainder) */
@@ -120,32 +111,8 @@ static float *fv(const struct train_dnnl *t, float *base, const double *p)
 	return base + (p - t->net->w);
 }
 
-static int eltwise_alg(enum activation a, dnnl_alg_kind_t *alg)
-{
-	switch (a) {
-	case ACT_RELU: *alg = dnnl_eltwise_relu; return 1;
-	case ACT_GELU: *alg = dnnl_eltwise_gelu_erf; return 1;
-	case ACT_SIGMOID: *alg = dnnl_eltwise_logistic; return 1;
-	case ACT_TANH: *alg = dnnl_eltwise_tanh; return 1;
-	case ACT_LINEAR:
-	case ACT_SOFTMAX: return 0;
-	}
-	return 0;
-}
 
 /* ---- building ---- */
-
-static enum rb_code md_init(dnnl_memory_desc_t *md, int nd, const dnnl_dim_t *d,
-                            dnnl_format_tag_t tag, struct rb_err *err)
-{
-	enum rb_code rc = RB_OK;
-	dnnl_dims_t dims;
-	for (int k = 0; k < nd; k++)
-		dims[k] = d[k];
-	DNNL_TRY(dnnl_memory_desc_init_by_tag(md, nd, dims, dnnl_f32, tag));
-out:
-	return rc;
-}
 
 /* A memory of plan p over ptr (NULL: allocated by the library). */
 static enum rb_code mem(dnnl_memory_t *o, struct train_dnnl *t, struct plan *p,
@@ -240,16 +207,16 @@ static enum rb_code build_dense(struct train_dnnl *t, struct plan *pl, size_t i,
 	dnnl_memory_desc_t src_md, w_md, b_md, dst_md;
 	dnnl_memory_t m_src, m_w, m_b = NULL, m_pre, m_dst, m_dy, m_dpre, m_dx, m_dw, m_db = NULL;
 	dnnl_alg_kind_t alg = dnnl_alg_kind_undef;
-	int elt = eltwise_alg(l->act, &alg);
+	int elt = dnnl_util_eltwise(l->act, &alg);
 	const dnnl_dim_t s_d[2] = {(dnnl_dim_t)M, (dnnl_dim_t)IC}, w_d[2] = {(dnnl_dim_t)OC, (dnnl_dim_t)IC};
 	const dnnl_dim_t d_d[2] = {(dnnl_dim_t)M, (dnnl_dim_t)OC}, b_d[1] = {(dnnl_dim_t)OC};
-	rc = md_init(&src_md, 2, s_d, dnnl_ab, err);
+	rc = dnnl_util_md(&src_md, 2, s_d, dnnl_ab, err);
 	if (rc == RB_OK)
-		rc = md_init(&w_md, 2, w_d, dnnl_io, err);
+		rc = dnnl_util_md(&w_md, 2, w_d, dnnl_io, err);
 	if (rc == RB_OK)
-		rc = md_init(&dst_md, 2, d_d, dnnl_ab, err);
+		rc = dnnl_util_md(&dst_md, 2, d_d, dnnl_ab, err);
 	if (rc == RB_OK)
-		rc = md_init(&b_md, 1, b_d, dnnl_a, err);
+		rc = dnnl_util_md(&b_md, 1, b_d, dnnl_a, err);
 	if (rc != RB_OK)
 		goto out;
 	DNNL_TRY(dnnl_inner_product_forward_desc_init(&d, dnnl_forward_training, &src_md, &w_md,
@@ -346,11 +313,11 @@ static enum rb_code build_layer_norm(struct train_dnnl *t, struct plan *pl, size
 	dnnl_memory_t m_dg = NULL, m_db = NULL;
 	const dnnl_dim_t dd[2] = {(dnnl_dim_t)M, (dnnl_dim_t)l->C}, cd[1] = {(dnnl_dim_t)l->C};
 	const dnnl_dim_t sd[1] = {(dnnl_dim_t)M};
-	rc = md_init(&md, 2, dd, dnnl_ab, err);
+	rc = dnnl_util_md(&md, 2, dd, dnnl_ab, err);
 	if (rc == RB_OK)
-		rc = md_init(&c_md, 1, cd, dnnl_a, err);
+		rc = dnnl_util_md(&c_md, 1, cd, dnnl_a, err);
 	if (rc == RB_OK)
-		rc = md_init(&s_md, 1, sd, dnnl_a, err);
+		rc = dnnl_util_md(&s_md, 1, sd, dnnl_a, err);
 	if (rc != RB_OK)
 		goto out;
 	DNNL_TRY(dnnl_layer_normalization_forward_desc_init(&d, dnnl_forward_training, &md, &s_md,
@@ -432,19 +399,19 @@ static enum rb_code build_lstm(struct train_dnnl *t, struct plan *pl, size_t i, 
 	const dnnl_dim_t wl_d[5] = {1, 1, (dnnl_dim_t)D, 4, (dnnl_dim_t)H};
 	const dnnl_dim_t wi_d[5] = {1, 1, (dnnl_dim_t)H, 4, (dnnl_dim_t)H};
 	const dnnl_dim_t b_d[4] = {1, 1, 4, (dnnl_dim_t)H};
-	rc = md_init(&src_md, 3, src_d, dnnl_ntc, err);
+	rc = dnnl_util_md(&src_md, 3, src_d, dnnl_ntc, err);
 	if (rc == RB_OK)
-		rc = md_init(&dst_md, 3, dst_d, dnnl_ntc, err);
+		rc = dnnl_util_md(&dst_md, 3, dst_d, dnnl_ntc, err);
 	if (rc == RB_OK)
-		rc = md_init(&wl_user, 5, wl_d, dnnl_ldigo, err);
+		rc = dnnl_util_md(&wl_user, 5, wl_d, dnnl_ldigo, err);
 	if (rc == RB_OK)
-		rc = md_init(&wi_user, 5, wi_d, dnnl_ldigo, err);
+		rc = dnnl_util_md(&wi_user, 5, wi_d, dnnl_ldigo, err);
 	if (rc == RB_OK)
-		rc = md_init(&wl_any, 5, wl_d, dnnl_format_tag_any, err);
+		rc = dnnl_util_md(&wl_any, 5, wl_d, dnnl_format_tag_any, err);
 	if (rc == RB_OK)
-		rc = md_init(&wi_any, 5, wi_d, dnnl_format_tag_any, err);
+		rc = dnnl_util_md(&wi_any, 5, wi_d, dnnl_format_tag_any, err);
 	if (rc == RB_OK)
-		rc = md_init(&b_md, 4, b_d, dnnl_ldgo, err);
+		rc = dnnl_util_md(&b_md, 4, b_d, dnnl_ldgo, err);
 	if (rc != RB_OK)
 		goto out;
 	DNNL_TRY(dnnl_lstm_forward_desc_init(&rd, dnnl_forward_training, dnnl_unidirectional_left2right,
