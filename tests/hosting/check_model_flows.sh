@@ -15,7 +15,9 @@
 #   - three normal days of FlowSensor (2023-10-23..25, Monday to Wednesday, whole days):
 #     at most 60 flagged rows together (measured 10 + 8 + 12 = 30; 60 is 1.4 % of the 4,320
 #     rows: a model or a threshold twice as noisy fails);
-#   - A1 (a 3-minute burst of one client) is reported, not asserted: measured not flagged.
+#   - A1 (a 3-minute burst of one client) is reported, not asserted: measured not flagged;
+#   - /health and the log show the inference plan measured for flows; the log (debug) has a
+#     stage timer line for each detection request.
 set -uo pipefail
 . "${RB_SOURCE_DIR:?run through ctest}/tests/hosting/lib.sh"
 hosting_init model-flows
@@ -26,7 +28,7 @@ done
 start_emulator --seed 42
 mkdir "$tmp/www"
 write_daemon_conf "$tmp/daemon.conf" "$tmp/svc.sock" "$druid" "listen_mode = 0600" "workers = 2" \
-	"models_dir = $src/models" "trained_models_dir =" "history = P7D" "log_level = warn"
+	"models_dir = $src/models" "trained_models_dir =" "history = P7D" "log_level = debug"
 start_bg daemon.log env OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/daemon.conf"
 start_lighttpd "$tmp/svc.sock"
 base=$url
@@ -74,4 +76,16 @@ for d in 23 24 25; do
 done
 [ "$total" -le 60 ] && pass "normal days FlowSensor 2023-10-23..25: $total flagged rows (<= 60)" ||
 	fail "normal days FlowSensor 2023-10-23..25: $total flagged rows, wanted <= 60"
+# How it ran: the plan the master measured (inference = auto), in /health and the log, and
+# the stage timer's line for every detection request (log_level = debug).
+if curl -s "$base/health" | grep -q '"inference_plan":{"flows":"measured: '; then
+	pass "/health: inference_plan of flows measured at start-up"
+else
+	fail "/health: no measured inference_plan for flows: $(curl -s "$base/health")"
+fi
+grep -q 'model flows: inference plan measured: ' "$tmp/daemon.log" && pass "log: the plan of flows" ||
+	fail "log: no 'model flows: inference plan measured' line"
+n=$(grep -c 'stages wall/cpu ms/faults: body .* parse .* detect .* total ' "$tmp/daemon.log")
+[ "$n" -ge 8 ] && pass "log: a stage timer line for each of the $n detection requests" ||
+	fail "log: $n stage timer lines, wanted >= 8 (one per detection request)"
 hosting_finish model_flows "$tmp/daemon.log"
