@@ -239,7 +239,7 @@ static enum rb_code build_softmax(struct model_dnnl *d, struct plan *p, float *d
 	dnnl_primitive_desc_t pd = NULL;
 	dnnl_softmax_desc_t sd;
 	dnnl_memory_desc_t md;
-	dnnl_memory_t mem;
+	dnnl_memory_t mem = NULL;
 	struct step *s = NULL;
 	md_2d(&md, M, C, dnnl_ab);
 	DNNL_TRY(dnnl_softmax_forward_desc_init(&sd, dnnl_forward_inference, &md, 1));
