@@ -7,7 +7,6 @@
  * Exit codes: 0 stopped cleanly or -t found the config good; 1 runtime or
  * configuration error; 2 usage.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -203,11 +202,7 @@ static void one_openmp_thread(void)
 {
 	if (getenv("OMP_NUM_THREADS") != NULL)
 		return;
-	void (*set_threads)(int) = NULL;
-	void *sym = dlsym(RTLD_DEFAULT, "omp_set_num_threads");
-	memcpy(&set_threads, &sym, sizeof set_threads);
-	if (set_threads != NULL)
-		set_threads(1);
+	infer_one_openmp_thread();
 	setenv("OMP_NUM_THREADS", "1", 0); /* for programs this one starts */
 }
 

@@ -215,8 +215,7 @@ static double wall_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* One OpenMP thread, as the workers run oneDNN (fcgi/main.c), unless OMP_NUM_THREADS says otherwise. */
-static void probe_one_thread(void)
+void infer_one_openmp_thread(void)
 {
 	if (getenv("OMP_NUM_THREADS") != NULL)
 		return;
@@ -231,7 +230,7 @@ static void probe_one_thread(void)
 static void probe_child(const struct model *m, int fd)
 {
 	alarm(PROBE_ALARM_S);
-	probe_one_thread();
+	infer_one_openmp_thread();
 	struct probe_msg msg;
 	memset(&msg, 0, sizeof msg);
 	struct rb_err err = {0};

@@ -110,4 +110,9 @@ enum rb_code infer_plan_measure(struct model *m, struct rb_err *err);
  */
 size_t infer_plan_describe(const struct model *m, char *buf, size_t cap);
 
+/* Sets oneDNN's OpenMP to one thread (omp_set_num_threads, found at run time:
+ * without OpenMP nothing to set) unless OMP_NUM_THREADS is set: how the workers
+ * and the plan's probe run oneDNN. */
+void infer_one_openmp_thread(void);
+
 #endif
