@@ -3,7 +3,9 @@
  * own, on hostile input: truncation at every byte, bad escapes, lone
  * surrogates, overlong and invalid UTF-8, nesting past the cap (a million
  * levels), numbers past the double range, NaN / Infinity, trailing junk,
- * empty input, NUL bytes; and json_scan_cut()'s cuts and outcomes. Every
+ * empty input, NUL bytes; json_scan_cut()'s cuts and outcomes; and
+ * json_scan_depth_ok() on brackets in strings, escaped quotes, backslash runs,
+ * unbalanced and mismatched brackets, max and max + 1 levels. Every
  * text is read from an exact-size heap copy, so that a read past its end is
  * an ASan error in the sanitizer run. Each whole-document verdict that
  * Jansson can judge (no NUL byte, within the depth cap) is also asked of
@@ -309,6 +311,23 @@ static void test_literals_and_structure(void)
 	refuse_n("tr\0e", 4, "invalid literal");
 }
 
+/* json_scan_depth_ok on an exact-size copy of text (len bytes) at cap max. */
+static void depth_ok_is(const char *text, size_t len, size_t max, int want)
+{
+	char *p = copy(text, len);
+	CHECKF(json_scan_depth_ok(p, len, max) == want, "json_scan_depth_ok(%.*s, max %zu) != %d",
+	       (int)len, text, max, want);
+	free(p);
+}
+
+/* depth_ok_is() on a C string, at cap max (want 1) and at max - 1 (want 0). */
+static void depth_is(const char *text, size_t max)
+{
+	depth_ok_is(text, strlen(text), max, 1);
+	if (max > 0)
+		depth_ok_is(text, strlen(text), max - 1, 0);
+}
+
 static void test_depth(void)
 {
 	const char *why;
@@ -324,6 +343,9 @@ static void test_depth(void)
 		text[n] = '\0';
 		CHECKF(read_doc(text, n, d, &why) == JSON_SCAN_OK, "%s at cap %zu", text, d);
 		CHECKF(read_doc(text, n, d - 1, &why) == JSON_SCAN_DEPTH, "%s at cap %zu", text, d - 1);
+		/* the depth pre-check agrees with the cursor on valid text */
+		depth_ok_is(text, n, d, 1);
+		depth_ok_is(text, n, d - 1, 0);
 	}
 	/* a million levels: refused at the cap, no recursion to run out of stack */
 	size_t n = 1000000;
@@ -352,6 +374,53 @@ static void test_depth(void)
 	j.pos = 1;
 	CHECK(json_scan_skip(&j, 2) == JSON_SCAN_DEPTH);
 	json_scan_release(&j);
+}
+
+static void test_depth_ok(void)
+{
+	/* empty and scalar texts open no level */
+	depth_ok_is("", 0, 0, 1);
+	depth_ok_is("1", 1, 0, 1);
+	depth_ok_is("\"a\"", 3, 0, 1);
+	/* exactly max levels pass, max + 1 do not; objects count as arrays do; siblings add none */
+	depth_is("[]", 1);
+	depth_is("[[[1]]]", 3);
+	depth_is("{\"a\":{\"b\":[1]}}", 3);
+	depth_is("[[],[],{},[[]]]", 3);
+	/* brackets inside strings do not count, nor do escaped quotes close the string */
+	depth_is("[\"[[[[{{{{\"]", 1);
+	depth_is("[\"\\\"[[[{\"]", 1);
+	depth_is("{\"k\\\"\":\"\\u005b[\"}", 1);
+	/* an even run of backslashes ends with the quote closing the string: the brackets count */
+	depth_is("[\"\\\\\"[[]]]", 3);
+	depth_is("[\"\\\\\\\"[[]]\"]", 1);
+	/* a backslash at the very end takes nothing with it (ASan: no read past len) */
+	depth_is("[\"\\", 1);
+	depth_is("[\"", 1);
+	/* text that ends inside a string: what follows the quote is not counted */
+	depth_is("[\"[[[[", 1);
+	/* unbalanced: unclosed levels count; closers with nothing open are ignored, not owed */
+	depth_is("[[[", 3);
+	depth_is("]]]]]][[", 2);
+	depth_is("}]}][{", 2);
+	depth_is("[]]]][[", 2);
+	/* a mismatched closer closes a level all the same (syntax is the parser's business) */
+	depth_is("[}[}[}", 1);
+	depth_is("{]{[}", 2);
+	/* NUL bytes are bytes like any other */
+	depth_ok_is("[\0[", 3, 2, 1);
+	depth_ok_is("[\0[", 3, 1, 0);
+	depth_ok_is("\"\0\"[", 4, 0, 0);
+	/* a million levels: no recursion, and the verdict exact at the edge */
+	size_t n = 1000000;
+	char *deep = malloc(2 * n);
+	CHECK(deep != NULL);
+	memset(deep, '[', n);
+	memset(deep + n, ']', n);
+	CHECK(json_scan_depth_ok(deep, 2 * n, n) == 1);
+	CHECK(json_scan_depth_ok(deep, 2 * n, n - 1) == 0);
+	CHECK(json_scan_depth_ok(deep, 2 * n, DEPTH) == 0);
+	free(deep);
 }
 
 /* json_scan_cut on text: the outcome, and the cut positions when OK. */
@@ -482,6 +551,7 @@ int main(void)
 	test_numbers();
 	test_literals_and_structure();
 	test_depth();
+	test_depth_ok();
 	test_cut();
 	test_cursor();
 	printf("json_scan: hostile inputs refused with their reasons, Jansson agreeing; cuts exact\n");

@@ -20,6 +20,7 @@
 #include "rb/base/assert.h"
 #include "rb/druid/druid_policy.h"
 #include "rb/input/civil.h"
+#include "rb/input/json_scan.h"
 #include "rb/input/period.h"
 #include "rb/model/model.h"
 
@@ -81,32 +82,6 @@ static void quote(char *dst, size_t cap, const char *s)
 	druid_clean_text(dst, cap, s, strlen(s));
 }
 
-/* 0 when text nests arrays/objects deeper than max (strings are skipped). */
-static int depth_ok(const char *s, size_t len, size_t max)
-{
-	size_t depth = 0;
-	int in_str = 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = 0;
-			continue;
-		}
-		if (c == '"') {
-			in_str = 1;
-		} else if (c == '[' || c == '{') {
-			if (++depth > max)
-				return 0;
-		} else if ((c == ']' || c == '}') && depth > 0) {
-			depth--;
-		}
-	}
-	return 1;
-}
-
 /* Parses capped, depth-checked JSON text with duplicate keys rejected; *out new or NULL. */
 static enum rb_code load_json(json_t **out, const char *text, size_t len, size_t max_bytes,
                               enum rb_code bad, const char *what, struct rb_err *err)
@@ -114,7 +89,7 @@ static enum rb_code load_json(json_t **out, const char *text, size_t len, size_t
 	*out = NULL;
 	if (len > max_bytes)
 		return rb_err_set(err, RB_E_TOO_LARGE, "%s is larger than %zu bytes", what, max_bytes);
-	if (!depth_ok(text, len, DRUID_QUERY_MAX_DEPTH))
+	if (!json_scan_depth_ok(text, len, DRUID_QUERY_MAX_DEPTH))
 		return rb_err_set(err, RB_E_TOO_LARGE, "%s nests deeper than %d levels", what,
 		                  DRUID_QUERY_MAX_DEPTH);
 	json_error_t jerr;

@@ -1,9 +1,10 @@
 /*
  * json_scan: the strict, tree-less JSON reader of include/rb/input/json_scan.h
  * (its contract is there): the cursor's out-of-line steps (strings, numbers,
- * skipping any value with an explicit stack) and json_scan_cut(), the pass
- * that cuts a top-level array into elements. The hot one-byte steps (spaces,
- * peek, ':', raw and plain matches) are static inline in the header.
+ * skipping any value with an explicit stack), json_scan_depth_ok() (the
+ * nesting pre-check alone) and json_scan_cut(), the pass that cuts a
+ * top-level array into elements. The hot one-byte steps (spaces, peek, ':',
+ * raw and plain matches) are static inline in the header.
  *
  * It is not a JSON parser into a tree, not a validator of a whole document
  * by itself (the caller says where values are), and knows nothing of Druid
@@ -349,6 +350,29 @@ enum json_scan_res json_scan_skip(struct json_scan *j, size_t depth)
 			                                     : "expected ',' or '}'");
 		}
 	}
+}
+
+int json_scan_depth_ok(const char *s, size_t len, size_t max)
+{
+	size_t depth = 0;
+	int in_str = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (in_str) {
+			if (c == '\\')
+				i++; /* the escaped byte; past len, the loop ends */
+			else if (c == '"')
+				in_str = 0;
+		} else if (c == '"') {
+			in_str = 1;
+		} else if (c == '[' || c == '{') {
+			if (++depth > max)
+				return 0;
+		} else if ((c == ']' || c == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return 1;
 }
 
 /* ---- cutting a top-level array ------------------------------------------ */

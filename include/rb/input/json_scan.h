@@ -7,7 +7,8 @@
  *     the structure it expects and decides what the values mean;
  *   - json_scan_cut(), one pass over the bytes outside strings that checks a
  *     depth cap and cuts a top-level array into its elements, before any of
- *     them is read.
+ *     them is read; json_scan_depth_ok(), the depth check alone, for a text
+ *     that a recursive parser (Jansson) reads next.
  * core/input/series.c reads Druid answers with them; Druid row semantics live
  * there, not here.
  *
@@ -190,6 +191,18 @@ static inline int json_scan_plain_string(struct json_scan *j, size_t *start, siz
 
 /* Line and column (both from 1) of byte pos of s, for messages. */
 void json_scan_locate(const char *s, size_t pos, size_t *line, size_t *col);
+
+/*
+ * 1 when no '[' or '{' of the len bytes of s opens a level past max, else 0:
+ * the cheap nesting pre-check before a recursive parser (Jansson) sees the
+ * text. It counts the brackets outside strings: a '"' opens a string, a '\\'
+ * inside one takes the next byte with it (so \" does not close it), the next
+ * other '"' closes it. A ']' or '}' closes a level (whichever opened it; one
+ * with nothing open is ignored), so "[}", unbalanced text and text that ends
+ * inside a string pass: it checks nothing but the depth and leaves the syntax
+ * to the parser. Empty text is 1. Never reads s[len].
+ */
+int json_scan_depth_ok(const char *s, size_t len, size_t max);
 
 /* ---- cutting a top-level array ----------------------------------------- */
 
