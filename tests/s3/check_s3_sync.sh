@@ -56,7 +56,8 @@ printf 'access_key_id = S3RVER\nsecret_access_key = S3RVER\n' >"$tmp/creds"
 printf '[default]\naws_access_key_id = NOBODY\naws_secret_access_key = S3RVER\n' >"$tmp/bad-creds"
 printf 'access_key_id = S3RVER\nsecret_access_key = WRONG\n' >"$tmp/bad-secret"
 chmod 600 "$tmp/creds" "$tmp/bad-creds" "$tmp/bad-secret"
-put() { "$probe" "$ep" "$tmp/creds" "$s3url" put "$1" "$2" >/dev/null || fail "put $1"; }
+# put NAME FILE [URL]: FILE uploaded as object NAME under URL (default $s3url, part 1's)
+put() { "$probe" "$ep" "$tmp/creds" "${3:-$s3url}" put "$1" "$2" >/dev/null || fail "put $1"; }
 sync_once() { "$probe" "$ep" "${2:-$tmp/creds}" "$s3url" sync "${1:-$tmp/dir}" >"$tmp/out" 2>&1; }
 # settle: a changed model is taken by the listing after the one that first saw it
 sync_twice() { sync_once; expect '^pending 1$' "$1: first listing waits"; sync_once; }
@@ -163,9 +164,10 @@ sync_once; expect '^error: S3 GET .*(onnect|refused)' "server down: the listing 
 start_s3
 for x in keras ini druid.json; do put "flows.$x" "$M/flows.$x"; done  # restore for part 1's state
 mkdir "$tmp/www" "$tmp/trained"
+synced_url=s3://models/synced # the daemon's models_url, where part 2 uploads
 write_daemon_conf "$tmp/daemon.conf" "$tmp/svc.sock" 127.0.0.1:9 "listen_mode = 0600" \
 	"workers = 1" "models_dir = $M" "trained_models_dir = $tmp/trained" \
-	"models_url = s3://models/synced" "models_s3_endpoint = $ep" \
+	"models_url = $synced_url" "models_s3_endpoint = $ep" \
 	"models_s3_credentials = $tmp/creds" "models_sync_interval = PT5S"
 start_bg daemon.log env OMP_NUM_THREADS=1 "$daemon" -f -c "$tmp/daemon.conf"
 master=$bg_pid
@@ -174,8 +176,7 @@ base=$url
 wait_health_http "$port" 300
 curl -s "$base/health" | grep -q '"synced"' && fail "daemon: synced served before its upload" \
 	|| pass "daemon: up, no synced model yet"
-sput() { "$probe" "$ep" "$tmp/creds" s3://models/synced put "$1" "$2" >/dev/null || fail "put synced $1"; }
-for x in keras ini druid.json; do sput "synced.$x" "$M/flows.$x"; done
+for x in keras ini druid.json; do put "synced.$x" "$M/flows.$x" "$synced_url"; done
 ok=0
 for _ in $(seq 300); do
 	curl -s "$base/health" | grep -q '"synced"' && { ok=1; break; }
@@ -192,7 +193,7 @@ ask_synced() {
 ask_synced && pass "daemon: a request with model=synced answers" || fail "daemon: model=synced failed"
 gen=$(grep -c 'reloaded: generation' "$tmp/daemon.log")
 head -c 20000 "$M/flows.keras" >"$tmp/bad.keras"
-sput synced.keras "$tmp/bad.keras"
+put synced.keras "$tmp/bad.keras" "$synced_url"
 for _ in $(seq 300); do grep -q 'model synced rejected' "$tmp/daemon.log" && break; sleep 0.1; done
 grep -q 'model synced rejected' "$tmp/daemon.log" && pass "daemon: the corrupt upload is rejected and logged" \
 	|| fail "daemon: no rejection logged"
@@ -209,8 +210,7 @@ if [ -z "$sync_proc" ]; then
 	fail "daemon: no sync process under the helper"
 else
 	kill -9 "$sync_proc"
-	s2put() { "$probe" "$ep" "$tmp/creds" s3://models/synced put "$1" "$2" >/dev/null || fail "put $1"; }
-	for x in keras ini druid.json; do s2put "again.$x" "$M/flows.$x"; done
+	for x in keras ini druid.json; do put "again.$x" "$M/flows.$x" "$synced_url"; done
 	ok=0
 	for _ in $(seq 400); do
 		curl -s "$base/health" | grep -q '"again"' && { ok=1; break; }
