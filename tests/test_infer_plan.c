@@ -73,12 +73,8 @@ static void force(struct model *m, const char *env, enum infer_plan_source src)
 
 int main(void)
 {
-	struct model *m = NULL;
+	struct model *m = tu_load_upstream_model("traffic");
 	struct rb_err err = {0};
-	char keras[4096];
-	snprintf(keras, sizeof keras, "%s", tu_shared("upstream/traffic.keras"));
-	CHECKF(model_load_files(&m, keras, tu_shared("upstream/traffic.ini"), "traffic", &err) == RB_OK,
-	       "%s", err.msg);
 
 	/* no plan: the static rule */
 	CHECK(m->plan == NULL);

@@ -35,12 +35,8 @@ static double max_abs_diff(const float *a, const float *b, size_t n)
 
 int main(void)
 {
-	struct model *m = NULL;
+	struct model *m = tu_load_upstream_model("traffic");
 	struct rb_err err = {0};
-	char keras[4096];
-	snprintf(keras, sizeof keras, "%s", tu_shared("upstream/traffic.keras"));
-	CHECKF(model_load_files(&m, keras, tu_shared("upstream/traffic.ini"), "traffic", &err) == RB_OK,
-	       "%s", err.msg);
 	struct infer *ref = NULL, *aut = NULL;
 	CHECKF(infer_new(&ref, m, INFER_REFERENCE, &err) == RB_OK, "%s", err.msg);
 	CHECKF(infer_new(&aut, m, INFER_AUTO, &err) == RB_OK, "%s", err.msg);

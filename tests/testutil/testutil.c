@@ -4,6 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rb/base/error.h"
+#include "rb/model/model.h"
+
 static const char *env_or_die(const char *name)
 {
 	const char *v = getenv(name);
@@ -72,4 +75,17 @@ char *tu_read_file(const char *path, size_t *len_out)
 	if (len_out != NULL)
 		*len_out = len;
 	return buf;
+}
+
+struct model *tu_load_upstream_model(const char *name)
+{
+	char keras[4096], ini[4096], rel[256];
+	snprintf(rel, sizeof rel, "upstream/%s.keras", name);
+	snprintf(keras, sizeof keras, "%s", tu_shared(rel)); /* tu_shared's buffer is reused */
+	snprintf(rel, sizeof rel, "upstream/%s.ini", name);
+	snprintf(ini, sizeof ini, "%s", tu_shared(rel));
+	struct model *m = NULL;
+	struct rb_err err = {0};
+	CHECKF(model_load_files(&m, keras, ini, name, &err) == RB_OK, "%s: %s", keras, err.msg);
+	return m;
 }

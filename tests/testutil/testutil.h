@@ -1,7 +1,7 @@
 /*
  * Test helpers shared by tests/test_*.c: failing assertions that name file and
- * line, file reading, the shared/ folder, and the tests' one random-number
- * generator. A failed CHECK exits 1 at once; a test never prints a failure and
+ * line, file reading, the shared/ folder and its upstream models, and the
+ * tests' one random-number generator. A failed CHECK exits 1 at once; a test never prints a failure and
  * returns 0.
  */
 #ifndef RB_TESTUTIL_H
@@ -43,6 +43,15 @@ const char *tu_shared(const char *rel);
 const char *tu_source(const char *rel);
 /* Whole file, NUL-terminated, malloc'd (caller frees); *len_out gets the length. Exits on failure. */
 char *tu_read_file(const char *path, size_t *len_out);
+
+struct model;
+/*
+ * The set-up of the tests that run an upstream model: loads shared/upstream/<name>.keras with
+ * shared/upstream/<name>.ini (model_load_files, model name name). Returns a new model, which
+ * the caller frees with model_free(); when a file is missing or the loader refuses, prints why
+ * and exits 1 (a failure, never a skip).
+ */
+struct model *tu_load_upstream_model(const char *name);
 
 /*
  * The tests' random numbers: xorshift64 (shifts 13, 7, 17; Marsaglia 2003) on a
