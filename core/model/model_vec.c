@@ -659,6 +659,61 @@ static unsigned ftz_begin(void) { return 0; }
 static void ftz_end(unsigned old) { (void)old; }
 #endif
 
+/* The sample-major forward of n <= VEC_BATCH samples already in v->act[v->in_layer]. */
+static void forward_samples(struct model_vec *v, size_t n)
+{
+	switch (v->isa) {
+#if VEC_HAVE_X86
+	case MODEL_VEC_AVX512:
+		forward_avx512(v, n);
+		break;
+	case MODEL_VEC_AVX2:
+		forward_avx2(v, n);
+		break;
+#endif
+	default:
+		forward_baseline(v, n);
+		break;
+	}
+}
+
+void model_vec_run_windows(struct model_vec *v, const float *rows, const size_t *starts, size_t B,
+                           float *out)
+{
+	unsigned mxcsr = ftz_begin();
+	const struct model *m = v->m;
+	RB_ASSERT(m->in_T > 0);
+	size_t in_n = m->in_T * m->in_C;
+	size_t out_n = (m->out_T > 0 ? m->out_T : 1) * m->out_C;
+	/* the windows model_vec_run would run lane-major: 0 .. lane_count */
+	size_t L = model_lanes_count(v->lanes), lane_count = 0;
+	while (v->lanes_min <= L && lane_count < B && B - lane_count >= v->lanes_min)
+		lane_count += B - lane_count < L ? B - lane_count : L;
+	size_t b = 0;
+	if (lane_count >= 2 && starts[1] > starts[0]) {
+		/* the leading run of windows at one stride: each row's prefix once */
+		size_t stride = starts[1] - starts[0], run = 2;
+		while (run < lane_count && starts[run] == starts[run - 1] + stride)
+			run++;
+		if (model_lanes_run_series(v->lanes, rows, starts[0], stride, run, out))
+			b = run;
+	}
+	while (b < lane_count) {
+		size_t n = lane_count - b < L ? lane_count - b : L;
+		model_lanes_run_windows(v->lanes, rows, starts + b, n, out + b * out_n);
+		b += n;
+	}
+	for (; b < B; b += VEC_BATCH) {
+		size_t n = B - b < VEC_BATCH ? B - b : VEC_BATCH;
+		for (size_t j = 0; j < n; j++)
+			memcpy(v->act[v->in_layer] + j * in_n, rows + starts[b + j] * m->in_C,
+			       in_n * sizeof *rows);
+		forward_samples(v, n);
+		memcpy(out + b * out_n, v->act[m->output], n * out_n * sizeof *out);
+	}
+	ftz_end(mxcsr);
+}
+
 void model_vec_run(struct model_vec *v, const float *in, size_t B, float *out)
 {
 	unsigned mxcsr = ftz_begin();
@@ -675,19 +730,7 @@ void model_vec_run(struct model_vec *v, const float *in, size_t B, float *out)
 	for (; b < B; b += VEC_BATCH) {
 		size_t n = B - b < VEC_BATCH ? B - b : VEC_BATCH;
 		memcpy(v->act[v->in_layer], in + b * in_n, n * in_n * sizeof *in);
-		switch (v->isa) {
-#if VEC_HAVE_X86
-		case MODEL_VEC_AVX512:
-			forward_avx512(v, n);
-			break;
-		case MODEL_VEC_AVX2:
-			forward_avx2(v, n);
-			break;
-#endif
-		default:
-			forward_baseline(v, n);
-			break;
-		}
+		forward_samples(v, n);
 		memcpy(out + b * out_n, v->act[m->output], n * out_n * sizeof *out);
 	}
 	ftz_end(mxcsr);
