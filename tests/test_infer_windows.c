@@ -1,11 +1,13 @@
 /*
  * infer_run_windows and the vector path's windows of one series
- * (model_vec_run_windows, model_lanes_run_windows): the same answers as
- * running the sliced windows, bit for bit, on every path and every vector
- * build this CPU runs, for window sets that overlap as the engine's do, that
- * repeat, that come in any order and that do not overlap; the row-wise prefix
- * found where it exists (the upstream traffic model, its synthetic twin, an
- * LSTM straight after the input) and refused where a later layer reads it;
+ * (model_vec_run_windows, model_lanes_run_series): the same answers as
+ * running the sliced windows (bit for bit on the reference, oneDNN and
+ * lane-major paths; within SAMPLES_TOL sample-major, and within VEC_TOL of
+ * the reference) on every vector build this CPU runs, for window sets that
+ * overlap as the engine's do, that repeat, that come in any order and that
+ * do not overlap; the row-wise prefix found where it exists (the upstream
+ * traffic model, its synthetic twin, an LSTM straight after the input) and
+ * refused where a later layer reads it or a Concatenate precedes the LSTM;
  * the errors.
  */
 #include <math.h>
@@ -21,6 +23,10 @@
 
 /* The vector path against the float64 reference on these inputs (test_infer_vec.c's bound). */
 #define VEC_TOL 3e-5
+/* Sample-major windows of a series against their slices: a float rounding of a reordered sum
+ * carried through the recurrences (outputs O(1)); both stay within VEC_TOL of the reference,
+ * checked too. Measured max 7.6e-6 (printed at the end). */
+#define SAMPLES_TOL 2e-5
 
 static size_t per(size_t T, size_t C) { return (T > 0 ? T : 1) * C; }
 
@@ -66,11 +72,24 @@ static const char *const isa_names[] = {"baseline", "avx2+fma", "avx512"};
 enum { N_ISA = sizeof isas / sizeof isas[0] };
 
 static int runs_compared, shared_runs;
+static double worst_samples;
+
+/* max |a - b| over n floats; NaN anywhere is +inf. */
+static double max_diff(const float *a, const float *b, size_t n)
+{
+	double worst = 0.0;
+	for (size_t k = 0; k < n; k++) {
+		double d = fabs((double)a[k] - (double)b[k]);
+		if (!(d <= worst))
+			worst = isnan(d) ? INFINITY : d;
+	}
+	return worst;
+}
 
 /*
  * For every build this CPU runs, lane-major from 1 window and by default:
- * model_vec_run_windows == model_vec_run on the slices, bit for bit, and
- * within VEC_TOL of the reference; prefix_want is the prefix every lane
+ * model_vec_run_windows == model_vec_run on the slices (bit for bit when all
+ * lane-major, else within SAMPLES_TOL), and within VEC_TOL of the reference; prefix_want is the prefix every lane
  * handle must report.
  */
 static void check_vector(const struct model *m, const char *what, size_t prefix_want, uint64_t seed)
@@ -144,11 +163,16 @@ static void check_vector(const struct model *m, const char *what, size_t prefix_
 					memset(b, 0xff, B * out_n * sizeof *b);
 					model_vec_run(v, win, B, a);
 					model_vec_run_windows(v, rows, starts, B, b);
-					CHECKF(memcmp(a, b, B * out_n * sizeof *a) == 0,
-					       "%s, %s, lanes_min %zu, shape %d, B=%zu: windows differ from slices", what,
-					       isa_names[k], lanes_min[lm], sh, B);
+					/* lane-major: bit for bit; sample-major may sum a projected row in another
+					 * order (a row alone, or in a tile of rows: model_vec.c panel_block) */
+					double d = max_diff(a, b, B * out_n);
+					CHECKF(lanes_min[lm] == 1 ? memcmp(a, b, B * out_n * sizeof *a) == 0 : d <= SAMPLES_TOL,
+					       "%s, %s, lanes_min %zu, shape %d, B=%zu: windows differ from slices by %g",
+					       what, isa_names[k], lanes_min[lm], sh, B, d);
+					if (d > worst_samples)
+						worst_samples = d;
 					runs_compared++;
-					if (bi == 4 || bi == 9) { /* the reference on some: B = 8, 64 */
+					if (bi == 1 || bi == 2 || bi == 4 || bi == 9) { /* the reference: B = 2, 3, 8, 64 */
 						for (size_t q = 0; q < B * T * C; q++)
 							xd[q] = win[q];
 						CHECKF(model_ref_forward(m, xd, B, yd, &err) == RB_OK, "%s", err.msg);
@@ -168,8 +192,8 @@ static void check_vector(const struct model *m, const char *what, size_t prefix_
 	free(yd);
 }
 
-/* infer_run_windows on path == infer_run on the slices in chunks of INFER_PLAN_MAX, bit for bit
- * (engine windows, B up to 150). */
+/* infer_run_windows on path == infer_run on the slices in chunks of INFER_PLAN_MAX (bit for bit
+ * on reference and oneDNN, within SAMPLES_TOL on vector and auto), engine windows, B up to 150. */
 static void check_paths(const struct model *m, const char *what)
 {
 	struct rb_err err = {0};
@@ -196,8 +220,13 @@ static void check_paths(const struct model *m, const char *what)
 				                 a + c * out_n, &err) == RB_OK,
 				       "%s", err.msg);
 			CHECKF(infer_run_windows(inf, rows, n, starts, B, b, &err) == RB_OK, "%s", err.msg);
-			CHECKF(memcmp(a, b, B * out_n * sizeof *a) == 0, "%s, path %s, B=%zu: windows differ",
-			       what, infer_path_name(paths[p]), B);
+			double d = max_diff(a, b, B * out_n);
+			CHECKF(paths[p] == INFER_REFERENCE || paths[p] == INFER_DNNL
+			               ? memcmp(a, b, B * out_n * sizeof *a) == 0
+			               : d <= SAMPLES_TOL,
+			       "%s, path %s, B=%zu: windows differ by %g", what, infer_path_name(paths[p]), B, d);
+			if (d > worst_samples)
+				worst_samples = d;
 			runs_compared++;
 		}
 		if (p == 0) { /* the errors, on one path */
@@ -273,7 +302,7 @@ int main(void)
 	sy_free(&s);
 
 	CHECKF(shared_runs > 0, "no series run compared");
-	printf("infer_windows: %d window sets identical to their slices, and %d series runs\n",
-	       runs_compared, shared_runs);
+	printf("infer_windows: %d window sets as their slices (sample-major: max difference %g), "
+	       "%d series runs identical\n", runs_compared, worst_samples, shared_runs);
 	return 0;
 }

@@ -43,9 +43,12 @@ void model_vec_run(struct model_vec *v, const float *in, size_t B, float *out);
 /*
  * B windows of one series: window b is rows starts[b] .. starts[b] + in_T of
  * rows [.., in_C] (the model's input has in_T > 0); out [B, out_T, out_C].
- * The same answers as model_vec_run on the sliced windows, bit for bit; a
- * leading run of windows at one stride goes lane-major computing the row-wise
- * prefix once per row (model_lanes_run_series). Never fails.
+ * The answers of model_vec_run on the sliced windows: the same bits for the
+ * windows it runs lane-major (a leading run of windows at one stride goes
+ * through model_lanes_run_series, the row-wise prefix once per row); for the
+ * few left to the sample-major forward, the prefix also runs once per row
+ * when they overlap, which may sum a row's projection in another order (a
+ * row alone or in a tile of rows): a float rounding apart. Never fails.
  */
 void model_vec_run_windows(struct model_vec *v, const float *rows, const size_t *starts, size_t B,
                            float *out);
