@@ -15,7 +15,8 @@
  *   I: the vector build: best (default), baseline, avx2, avx512
  *   --series: the N windows are views of one series at the engine's stride
  *      (window_size), run by infer_run_windows / model_vec_run_windows, as the
- *      service runs them; without it, N independent windows (infer_run).
+ *      service runs them; without it, N independent windows (infer_run). A
+ *      path written P:series runs so alone (e.g. --path vector,vector:series).
  * Default model: $RB_SHARED_DIR/upstream/traffic.{keras,ini}.
  */
 #include <stdio.h>
@@ -130,6 +131,7 @@ static void usage(void)
 
 struct runner {
 	enum bpath p;
+	int series;            /* windows of one series (--series, P:series) */
 	struct infer *inf;     /* auto, dnnl, vector, reference */
 	struct model_vec *vec; /* lanes, samples */
 };
@@ -189,6 +191,7 @@ static int flag_mode(int argc, char **argv, const char *keras, const char *ini)
 	if (model_load_files(&m, keras, ini, "bench", &err) != RB_OK)
 		die("load", &err);
 	struct runner run[FLAG_MAX];
+	int suffixed[FLAG_MAX], any_series = series;
 	size_t B[FLAG_MAX], Bmax = 1;
 	for (size_t k = 0; k < nb; k++) {
 		B[k] = (size_t)strtoul(batches[k], NULL, 10);
@@ -198,12 +201,20 @@ static int flag_mode(int argc, char **argv, const char *keras, const char *ini)
 	}
 	for (size_t k = 0; k < np; k++) {
 		memset(&run[k], 0, sizeof run[k]);
+		char *colon = strchr(paths[k], ':');
+		suffixed[k] = colon != NULL && strcmp(colon, ":series") == 0;
+		if (colon != NULL && !suffixed[k])
+			usage();
+		if (colon != NULL)
+			*colon = '\0';
+		any_series |= suffixed[k];
 		size_t p = 0;
 		while (p < BP_COUNT && strcmp(paths[k], bpath_names[p]) != 0)
 			p++;
 		if (p == BP_COUNT)
 			usage();
 		run[k].p = (enum bpath)p;
+		run[k].series = series || suffixed[k];
 		enum rb_code rc;
 		if (p == BP_LANES || p == BP_SAMPLES) {
 			rc = model_vec_new(&run[k].vec, m, isa, &err);
@@ -218,7 +229,7 @@ static int flag_mode(int argc, char **argv, const char *keras, const char *ini)
 	size_t in_n = m->in_T * m->in_C, out_n = m->out_T * m->out_C;
 	size_t stride = m->spec.window_size > 0 ? m->spec.window_size : m->in_T;
 	size_t n_rows = (Bmax - 1) * stride + m->in_T; /* --series: the rows Bmax windows cover */
-	size_t x_floats = series ? n_rows * m->in_C : Bmax * in_n;
+	size_t x_floats = any_series ? n_rows * m->in_C : Bmax * in_n; /* a series serves both */
 	float *x = malloc(x_floats * sizeof *x), *y = malloc(Bmax * out_n * sizeof *y);
 	size_t *starts = malloc(Bmax * sizeof *starts);
 	double *tc = malloc(np * nb * rounds * sizeof *tc), *tw = malloc(np * nb * rounds * sizeof *tw);
@@ -229,10 +240,10 @@ static int flag_mode(int argc, char **argv, const char *keras, const char *ini)
 		x[k] = (float)bench_unit(&rng);
 	for (size_t b = 0; b < Bmax; b++)
 		starts[b] = b * stride;
-	const size_t *st = series ? starts : NULL;
+
 	/* warm-up, then rounds; in each round every (path, batch) once, ~256 windows a cell */
 	for (size_t k = 0; k < np; k++)
-		runner_run(&run[k], x, n_rows, st, Bmax, y);
+		runner_run(&run[k], x, n_rows, run[k].series ? starts : NULL, Bmax, y);
 	for (size_t r = 0; r < rounds; r++)
 		for (size_t k = 0; k < np; k++)
 			for (size_t j = 0; j < nb; j++) {
@@ -241,14 +252,16 @@ static int flag_mode(int argc, char **argv, const char *keras, const char *ini)
 					reps = 1;
 				double c0 = bench_cpu_us(), w0 = bench_wall_us();
 				for (size_t q = 0; q < reps; q++)
-					runner_run(&run[k], x, n_rows, st, B[j], y);
+					runner_run(&run[k], x, n_rows, run[k].series ? starts : NULL, B[j], y);
 				size_t cell = (k * nb + j) * rounds + r;
 				tc[cell] = (bench_cpu_us() - c0) / (double)(reps * B[j]);
 				tw[cell] = (bench_wall_us() - w0) / (double)(reps * B[j]);
 			}
 	const char *omp = getenv("OMP_NUM_THREADS");
 	printf("model %s, %s, OMP_NUM_THREADS=%s, %zu interleaved rounds, medians; vector build %s\n",
-	       keras, series ? "windows of one series (stride window_size)" : "independent windows",
+	       keras, series ? "windows of one series (stride window_size)"
+	       : any_series ? "P:series windows of one series (stride window_size), the others independent"
+	                    : "independent windows",
 	       omp != NULL ? omp : "(unset)", rounds, model_vec_isa_supported(MODEL_VEC_AVX512) &&
 	       isa == MODEL_VEC_BEST ? "avx512" : isa == MODEL_VEC_BEST && model_vec_isa_supported(MODEL_VEC_AVX2)
 	       ? "avx2+fma" : isa == MODEL_VEC_AVX2 ? "avx2+fma" : isa == MODEL_VEC_AVX512 ? "avx512" : "baseline");
@@ -259,8 +272,8 @@ static int flag_mode(int argc, char **argv, const char *keras, const char *ini)
 			double c = bench_median(tc + (k * nb + j) * rounds, rounds);
 			double w = bench_median(tw + (k * nb + j) * rounds, rounds);
 			double c_first = bench_median(tc + j * rounds, rounds);
-			printf("| %s | %zu | %.2f | %.2f | %.1f | %.2f× |\n", bpath_names[run[k].p], B[j], c, w,
-			       c * (double)B[j], c / c_first);
+			printf("| %s%s | %zu | %.2f | %.2f | %.1f | %.2f× |\n", bpath_names[run[k].p],
+			       run[k].series && !series ? ":series" : "", B[j], c, w, c * (double)B[j], c / c_first);
 		}
 	for (size_t k = 0; k < np; k++) {
 		infer_free(run[k].inf);
