@@ -9,9 +9,14 @@
  * With flags it times only the paths and batches asked for, interleaved
  * round by round, and prints CPU and wall time per window (medians):
  *   bench_infer [--path P[,P...]] [--batch N[,N...]] [--rounds R] [--isa I] [--model K I]
+ *               [--series]
  *   P: auto, dnnl, vector, reference, and the vector path's two forwards
  *      forced: lanes (lane-major), samples (sample-major); default vector,dnnl
  *   I: the vector build: best (default), baseline, avx2, avx512
+ *   --series: the N windows are views of one series at the engine's stride
+ *      (window_size), run by infer_run_windows / model_vec_run_windows, as the
+ *      service runs them; without it, N independent windows (infer_run). A
+ *      path written P:series runs so alone (e.g. --path vector,vector:series).
  * Default model: $RB_SHARED_DIR/upstream/traffic.{keras,ini}.
  */
 #include <stdio.h>
@@ -119,23 +124,29 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_infer [model.keras model.ini]\n"
 	                "       bench_infer [--path P[,P...]] [--batch N[,N...]] [--rounds R] "
-	                "[--isa best|baseline|avx2|avx512] [--model K I]\n"
+	                "[--isa best|baseline|avx2|avx512] [--model K I] [--series]\n"
 	                "       P: auto dnnl vector reference lanes samples\n");
 	exit(2);
 }
 
 struct runner {
 	enum bpath p;
+	int series;            /* windows of one series (--series, P:series) */
 	struct infer *inf;     /* auto, dnnl, vector, reference */
 	struct model_vec *vec; /* lanes, samples */
 };
 
-static void runner_run(struct runner *r, const float *x, size_t B, float *y)
+/* B windows: independent samples x (starts NULL), or views x + starts[b] rows of one series of n rows. */
+static void runner_run(struct runner *r, const float *x, size_t n, const size_t *starts, size_t B,
+                       float *y)
 {
 	struct rb_err err = {0};
-	if (r->vec != NULL)
+	if (r->vec != NULL && starts != NULL)
+		model_vec_run_windows(r->vec, x, starts, B, y);
+	else if (r->vec != NULL)
 		model_vec_run(r->vec, x, B, y);
-	else if (infer_run(r->inf, x, B, y, &err) != RB_OK)
+	else if (starts != NULL ? infer_run_windows(r->inf, x, n, starts, B, y, &err) != RB_OK
+	                        : infer_run(r->inf, x, B, y, &err) != RB_OK)
 		die("run", &err);
 }
 
@@ -145,7 +156,12 @@ static int flag_mode(int argc, char **argv, const char *keras, const char *ini)
 	char pdefault[] = "vector,dnnl", bdefault[] = "1,2,3,64,630";
 	size_t np = split_list(pdefault, paths), nb = split_list(bdefault, batches), rounds = 7;
 	enum model_vec_isa isa = MODEL_VEC_BEST;
+	int series = 0;
 	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--series") == 0) {
+			series = 1;
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage();
 		if (strcmp(argv[i], "--path") == 0)
@@ -175,6 +191,7 @@ static int flag_mode(int argc, char **argv, const char *keras, const char *ini)
 	if (model_load_files(&m, keras, ini, "bench", &err) != RB_OK)
 		die("load", &err);
 	struct runner run[FLAG_MAX];
+	int suffixed[FLAG_MAX], any_series = series;
 	size_t B[FLAG_MAX], Bmax = 1;
 	for (size_t k = 0; k < nb; k++) {
 		B[k] = (size_t)strtoul(batches[k], NULL, 10);
@@ -184,12 +201,20 @@ static int flag_mode(int argc, char **argv, const char *keras, const char *ini)
 	}
 	for (size_t k = 0; k < np; k++) {
 		memset(&run[k], 0, sizeof run[k]);
+		char *colon = strchr(paths[k], ':');
+		suffixed[k] = colon != NULL && strcmp(colon, ":series") == 0;
+		if (colon != NULL && !suffixed[k])
+			usage();
+		if (colon != NULL)
+			*colon = '\0';
+		any_series |= suffixed[k];
 		size_t p = 0;
 		while (p < BP_COUNT && strcmp(paths[k], bpath_names[p]) != 0)
 			p++;
 		if (p == BP_COUNT)
 			usage();
 		run[k].p = (enum bpath)p;
+		run[k].series = series || suffixed[k];
 		enum rb_code rc;
 		if (p == BP_LANES || p == BP_SAMPLES) {
 			rc = model_vec_new(&run[k].vec, m, isa, &err);
@@ -202,16 +227,23 @@ static int flag_mode(int argc, char **argv, const char *keras, const char *ini)
 			die(paths[k], &err);
 	}
 	size_t in_n = m->in_T * m->in_C, out_n = m->out_T * m->out_C;
-	float *x = malloc(Bmax * in_n * sizeof *x), *y = malloc(Bmax * out_n * sizeof *y);
+	size_t stride = m->spec.window_size > 0 ? m->spec.window_size : m->in_T;
+	size_t n_rows = (Bmax - 1) * stride + m->in_T; /* --series: the rows Bmax windows cover */
+	size_t x_floats = any_series ? n_rows * m->in_C : Bmax * in_n; /* a series serves both */
+	float *x = malloc(x_floats * sizeof *x), *y = malloc(Bmax * out_n * sizeof *y);
+	size_t *starts = malloc(Bmax * sizeof *starts);
 	double *tc = malloc(np * nb * rounds * sizeof *tc), *tw = malloc(np * nb * rounds * sizeof *tw);
-	if (x == NULL || y == NULL || tc == NULL || tw == NULL)
+	if (x == NULL || y == NULL || starts == NULL || tc == NULL || tw == NULL)
 		return 1;
 	uint64_t rng = 20261205;
-	for (size_t k = 0; k < Bmax * in_n; k++)
+	for (size_t k = 0; k < x_floats; k++)
 		x[k] = (float)bench_unit(&rng);
+	for (size_t b = 0; b < Bmax; b++)
+		starts[b] = b * stride;
+
 	/* warm-up, then rounds; in each round every (path, batch) once, ~256 windows a cell */
 	for (size_t k = 0; k < np; k++)
-		runner_run(&run[k], x, Bmax, y);
+		runner_run(&run[k], x, n_rows, run[k].series ? starts : NULL, Bmax, y);
 	for (size_t r = 0; r < rounds; r++)
 		for (size_t k = 0; k < np; k++)
 			for (size_t j = 0; j < nb; j++) {
@@ -220,13 +252,16 @@ static int flag_mode(int argc, char **argv, const char *keras, const char *ini)
 					reps = 1;
 				double c0 = bench_cpu_us(), w0 = bench_wall_us();
 				for (size_t q = 0; q < reps; q++)
-					runner_run(&run[k], x, B[j], y);
+					runner_run(&run[k], x, n_rows, run[k].series ? starts : NULL, B[j], y);
 				size_t cell = (k * nb + j) * rounds + r;
 				tc[cell] = (bench_cpu_us() - c0) / (double)(reps * B[j]);
 				tw[cell] = (bench_wall_us() - w0) / (double)(reps * B[j]);
 			}
 	const char *omp = getenv("OMP_NUM_THREADS");
-	printf("model %s, OMP_NUM_THREADS=%s, %zu interleaved rounds, medians; vector build %s\n", keras,
+	printf("model %s, %s, OMP_NUM_THREADS=%s, %zu interleaved rounds, medians; vector build %s\n",
+	       keras, series ? "windows of one series (stride window_size)"
+	       : any_series ? "P:series windows of one series (stride window_size), the others independent"
+	                    : "independent windows",
 	       omp != NULL ? omp : "(unset)", rounds, model_vec_isa_supported(MODEL_VEC_AVX512) &&
 	       isa == MODEL_VEC_BEST ? "avx512" : isa == MODEL_VEC_BEST && model_vec_isa_supported(MODEL_VEC_AVX2)
 	       ? "avx2+fma" : isa == MODEL_VEC_AVX2 ? "avx2+fma" : isa == MODEL_VEC_AVX512 ? "avx512" : "baseline");
@@ -237,8 +272,8 @@ static int flag_mode(int argc, char **argv, const char *keras, const char *ini)
 			double c = bench_median(tc + (k * nb + j) * rounds, rounds);
 			double w = bench_median(tw + (k * nb + j) * rounds, rounds);
 			double c_first = bench_median(tc + j * rounds, rounds);
-			printf("| %s | %zu | %.2f | %.2f | %.1f | %.2f× |\n", bpath_names[run[k].p], B[j], c, w,
-			       c * (double)B[j], c / c_first);
+			printf("| %s%s | %zu | %.2f | %.2f | %.1f | %.2f× |\n", bpath_names[run[k].p],
+			       run[k].series && !series ? ":series" : "", B[j], c, w, c * (double)B[j], c / c_first);
 		}
 	for (size_t k = 0; k < np; k++) {
 		infer_free(run[k].inf);
@@ -246,6 +281,7 @@ static int flag_mode(int argc, char **argv, const char *keras, const char *ini)
 	}
 	free(x);
 	free(y);
+	free(starts);
 	free(tc);
 	free(tw);
 	model_free(m);

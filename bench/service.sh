@@ -263,7 +263,7 @@ if [ -n "${RB_BENCH_PROFILE:-}" ]; then
 			"druid_query series_parse series_parse_with " \
 			"engine_run_model " \
 			"features_build " \
-			"engine_reconstruct model_vec_run model_dnnl_run score_rows detector_run " \
+			"engine_reconstruct model_vec_run_windows model_vec_run model_dnnl_run score_rows detector_run " \
 			"druid_history_rows_before series_drop_head detection_drop_head response_success " \
 			"json_delete log_msg log_msg_pid FCGX_Finish_r", order, " ")
 			for (i = 1; i <= n; i++) want[order[i]] = 1 }
@@ -271,6 +271,9 @@ if [ -n "${RB_BENCH_PROFILE:-}" ]; then
 		END { for (i = 1; i <= n; i++) if (order[i] in got) printf "  %-28s %s\n", order[i], got[order[i]] }'
 	perf report -i "$tmp/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
 		awk '/\[JIT\]/ { printf "  %-28s %s (oneDNN JIT kernels: inference)\n", "[JIT]", $1 }'
+	echo "the 12 functions with the most samples of their own (self):"
+	perf report -i "$tmp/perf.data" --no-children --sort symbol --stdio -g none 2>/dev/null |
+		awk '$1 ~ /%$/ && n < 12 { printf "  %-28s %s\n", $3, $1; n++ }'
 	exit 0
 fi
 

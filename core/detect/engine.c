@@ -54,24 +54,27 @@ enum rb_code engine_reconstruct(struct infer *inf, const struct model *m, const 
 	size_t batch = nw < ENGINE_BATCH_WINDOWS ? nw : ENGINE_BATCH_WINDOWS;
 	double *y = calloc(n * C, sizeof *y);
 	unsigned *cover = calloc(n, sizeof *cover);
-	float *in = malloc(batch * per * sizeof *in);
+	float *rows = malloc(n * C * sizeof *rows);
 	float *out = malloc(batch * per * sizeof *out);
-	if (y == NULL || cover == NULL || in == NULL || out == NULL) {
+	if (y == NULL || cover == NULL || rows == NULL || out == NULL) {
 		rc = rb_err_set(err, RB_E_NOMEM, "out of memory for %zu windows", nw);
 		goto fail;
 	}
+	/* the series once in float; the windows are views of it (infer_run_windows) */
+	features_slice(f, 0, n, rows);
 
+	size_t starts[ENGINE_BATCH_WINDOWS];
 	for (size_t w0 = 0; w0 < nw; w0 += batch) {
 		size_t B = nw - w0 < batch ? nw - w0 : batch;
 		for (size_t b = 0; b < B; b++)
-			features_slice(f, features_window_start(n, T, stride, w0 + b), T, in + b * per);
-		rc = infer_run(inf, in, B, out, err);
+			starts[b] = features_window_start(n, T, stride, w0 + b);
+		rc = infer_run_windows(inf, rows, n, starts, B, out, err);
 		if (rc != RB_OK) {
 			rb_err_prefix(err, "model %s", m->name);
 			goto fail;
 		}
 		for (size_t b = 0; b < B; b++) {
-			size_t start = features_window_start(n, T, stride, w0 + b);
+			size_t start = starts[b];
 			const float *o = out + b * per;
 			for (size_t t = 0; t < T; t++) {
 				double *row = y + (start + t) * C;
@@ -86,14 +89,14 @@ enum rb_code engine_reconstruct(struct infer *inf, const struct model *m, const 
 			y[i * C + c] /= (double)cover[i]; /* every row is covered (features.h) */
 
 	free(cover);
-	free(in);
+	free(rows);
 	free(out);
 	*y_out = y;
 	return RB_OK;
 fail:
 	free(y);
 	free(cover);
-	free(in);
+	free(rows);
 	free(out);
 	features_release(f);
 	return rc;

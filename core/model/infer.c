@@ -29,12 +29,14 @@
 /* Samples converted to double per reference call; bounds its scratch. */
 #define REF_CHUNK 16
 
+
 struct infer {
 	enum infer_path path;
 	const struct model *m;          /* borrowed */
 	struct model_dnnl *dnnl;        /* INFER_DNNL, INFER_AUTO */
 	struct model_vec *vec;          /* INFER_VECTOR, INFER_AUTO */
 	double *din, *dout;             /* INFER_REFERENCE: REF_CHUNK samples each */
+	float *windows;                 /* infer_run_windows off the vector path: INFER_PLAN_MAX samples */
 	size_t in_n, out_n;             /* floats per sample */
 };
 
@@ -175,6 +177,45 @@ enum rb_code infer_run(struct infer *inf, const float *in, size_t B, float *out,
 	return RB_OK;
 }
 
+enum rb_code infer_run_windows(struct infer *inf, const float *rows, size_t n_rows, const size_t *starts,
+                               size_t B, float *out, struct rb_err *err)
+{
+	RB_ASSERT(inf != NULL && rows != NULL && starts != NULL && out != NULL);
+	const struct model *m = inf->m;
+	if (B == 0)
+		return rb_err_set(err, RB_E_INPUT, "inference on an empty batch");
+	if (m->in_T == 0)
+		return rb_err_set(err, RB_E_INPUT, "model %s takes single rows, not windows", m->name);
+	if (B > SIZE_MAX / sizeof(float) / inf->out_n)
+		return rb_err_set(err, RB_E_TOO_LARGE, "batch of %zu samples is too large", B);
+	for (size_t b = 0; b < B; b++)
+		if (starts[b] > n_rows || n_rows - starts[b] < m->in_T)
+			return rb_err_set(err, RB_E_INPUT, "window %zu (rows %zu..%zu) is past the series' %zu rows",
+			                  b, starts[b], starts[b] + m->in_T, n_rows);
+	for (size_t b = 0; b < B; b += INFER_PLAN_MAX) {
+		size_t n = B - b < INFER_PLAN_MAX ? B - b : INFER_PLAN_MAX;
+		float *y = out + b * inf->out_n;
+		enum infer_path p = inf->path == INFER_AUTO ? auto_path(m, n) : inf->path;
+		if (p == INFER_VECTOR && inf->vec != NULL) {
+			model_vec_run_windows(inf->vec, rows, starts + b, n, y);
+			continue;
+		}
+		/* sliced: infer_run takes the same path for a chunk of n <= INFER_PLAN_MAX */
+		if (inf->windows == NULL) {
+			inf->windows = malloc(INFER_PLAN_MAX * inf->in_n * sizeof *inf->windows);
+			if (inf->windows == NULL)
+				return rb_err_set(err, RB_E_NOMEM, "infer: no memory for windows");
+		}
+		for (size_t j = 0; j < n; j++)
+			memcpy(inf->windows + j * inf->in_n, rows + starts[b + j] * m->in_C,
+			       inf->in_n * sizeof *rows);
+		enum rb_code rc = infer_run(inf, inf->windows, n, y, err);
+		if (rc != RB_OK)
+			return rc;
+	}
+	return RB_OK;
+}
+
 void infer_free(struct infer *inf)
 {
 	if (inf == NULL)
@@ -183,6 +224,7 @@ void infer_free(struct infer *inf)
 	model_vec_free(inf->vec);
 	free(inf->din);
 	free(inf->dout);
+	free(inf->windows);
 	free(inf);
 }
 

@@ -216,19 +216,19 @@ LN_INLINE void LNF(dense_rows)(float *restrict y, const float *restrict x, const
 
 /*
  * One time step for units u0 .. u0+UB: gates z = p + h_old · R (p: this
- * step's projected input [4H][LN_L]; R [H][4H], gates i, f, c, o), then
- * c = σ(f)·c + σ(i)·tanh(c̃), h_new = σ(o)·tanh(c).
+ * step's projected input, 4H vectors of LN_L lanes pitch floats apart; R
+ * [H][4H], gates i, f, c, o), then c = σ(f)·c + σ(i)·tanh(c̃), h_new = σ(o)·tanh(c).
  */
 LN_INLINE void LNF(lstm_block)(float *restrict hn, float *restrict cell, const float *restrict ho,
-                          const float *restrict p, const float *restrict R, size_t H, size_t u0,
-                          size_t UB)
+                          const float *restrict p, size_t pitch, const float *restrict R, size_t H,
+                          size_t u0, size_t UB)
 {
 	LNF(vf) a[4][UB_MAX];
 #pragma GCC unroll 4
 	for (size_t g = 0; g < 4; g++)
 #pragma GCC unroll 6
 		for (size_t j = 0; j < UB; j++)
-			LNF(v_load)(&a[g][j], p + (g * H + u0 + j) * LN_L);
+			LNF(v_load)(&a[g][j], p + (g * H + u0 + j) * pitch);
 	for (size_t k = 0; k < H; k++) {
 		LNF(vf) hv;
 		LNF(v_load)(&hv, ho + k * LN_L);
@@ -256,24 +256,27 @@ LN_INLINE void LNF(lstm_block)(float *restrict hn, float *restrict cell, const f
 }
 
 /*
- * Keras LSTM, zero initial state. proj: T rows [4H][LN_L] (repeated: one row for
- * every step). y: [T][H][LN_L] (return_sequences) or [H][LN_L].
+ * Keras LSTM, zero initial state. The projected input of step t is 4H vectors
+ * pitch floats apart at proj + (t % block)·4H·pitch + t / block: a window's T
+ * rows [T][4H][LN_L] with pitch LN_L and block >= T; or a series' rows in
+ * blocks (model_lanes.c, run_series), lane b reading block b + t / block. repeated:
+ * the same row at every step. y: [T][H][LN_L] (return_sequences) or [H][LN_L].
  */
 LN_INLINE void LNF(lstm_steps)(struct model_lanes *v, float *restrict y, const float *restrict proj,
-                          int repeated, const float *restrict R, int return_sequences, size_t T,
-                          size_t H, size_t UB)
+                          size_t pitch, size_t block, int repeated, const float *restrict R,
+                          int return_sequences, size_t T, size_t H, size_t UB)
 {
 	memset(v->h0, 0, H * LN_L * sizeof *v->h0);
 	memset(v->cell, 0, H * LN_L * sizeof *v->cell);
 	const float *ho = v->h0;
 	for (size_t t = 0; t < T; t++) {
 		float *hn = return_sequences ? y + t * H * LN_L : (t % 2 == 0 ? v->h1 : v->h0);
-		const float *p = proj + (repeated ? 0 : t * 4 * H * LN_L);
+		const float *p = proj + (repeated ? 0 : (t % block) * 4 * H * pitch + t / block);
 		size_t u = 0;
 		for (; u + UB <= H; u += UB)
-			LNF(lstm_block)(hn, v->cell, ho, p, R, H, u, UB);
+			LNF(lstm_block)(hn, v->cell, ho, p, pitch, R, H, u, UB);
 		for (; u < H; u++)
-			LNF(lstm_block)(hn, v->cell, ho, p, R, H, u, 1);
+			LNF(lstm_block)(hn, v->cell, ho, p, pitch, R, H, u, 1);
 		ho = hn;
 	}
 	if (!return_sequences)
@@ -287,14 +290,14 @@ LN_INLINE void LNF(copy_vecs)(float *restrict dst, const float *restrict src, si
 	memcpy(dst, src, n * LN_L * sizeof *dst);
 }
 
-LN_INLINE void LNF(forward_layer)(struct model_lanes *v, size_t i, size_t OB, size_t UB)
+/* Layer i; N: the rows of a row-wise layer (rows_of(l), or fewer for a series' prefix). */
+LN_INLINE void LNF(forward_layer)(struct model_lanes *v, size_t i, size_t N, size_t OB, size_t UB)
 {
 	const struct model *m = v->m;
 	const struct layer *l = &m->layers[i];
 	float *y = v->act[i];
 	const float *x = l->n_inputs > 0 ? v->act[l->inputs[0]] : NULL;
 	const struct layer *p = l->n_inputs > 0 ? &m->layers[l->inputs[0]] : NULL;
-	size_t N = rows_of(l);
 	switch (l->kind) {
 	case LAYER_INPUT:
 	case LAYER_DROPOUT:
@@ -352,7 +355,8 @@ LN_INLINE void LNF(forward_layer)(struct model_lanes *v, size_t i, size_t OB, si
 		const float *xs = repeated ? v->act[p->inputs[0]] : x;
 		LNF(dense_rows)(v->proj, xs, l->kernel, l->bias, repeated ? 1 : p->T, p->C, 4 * H, ACT_LINEAR,
 		           OB);
-		LNF(lstm_steps)(v, y, v->proj, repeated, l->recurrent, l->return_sequences, p->T, H, UB);
+		LNF(lstm_steps)(v, y, v->proj, LN_L, p->T > 0 ? p->T : 1, repeated, l->recurrent,
+		                l->return_sequences, p->T, H, UB);
 		return;
 	}
 	case LAYER_REPEAT_VECTOR:
@@ -372,9 +376,34 @@ LN_INLINE void LNF(forward_layer)(struct model_lanes *v, size_t i, size_t OB, si
 	}
 }
 
-LN_INLINE void LNF(forward_body)(struct model_lanes *v, size_t OB, size_t UB)
+/*
+ * What one call runs (enum lanes_part, model_lanes.c): every layer; or, for
+ * the row-wise prefix ending at LSTM k = v->prefix_lstm, layers 0 .. k-1 on
+ * v->block_rows rows and k's input projection into v->proj; or k's
+ * recurrence from the series' projections (v->series_proj, v->series_pitch,
+ * v->block_rows) and the layers after it.
+ */
+LN_INLINE void LNF(forward_body)(struct model_lanes *v, enum lanes_part part, size_t OB, size_t UB)
 {
-	for (size_t i = 0; i < v->m->n_layers; i++)
-		LNF(forward_layer)(v, i, OB, UB);
+	const struct model *m = v->m;
+	size_t k = v->prefix_lstm;
+	if (part == LANES_ALL) {
+		for (size_t i = 0; i < m->n_layers; i++)
+			LNF(forward_layer)(v, i, rows_of(&m->layers[i]), OB, UB);
+		return;
+	}
+	const struct layer *l = &m->layers[k];
+	const struct layer *p = &m->layers[l->inputs[0]];
+	if (part == LANES_PREFIX) {
+		for (size_t i = 0; i < k; i++)
+			LNF(forward_layer)(v, i, v->block_rows, OB, UB);
+		LNF(dense_rows)(v->proj, v->act[l->inputs[0]], l->kernel, l->bias, v->block_rows, p->C,
+		                4 * l->C, ACT_LINEAR, OB);
+		return;
+	}
+	LNF(lstm_steps)(v, v->act[k], v->series_proj, v->series_pitch, v->block_rows, 0, l->recurrent,
+	                l->return_sequences, p->T, l->C, UB);
+	for (size_t i = k + 1; i < m->n_layers; i++)
+		LNF(forward_layer)(v, i, rows_of(&m->layers[i]), OB, UB);
 }
 

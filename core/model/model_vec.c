@@ -66,6 +66,9 @@
  */
 typedef float v8sf __attribute__((vector_size(32)));
 
+/* What a call of forward_body runs (see there). */
+enum vec_part { VEC_ALL, VEC_PREFIX, VEC_SUFFIX };
+
 /* A kernel [K, OC] repacked into panels of width columns (see panel_block). */
 struct packed {
 	const float *w;       /* [n_panels][K][width] */
@@ -86,6 +89,9 @@ struct model_vec {
 	float *arena;         /* everything above that is float, one allocation */
 	enum model_vec_isa isa; /* the build run: BASELINE, AVX2 or AVX512, never BEST */
 	struct model_lanes *lanes; /* the lane-major forward of the same build */
+	size_t prefix_lstm;   /* model_lanes_shared_prefix: k > 0, layers before LSTM k are row-wise */
+	float *row_proj;      /* prefix: [VEC_BATCH · in_T][padded 4H], LSTM k's projection per row */
+	enum vec_part part;   /* what forward_body runs */
 	size_t lanes_min;     /* groups of at least this many samples run lane-major */
 };
 
@@ -402,15 +408,18 @@ VEC_INLINE void lstm_steps(float *restrict y, const float *restrict proj, int re
 
 /* ---- the forward of B samples ---- */
 
-/* Layer i on B <= VEC_BATCH samples; every tensor is [B][rows][C], batch outermost. */
-VEC_INLINE void forward_layer(struct model_vec *v, size_t i, size_t B)
+/*
+ * Layer i on B <= VEC_BATCH samples; every tensor is [B][rows][C], batch
+ * outermost. N: the rows of a row-wise layer's output (B · rows_of(l); a
+ * series' prefix passes its row count).
+ */
+VEC_INLINE void forward_layer(struct model_vec *v, size_t i, size_t B, size_t N)
 {
 	const struct model *m = v->m;
 	const struct layer *l = &m->layers[i];
 	float *y = v->act[i];
 	const float *x = l->n_inputs > 0 ? v->act[l->inputs[0]] : NULL;
 	const struct layer *p = l->n_inputs > 0 ? &m->layers[l->inputs[0]] : NULL;
-	size_t N = B * rows_of(l); /* rows of this layer's output over the batch */
 	switch (l->kind) {
 	case LAYER_INPUT:
 	case LAYER_DROPOUT:
@@ -438,7 +447,7 @@ VEC_INLINE void forward_layer(struct model_vec *v, size_t i, size_t B)
 		if (repeated)
 			for (size_t b = 0; b < B; b++)
 				panel_rows(v->lstm_proj + b * Gp, Gp, x + b * p->T * p->C, 1, pk, pk->bias, 0);
-		else
+		else if (i != v->prefix_lstm || v->part != VEC_SUFFIX) /* else the caller filled it */
 			panel_rows(v->lstm_proj, Gp, x, B * p->T, pk, pk->bias, 0);
 		lstm_steps(y, v->lstm_proj, repeated, &v->pack_rec[i], v->lstm_state, l->return_sequences, B,
 		           p->T, l->C);
@@ -462,10 +471,27 @@ VEC_INLINE void forward_layer(struct model_vec *v, size_t i, size_t B)
 	}
 }
 
+/*
+ * v->part: VEC_ALL, every layer on B samples; VEC_PREFIX, the row-wise
+ * prefix of LSTM k = v->prefix_lstm on the B rows of v->act[in_layer] and
+ * k's input projection into v->row_proj; VEC_SUFFIX, k on B samples whose
+ * projections the caller put in v->lstm_proj, then the layers after it.
+ */
 VEC_INLINE void forward_body(struct model_vec *v, size_t B)
 {
-	for (size_t i = 0; i < v->m->n_layers; i++)
-		forward_layer(v, i, B);
+	const struct model *m = v->m;
+	size_t k = v->prefix_lstm;
+	if (v->part == VEC_PREFIX) {
+		for (size_t i = 0; i < k; i++)
+			forward_layer(v, i, 1, B);
+		const struct layer *l = &m->layers[k];
+		const struct packed *pk = &v->pack[k];
+		size_t Gp = v->pack_rec[k].n_panels * v->pack_rec[k].width;
+		panel_rows(v->row_proj, Gp, v->act[l->inputs[0]], B, pk, pk->bias, 0);
+		return;
+	}
+	for (size_t i = v->part == VEC_SUFFIX ? k : 0; i < m->n_layers; i++)
+		forward_layer(v, i, B, B * rows_of(&m->layers[i]));
 }
 
 static void forward_baseline(struct model_vec *v, size_t B) { forward_body(v, B); }
@@ -633,6 +659,14 @@ enum rb_code model_vec_new(struct model_vec **out, const struct model *m, enum m
 		model_vec_free(v);
 		return rc;
 	}
+	v->prefix_lstm = model_lanes_shared_prefix(v->lanes);
+	if (v->prefix_lstm > 0) {
+		v->row_proj = malloc(max_proj * sizeof *v->row_proj);
+		if (v->row_proj == NULL) {
+			model_vec_free(v);
+			return rb_err_set(err, RB_E_NOMEM, "vector forward: no memory for %zu floats", max_proj);
+		}
+	}
 	*out = v;
 	return RB_OK;
 }
@@ -659,6 +693,93 @@ static unsigned ftz_begin(void) { return 0; }
 static void ftz_end(unsigned old) { (void)old; }
 #endif
 
+/* The sample-major forward of n <= VEC_BATCH samples already in v->act[v->in_layer]. */
+static void forward_samples(struct model_vec *v, size_t n)
+{
+	switch (v->isa) {
+#if VEC_HAVE_X86
+	case MODEL_VEC_AVX512:
+		forward_avx512(v, n);
+		break;
+	case MODEL_VEC_AVX2:
+		forward_avx2(v, n);
+		break;
+#endif
+	default:
+		forward_baseline(v, n);
+		break;
+	}
+}
+
+/*
+ * n <= VEC_BATCH windows whose rows lo .. hi overlap (fewer rows than n·T)
+ * and fit the buffers: the prefix runs once on those rows, each window's T
+ * projected rows are copied into v->lstm_proj, and v->part is VEC_SUFFIX for
+ * the caller's forward_samples. 0 (nothing done) otherwise.
+ */
+static int samples_shared(struct model_vec *v, const float *rows, const size_t *starts, size_t n)
+{
+	const struct model *m = v->m;
+	size_t T = m->in_T, C = m->in_C;
+	if (v->prefix_lstm == 0 || n < 2)
+		return 0;
+	size_t lo = starts[0], hi = starts[0] + T;
+	for (size_t j = 1; j < n; j++) {
+		lo = starts[j] < lo ? starts[j] : lo;
+		hi = starts[j] + T > hi ? starts[j] + T : hi;
+	}
+	if (hi - lo >= n * T)
+		return 0;
+	memcpy(v->act[v->in_layer], rows + lo * C, (hi - lo) * C * sizeof *rows);
+	v->part = VEC_PREFIX;
+	forward_samples(v, hi - lo);
+	size_t k = v->prefix_lstm;
+	size_t Gp = v->pack_rec[k].n_panels * v->pack_rec[k].width;
+	for (size_t j = 0; j < n; j++)
+		memcpy(v->lstm_proj + j * T * Gp, v->row_proj + (starts[j] - lo) * Gp, T * Gp * sizeof *v->row_proj);
+	v->part = VEC_SUFFIX;
+	return 1;
+}
+
+void model_vec_run_windows(struct model_vec *v, const float *rows, const size_t *starts, size_t B,
+                           float *out)
+{
+	unsigned mxcsr = ftz_begin();
+	const struct model *m = v->m;
+	RB_ASSERT(m->in_T > 0);
+	size_t in_n = m->in_T * m->in_C;
+	size_t out_n = (m->out_T > 0 ? m->out_T : 1) * m->out_C;
+	/* the windows model_vec_run would run lane-major: 0 .. lane_count */
+	size_t L = model_lanes_count(v->lanes), lane_count = 0;
+	while (v->lanes_min <= L && lane_count < B && B - lane_count >= v->lanes_min)
+		lane_count += B - lane_count < L ? B - lane_count : L;
+	size_t b = 0;
+	if (lane_count >= 2 && starts[1] > starts[0]) {
+		/* the leading run of windows at one stride: each row's prefix once */
+		size_t stride = starts[1] - starts[0], run = 2;
+		while (run < lane_count && starts[run] == starts[run - 1] + stride)
+			run++;
+		if (model_lanes_run_series(v->lanes, rows, starts[0], stride, run, out))
+			b = run;
+	}
+	while (b < lane_count) {
+		size_t n = lane_count - b < L ? lane_count - b : L;
+		model_lanes_run_windows(v->lanes, rows, starts + b, n, out + b * out_n);
+		b += n;
+	}
+	for (; b < B; b += VEC_BATCH) {
+		size_t n = B - b < VEC_BATCH ? B - b : VEC_BATCH;
+		if (!samples_shared(v, rows, starts + b, n))
+			for (size_t j = 0; j < n; j++)
+				memcpy(v->act[v->in_layer] + j * in_n, rows + starts[b + j] * m->in_C,
+				       in_n * sizeof *rows);
+		forward_samples(v, n);
+		v->part = VEC_ALL;
+		memcpy(out + b * out_n, v->act[m->output], n * out_n * sizeof *out);
+	}
+	ftz_end(mxcsr);
+}
+
 void model_vec_run(struct model_vec *v, const float *in, size_t B, float *out)
 {
 	unsigned mxcsr = ftz_begin();
@@ -675,19 +796,7 @@ void model_vec_run(struct model_vec *v, const float *in, size_t B, float *out)
 	for (; b < B; b += VEC_BATCH) {
 		size_t n = B - b < VEC_BATCH ? B - b : VEC_BATCH;
 		memcpy(v->act[v->in_layer], in + b * in_n, n * in_n * sizeof *in);
-		switch (v->isa) {
-#if VEC_HAVE_X86
-		case MODEL_VEC_AVX512:
-			forward_avx512(v, n);
-			break;
-		case MODEL_VEC_AVX2:
-			forward_avx2(v, n);
-			break;
-#endif
-		default:
-			forward_baseline(v, n);
-			break;
-		}
+		forward_samples(v, n);
 		memcpy(out + b * out_n, v->act[m->output], n * out_n * sizeof *out);
 	}
 	ftz_end(mxcsr);
@@ -740,6 +849,7 @@ void model_vec_free(struct model_vec *v)
 	free(v->bn_scale);
 	free(v->bn_shift);
 	free(v->arena);
+	free(v->row_proj);
 	model_lanes_free(v->lanes);
 	free(v);
 }

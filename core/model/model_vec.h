@@ -41,6 +41,19 @@ enum rb_code model_vec_new(struct model_vec **out, const struct model *m, enum m
 void model_vec_run(struct model_vec *v, const float *in, size_t B, float *out);
 
 /*
+ * B windows of one series: window b is rows starts[b] .. starts[b] + in_T of
+ * rows [.., in_C] (the model's input has in_T > 0); out [B, out_T, out_C].
+ * The answers of model_vec_run on the sliced windows: the same bits for the
+ * windows it runs lane-major (a leading run of windows at one stride goes
+ * through model_lanes_run_series, the row-wise prefix once per row); for the
+ * few left to the sample-major forward, the prefix also runs once per row
+ * when they overlap, which may sum a row's projection in another order (a
+ * row alone or in a tile of rows): a float rounding apart. Never fails.
+ */
+void model_vec_run_windows(struct model_vec *v, const float *rows, const size_t *starts, size_t B,
+                           float *out);
+
+/*
  * A run of B samples goes MODEL_LANES (model_lanes.h) at a time through the
  * lane-major forward while at least lanes_min samples are left, the rest
  * through the sample-major one. The default per build is the measured

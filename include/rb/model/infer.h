@@ -86,6 +86,20 @@ enum rb_code infer_new(struct infer **out, const struct model *m, enum infer_pat
  */
 enum rb_code infer_run(struct infer *inf, const float *in, size_t B, float *out, struct rb_err *err);
 
+/*
+ * B windows of one series: window b is rows starts[b] .. starts[b] + m->in_T
+ * of rows [n_rows, m->in_C] row-major; out [B, m->out_T, m->out_C]: the
+ * answers of infer_run on the sliced windows INFER_PLAN_MAX at a time. On the
+ * vector path (and auto's vector chunks) overlapping windows compute the
+ * model's row-wise layers once per row (model_vec_run_windows: the same bits
+ * lane-major, a float rounding apart for the few run sample-major);
+ * elsewhere they are sliced INFER_PLAN_MAX at a time (one buffer kept by the
+ * handle), the same bits. RB_E_INPUT for B = 0, a window past n_rows, or a
+ * model whose input is a single row (in_T = 0).
+ */
+enum rb_code infer_run_windows(struct infer *inf, const float *rows, size_t n_rows, const size_t *starts,
+                               size_t B, float *out, struct rb_err *err);
+
 void infer_free(struct infer *inf);
 
 /*
