@@ -53,10 +53,7 @@ int main(void)
 {
 	struct model *m = NULL;
 	struct rb_err err = {0};
-	char keras[4096];
-	snprintf(keras, sizeof keras, "%s", tu_shared("upstream/traffic.keras"));
-	CHECKF(model_load_files(&m, keras, tu_shared("upstream/traffic.ini"), "traffic", &err) == RB_OK,
-	       "%s", err.msg);
+	m = tu_load_upstream_model("traffic");
 	check_planner(m);
 
 	struct infer *ref = NULL, *fast = NULL;

@@ -100,12 +100,7 @@ static void golden(const struct model *m, const char *rel, size_t B)
 
 int main(void)
 {
-	struct model *m = NULL;
-	struct rb_err err = {0};
-	char keras[4096];
-	snprintf(keras, sizeof keras, "%s", tu_shared("upstream/traffic.keras"));
-	CHECKF(model_load_files(&m, keras, tu_shared("upstream/traffic.ini"), "traffic", &err) == RB_OK,
-	       "%s", err.msg);
+	struct model *m = tu_load_upstream_model("traffic");
 	CHECK(m->in_T == 32 && m->in_C == 20);
 	golden(m, "upstream/golden/network_random_b1.json", 1);
 	golden(m, "upstream/golden/network_random_b3.json", 3);

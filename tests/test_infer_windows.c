@@ -256,12 +256,7 @@ static size_t layer_named(const struct model *m, const char *name)
 
 int main(void)
 {
-	struct rb_err err = {0};
-	struct model *m = NULL;
-	char keras[4096];
-	snprintf(keras, sizeof keras, "%s", tu_shared("upstream/traffic.keras"));
-	CHECKF(model_load_files(&m, keras, tu_shared("upstream/traffic.ini"), "traffic", &err) == RB_OK,
-	       "%s", err.msg);
+	struct model *m = tu_load_upstream_model("traffic");
 	check_vector(m, "traffic.keras", layer_named(m, "encoder_0"), 1);
 	check_paths(m, "traffic.keras");
 	model_free(m);

@@ -93,10 +93,7 @@ int main(void)
 {
 	struct rb_err err = {0};
 	struct model *traffic = NULL, *m = NULL, *m2 = NULL, *m3 = NULL;
-	char keras[1024];
-	snprintf(keras, sizeof keras, "%s", tu_shared("upstream/traffic.keras"));
-	CHECKF(model_load_files(&traffic, keras, tu_shared("upstream/traffic.ini"), "traffic",
-	                        &err) == RB_OK, "%s", err.msg);
+	traffic = tu_load_upstream_model("traffic");
 
 	struct train_arch a = TRAIN_ARCH_TRAFFIC(11);
 	CHECKF(train_arch_build(&m, &a, 42, &err) == RB_OK, "%s", err.msg);

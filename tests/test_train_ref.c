@@ -39,10 +39,7 @@ int main(void)
 {
 	struct rb_err err = {0};
 	struct model *m = NULL;
-	char keras[1024];
-	snprintf(keras, sizeof keras, "%s", tu_shared("upstream/traffic.keras"));
-	CHECKF(model_load_files(&m, keras, tu_shared("upstream/traffic.ini"), "traffic", &err) == RB_OK,
-	       "%s", err.msg);
+	m = tu_load_upstream_model("traffic");
 	CHECK(m->in_T == 32 && m->in_C == 20 && m->out_T == 32 && m->out_C == 20);
 
 	struct train_net *net = NULL;
