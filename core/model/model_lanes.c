@@ -59,16 +59,17 @@ struct model_lanes {
 	float **act;           /* [n_layers]: [rows][C][L]; identities alias their input */
 	const float **bn_scale, **bn_shift; /* [n_layers]: BatchNorm only, [C] */
 	float *proj;           /* [max T][max 4H][L]: an LSTM's projected inputs */
+	float *h0, *h1, *cell; /* [max H][L] each; h0 also the zero state */
+	float *arena;          /* every float buffer above, one allocation */
+	enum model_vec_isa isa;
 	size_t prefix_lstm;    /* k > 0: layers 0 .. k-1 are a row-wise prefix of LSTM k; 0: none */
 	/* model_lanes_run_series: LSTM k's projections of a series' rows in blocks of block_rows
-	 * rows, [block_rows][4H][series_pitch] (the last index a block), in series_buf */
+	 * rows, [block_rows][4H][series_pitch] (the last index a block), in series_buf (its own
+	 * allocation, grown on first use); series_proj: where the current group's lane 0 reads */
 	size_t block_rows, series_pitch;
 	const float *series_proj;
 	float *series_buf;
 	size_t series_cap;     /* floats series_buf holds */
-	float *h0, *h1, *cell; /* [max H][L] each; h0 also the zero state */
-	float *arena;          /* every float buffer above, one allocation */
-	enum model_vec_isa isa;
 };
 
 static size_t rows_of(const struct layer *l) { return l->T > 0 ? l->T : 1; }
@@ -77,7 +78,7 @@ static size_t rows_of(const struct layer *l) { return l->T > 0 ? l->T : 1; }
 enum lanes_part {
 	LANES_ALL,    /* the whole graph */
 	LANES_PREFIX, /* the row-wise prefix and LSTM prefix_lstm's input projection */
-	LANES_SUFFIX, /* LSTM prefix_lstm's recurrence from v->proj, then the rest */
+	LANES_SUFFIX, /* LSTM prefix_lstm's recurrence from v->series_proj, then the rest */
 };
 
 /* ---- the forward, once per build ---- */

@@ -290,8 +290,13 @@ LN_INLINE void LNF(copy_vecs)(float *restrict dst, const float *restrict src, si
 	memcpy(dst, src, n * LN_L * sizeof *dst);
 }
 
-/* Layer i; N: the rows of a row-wise layer (rows_of(l), or fewer for a series' prefix). */
-LN_INLINE void LNF(forward_layer)(struct model_lanes *v, size_t i, size_t N, size_t OB, size_t UB)
+/*
+ * Layer i of part (forward_body); N: the rows of a row-wise layer (rows_of(l),
+ * or a series' block of rows in LANES_PREFIX, also the rows LSTM prefix_lstm
+ * then projects).
+ */
+LN_INLINE void LNF(forward_layer)(struct model_lanes *v, enum lanes_part part, size_t i, size_t N,
+                                  size_t OB, size_t UB)
 {
 	const struct model *m = v->m;
 	const struct layer *l = &m->layers[i];
@@ -350,12 +355,17 @@ LN_INLINE void LNF(forward_layer)(struct model_lanes *v, size_t i, size_t N, siz
 	}
 	case LAYER_LSTM: {
 		int repeated = p->kind == LAYER_REPEAT_VECTOR;
+		int series = part != LANES_ALL && i == v->prefix_lstm; /* projections of a series' blocks */
 		size_t H = l->C;
 		/* a RepeatVector input has the same row at every step: project its input once */
 		const float *xs = repeated ? v->act[p->inputs[0]] : x;
-		LNF(dense_rows)(v->proj, xs, l->kernel, l->bias, repeated ? 1 : p->T, p->C, 4 * H, ACT_LINEAR,
-		           OB);
-		LNF(lstm_steps)(v, y, v->proj, LN_L, p->T > 0 ? p->T : 1, repeated, l->recurrent,
+		if (part != LANES_SUFFIX || !series)
+			LNF(dense_rows)(v->proj, xs, l->kernel, l->bias, repeated ? 1 : series ? N : p->T, p->C,
+			                4 * H, ACT_LINEAR, OB);
+		if (part == LANES_PREFIX)
+			return;
+		LNF(lstm_steps)(v, y, series ? v->series_proj : v->proj, series ? v->series_pitch : LN_L,
+		                series ? v->block_rows : p->T > 0 ? p->T : 1, repeated, l->recurrent,
 		                l->return_sequences, p->T, H, UB);
 		return;
 	}
@@ -385,25 +395,12 @@ LN_INLINE void LNF(forward_layer)(struct model_lanes *v, size_t i, size_t N, siz
  */
 LN_INLINE void LNF(forward_body)(struct model_lanes *v, enum lanes_part part, size_t OB, size_t UB)
 {
+	/* one loop, so that each build inlines forward_layer once (compile time and size) */
 	const struct model *m = v->m;
-	size_t k = v->prefix_lstm;
-	if (part == LANES_ALL) {
-		for (size_t i = 0; i < m->n_layers; i++)
-			LNF(forward_layer)(v, i, rows_of(&m->layers[i]), OB, UB);
-		return;
-	}
-	const struct layer *l = &m->layers[k];
-	const struct layer *p = &m->layers[l->inputs[0]];
-	if (part == LANES_PREFIX) {
-		for (size_t i = 0; i < k; i++)
-			LNF(forward_layer)(v, i, v->block_rows, OB, UB);
-		LNF(dense_rows)(v->proj, v->act[l->inputs[0]], l->kernel, l->bias, v->block_rows, p->C,
-		                4 * l->C, ACT_LINEAR, OB);
-		return;
-	}
-	LNF(lstm_steps)(v, v->act[k], v->series_proj, v->series_pitch, v->block_rows, 0, l->recurrent,
-	                l->return_sequences, p->T, l->C, UB);
-	for (size_t i = k + 1; i < m->n_layers; i++)
-		LNF(forward_layer)(v, i, rows_of(&m->layers[i]), OB, UB);
+	size_t first = part == LANES_SUFFIX ? v->prefix_lstm : 0;
+	size_t end = part == LANES_PREFIX ? v->prefix_lstm + 1 : m->n_layers;
+	for (size_t i = first; i < end; i++)
+		LNF(forward_layer)(v, part, i, part == LANES_PREFIX ? v->block_rows : rows_of(&m->layers[i]),
+		                   OB, UB);
 }
 

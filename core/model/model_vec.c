@@ -444,11 +444,16 @@ VEC_INLINE void forward_layer(struct model_vec *v, size_t i, size_t B, size_t N)
 		int repeated = p->kind == LAYER_REPEAT_VECTOR;
 		const struct packed *pk = &v->pack[i];
 		size_t Gp = v->pack_rec[i].n_panels * v->pack_rec[i].width;
+		int series = v->part != VEC_ALL && i == v->prefix_lstm; /* samples_shared's rows */
 		if (repeated)
 			for (size_t b = 0; b < B; b++)
 				panel_rows(v->lstm_proj + b * Gp, Gp, x + b * p->T * p->C, 1, pk, pk->bias, 0);
-		else if (i != v->prefix_lstm || v->part != VEC_SUFFIX) /* else the caller filled it */
+		else if (series && v->part == VEC_PREFIX) /* the series' N rows, then stop */
+			panel_rows(v->row_proj, Gp, x, N, pk, pk->bias, 0);
+		else if (!series) /* VEC_SUFFIX: the caller filled lstm_proj */
 			panel_rows(v->lstm_proj, Gp, x, B * p->T, pk, pk->bias, 0);
+		if (v->part == VEC_PREFIX)
+			return;
 		lstm_steps(y, v->lstm_proj, repeated, &v->pack_rec[i], v->lstm_state, l->return_sequences, B,
 		           p->T, l->C);
 		return;
@@ -479,19 +484,13 @@ VEC_INLINE void forward_layer(struct model_vec *v, size_t i, size_t B, size_t N)
  */
 VEC_INLINE void forward_body(struct model_vec *v, size_t B)
 {
+	/* one loop, so that each build inlines forward_layer once (compile time and size) */
 	const struct model *m = v->m;
-	size_t k = v->prefix_lstm;
-	if (v->part == VEC_PREFIX) {
-		for (size_t i = 0; i < k; i++)
-			forward_layer(v, i, 1, B);
-		const struct layer *l = &m->layers[k];
-		const struct packed *pk = &v->pack[k];
-		size_t Gp = v->pack_rec[k].n_panels * v->pack_rec[k].width;
-		panel_rows(v->row_proj, Gp, v->act[l->inputs[0]], B, pk, pk->bias, 0);
-		return;
-	}
-	for (size_t i = v->part == VEC_SUFFIX ? k : 0; i < m->n_layers; i++)
-		forward_layer(v, i, B, B * rows_of(&m->layers[i]));
+	int prefix = v->part == VEC_PREFIX;
+	size_t first = v->part == VEC_SUFFIX ? v->prefix_lstm : 0;
+	size_t end = prefix ? v->prefix_lstm + 1 : m->n_layers;
+	for (size_t i = first; i < end; i++)
+		forward_layer(v, i, prefix ? 1 : B, prefix ? B : B * rows_of(&m->layers[i]));
 }
 
 static void forward_baseline(struct model_vec *v, size_t B) { forward_body(v, B); }
