@@ -296,6 +296,20 @@ int main(void)
 	check_vector(&s.m, "concat before the LSTM", 0, 9);
 	sy_free(&s);
 
+	/* a model whose input is one row, not a window: refused with a clear error */
+	x = sy_init(&s, 0, 5, 10);
+	x = sy_dense(&s, x, 3, ACT_RELU, 1);
+	sy_finish(&s, x);
+	struct infer *flat = NULL;
+	struct rb_err err = {0};
+	CHECKF(infer_new(&flat, &s.m, INFER_VECTOR, &err) == RB_OK, "%s", err.msg);
+	float flat_rows[10] = {0}, flat_out[6];
+	size_t flat_starts[1] = {0};
+	CHECK(infer_run_windows(flat, flat_rows, 2, flat_starts, 1, flat_out, &err) == RB_E_INPUT);
+	CHECKF(strstr(err.msg, "single rows") != NULL, "message: %s", err.msg);
+	infer_free(flat);
+	sy_free(&s);
+
 	CHECKF(shared_runs > 0, "no series run compared");
 	printf("infer_windows: %d window sets as their slices (sample-major: max difference %g), "
 	       "%d series runs identical\n", runs_compared, worst_samples, shared_runs);
