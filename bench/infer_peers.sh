@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # infer_peers: our inference paths against the peers on the same model, in one run:
-# bench_infer (vector, dnnl), TorchScript (Debian python3-torch) and ONNX Runtime (npm
-# onnxruntime-node), all pinned to one CPU with one thread, ROUNDS interleaved rounds (each
-# round runs every program once, in turn), medians of the rounds, ratios against our vector path.
+# bench_infer (vector, dnnl, and vector:series: the windows as the service runs them, views of
+# one series at the engine's stride, the row-wise layers once per row), TorchScript (Debian
+# python3-torch) and ONNX Runtime (npm onnxruntime-node), all pinned to one CPU with one
+# thread, ROUNDS interleaved rounds (each round runs every program once, in turn), medians of
+# the rounds, ratios against our vector path and against vector:series.
 #   bash bench/infer_peers.sh [--rounds 7] [--batch 1,2,3,64,630] [--cpu 1] [--build build]
 # Needs a built tree (bench/bench_infer). A peer that cannot be installed or run is reported as
 # such and the others still run: python3-torch and python3-h5py via apt-get (for TorchScript and
@@ -66,8 +68,8 @@ fi
 
 # Rounds: every program once per round, in turn; each prints "path batch cpu_us wall_us" lines.
 for r in $(seq 1 "$rounds"); do
-  "${pin[@]}" "$build/bench/bench_infer" --path vector,dnnl --batch "$batches" --rounds 3 |
-    awk -F'|' '/^\| (vector|dnnl) /{gsub(/ /,""); print $2, $3, $4, $5}' >>"$out/times"
+  "${pin[@]}" "$build/bench/bench_infer" --path vector,vector:series,dnnl --batch "$batches" --rounds 3 |
+    awk -F'|' '/^\| (vector|vector:series|dnnl) /{gsub(/ /,""); print $2, $3, $4, $5}' >>"$out/times"
   [ "$have_torch" = 1 ] && "${pin[@]}" $py bench/infer_peers.py time "$peers" "$batches" >>"$out/times"
   [ "$have_ort" = 1 ] && NODE_PATH="$peers/node_modules" "${pin[@]}" node bench/infer_peers.js \
     "$peers" "$batches" >>"$out/times"
@@ -75,16 +77,18 @@ for r in $(seq 1 "$rounds"); do
 done
 
 echo "traffic.keras, one thread pinned to CPU $cpu, $rounds interleaved rounds, medians; µs per window"
-echo "(CPU time; wall in brackets); ratio = peer / our vector path (higher: we are faster)"
+echo "(CPU time; wall in brackets); ratio = peer / our path (higher: we are faster)"
 $py - "$out/times" "$batches" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-paths = ["vector", "dnnl", "torchscript", "onnxruntime"]
+paths = ["vector", "vector:series", "dnnl", "torchscript", "onnxruntime"]
+ratios = [("dnnl", "vector"), ("torchscript", "vector"), ("onnxruntime", "vector"),
+          ("torchscript", "vector:series"), ("onnxruntime", "vector:series")]
 med = {}
 for p, b, c, w in rows:
     med.setdefault((p, int(b)), []).append((float(c), float(w)))
-print("| batch | " + " | ".join(paths) + " | dnnl/vector | torchscript/vector | onnxruntime/vector |")
-print("|---" * (len(paths) + 4) + "|")
+print("| batch | " + " | ".join(paths) + " | " + " | ".join("%s/%s" % r for r in ratios) + " |")
+print("|---" * (len(paths) + len(ratios) + 1) + "|")
 for b in [int(x) for x in sys.argv[2].split(",")]:
     cells, cpu = [], {}
     for p in paths:
@@ -94,7 +98,6 @@ for b in [int(x) for x in sys.argv[2].split(",")]:
             continue
         cpu[p] = statistics.median(x[0] for x in v)
         cells.append("%.1f (%.1f)" % (cpu[p], statistics.median(x[1] for x in v)))
-    ratios = ["%.2f×" % (cpu[p] / cpu["vector"]) if p in cpu and "vector" in cpu else "-"
-              for p in paths[1:]]
-    print("| %d | %s | %s |" % (b, " | ".join(cells), " | ".join(ratios)))
+    cells += ["%.2f×" % (cpu[p] / cpu[q]) if p in cpu and q in cpu else "-" for p, q in ratios]
+    print("| %d | %s |" % (b, " | ".join(cells)))
 PY
