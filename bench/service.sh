@@ -23,6 +23,11 @@
 #   history deep 1h   the same with model=traffic (rewritten query, 10,140 rows × 11
 #                     metrics through the model)
 #   history novelty 1h   history 1h with detector=novelty
+#   edge 1h           the deep 1h body POSTed to /health, which reads it to its end and
+#                     answers 405 (no detection): the FastCGI edge of a worker alone
+#                     (accept, params, body, answer, log line, close), against the
+#                     trivial responder doing the same with the same body (its
+#                     non-2xx column counts the 405s; no worker p50: the line has no model)
 # plus, for reference, the emulator alone answering the rewritten 1-hour query
 # (what the query case waits for on every request; a test fixture, not Druid).
 # Every body is first sent once and must answer 200 "success" with the expected
@@ -174,7 +179,7 @@ printf novelty >"$tmp/detector-novelty"
 	>"$tmp/body-history-novelty-1h"
 
 cases="default-1h default-1w deep-1h deep-1w query-1h qdefault-1h history-1h history-deep-1h"
-cases+=" history-novelty-1h"
+cases+=" history-novelty-1h edge-1h"
 declare -A label=(
 	[default-1h]="default detector, 1 h inline (60 rows)"
 	[default-1w]="default detector, 1 week inline (10,080 rows)"
@@ -185,7 +190,10 @@ declare -A label=(
 	[history-1h]="default detector, 1 h via Druid emulator with P7D history (10,140 rows)"
 	[history-deep-1h]="traffic model, 1 h via Druid emulator with P7D history (10,140 rows)"
 	[history-novelty-1h]="novelty detector, 1 h via Druid emulator with P7D history (10,140 rows)"
+	[edge-1h]="FastCGI edge alone: the deep 1 h body to /health (read, answered 405)"
 )
+# the path each case posts to (default /api/v1/outliers)
+declare -A path=([edge-1h]=/health)
 run_cases=${RB_BENCH_CASES:-$cases}
 for c in $run_cases; do
 	[[ " $cases " == *" $c "* ]] || die "RB_BENCH_CASES: no case '$c' (one of: $cases)"
@@ -193,7 +201,17 @@ done
 declare -A want_model=([default-1h]=default [default-1w]=default [deep-1h]=traffic
 	[deep-1w]=traffic [query-1h]=traffic [qdefault-1h]=default [history-1h]=default
 	[history-deep-1h]=traffic [history-novelty-1h]=novelty)
+cp "$tmp/body-deep-1h" "$tmp/body-edge-1h"
 for c in $cases; do
+	if [ "$c" = edge-1h ]; then
+		code=$(curl -s -o "$tmp/check-$c.json" -w '%{http_code}' -H 'Expect:' \
+		       --data-binary @"$tmp/body-$c" "http://127.0.0.1:$svc_port${path[$c]}")
+		[ "$code" = 405 ] || die "case $c: HTTP $code (want 405) $(head -c 300 "$tmp/check-$c.json")"
+		code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Expect:' \
+		       --data-binary @"$tmp/body-$c" "http://127.0.0.1:$triv_port${path[$c]}")
+		[ "$code" = 200 ] || die "trivial responder, case $c: HTTP $code"
+		continue
+	fi
 	code=$(curl -s -o "$tmp/check-$c.json" -w '%{http_code}' -H 'Expect:' \
 	       --data-binary @"$tmp/body-$c" "http://127.0.0.1:$svc_port/api/v1/outliers")
 	[ "$code" = 200 ] && grep -q '"status":"success"' "$tmp/check-$c.json" &&
@@ -207,10 +225,10 @@ for c in $cases; do
 done
 
 # ---- load ------------------------------------------------------------------
-# $1 = port, $2 = body file, $3 = output: wrk's report.
+# $1 = port, $2 = body file, $3 = output: wrk's report; $4 = path (default /api/v1/outliers).
 run_wrk() {
 	RB_BENCH_BODY=$2 wrk -t1 -c"$conns" -d"${secs}s" --timeout 10s --latency \
-		-s bench/service.lua "http://127.0.0.1:$1/api/v1/outliers" >"$3" 2>&1 ||
+		-s bench/service.lua "http://127.0.0.1:$1${4:-/api/v1/outliers}" >"$3" 2>&1 ||
 		die "wrk failed: $(tail -3 "$3")"
 }
 # $1 = URL, $2 = body file, $3 = output: wrk with a JSON body (the emulator).
@@ -251,7 +269,7 @@ if [ -n "${RB_BENCH_PROFILE:-}" ]; then
 	perf_pid=$!
 	sleep 0.5
 	conns=1
-	run_wrk "$svc_port" "$tmp/body-$c" "$tmp/wrk-profile.txt"
+	run_wrk "$svc_port" "$tmp/body-$c" "$tmp/wrk-profile.txt" "${path[$c]:-}"
 	kill -INT "$perf_pid"
 	wait "$perf_pid" || true
 	echo "${label[$c]}: $(grep Requests/sec "$tmp/wrk-profile.txt"), 1 worker, wrk -c1"
@@ -344,7 +362,7 @@ for c in $run_cases; do
 	first=$(($(wc -l <"$tmp/daemon.log") + 1))
 	t0=$(worker_ticks "$daemon_pid") l0=$(proc_ticks "$svc_lighttpd_pid") m0=$(busy_ticks)
 	f0=$(worker_faults "$daemon_pid")
-	run_wrk "$svc_port" "$tmp/body-$c" "$tmp/wrk-svc-$c.txt"
+	run_wrk "$svc_port" "$tmp/body-$c" "$tmp/wrk-svc-$c.txt" "${path[$c]:-}"
 	wflt[$c]=$(faults_per_request "$f0" "$(worker_faults "$daemon_pid")" "$tmp/wrk-svc-$c.txt")
 	wcpu[$c]=$(cpu_per_request "$t0" "$(worker_ticks "$daemon_pid")" "$tmp/wrk-svc-$c.txt")
 	lcpu[$c]=$(cpu_per_request "$l0" "$(proc_ticks "$svc_lighttpd_pid")" "$tmp/wrk-svc-$c.txt")
@@ -352,7 +370,7 @@ for c in $run_cases; do
 	wp50[$c]=$(worker_p50 "$first")
 	[ -z "${RB_BENCH_STAGES:-}" ] || stages[$c]=$(stage_medians "$first")
 	t0=$(worker_ticks "$trivial_pid") l0=$(proc_ticks "$triv_lighttpd_pid") m0=$(busy_ticks)
-	run_wrk "$triv_port" "$tmp/body-$c" "$tmp/wrk-trivial-$c.txt"
+	run_wrk "$triv_port" "$tmp/body-$c" "$tmp/wrk-trivial-$c.txt" "${path[$c]:-}"
 	tcpu[$c]=$(cpu_per_request "$t0" "$(worker_ticks "$trivial_pid")" "$tmp/wrk-trivial-$c.txt")
 	tlcpu[$c]=$(cpu_per_request "$l0" "$(proc_ticks "$triv_lighttpd_pid")" "$tmp/wrk-trivial-$c.txt")
 	tmcpu[$c]=$(cpu_per_request "$m0" "$(busy_ticks)" "$tmp/wrk-trivial-$c.txt")

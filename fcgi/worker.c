@@ -140,6 +140,36 @@ static long long content_length(const char *text)
 	return v;
 }
 
+/*
+ * The request id "PID-SEQ" into rid[40], NUL-terminated, the bytes
+ * snprintf(rid, 40, "%ld-%llu", pid, seq) writes for pid > 0: digits written
+ * backwards, then moved to the front (snprintf took ~0.5 % of a one-hour
+ * model request's worker CPU, perf).
+ */
+static void request_id(char rid[40], long pid, uint64_t seq)
+{
+	char tmp[48];
+	char *p = tmp + sizeof tmp;
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + seq % 10u);
+		seq /= 10u;
+	} while (seq != 0);
+	*--p = '-';
+	unsigned long u = pid > 0 ? (unsigned long)pid : 0;
+	do {
+		*--p = (char)('0' + u % 10u);
+		u /= 10u;
+	} while (u != 0);
+	size_t len = (size_t)(tmp + sizeof tmp - p); /* with the NUL; cut as snprintf would */
+	if (len > 40) {
+		memcpy(rid, p, 39);
+		rid[39] = '\0';
+	} else {
+		memcpy(rid, p, len);
+	}
+}
+
 /* What one worker process keeps from request to request. */
 struct worker_state {
 	long pid;       /* getpid() once, after the fork that made this worker */
@@ -755,7 +785,7 @@ int worker_serve(int listen_fd, struct app *app, const struct rb_config *cfg,
 		/* Handed to libfcgi as a kept connection: FCGX_Accept_r reads its params. */
 		fr.keepConnection = 1;
 		char rid[40];
-		snprintf(rid, sizeof rid, "%ld-%llu", ws.pid, (unsigned long long)++ws.seq);
+		request_id(rid, ws.pid, ++ws.seq);
 		if (env != NULL)
 			pool_request_begin(env); /* the master's watchdog starts at accept */
 		alarm_arm(cfg->params_timeout_ms);

@@ -25,6 +25,12 @@ struct col_plan {
 
 #define SECONDS_PER_DAY 86400.0
 
+/* A row's epoch_day() and weekday, computed once per row by features_build. */
+struct row_day {
+	double day;
+	int wd;
+};
+
 /* Column index of name in s, -1 when no row carries it. */
 static long find_series_col(const struct series *s, const char *name)
 {
@@ -41,13 +47,13 @@ static double epoch_day(double t)
 }
 
 /*
- * Weekday of instant t, Monday = 0 (1970-01-01 was a Thursday = 3). Whole
- * days of any real instant are exact in a long long, where % gives what fmod
- * gives on the same whole numbers; fmod is kept for the rest (huge, NaN).
+ * Weekday of the instant whose epoch_day() is day, Monday = 0 (1970-01-01 was
+ * a Thursday = 3). Whole days of any real instant are exact in a long long,
+ * where % gives what fmod gives on the same whole numbers; fmod is kept for
+ * the rest (huge, NaN).
  */
-static int weekday_of(double t)
+static int weekday_of_day(double day)
 {
-	double day = epoch_day(t);
 	if (fabs(day) < 1e15) {
 		long long k = ((long long)day + 3) % 7;
 		return (int)(k < 0 ? k + 7 : k);
@@ -58,10 +64,10 @@ static int weekday_of(double t)
 	return (int)d;
 }
 
-/* Whole minutes since midnight UTC (0..1439). */
-static double minute_of_day(double t)
+/* Whole minutes since midnight UTC (0..1439) of instant t, whose epoch_day() is day. */
+static double minute_of_day(double t, double day)
 {
-	double sec = t - epoch_day(t) * SECONDS_PER_DAY;
+	double sec = t - day * SECONDS_PER_DAY;
 	double m = floor(sec / 60.0);
 	return m > 1439.0 ? 1439.0 : (m < 0.0 ? 0.0 : m);
 }
@@ -247,8 +253,12 @@ enum rb_code features_build(struct features *f, const struct series *s,
 	/* every cell is written below */
 	f->raw = malloc((cells > 0 ? cells : 1) * sizeof *f->raw);
 	f->x = malloc((cells > 0 ? cells : 1) * sizeof *f->x);
-	if (f->raw == NULL || f->x == NULL) {
+	/* each row's day (epoch_day) and weekday, computed once: the quirk's scan, the
+	 * minute and the weekday columns all need them */
+	struct row_day *days = malloc((n > 0 ? n : 1) * sizeof *days);
+	if (f->raw == NULL || f->x == NULL || days == NULL) {
 		free(plan);
+		free(days);
 		features_release(f);
 		return rb_err_set(err, RB_E_NOMEM, "out of memory for %zu feature rows", n);
 	}
@@ -256,15 +266,17 @@ enum rb_code features_build(struct features *f, const struct series *s,
 	f->C = C;
 	f->n_scaled = spec->n_metrics;
 
+	for (size_t i = 0; i < n; i++) {
+		days[i].day = epoch_day(s->t[i]);
+		days[i].wd = weekday_of_day(days[i].day);
+	}
 	/* The quirk's dropped day: the smallest weekday present in the series. */
 	int dropped_day = -1;
 	if (spec->weekday == WEEKDAY_QUIRK) {
 		dropped_day = 7;
-		for (size_t i = 0; i < n; i++) {
-			int wd = weekday_of(s->t[i]);
-			if (wd < dropped_day)
-				dropped_day = wd;
-		}
+		for (size_t i = 0; i < n; i++)
+			if (days[i].wd < dropped_day)
+				dropped_day = days[i].wd;
 	}
 
 	scale_n_fn scale = best_scale_n(); /* picked once, not per row */
@@ -274,7 +286,7 @@ enum rb_code features_build(struct features *f, const struct series *s,
 			size_t a = i > 0 ? i - 1 : 0, b = i > 0 ? i : 1;
 			gran = (s->t[b] - s->t[a]) / 60.0;
 		}
-		int wd = weekday_of(s->t[i]);
+		int wd = days[i].wd;
 		double *raw = f->raw + i * C, *x = f->x + i * C;
 		for (size_t c = 0; c < C; c++) {
 			double v = 0.0;
@@ -287,7 +299,7 @@ enum rb_code features_build(struct features *f, const struct series *s,
 				v = gran;
 				break;
 			case COL_MINUTE:
-				v = minute_of_day(s->t[i]);
+				v = minute_of_day(s->t[i], days[i].day);
 				break;
 			case COL_WEEKDAY:
 				v = (wd == plan[c].src && wd != dropped_day) ? 1.0 : 0.0;
@@ -304,6 +316,7 @@ enum rb_code features_build(struct features *f, const struct series *s,
 		scale(raw, x, f->n_scaled);
 	}
 	free(plan);
+	free(days);
 	return RB_OK;
 }
 

@@ -1029,14 +1029,21 @@ static enum rb_code pass_build(struct pass *p, struct series **out, struct rb_er
 	s->text = p->text.p;
 	s->text_len = p->text.len;
 	p->text.p = NULL;
+	/* in locals: a store through present (char) may alias any field, which the compiler
+	 * would otherwise load again for every cell */
+	const struct cell *cell = p->cells.cell;
+	const size_t *first = p->cells.first;
+	double *values = s->values;
+	unsigned char *present = s->present;
+	size_t ncols = s->ncols;
 	for (size_t r = 0; r < n; r++) {
 		size_t src = p->ord[r].i;
 		s->timestamps[r] = s->text + p->ts[src];
 		s->t[r] = p->ord[r].t;
-		for (size_t k = p->cells.first[src]; k < p->cells.first[src + 1]; k++) {
-			size_t at = r * s->ncols + p->cells.cell[k].col;
-			s->values[at] = p->cells.cell[k].v;
-			s->present[at] = 1;
+		for (size_t k = first[src]; k < first[src + 1]; k++) {
+			size_t at = r * ncols + cell[k].col;
+			values[at] = cell[k].v;
+			present[at] = 1;
 		}
 	}
 	*out = s;
