@@ -1,5 +1,7 @@
 /* stage_timer: off is a no-op; marks charge the time since the previous mark to their stage;
  * totals are the sum; the log line names the marked stages in order and is bounded. */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -85,6 +87,15 @@ int main(void)
 	CHECKF(strstr(line, " parse ") != NULL && strstr(line, " write ") != NULL &&
 	       strstr(line, " total ") != NULL && strstr(line, " form ") == NULL, "%s", line);
 	CHECK(strstr(line, " body ") < strstr(line, " parse ")); /* stage order, not mark order */
+	/* Milliseconds to the microsecond: three decimals, the value rounded. */
+	double wall = -1.0, cpu_ms = -1.0;
+	int dec = 0;
+	CHECKF(sscanf(strstr(line, " body ") + 6, "%lf/%lf", &wall, &cpu_ms) == 2, "%s", line);
+	for (const char *d = strchr(strstr(line, " body "), '.') + 1; *d >= '0' && *d <= '9'; d++)
+		dec++;
+	CHECKF(dec == 3, "%d decimals: %s", dec, line);
+	CHECKF(fabs(wall - t.wall_ms[STAGE_BODY]) <= 0.0005 && fabs(cpu_ms - t.cpu_ms[STAGE_BODY]) <= 0.0005,
+	       "%s: body %.6f/%.6f", line, t.wall_ms[STAGE_BODY], t.cpu_ms[STAGE_BODY]);
 
 	/* Wall only: one number per stage. */
 	stage_timer_start(&t, STAGE_TIMER_ON);

@@ -94,8 +94,8 @@ static void put(char *buf, size_t cap, size_t *o, int cpu, const char *name, dou
 {
 	if (*o + 1 >= cap)
 		return;
-	int n = cpu ? snprintf(buf + *o, cap - *o, " %s %.2f/%.2f/%ld", name, a, b, f)
-	            : snprintf(buf + *o, cap - *o, " %s %.2f", name, a);
+	int n = cpu ? snprintf(buf + *o, cap - *o, " %s %.3f/%.3f/%ld", name, a, b, f)
+	            : snprintf(buf + *o, cap - *o, " %s %.3f", name, a);
 	if (n < 0)
 		return;
 	*o += (size_t)n < cap - *o ? (size_t)n : cap - *o - 1;

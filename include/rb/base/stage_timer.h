@@ -60,10 +60,10 @@ long stage_timer_total_faults(const struct stage_timer *t);
 
 /*
  * One line for an operator, into buf[0..cap) NUL-terminated (truncated when
- * short): the marked stages in order as "name wall/cpu/faults" (milliseconds,
- * milliseconds, minor page faults; wall only without STAGE_TIMER_CPU), then
- * the total, e.g.
- *   "stages wall/cpu ms/faults: body 1.20/0.95/0 form 0.04/0.04/0 ... total 9.81/9.50/3".
+ * short): the marked stages in order as "name wall/cpu/faults" (milliseconds
+ * to the microsecond, the same, minor page faults; wall only without
+ * STAGE_TIMER_CPU), then the total, e.g.
+ *   "stages wall/cpu ms/faults: body 1.204/0.951/0 form 0.041/0.040/0 ... total 9.813/9.502/3".
  * Returns the length written; 0 when t is off.
  */
 size_t stage_timer_format(const struct stage_timer *t, char *buf, size_t cap);
