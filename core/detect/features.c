@@ -25,12 +25,6 @@ struct col_plan {
 
 #define SECONDS_PER_DAY 86400.0
 
-/* A row's epoch_day() and weekday, computed once per row by features_build. */
-struct row_day {
-	double day;
-	int wd;
-};
-
 /* Column index of name in s, -1 when no row carries it. */
 static long find_series_col(const struct series *s, const char *name)
 {
@@ -253,12 +247,8 @@ enum rb_code features_build(struct features *f, const struct series *s,
 	/* every cell is written below */
 	f->raw = malloc((cells > 0 ? cells : 1) * sizeof *f->raw);
 	f->x = malloc((cells > 0 ? cells : 1) * sizeof *f->x);
-	/* each row's day (epoch_day) and weekday, computed once: the quirk's scan, the
-	 * minute and the weekday columns all need them */
-	struct row_day *days = malloc((n > 0 ? n : 1) * sizeof *days);
-	if (f->raw == NULL || f->x == NULL || days == NULL) {
+	if (f->raw == NULL || f->x == NULL) {
 		free(plan);
-		free(days);
 		features_release(f);
 		return rb_err_set(err, RB_E_NOMEM, "out of memory for %zu feature rows", n);
 	}
@@ -266,17 +256,15 @@ enum rb_code features_build(struct features *f, const struct series *s,
 	f->C = C;
 	f->n_scaled = spec->n_metrics;
 
-	for (size_t i = 0; i < n; i++) {
-		days[i].day = epoch_day(s->t[i]);
-		days[i].wd = weekday_of_day(days[i].day);
-	}
 	/* The quirk's dropped day: the smallest weekday present in the series. */
 	int dropped_day = -1;
 	if (spec->weekday == WEEKDAY_QUIRK) {
 		dropped_day = 7;
-		for (size_t i = 0; i < n; i++)
-			if (days[i].wd < dropped_day)
-				dropped_day = days[i].wd;
+		for (size_t i = 0; i < n; i++) {
+			int wd = weekday_of_day(epoch_day(s->t[i]));
+			if (wd < dropped_day)
+				dropped_day = wd;
+		}
 	}
 
 	scale_n_fn scale = best_scale_n(); /* picked once, not per row */
@@ -286,7 +274,8 @@ enum rb_code features_build(struct features *f, const struct series *s,
 			size_t a = i > 0 ? i - 1 : 0, b = i > 0 ? i : 1;
 			gran = (s->t[b] - s->t[a]) / 60.0;
 		}
-		int wd = days[i].wd;
+		double day = epoch_day(s->t[i]); /* once a row: the minute and weekday columns */
+		int wd = weekday_of_day(day);
 		double *raw = f->raw + i * C, *x = f->x + i * C;
 		for (size_t c = 0; c < C; c++) {
 			double v = 0.0;
@@ -299,7 +288,7 @@ enum rb_code features_build(struct features *f, const struct series *s,
 				v = gran;
 				break;
 			case COL_MINUTE:
-				v = minute_of_day(s->t[i], days[i].day);
+				v = minute_of_day(s->t[i], day);
 				break;
 			case COL_WEEKDAY:
 				v = (wd == plan[c].src && wd != dropped_day) ? 1.0 : 0.0;
@@ -316,7 +305,6 @@ enum rb_code features_build(struct features *f, const struct series *s,
 		scale(raw, x, f->n_scaled);
 	}
 	free(plan);
-	free(days);
 	return RB_OK;
 }
 
